@@ -1,0 +1,170 @@
+# minishim top-level Makefile.
+#
+#   make            build/minishim.elf (the PVH shim image)
+#   make run        boot the shim with the demo PV guest under QEMU-direct
+#   make test       test-unit + test-qemu + test-bed
+#   make deps       install the Debian packages everything needs (idempotent)
+#
+# Every .c under shim/ pv/ hypercall/ is "logic": it compiles twice, into the
+# image (linked with boot/, the x86 arch layer) and hosted into the Criterion
+# unit tests (linked with tests/unit/fake/, the fake arch layer).
+
+BUILD      ?= build
+V          ?= 0
+Q          := $(if $(filter 1,$(V)),,@)
+
+CC         := gcc
+LD         := ld
+OBJCOPY    := objcopy
+
+# ---------------------------------------------------------------- newlib ---
+# newlib is built with the image's own ABI flags, -mgeneral-regs-only
+# included: the shim runs on the guest's FPU/SSE state and never saves it,
+# so not one SSE instruction may reach the image (scripts/check-no-fpu.sh
+# enforces this at link time). newlib's floating-point sources cannot be
+# compiled that way, so its libc directories are built with -k and the
+# library is assembled from every object that did build, in newlib's own
+# order (machine/ last, overriding the generic string functions).
+NEWLIB_TAR   := /usr/src/newlib/newlib-3.3.0.tar.xz
+NEWLIB_DIR   := $(BUILD)/newlib
+NEWLIB_STAMP := $(NEWLIB_DIR)/.built
+NEWLIB_OBJ   := $(NEWLIB_DIR)/obj/x86_64-elf/newlib
+NEWLIB_INC   := -isystem $(NEWLIB_OBJ)/targ-include \
+                -isystem $(NEWLIB_DIR)/newlib-salsa/newlib/libc/include
+NEWLIB_LIBC  := $(NEWLIB_DIR)/libc.a
+NEWLIB_PARTS := argz stdlib ctype search stdio string signal time locale \
+                reent errno misc ssp machine/x86_64
+
+NEWLIB_CFLAGS := -O2 -g -ffreestanding -fno-stack-protector -fpie \
+                 -fvisibility=hidden -mno-red-zone -mgeneral-regs-only \
+                 -fcf-protection=none -fno-asynchronous-unwind-tables
+
+# ------------------------------------------------------------ image flags ---
+XEN_INC_DIR := $(BUILD)/xeninc
+GCC_INC     := $(shell $(CC) -print-file-name=include)
+
+IMG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g \
+              -ffreestanding -nostdinc -fno-stack-protector -fpie \
+              -fvisibility=hidden -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
+              -mno-avx -mgeneral-regs-only -fcf-protection=none \
+              -fno-asynchronous-unwind-tables -fno-strict-aliasing \
+              -isystem $(GCC_INC) $(NEWLIB_INC) -isystem $(XEN_INC_DIR) \
+              -Iinclude -include include/minishim/visibility.h \
+              -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
+IMG_ASFLAGS := $(filter-out -std=gnu11,$(IMG_CFLAGS)) -D__ASSEMBLY__
+IMG_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
+               -z noexecstack --no-warn-rwx-segments -T boot/shim.lds
+
+LOGIC_SRC := $(sort $(wildcard shim/*.c hypercall/*.c pv/*.c))
+BOOT_SRC  := $(sort $(wildcard boot/*.c boot/*.S))
+IMG_OBJ   := $(patsubst %,$(BUILD)/img/%.o,$(BOOT_SRC) $(LOGIC_SRC))
+
+IMAGE := $(BUILD)/minishim.elf
+
+.PHONY: all image deps run test test-unit test-qemu test-bed bench clean distclean
+all: image
+image: $(IMAGE)
+
+# -------------------------------------------------------- dependencies ---
+# scripts/deps.sh installs what is missing (apt) and is a no-op otherwise.
+DEPS_STAMP := $(BUILD)/.deps-ok
+deps:
+	$(Q)scripts/deps.sh
+$(DEPS_STAMP): scripts/deps.sh
+	$(Q)scripts/deps.sh
+	$(Q)mkdir -p $(BUILD) && touch $@
+
+$(XEN_INC_DIR)/xen: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(XEN_INC_DIR) && ln -sfn /usr/include/xen $(XEN_INC_DIR)/xen
+
+$(NEWLIB_STAMP): | $(DEPS_STAMP)
+	@echo "  NEWLIB  building newlib from $(NEWLIB_TAR) (once, cached in $(NEWLIB_DIR))"
+	$(Q)rm -rf $(NEWLIB_DIR) && mkdir -p $(NEWLIB_DIR)/obj
+	$(Q)tar -C $(NEWLIB_DIR) -xf $(NEWLIB_TAR)
+	$(Q)cd $(NEWLIB_DIR)/obj && ../newlib-salsa/configure \
+	    --target=x86_64-elf --prefix=$(abspath $(NEWLIB_DIR))/install \
+	    --disable-multilib --disable-newlib-supplied-syscalls \
+	    --enable-newlib-nano-formatted-io --disable-newlib-io-float \
+	    --enable-newlib-io-long-long --enable-newlib-io-c99-formats \
+	    CC_FOR_TARGET="$(CC) $(NEWLIB_CFLAGS)" CFLAGS_FOR_TARGET="$(NEWLIB_CFLAGS)" \
+	    AR_FOR_TARGET=ar RANLIB_FOR_TARGET=ranlib AS_FOR_TARGET=as \
+	    LD_FOR_TARGET=ld NM_FOR_TARGET=nm > ../configure.log 2>&1 \
+	  || { tail -30 ../configure.log; exit 1; }
+	$(Q)$(MAKE) -C $(NEWLIB_DIR)/obj configure-target-newlib > $(NEWLIB_DIR)/build.log 2>&1 \
+	  || { tail -30 $(NEWLIB_DIR)/build.log; exit 1; }
+	$(Q)$(MAKE) -C $(NEWLIB_OBJ) stmp-targ-include >> $(NEWLIB_DIR)/build.log 2>&1 \
+	  || { tail -30 $(NEWLIB_DIR)/build.log; exit 1; }
+	$(Q)$(MAKE) -k -C $(NEWLIB_OBJ)/libc -j$$(nproc) >> $(NEWLIB_DIR)/build.log 2>&1 || true
+	$(Q)rm -rf $(NEWLIB_DIR)/parts && mkdir -p $(NEWLIB_DIR)/parts
+	$(Q)for d in $(NEWLIB_PARTS); do cp $(NEWLIB_OBJ)/libc/$$d/lib_a-*.o $(NEWLIB_DIR)/parts/ || exit 1; done
+	$(Q)rm -f $(NEWLIB_LIBC) && ar rcs $(NEWLIB_LIBC) $(NEWLIB_DIR)/parts/*.o
+	$(Q)for f in vsnprintf strtoul memcpy memset; do \
+	    nm $(NEWLIB_LIBC) 2>/dev/null | grep -q " T $$f$$" || { echo "newlib: $$f missing from $(NEWLIB_LIBC); see $(NEWLIB_DIR)/build.log"; exit 1; }; done
+	$(Q)touch $@
+
+# ---------------------------------------------------------------- image ---
+$(BUILD)/img/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(IMG_CFLAGS) -c $< -o $@
+
+$(BUILD)/img/%.S.o: %.S Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CC) $(IMG_ASFLAGS) -c $< -o $@
+
+$(IMAGE): $(IMG_OBJ) boot/shim.lds scripts/check-no-fpu.sh
+	@echo "  LD      $@"
+	$(Q)$(LD) $(IMG_LDFLAGS) -o $@.tmp $(IMG_OBJ) $(NEWLIB_LIBC) -Map=$(BUILD)/minishim.map
+	$(Q)scripts/check-no-fpu.sh $@.tmp
+	$(Q)mv $@.tmp $@
+
+-include $(IMG_OBJ:.o=.d)
+
+# ------------------------------------------------------------ unit tests ---
+HOST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-strict-aliasing \
+               -Iinclude -Itests/unit -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c tests/unit/fake/*.c))
+HOST_OBJ  := $(patsubst %,$(BUILD)/host/%.o,$(LOGIC_SRC) $(UNIT_SRC))
+UNIT_BIN  := $(BUILD)/unit-tests
+
+$(BUILD)/host/%.c.o: %.c Makefile | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(UNIT_BIN): $(HOST_OBJ)
+	@echo "  HOSTLD  $@"
+	$(Q)$(CC) -o $@ $(HOST_OBJ) -lcriterion
+
+-include $(HOST_OBJ:.o=.d)
+
+test-unit: $(UNIT_BIN)
+	$(Q)$(UNIT_BIN) --jobs 2
+
+# ---------------------------------------------------------- QEMU-direct ---
+# Guests (tests/guests/guests.mk) and the bed (tests/bed/bed.mk) add their
+# own rules; both files are optional so each area can grow independently.
+-include tests/guests/guests.mk
+-include tests/bed/bed.mk
+
+DEMO_GUEST ?= $(firstword $(GUEST_DEMO) $(wildcard $(BUILD)/guests/hello.elf))
+RUN_SMP    ?= 2
+RUN_CMDLINE ?= loglvl=info
+
+run: $(IMAGE) $(GUEST_DEMO)
+	$(Q)tests/qemu/run-shim.sh --smp $(RUN_SMP) --cmdline "$(RUN_CMDLINE)" \
+	    $(if $(DEMO_GUEST),--guest "$(DEMO_GUEST)")
+
+test-qemu: $(IMAGE) $(GUEST_ELFS)
+	$(Q)tests/qemu/test-qemu.sh
+
+test: test-unit test-qemu $(if $(BED_AVAILABLE),test-bed)
+
+bench:
+	@echo "no benchmarks yet (they come with the flush engine and the overcommit work)"
+
+clean:
+	rm -rf $(BUILD)/img $(BUILD)/host $(BUILD)/guests $(IMAGE) $(UNIT_BIN)
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,164 @@
+/*
+ * x86-64 implementation of include/minishim/arch.h for the shim image.
+ */
+#include <minishim/xen-public.h>
+#include <minishim/arch.h>
+#include <minishim/layout.h>
+
+void arch_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+{
+    asm volatile("cpuid"
+                 : "=a"(r->eax), "=b"(r->ebx), "=c"(r->ecx), "=d"(r->edx)
+                 : "a"(leaf), "c"(subleaf));
+}
+
+uint64_t arch_rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+
+    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+void arch_wrmsr(uint32_t msr, uint64_t val)
+{
+    asm volatile("wrmsr" :: "c"(msr), "a"((uint32_t)val),
+                 "d"((uint32_t)(val >> 32)) : "memory");
+}
+
+/*
+ * The rdmsr is listed in __ex_table: a #GP on it resumes at the fixup label
+ * with -EFAULT in the result register (boot/traps.c).
+ */
+int arch_rdmsr_safe(uint32_t msr, uint64_t *val)
+{
+    uint32_t lo = 0, hi = 0;
+    int rc = 0;
+
+    asm volatile("1: rdmsr\n"
+                 "2:\n"
+                 ".section .fixup_text, \"ax\"\n"
+                 "3: mov %[efault], %[rc]\n"
+                 "   jmp 2b\n"
+                 ".previous\n"
+                 ".section __ex_table, \"a\"\n"
+                 ".balign 8\n"
+                 ".quad 1b, 3b\n"
+                 ".previous"
+                 : "=a"(lo), "=d"(hi), [rc] "+r"(rc)
+                 : "c"(msr), [efault] "i"(-XEN_EFAULT));
+    *val = ((uint64_t)hi << 32) | lo;
+    return rc;
+}
+
+uint8_t arch_inb(uint16_t port)
+{
+    uint8_t v;
+
+    asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+void arch_outb(uint16_t port, uint8_t val)
+{
+    asm volatile("outb %0, %1" :: "a"(val), "Nd"(port));
+}
+
+uint64_t arch_read_cr3(void)
+{
+    uint64_t v;
+
+    asm volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+
+void arch_write_cr3(uint64_t cr3)
+{
+    asm volatile("mov %0, %%cr3" :: "r"(cr3) : "memory");
+}
+
+void arch_invlpg(vaddr_t v)
+{
+    asm volatile("invlpg (%0)" :: "r"(v.va) : "memory");
+}
+
+void arch_flush_tlb_local(bool global)
+{
+    unsigned long flags = arch_irq_save();
+    uint64_t cr4;
+
+    asm volatile("mov %%cr4, %0" : "=r"(cr4));
+    if (global && (cr4 & (1UL << 7))) {
+        /* Toggling CR4.PGE flushes global entries too (SDM 4.10.4.1). */
+        asm volatile("mov %0, %%cr4" :: "r"(cr4 & ~(1UL << 7)) : "memory");
+        asm volatile("mov %0, %%cr4" :: "r"(cr4) : "memory");
+    } else {
+        arch_write_cr3(arch_read_cr3());
+    }
+    arch_irq_restore(flags);
+}
+
+unsigned long arch_irq_save(void)
+{
+    unsigned long flags;
+
+    asm volatile("pushf; pop %0; cli" : "=r"(flags) :: "memory");
+    return flags;
+}
+
+void arch_irq_restore(unsigned long flags)
+{
+    asm volatile("push %0; popf" :: "r"(flags) : "memory", "cc");
+}
+
+bool arch_irqs_enabled(void)
+{
+    unsigned long flags;
+
+    asm volatile("pushf; pop %0" : "=r"(flags));
+    return flags & (1UL << 9);
+}
+
+void arch_cpu_relax(void)
+{
+    asm volatile("pause" ::: "memory");
+}
+
+uint64_t arch_rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+void __noreturn arch_halt_forever(void)
+{
+    for (;;)
+        asm volatile("cli; hlt");
+}
+
+void *arch_phys_to_virt(paddr_t p)
+{
+    return (void *)(p.pa + DIRECTMAP_VIRT_START);
+}
+
+paddr_t arch_virt_to_phys(const void *v)
+{
+    return pa((uint64_t)v - DIRECTMAP_VIRT_START);
+}
+
+long arch_xen_hypercall(const void *page, unsigned int nr, unsigned long a1,
+                        unsigned long a2, unsigned long a3, unsigned long a4,
+                        unsigned long a5)
+{
+    register unsigned long r10 asm("r10") = a4;
+    register unsigned long r8 asm("r8") = a5;
+    long ret;
+
+    asm volatile("call *%[entry]"
+                 : "=a"(ret), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10), "+r"(r8)
+                 : [entry] "r"((const char *)page + nr * 32)
+                 : "memory", "rcx", "r9", "r11");
+    return ret;
+}

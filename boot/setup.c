@@ -1,0 +1,147 @@
+/*
+ * Start of day on the boot CPU: descriptor tables (GDT in Xen's layout,
+ * IDT, TSS with IST stacks for #DF/NMI/#MC so that a broken stack still
+ * gives a register dump), then hand-off to shim_main().
+ */
+#include <minishim/arch.h>
+#include <minishim/boot.h>
+#include <minishim/layout.h>
+#include <minishim/x86.h>
+
+struct __packed tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+};
+
+struct __packed idt_gate {
+    uint16_t off_lo;
+    uint16_t sel;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t off_mid;
+    uint32_t off_hi;
+    uint32_t reserved;
+};
+
+struct __packed desc_ptr {
+    uint16_t limit;
+    uint64_t base;
+};
+
+#define STACK_SIZE 16384
+
+static uint64_t bsp_gdt[GDT_ENTRIES] __aligned(4096);
+static struct idt_gate idt[256] __aligned(4096);
+static struct tss64 bsp_tss __aligned(128);
+static uint8_t bsp_stack[STACK_SIZE] __aligned(16);
+static uint8_t bsp_ist_stacks[3][STACK_SIZE] __aligned(16);
+
+extern char trap_stubs[];
+extern char __image_start[], __image_end[];
+
+paddr_t image_phys_start(void) { return arch_virt_to_phys(__image_start); }
+paddr_t image_phys_end(void) { return arch_virt_to_phys(__image_end); }
+
+static void gdt_set(uint64_t *gdt, unsigned int sel, uint64_t desc)
+{
+    gdt[sel >> 3] = desc;
+}
+
+static void gdt_init(uint64_t *gdt, struct tss64 *tss)
+{
+    uint64_t base = (uint64_t)tss, limit = sizeof(*tss) - 1;
+
+    /* Xen's reserved descriptors (xen/arch/x86/x86_64/gdt.S). */
+    gdt_set(gdt, SHIM_CS, 0x00af9b000000ffffUL);
+    gdt_set(gdt, SHIM_DS, 0x00cf93000000ffffUL);
+    gdt_set(gdt, FLAT_RING3_CS32, 0x00cffb000000ffffUL);
+    gdt_set(gdt, FLAT_RING3_DS32, 0x00cff3000000ffffUL);
+    gdt_set(gdt, FLAT_RING3_CS64, 0x00affb000000ffffUL);
+    gdt_set(gdt, SHIM_CS32, 0x00cf9b000000ffffUL);
+    /* 64-bit available TSS: two slots. */
+    gdt_set(gdt, TSS_SEL, (limit & 0xffff) | ((base & 0xffffff) << 16) |
+            (0x89UL << 40) | (((limit >> 16) & 0xf) << 48) |
+            (((base >> 24) & 0xff) << 56));
+    gdt_set(gdt, TSS_SEL + 8, base >> 32);
+}
+
+static void idt_set(unsigned int vec, void *handler, unsigned int dpl,
+                    unsigned int ist)
+{
+    uint64_t off = (uint64_t)handler;
+
+    idt[vec] = (struct idt_gate){
+        .off_lo = off & 0xffff,
+        .sel = SHIM_CS,
+        .ist = ist,
+        .type_attr = 0x8e | (dpl << 5),      /* present, interrupt gate */
+        .off_mid = (off >> 16) & 0xffff,
+        .off_hi = off >> 32,
+    };
+}
+
+static void idt_init(void)
+{
+    for (unsigned int v = 0; v < 256; v++)
+        idt_set(v, trap_stubs + 16 * v, 0, 0);
+    /* int3 and into may be used by the guest kernel directly (Xen: DPL 3). */
+    idt_set(X86_EXC_BP, trap_stubs + 16 * X86_EXC_BP, 3, 0);
+    idt_set(X86_EXC_OF, trap_stubs + 16 * X86_EXC_OF, 3, 0);
+    idt_set(X86_EXC_DF, trap_stubs + 16 * X86_EXC_DF, 0, IST_DF);
+    idt_set(X86_EXC_NMI, trap_stubs + 16 * X86_EXC_NMI, 0, IST_NMI);
+    idt_set(X86_EXC_MC, trap_stubs + 16 * X86_EXC_MC, 0, IST_MC);
+}
+
+static void load_tables(uint64_t *gdt, struct tss64 *tss, uint8_t *stack,
+                        uint8_t (*ist)[STACK_SIZE])
+{
+    struct desc_ptr gdtr = { sizeof(uint64_t) * GDT_ENTRIES - 1, (uint64_t)gdt };
+    struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)idt };
+
+    tss->rsp[0] = (uint64_t)(stack + STACK_SIZE);
+    tss->ist[IST_DF - 1] = (uint64_t)(ist[0] + STACK_SIZE);
+    tss->ist[IST_NMI - 1] = (uint64_t)(ist[1] + STACK_SIZE);
+    tss->ist[IST_MC - 1] = (uint64_t)(ist[2] + STACK_SIZE);
+    tss->iomap_base = sizeof(*tss);        /* no I/O bitmap: ring 3 port I/O faults */
+    gdt_init(gdt, tss);
+
+    asm volatile("lgdt %0" :: "m"(gdtr));
+    asm volatile("lidt %0" :: "m"(idtr));
+    /* Reload CS through a far return, then the data segments and TR. */
+    asm volatile("pushq %[cs]\n\t"
+                 "leaq 1f(%%rip), %%rax\n\t"
+                 "pushq %%rax\n\t"
+                 "lretq\n"
+                 "1:\n\t"
+                 "mov %[ds], %%eax\n\t"
+                 "mov %%eax, %%ds\n\t"
+                 "mov %%eax, %%es\n\t"
+                 "mov %%eax, %%ss\n\t"
+                 "xor %%eax, %%eax\n\t"
+                 "mov %%eax, %%fs\n\t"
+                 "mov %%eax, %%gs\n\t"
+                 "ltr %w[tr]"
+                 :: [cs] "i"(SHIM_CS), [ds] "i"(SHIM_DS), [tr] "r"(TSS_SEL)
+                 : "rax", "memory");
+}
+
+void __noreturn start_of_day(uint32_t start_info_pa);
+
+void __noreturn start_of_day(uint32_t start_info_pa)
+{
+    idt_init();
+    load_tables(bsp_gdt, &bsp_tss, bsp_stack, bsp_ist_stacks);
+    /* Switch to the per-CPU stack the TSS names, so traps from ring 3 and
+     * the boot code agree; the boot stack is left behind for good. */
+    asm volatile("mov %0, %%rsp\n\t"
+                 "xor %%ebp, %%ebp\n\t"
+                 "call shim_main"
+                 :: "r"(bsp_stack + STACK_SIZE), "D"((uint64_t)start_info_pa)
+                 : "memory");
+    __builtin_unreachable();
+}

@@ -1,0 +1,41 @@
+/*
+ * First C code on every trap: exception-table fixups for instructions that
+ * are allowed to fault in the shim (rdmsr_safe and friends), then the shim's
+ * trap dispatcher.
+ */
+#include <minishim/boot.h>
+#include <minishim/trap.h>
+#include <minishim/x86.h>
+
+struct extable_entry {
+    uint64_t insn;
+    uint64_t fixup;
+};
+
+extern const struct extable_entry __ex_table_start[], __ex_table_end[];
+
+static bool fixup_exception(struct cpu_regs *regs)
+{
+    for (const struct extable_entry *e = __ex_table_start; e < __ex_table_end; e++) {
+        if (e->insn == regs->rip) {
+            regs->rip = e->fixup;
+            return true;
+        }
+    }
+    return false;
+}
+
+void trap_entry(struct cpu_regs *regs)
+{
+    uint64_t cr2 = 0;
+
+    if (regs->vector == X86_EXC_PF)
+        asm volatile("mov %%cr2, %0" : "=r"(cr2));
+
+    /* Only faults in shim context (CPL 0) may be fixed up. */
+    if ((regs->cs & 3) == 0 && regs->vector < X86_NR_EXCEPTIONS &&
+        fixup_exception(regs))
+        return;
+
+    trap_handle(regs, cr2);
+}

@@ -1,0 +1,78 @@
+/*
+ * Xen L0 backend: hypercall page, console_io, HVM params, memory map,
+ * shutdown. The shim is an HVM (PVH) guest of L0, so it uses the HVM
+ * hypercall ABI: the page is installed by writing its physical address to
+ * the MSR named in CPUID leaf base+2 (Xen's public arch-x86/cpuid.h).
+ */
+#include <string.h>
+#include <minishim/xen-public.h>
+#include <minishim/arch.h>
+#include <minishim/l0.h>
+
+static uint8_t hypercall_page[PAGE_SIZE] __aligned(PAGE_SIZE);
+static bool ready;
+
+int xen_init(const struct l0_detect *d)
+{
+    if (!d->xen)
+        return -XEN_ENODEV;
+    if (d->xen_hcall_pages < 1 || !d->xen_hcall_msr)
+        return -XEN_ENODEV;
+    /* Low 12 bits of the MSR value select which hypercall page (0). */
+    arch_wrmsr(d->xen_hcall_msr, arch_virt_to_phys(hypercall_page).pa);
+    /* Xen fills every 32-byte entry with code; a zero first byte means the
+     * MSR write did not take. */
+    if (hypercall_page[0] == 0)
+        return -XEN_EIO;
+    ready = true;
+    return 0;
+}
+
+long xen_hypercall(unsigned int nr, unsigned long a1, unsigned long a2,
+                   unsigned long a3, unsigned long a4, unsigned long a5)
+{
+    if (!ready)
+        return -XEN_ENOSYS;
+    return arch_xen_hypercall(hypercall_page, nr, a1, a2, a3, a4, a5);
+}
+
+void xen_console_write(const char *s, size_t len)
+{
+    if (ready)
+        xen_hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, len,
+                      (unsigned long)s, 0, 0);
+}
+
+int xen_get_hvm_param(unsigned int index, uint64_t *value)
+{
+    struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index };
+    long rc = xen_hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param,
+                            (unsigned long)&p, 0, 0, 0);
+
+    if (rc)
+        return (int)rc;
+    *value = p.value;
+    return 0;
+}
+
+int xen_memory_map(void *buf, unsigned int max_entries, unsigned int *nr)
+{
+    struct xen_memory_map map = { .nr_entries = max_entries };
+    long rc;
+
+    set_xen_guest_handle(map.buffer, buf);
+    rc = xen_hypercall(__HYPERVISOR_memory_op, XENMEM_memory_map,
+                       (unsigned long)&map, 0, 0, 0);
+    if (rc)
+        return (int)rc;
+    *nr = map.nr_entries;
+    return 0;
+}
+
+long xen_shutdown(unsigned int reason)
+{
+    struct sched_shutdown s = { .reason = reason };
+
+    return xen_hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown,
+                         (unsigned long)&s, 0, 0, 0);
+}

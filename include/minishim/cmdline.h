@@ -1,0 +1,37 @@
+/*
+ * The shim's command line (hvm_start_info cmdline: QEMU -append, xl
+ * pvshim_cmdline). Options are "name=value" or bare words separated by
+ * spaces. Unknown options and bad values produce a warning and leave the
+ * default in place; they never stop the shim.
+ */
+#ifndef MINISHIM_CMDLINE_H
+#define MINISHIM_CMDLINE_H
+
+#include <minishim/console.h>
+
+#define CONSOLE_COM1 (1u << 0)
+#define CONSOLE_XEN  (1u << 1)
+#define CONSOLE_PV   (1u << 2)
+
+struct shim_config {
+    enum log_level loglvl;
+    unsigned int console;       /* CONSOLE_* mask                        */
+    bool console_set;           /* console= given (else: auto)           */
+    bool pv_shim;               /* "pv-shim" word, as Xen's toolstack passes */
+};
+
+typedef void (*cmdline_warn_fn)(void *ctx, const char *msg);
+
+void cmdline_defaults(struct shim_config *cfg);
+/* Parse cmdline into cfg; returns the number of warnings issued. */
+unsigned int cmdline_parse(const char *cmdline, struct shim_config *cfg,
+                           cmdline_warn_fn warn, void *ctx);
+
+/*
+ * Text after a lone "--" is the guest's command line, used when module 0
+ * carries none (QEMU's PVH loader cannot pass a module command line).
+ * Returns NULL when there is no "--".
+ */
+const char *cmdline_guest_args(const char *cmdline);
+
+#endif

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages minishim's build, run and tests need.
+# Idempotent: does nothing (and needs no network) when all are present.
+set -euo pipefail
+
+PKGS=(
+  make gcc binutils xz-utils            # toolchain
+  libxen-dev                            # Xen public headers (/usr/include/xen)
+  newlib-source                         # C library for the image, built by make
+  libcriterion-dev pkg-config           # unit tests
+  qemu-system-x86                       # QEMU-direct runs and the Xen bed
+  clang libclang-rt-14-dev              # libFuzzer targets
+  xen-hypervisor-4.17-amd64 xen-utils-4.17   # Xen bed: L0 and the reference shim
+  linux-image-amd64 busybox-static cpio      # Xen bed: dom0 kernel and initramfs
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

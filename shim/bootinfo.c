@@ -1,0 +1,133 @@
+/*
+ * hvm_start_info parsing (Xen PVH ABI, docs/misc/pvh.pandoc). The loader's
+ * structure is read once and copied; every pointer and count in it is
+ * checked before use because a broken loader must give a clear error, not
+ * a fault in the middle of the shim's start of day.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <minishim/xen-public.h>
+#include <minishim/arch.h>
+#include <minishim/bootinfo.h>
+#include <minishim/console.h>
+
+static int copy_cstring(char *dst, size_t dstlen, uint64_t src_pa,
+                        const char *what, char *err, size_t errlen)
+{
+    const char *src;
+    size_t n;
+
+    dst[0] = '\0';
+    if (!src_pa)
+        return 0;
+    src = arch_phys_to_virt(pa(src_pa));
+    n = strnlen(src, dstlen);
+    if (n == dstlen) {
+        snprintf(err, errlen, "%s at 0x%lx is not terminated within %lu bytes",
+                 what, (unsigned long)src_pa, (unsigned long)(dstlen - 1));
+        return -XEN_EINVAL;
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+bool bootinfo_add_memmap(struct boot_info *bi, uint64_t addr, uint64_t size,
+                         uint32_t type)
+{
+    if (bi->nr_memmap == BOOT_MAX_MEMMAP)
+        return false;
+    bi->memmap[bi->nr_memmap++] = (struct boot_memmap_entry){ addr, size, type };
+    return true;
+}
+
+int bootinfo_parse(paddr_t si_pa, struct boot_info *bi, char *err, size_t errlen)
+{
+    const struct hvm_start_info *si;
+    int rc;
+
+    memset(bi, 0, sizeof(*bi));
+    if (!si_pa.pa) {
+        snprintf(err, errlen, "no hvm_start_info (%%ebx was 0)");
+        return -XEN_EINVAL;
+    }
+    si = arch_phys_to_virt(si_pa);
+    if (si->magic != XEN_HVM_START_MAGIC_VALUE) {
+        snprintf(err, errlen, "hvm_start_info magic 0x%08x, expected 0x%08x",
+                 si->magic, XEN_HVM_START_MAGIC_VALUE);
+        return -XEN_EINVAL;
+    }
+    bi->version = si->version;
+    bi->rsdp = pa(si->rsdp_paddr);
+
+    rc = copy_cstring(bi->cmdline, sizeof(bi->cmdline), si->cmdline_paddr,
+                      "shim command line", err, errlen);
+    if (rc)
+        return rc;
+
+    if (si->nr_modules && !si->modlist_paddr) {
+        snprintf(err, errlen, "%u modules but no module list", si->nr_modules);
+        return -XEN_EINVAL;
+    }
+    if (si->nr_modules > BOOT_MAX_MODULES)
+        pr_warn("boot: %u modules given, only the first %u are used\n",
+                si->nr_modules, BOOT_MAX_MODULES);
+    bi->nr_modules = MIN(si->nr_modules, (uint32_t)BOOT_MAX_MODULES);
+    for (unsigned int i = 0; i < bi->nr_modules; i++) {
+        const struct hvm_modlist_entry *m =
+            (const struct hvm_modlist_entry *)arch_phys_to_virt(pa(si->modlist_paddr)) + i;
+
+        if (m->paddr + m->size < m->paddr) {
+            snprintf(err, errlen, "module %u wraps the address space", i);
+            return -XEN_EINVAL;
+        }
+        bi->modules[i].start = pa(m->paddr);
+        bi->modules[i].size = m->size;
+        rc = copy_cstring(bi->modules[i].cmdline, sizeof(bi->modules[i].cmdline),
+                          m->cmdline_paddr, "module command line", err, errlen);
+        if (rc)
+            return rc;
+    }
+
+    /* The memory map exists from version 1 on; older loaders give none. */
+    if (si->version >= 1 && si->memmap_entries) {
+        if (!si->memmap_paddr) {
+            snprintf(err, errlen, "%u memory map entries but no table",
+                     si->memmap_entries);
+            return -XEN_EINVAL;
+        }
+        if (si->memmap_entries > BOOT_MAX_MEMMAP) {
+            snprintf(err, errlen, "memory map has %u entries (limit %u)",
+                     si->memmap_entries, BOOT_MAX_MEMMAP);
+            return -XEN_EINVAL;
+        }
+        for (unsigned int i = 0; i < si->memmap_entries; i++) {
+            const struct hvm_memmap_table_entry *e =
+                (const struct hvm_memmap_table_entry *)arch_phys_to_virt(pa(si->memmap_paddr)) + i;
+
+            bootinfo_add_memmap(bi, e->addr, e->size, e->type);
+        }
+    }
+    return 0;
+}
+
+const char *memmap_type_name(uint32_t type)
+{
+    switch (type) {
+    case XEN_HVM_MEMMAP_TYPE_RAM: return "RAM";
+    case XEN_HVM_MEMMAP_TYPE_RESERVED: return "reserved";
+    case XEN_HVM_MEMMAP_TYPE_ACPI: return "ACPI data";
+    case XEN_HVM_MEMMAP_TYPE_NVS: return "ACPI NVS";
+    case XEN_HVM_MEMMAP_TYPE_UNUSABLE: return "unusable";
+    default: return "unknown";
+    }
+}
+
+uint64_t bootinfo_ram_bytes(const struct boot_info *bi)
+{
+    uint64_t total = 0;
+
+    for (unsigned int i = 0; i < bi->nr_memmap; i++)
+        if (bi->memmap[i].type == XEN_HVM_MEMMAP_TYPE_RAM)
+            total += bi->memmap[i].size;
+    return total;
+}

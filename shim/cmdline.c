@@ -1,0 +1,166 @@
+/*
+ * Command-line parser. Table-driven: each option names its handler; later
+ * subsystems (flush engine, ...) add rows here so that docs/cmdline.md and
+ * this table stay one list.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <minishim/cmdline.h>
+
+#define MAX_TOKEN 128
+
+struct warn_ctx {
+    cmdline_warn_fn fn;
+    void *ctx;
+    unsigned int count;
+};
+
+static void warn(struct warn_ctx *w, const char *fmt, ...) __printf(2, 3);
+static void warn(struct warn_ctx *w, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    w->count++;
+    if (w->fn)
+        w->fn(w->ctx, msg);
+}
+
+static bool parse_loglvl(const char *v, struct shim_config *cfg)
+{
+    static const struct { const char *name; enum log_level lvl; } lv[] = {
+        { "none", LOG_NONE }, { "error", LOG_ERR }, { "warning", LOG_WARN },
+        { "info", LOG_INFO }, { "debug", LOG_DEBUG }, { "all", LOG_DEBUG },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(lv); i++) {
+        if (!strcmp(v, lv[i].name)) {
+            cfg->loglvl = lv[i].lvl;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* console=com1,xen,pv,none: a comma list; any bad element rejects it all. */
+static bool parse_console(const char *v, struct shim_config *cfg)
+{
+    unsigned int mask = 0;
+    char item[MAX_TOKEN];
+
+    while (*v) {
+        size_t n = strcspn(v, ",");
+
+        if (n == 0 || n >= sizeof(item))
+            return false;
+        memcpy(item, v, n);
+        item[n] = '\0';
+        if (!strcmp(item, "com1"))
+            mask |= CONSOLE_COM1;
+        else if (!strcmp(item, "xen"))
+            mask |= CONSOLE_XEN;
+        else if (!strcmp(item, "pv"))
+            mask |= CONSOLE_PV;
+        else if (strcmp(item, "none"))
+            return false;
+        v += n;
+        if (*v == ',' && !*++v)
+            return false;           /* trailing comma */
+    }
+    cfg->console = mask;
+    cfg->console_set = true;
+    return true;
+}
+
+struct option {
+    const char *name;
+    bool (*parse)(const char *value, struct shim_config *cfg);
+    const char *choices;        /* for the warning on a bad value */
+};
+
+static const struct option options[] = {
+    { "loglvl", parse_loglvl, "none|error|warning|info|debug|all" },
+    { "console", parse_console, "comma list of com1, xen, pv, none" },
+};
+
+void cmdline_defaults(struct shim_config *cfg)
+{
+    *cfg = (struct shim_config){
+        .loglvl = LOG_INFO,
+        .console = CONSOLE_COM1 | CONSOLE_XEN,
+    };
+}
+
+static void parse_token(const char *tok, struct shim_config *cfg,
+                        struct warn_ctx *w)
+{
+    const char *eq = strchr(tok, '=');
+    size_t klen = eq ? (size_t)(eq - tok) : strlen(tok);
+
+    /* Xen's toolstack always passes "pv-shim" first (libxl default
+     * pvshim_cmdline "pv-shim console=xen,pv"). */
+    if (!eq && !strcmp(tok, "pv-shim")) {
+        cfg->pv_shim = true;
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+        const struct option *o = &options[i];
+
+        if (strlen(o->name) != klen || strncmp(o->name, tok, klen))
+            continue;
+        if (!eq)
+            warn(w, "option '%s' needs a value (%s)", o->name, o->choices);
+        else if (!o->parse(eq + 1, cfg))
+            warn(w, "bad value '%s' for %s= (expected %s); keeping the default",
+                 eq + 1, o->name, o->choices);
+        return;
+    }
+    warn(w, "unknown option '%s' ignored", tok);
+}
+
+unsigned int cmdline_parse(const char *cmdline, struct shim_config *cfg,
+                           cmdline_warn_fn fn, void *ctx)
+{
+    struct warn_ctx w = { fn, ctx, 0 };
+    char tok[MAX_TOKEN];
+
+    if (!cmdline)
+        return 0;
+    while (*cmdline) {
+        size_t n;
+
+        cmdline += strspn(cmdline, " \t");
+        n = strcspn(cmdline, " \t");
+        if (n == 0)
+            break;
+        if (n == 2 && !strncmp(cmdline, "--", 2))
+            break;              /* the rest belongs to the guest */
+        if (n >= sizeof(tok)) {
+            warn(&w, "option of %lu characters ignored (limit %lu)",
+                 (unsigned long)n, (unsigned long)(sizeof(tok) - 1));
+        } else {
+            memcpy(tok, cmdline, n);
+            tok[n] = '\0';
+            parse_token(tok, cfg, &w);
+        }
+        cmdline += n;
+    }
+    return w.count;
+}
+
+const char *cmdline_guest_args(const char *cmdline)
+{
+    while (cmdline && *cmdline) {
+        size_t n;
+
+        cmdline += strspn(cmdline, " \t");
+        n = strcspn(cmdline, " \t");
+        if (n == 2 && !strncmp(cmdline, "--", 2))
+            return cmdline + 2 + strspn(cmdline + 2, " \t");
+        cmdline += n;
+    }
+    return NULL;
+}

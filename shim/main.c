@@ -1,0 +1,206 @@
+/*
+ * Composition root: the order of the shim's start of day. Each step lives
+ * in its own file; this one only sequences them and reports what it found.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <minishim/xen-public.h>
+#include <minishim/acpi.h>
+#include <minishim/arch.h>
+#include <minishim/boot.h>
+#include <minishim/console.h>
+#include <minishim/elf.h>
+#include <minishim/l0.h>
+#include <minishim/shim.h>
+
+struct shim_config shim_cfg;
+struct boot_info boot_info;
+
+/* Warnings found before the console is configured are replayed after. */
+static char early_warnings[1024];
+
+static void collect_warning(void *ctx, const char *msg)
+{
+    size_t used = strlen(early_warnings);
+
+    (void)ctx;
+    snprintf(early_warnings + used, sizeof(early_warnings) - used,
+             "cmdline: %s\n", msg);
+}
+
+static const char *shutdown_reason_name(unsigned int reason)
+{
+    switch (reason) {
+    case SHUTDOWN_poweroff: return "poweroff";
+    case SHUTDOWN_reboot: return "reboot";
+    case SHUTDOWN_suspend: return "suspend";
+    case SHUTDOWN_crash: return "crash";
+    case SHUTDOWN_watchdog: return "watchdog";
+    default: return "unknown";
+    }
+}
+
+void __noreturn shim_shutdown(unsigned int reason)
+{
+    pr_info("minishim: shutting down (%s)\n", shutdown_reason_name(reason));
+    l0_shutdown(reason);
+}
+
+void __noreturn panic(const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pr_err("PANIC: %s\n", msg);
+    shim_shutdown(SHUTDOWN_crash);
+}
+
+static void report_l0(void)
+{
+    const struct l0_detect *d = l0_detected();
+
+    if (d->xen)
+        pr_info("l0: Xen %u.%u (CPUID base 0x%08x, hypercall MSR 0x%08x)\n",
+                d->xen_major, d->xen_minor, d->xen_base, d->xen_hcall_msr);
+    if (d->hyperv)
+        pr_info("l0: Hyper-V interface (CPUID base 0x%08x, max leaf 0x%08x, interface 0x%08x)\n",
+                d->hyperv_base, d->hyperv_max_leaf, d->hyperv_interface);
+    if (d->other_sig[0])
+        pr_info("l0: other hypervisor signature \"%s\" at 0x%08x (not used)\n",
+                d->other_sig, d->other_base);
+    if (!d->xen && !d->hyperv)
+        pr_info("l0: no Xen or Hyper-V interface found (CPUID hypervisor bit %s)\n",
+                d->hv_bit ? "set" : "clear");
+    pr_info("l0: using backend '%s'%s\n", l0_name(),
+            l0_kind() == L0_NONE ? " (no assisted flush: IPIs only)" : "");
+}
+
+static void fetch_memmap_from_xen(void)
+{
+    static struct e820entry { uint64_t addr, size; uint32_t type; } __packed map[BOOT_MAX_MEMMAP];
+    unsigned int nr = 0;
+    int rc = xen_memory_map(map, BOOT_MAX_MEMMAP, &nr);
+
+    if (rc) {
+        pr_warn("mem: XENMEM_memory_map failed (%d)\n", rc);
+        return;
+    }
+    for (unsigned int i = 0; i < nr && i < BOOT_MAX_MEMMAP; i++)
+        bootinfo_add_memmap(&boot_info, map[i].addr, map[i].size, map[i].type);
+}
+
+static void report_memory(void)
+{
+    if (!boot_info.nr_memmap && l0_kind() == L0_XEN) {
+        pr_info("mem: no memory map in hvm_start_info, asking L0 (XENMEM_memory_map)\n");
+        fetch_memmap_from_xen();
+    }
+    pr_info("mem: memory map (%u entries):\n", boot_info.nr_memmap);
+    for (unsigned int i = 0; i < boot_info.nr_memmap; i++) {
+        const struct boot_memmap_entry *e = &boot_info.memmap[i];
+
+        pr_info("  %016lx-%016lx %s\n", (unsigned long)e->addr,
+                (unsigned long)(e->addr + e->size - 1), memmap_type_name(e->type));
+    }
+    pr_info("mem: %lu MiB RAM; shim image %lx-%lx\n",
+            (unsigned long)(bootinfo_ram_bytes(&boot_info) >> 20),
+            (unsigned long)image_phys_start().pa,
+            (unsigned long)image_phys_end().pa);
+}
+
+static void report_cpus(void)
+{
+    paddr_t rsdp = acpi_find_rsdp(boot_info.rsdp);
+    int cpus = acpi_count_cpus(rsdp);
+
+    if (cpus > 0)
+        pr_info("cpu: %d CPU%s (ACPI MADT)\n", cpus, cpus == 1 ? "" : "s");
+    else
+        pr_info("cpu: no ACPI MADT; assuming 1 CPU\n");
+}
+
+/* Check module 0 is a 64-bit Xen PV kernel and describe it. */
+static int inspect_guest(const struct boot_module *m)
+{
+    struct elf_image img;
+    struct xen_notes notes;
+    char err[160];
+
+    pr_info("guest: module 0 at %lx, %lu bytes, cmdline \"%s\"\n",
+            (unsigned long)m->start.pa, (unsigned long)m->size, m->cmdline);
+    if (elf_check(arch_phys_to_virt(m->start), m->size, &img, err, sizeof(err)) ||
+        elf_xen_notes(&img, &notes, err, sizeof(err))) {
+        pr_err("guest: module 0 is not a usable PV kernel: %s\n", err);
+        return -XEN_EINVAL;
+    }
+    if (!notes.nr_notes) {
+        pr_err("guest: module 0 has no Xen ELF notes; not a Xen PV kernel\n");
+        return -XEN_EINVAL;
+    }
+    pr_info("guest: ELF64 x86-64, %u loadable segments, %lx-%lx, entry %lx\n",
+            img.nr_load, (unsigned long)img.vstart,
+            (unsigned long)img.vend, (unsigned long)img.entry);
+    pr_info("guest: Xen notes: os \"%s\", xen \"%s\", loader \"%s\", features \"%s\"\n",
+            notes.guest_os, notes.xen_version, notes.loader, notes.features);
+    return 0;
+}
+
+void __noreturn shim_main(paddr_t start_info)
+{
+    const char *guest_args;
+    char err[160];
+    int rc;
+
+    /* COM1 first, so even a broken hvm_start_info is reported. */
+    serial_init(COM1_PORT);
+    console_add_sink("com1", serial_write);
+
+    rc = bootinfo_parse(start_info, &boot_info, err, sizeof(err));
+    cmdline_defaults(&shim_cfg);
+    if (rc == 0)
+        cmdline_parse(boot_info.cmdline, &shim_cfg, collect_warning, NULL);
+
+    l0_init();
+
+    /* Now apply console= and loglvl=. */
+    console_remove_all_sinks();
+    if (shim_cfg.console & CONSOLE_COM1)
+        console_add_sink("com1", serial_write);
+    if ((shim_cfg.console & CONSOLE_XEN) && l0_kind() == L0_XEN)
+        console_add_sink("xen", l0_console_write);
+    console_set_level(shim_cfg.loglvl);
+
+    pr_info("minishim " MINISHIM_VERSION ": PV shim for 64-bit Xen PV guests\n");
+    if (rc)
+        panic("bad hvm_start_info: %s", err);
+    pr_info("boot: hvm_start_info v%u, cmdline \"%s\"\n", boot_info.version,
+            boot_info.cmdline);
+    if (early_warnings[0])
+        pr_warn("%s", early_warnings);
+    if ((shim_cfg.console & CONSOLE_XEN) && shim_cfg.console_set && l0_kind() != L0_XEN)
+        pr_info("console: 'xen' requested but L0 is not Xen; using the others\n");
+    if (shim_cfg.console & CONSOLE_PV)
+        pr_info("console: 'pv' (shim messages on the guest console ring) is not supported yet; ignored\n");
+
+    report_l0();
+    report_memory();
+    report_cpus();
+
+    if (boot_info.nr_modules == 0) {
+        pr_err("guest: no PV guest kernel given (no module 0 in hvm_start_info; "
+               "QEMU: -initrd <kernel>, xl: kernel=)\n");
+        shim_shutdown(SHUTDOWN_crash);
+    }
+    guest_args = cmdline_guest_args(boot_info.cmdline);
+    if (guest_args && !boot_info.modules[0].cmdline[0])
+        snprintf(boot_info.modules[0].cmdline, sizeof(boot_info.modules[0].cmdline),
+                 "%s", guest_args);
+    if (inspect_guest(&boot_info.modules[0]))
+        shim_shutdown(SHUTDOWN_crash);
+
+    pr_info("guest: running PV guests is not implemented yet; powering off\n");
+    shim_shutdown(SHUTDOWN_poweroff);
+}

@@ -1,0 +1,70 @@
+/*
+ * Trap dispatch: traps from guest context go to the guest-facing layer's
+ * handler; anything the shim takes in its own context (CPL 0) that no
+ * fixup handled is a shim bug and ends in a register dump and a crash
+ * shutdown, never a silent hang.
+ */
+#include <minishim/xen-public.h>
+#include <minishim/console.h>
+#include <minishim/l0.h>
+#include <minishim/trap.h>
+#include <minishim/x86.h>
+
+static guest_trap_fn guest_handler;
+
+void trap_set_guest_handler(guest_trap_fn fn)
+{
+    guest_handler = fn;
+}
+
+const char *trap_name(unsigned int vector)
+{
+    static const char *const names[X86_NR_EXCEPTIONS] = {
+        "#DE divide error", "#DB debug", "NMI", "#BP breakpoint",
+        "#OF overflow", "#BR bound range", "#UD invalid opcode",
+        "#NM device not available", "#DF double fault", "coprocessor overrun",
+        "#TS invalid TSS", "#NP segment not present", "#SS stack fault",
+        "#GP general protection", "#PF page fault", "reserved 15",
+        "#MF x87 error", "#AC alignment check", "#MC machine check",
+        "#XM SIMD error", "#VE virtualization", "#CP control protection",
+    };
+
+    if (vector < X86_NR_EXCEPTIONS && names[vector])
+        return names[vector];
+    return vector < X86_NR_EXCEPTIONS ? "reserved exception" : "interrupt";
+}
+
+void __noreturn trap_fatal(const struct cpu_regs *r, uint64_t cr2)
+{
+    pr_err("FATAL trap in shim: vector %lu (%s), error code 0x%lx\n",
+           (unsigned long)r->vector, trap_name(r->vector),
+           (unsigned long)r->error_code);
+    pr_err("  rip %016lx  cs %04lx  rflags %016lx\n",
+           (unsigned long)r->rip, (unsigned long)r->cs,
+           (unsigned long)r->rflags);
+    pr_err("  rsp %016lx  ss %04lx  cr2 %016lx\n",
+           (unsigned long)r->rsp, (unsigned long)r->ss,
+           (unsigned long)cr2);
+    pr_err("  rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n",
+           (unsigned long)r->rax, (unsigned long)r->rbx,
+           (unsigned long)r->rcx, (unsigned long)r->rdx);
+    pr_err("  rsi %016lx  rdi %016lx  rbp %016lx  r8  %016lx\n",
+           (unsigned long)r->rsi, (unsigned long)r->rdi,
+           (unsigned long)r->rbp, (unsigned long)r->r8);
+    pr_err("  r9  %016lx  r10 %016lx  r11 %016lx  r12 %016lx\n",
+           (unsigned long)r->r9, (unsigned long)r->r10,
+           (unsigned long)r->r11, (unsigned long)r->r12);
+    pr_err("  r13 %016lx  r14 %016lx  r15 %016lx\n",
+           (unsigned long)r->r13, (unsigned long)r->r14,
+           (unsigned long)r->r15);
+    l0_shutdown(SHUTDOWN_crash);
+}
+
+void trap_handle(struct cpu_regs *regs, uint64_t cr2)
+{
+    if ((regs->cs & 3) && guest_handler) {
+        guest_handler(regs);
+        return;
+    }
+    trap_fatal(regs, cr2);
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Boot minishim under QEMU-direct (no L0 hypervisor, see shared BED notes):
+# the shim's PVH ELF as -kernel, the PV guest as -initrd (module 0, text
+# after the file name is the guest's command line), -append as the shim's
+# command line. Serial goes to stdout (and --log FILE). The exit status says
+# how the shim stopped:
+#   0  the shim powered off cleanly       (isa-debug-exit code 0x10 -> 33)
+#   1  the shim shut down with crash       (0x13 -> 39) or any other reason
+#   2  QEMU timed out (the shim hung)
+#   3  QEMU exited without the shim's power-off (triple fault, QEMU error)
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+image="$top/build/minishim.elf"
+smp=1
+mem=512
+cmdline=""
+guest=""
+guest_cmdline=""
+timeout=60
+log=""
+quiet=0
+
+usage() {
+  cat <<USAGE
+usage: $0 [--image ELF] [--smp N] [--mem MiB] [--cmdline "shim options"]
+          [--guest PV-ELF [--guest-cmdline "..."]] [--timeout S] [--log FILE] [--quiet]
+USAGE
+  exit 64
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --image) image=$2; shift 2 ;;
+    --smp) smp=$2; shift 2 ;;
+    --mem) mem=$2; shift 2 ;;
+    --cmdline) cmdline=$2; shift 2 ;;
+    --guest) guest=$2; shift 2 ;;
+    --guest-cmdline) guest_cmdline=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    --log) log=$2; shift 2 ;;
+    --quiet) quiet=1; shift ;;
+    *) usage ;;
+  esac
+done
+
+[ -f "$image" ] || { echo "run-shim: no shim image at $image (run make)" >&2; exit 3; }
+args=(-machine pc -cpu max -m "$mem" -smp "$smp" -nographic -no-reboot
+      -serial stdio -monitor none
+      -device isa-debug-exit,iobase=0xf4,iosize=4
+      -kernel "$image" -append "$cmdline")
+if [ -n "$guest" ]; then
+  [ -f "$guest" ] || { echo "run-shim: no guest at $guest" >&2; exit 3; }
+  # QEMU splits -initrd on commas; the module command line follows the name.
+  args+=(-initrd "$guest${guest_cmdline:+ $guest_cmdline}")
+fi
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+if [ "$quiet" = 1 ]; then
+  timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" </dev/null >"$out" 2>&1
+  rc=$?
+else
+  timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" </dev/null 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+fi
+tr -d '\r' <"$out" >"$out.clean" && mv "$out.clean" "$out"
+[ -n "$log" ] && cp "$out" "$log"
+
+case $rc in
+  33) status=0; what="minishim powered off" ;;
+  35) status=1; what="minishim shut down: reboot" ;;
+  37) status=1; what="minishim shut down: suspend" ;;
+  39) status=1; what="minishim shut down: crash" ;;
+  41) status=1; what="minishim shut down: watchdog" ;;
+  124|137) status=2; what="TIMEOUT after ${timeout}s: the shim did not power off" ;;
+  *) status=3; what="QEMU exited with status $rc without a shim power-off (triple fault or QEMU error)" ;;
+esac
+[ "$quiet" = 1 ] || echo "run-shim: $what (QEMU exit $rc)"
+exit $status
