@@ -153,11 +153,11 @@ RUN_SMP    ?= 2
 RUN_CMDLINE ?= loglvl=info
 
 run: $(IMAGE) $(GUEST_DEMO)
-	$(Q)tests/qemu/run-shim.sh --smp $(RUN_SMP) --cmdline "$(RUN_CMDLINE)" \
+	$(Q)BUILD_DIR=$(abspath $(BUILD)) tests/qemu/run-shim.sh --smp $(RUN_SMP) --cmdline "$(RUN_CMDLINE)" \
 	    $(if $(DEMO_GUEST),--guest "$(DEMO_GUEST)")
 
 test-qemu: $(IMAGE) $(GUEST_ELFS)
-	$(Q)tests/qemu/test-qemu.sh
+	$(Q)BUILD_DIR=$(abspath $(BUILD)) tests/qemu/test-qemu.sh
 
 test: test-unit test-qemu $(if $(BED_AVAILABLE),test-bed)
 

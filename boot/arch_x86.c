@@ -4,6 +4,7 @@
 #include <minishim/xen-public.h>
 #include <minishim/arch.h>
 #include <minishim/layout.h>
+#include <minishim/percpu.h>
 
 void arch_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 {
@@ -161,4 +162,14 @@ long arch_xen_hypercall(const void *page, unsigned int nr, unsigned long a1,
                  : [entry] "r"((const char *)page + nr * 32)
                  : "memory", "rcx", "r9", "r11");
     return ret;
+}
+
+unsigned int arch_cpu_id(void)
+{
+    uint64_t rsp;
+    const struct stack_top *top;
+
+    asm volatile("mov %%rsp, %0" : "=r"(rsp));
+    top = (const struct stack_top *)((rsp | (STACK_SIZE - 1)) + 1) - 1;
+    return top->cpu_id;
 }

@@ -6,6 +6,7 @@
 #include <minishim/arch.h>
 #include <minishim/boot.h>
 #include <minishim/layout.h>
+#include <minishim/percpu.h>
 #include <minishim/x86.h>
 
 struct __packed tss64 {
@@ -33,13 +34,22 @@ struct __packed desc_ptr {
     uint64_t base;
 };
 
-#define STACK_SIZE 16384
 
 static uint64_t bsp_gdt[GDT_ENTRIES] __aligned(4096);
 static struct idt_gate idt[256] __aligned(4096);
 static struct tss64 bsp_tss __aligned(128);
-static uint8_t bsp_stack[STACK_SIZE] __aligned(16);
-static uint8_t bsp_ist_stacks[3][STACK_SIZE] __aligned(16);
+static uint8_t bsp_stack[STACK_SIZE] __aligned(STACK_SIZE);
+static uint8_t bsp_ist_stacks[3][STACK_SIZE] __aligned(STACK_SIZE);
+
+/* Usable top of a shim stack: below the struct stack_top naming the CPU. */
+static uint8_t *stack_init(uint8_t *stack, unsigned int cpu)
+{
+    struct stack_top *top = (struct stack_top *)(stack + STACK_SIZE) - 1;
+
+    top->cpu_id = cpu;
+    top->magic = STACK_TOP_MAGIC;
+    return (uint8_t *)top;
+}
 
 extern char trap_stubs[];
 extern char __image_start[], __image_end[];
@@ -97,16 +107,16 @@ static void idt_init(void)
     idt_set(X86_EXC_MC, trap_stubs + 16 * X86_EXC_MC, 0, IST_MC);
 }
 
-static void load_tables(uint64_t *gdt, struct tss64 *tss, uint8_t *stack,
-                        uint8_t (*ist)[STACK_SIZE])
+static void load_tables(unsigned int cpu, uint64_t *gdt, struct tss64 *tss,
+                        uint8_t *stack, uint8_t (*ist)[STACK_SIZE])
 {
     struct desc_ptr gdtr = { sizeof(uint64_t) * GDT_ENTRIES - 1, (uint64_t)gdt };
     struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)idt };
 
-    tss->rsp[0] = (uint64_t)(stack + STACK_SIZE);
-    tss->ist[IST_DF - 1] = (uint64_t)(ist[0] + STACK_SIZE);
-    tss->ist[IST_NMI - 1] = (uint64_t)(ist[1] + STACK_SIZE);
-    tss->ist[IST_MC - 1] = (uint64_t)(ist[2] + STACK_SIZE);
+    tss->rsp[0] = (uint64_t)stack_init(stack, cpu);
+    tss->ist[IST_DF - 1] = (uint64_t)stack_init(ist[0], cpu);
+    tss->ist[IST_NMI - 1] = (uint64_t)stack_init(ist[1], cpu);
+    tss->ist[IST_MC - 1] = (uint64_t)stack_init(ist[2], cpu);
     tss->iomap_base = sizeof(*tss);        /* no I/O bitmap: ring 3 port I/O faults */
     gdt_init(gdt, tss);
 
@@ -135,13 +145,17 @@ void __noreturn start_of_day(uint32_t start_info_pa);
 void __noreturn start_of_day(uint32_t start_info_pa)
 {
     idt_init();
-    load_tables(bsp_gdt, &bsp_tss, bsp_stack, bsp_ist_stacks);
+    load_tables(0, bsp_gdt, &bsp_tss, bsp_stack, bsp_ist_stacks);
+    percpu[0].id = 0;
+    percpu[0].stack = bsp_stack;
+    percpu[0].online = true;
+    cpumask_set(&cpu_online_mask, 0);
     /* Switch to the per-CPU stack the TSS names, so traps from ring 3 and
      * the boot code agree; the boot stack is left behind for good. */
     asm volatile("mov %0, %%rsp\n\t"
                  "xor %%ebp, %%ebp\n\t"
                  "call shim_main"
-                 :: "r"(bsp_stack + STACK_SIZE), "D"((uint64_t)start_info_pa)
+                 :: "r"(bsp_tss.rsp[0]), "D"((uint64_t)start_info_pa)
                  : "memory");
     __builtin_unreachable();
 }

@@ -12,7 +12,8 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-image="$top/build/minishim.elf"
+build_dir=${BUILD_DIR:-$top/build}
+image="$build_dir/minishim.elf"
 smp=1
 mem=512
 cmdline=""

@@ -9,8 +9,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 run="$here/run-shim.sh"
-logdir="$top/build/test-qemu"
-guests="$top/build/guests"
+build_dir=${BUILD_DIR:-$top/build}
+logdir="$build_dir/test-qemu"
+guests="$build_dir/guests"
 mkdir -p "$logdir"
 passed=0
 failed=0
@@ -42,7 +43,7 @@ case_() {
 bad="$logdir/not-an-elf.bin"
 { printf 'this is not a kernel\n'; head -c 200 /dev/zero; } > "$bad"
 trunc="$logdir/truncated.elf"
-head -c 80 "$top/build/minishim.elf" > "$trunc"     # header only: phdrs cut off
+head -c 80 "$build_dir/minishim.elf" > "$trunc"     # header only: phdrs cut off
 elf32="$logdir/elf32.bin"
 printf '\177ELF\001\001\001\000\000\000\000\000\000\000\000\000' > "$elf32"
 head -c 64 /dev/zero >> "$elf32"
@@ -62,7 +63,7 @@ case_ truncated-elf 1 "--guest '$trunc'" \
 
 case_ elf32-refused 1 "--guest '$elf32'" "+not a 64-bit ELF image"
 
-case_ no-xen-notes 1 "--guest '$top/build/unit-tests'" \
+case_ no-xen-notes 1 "--guest '$build_dir/unit-tests'" \
   "+not a usable PV kernel: ELF type 3 is not an executable"
 
 case_ bad-cmdline 1 "--cmdline 'loglvl=loud frobnicate console=com1,serial'" \

@@ -50,4 +50,7 @@ extern unsigned int fake_nr_halts;
 extern unsigned int fake_nr_local_flushes, fake_nr_invlpg;
 extern bool fake_irqs_on;
 
+/* The CPU the logic believes it runs on (arch_cpu_id). */
+extern unsigned int fake_cpu_id;
+
 #endif

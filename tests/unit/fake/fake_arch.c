@@ -47,6 +47,7 @@ void fake_reset(void)
     fake_nr_local_flushes = fake_nr_invlpg = 0;
     fake_irqs_on = true;
     cr3 = 0;
+    fake_cpu_id = 0;
 }
 
 void fake_set_cpuid(uint32_t leaf, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
@@ -221,3 +222,6 @@ long arch_xen_hypercall(const void *page, unsigned int nr, unsigned long a1,
 /* The fake "image" occupies 2 MiB..2.25 MiB of fake RAM, as the real one. */
 paddr_t image_phys_start(void) { return pa(0x200000); }
 paddr_t image_phys_end(void) { return pa(0x240000); }
+
+unsigned int fake_cpu_id;
+unsigned int arch_cpu_id(void) { return fake_cpu_id; }
