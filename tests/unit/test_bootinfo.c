@@ -1,0 +1,148 @@
+/* hvm_start_info parsing: good tables and every malformed field. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <xen/errno.h>
+#include <minishim/bootinfo.h>
+#include <minishim/console.h>
+#include "fake/fake.h"
+
+#define SI_PA      0x1000
+#define MODLIST_PA 0x2000
+#define MEMMAP_PA  0x3000
+#define CMDLINE_PA 0x4000
+#define MODCMD_PA  0x5000
+
+static struct hvm_start_info *si;
+static struct boot_info bi;
+static char err[200];
+
+static void setup(void)
+{
+    fake_reset();
+    console_remove_all_sinks();
+    si = (struct hvm_start_info *)(fake_mem + SI_PA);
+    *si = (struct hvm_start_info){
+        .magic = XEN_HVM_START_MAGIC_VALUE, .version = 1,
+        .cmdline_paddr = CMDLINE_PA,
+    };
+    strcpy((char *)fake_mem + CMDLINE_PA, "loglvl=debug");
+    err[0] = '\0';
+}
+
+TestSuite(bootinfo, .init = setup);
+
+static void add_module(uint64_t paddr, uint64_t size, const char *cmd)
+{
+    struct hvm_modlist_entry *m = (struct hvm_modlist_entry *)(fake_mem + MODLIST_PA);
+
+    m[si->nr_modules] = (struct hvm_modlist_entry){ .paddr = paddr, .size = size };
+    if (cmd) {
+        strcpy((char *)fake_mem + MODCMD_PA, cmd);
+        m[si->nr_modules].cmdline_paddr = MODCMD_PA;
+    }
+    si->modlist_paddr = MODLIST_PA;
+    si->nr_modules++;
+}
+
+Test(bootinfo, parses_cmdline_modules_and_memmap)
+{
+    struct hvm_memmap_table_entry *e = (struct hvm_memmap_table_entry *)(fake_mem + MEMMAP_PA);
+
+    add_module(0x100000, 4096, "root=/dev/xvda");
+    e[0] = (struct hvm_memmap_table_entry){ 0, 0x9fc00, XEN_HVM_MEMMAP_TYPE_RAM, 0 };
+    e[1] = (struct hvm_memmap_table_entry){ 0x9fc00, 0x400, XEN_HVM_MEMMAP_TYPE_RESERVED, 0 };
+    e[2] = (struct hvm_memmap_table_entry){ 0x100000, 0x1f00000, XEN_HVM_MEMMAP_TYPE_RAM, 0 };
+    si->memmap_paddr = MEMMAP_PA;
+    si->memmap_entries = 3;
+
+    cr_assert_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), 0, "%s", err);
+    cr_expect_str_eq(bi.cmdline, "loglvl=debug");
+    cr_expect_eq(bi.nr_modules, 1);
+    cr_expect_eq(bi.modules[0].start.pa, 0x100000);
+    cr_expect_eq(bi.modules[0].size, 4096);
+    cr_expect_str_eq(bi.modules[0].cmdline, "root=/dev/xvda");
+    cr_expect_eq(bi.nr_memmap, 3);
+    cr_expect_eq(bootinfo_ram_bytes(&bi), 0x9fc00 + 0x1f00000);
+    cr_expect_str_eq(memmap_type_name(bi.memmap[1].type), "reserved");
+}
+
+Test(bootinfo, null_pointer)
+{
+    cr_expect_eq(bootinfo_parse(pa(0), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "no hvm_start_info"), "%s", err);
+}
+
+Test(bootinfo, bad_magic)
+{
+    si->magic = 0x12345678;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "magic 0x12345678"), "%s", err);
+}
+
+Test(bootinfo, version0_has_no_memmap)
+{
+    si->version = 0;
+    si->memmap_paddr = MEMMAP_PA;      /* must be ignored: not in v0 */
+    si->memmap_entries = 5;
+    cr_assert_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(bi.nr_memmap, 0);
+}
+
+Test(bootinfo, unterminated_cmdline)
+{
+    memset(fake_mem + CMDLINE_PA, 'x', BOOT_CMDLINE_MAX + 10);
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "not terminated"), "%s", err);
+}
+
+Test(bootinfo, longest_cmdline_fits)
+{
+    memset(fake_mem + CMDLINE_PA, 'x', BOOT_CMDLINE_MAX - 1);
+    fake_mem[CMDLINE_PA + BOOT_CMDLINE_MAX - 1] = '\0';
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(strlen(bi.cmdline), BOOT_CMDLINE_MAX - 1);
+}
+
+Test(bootinfo, modules_without_list)
+{
+    si->nr_modules = 2;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "no module list"), "%s", err);
+}
+
+Test(bootinfo, module_wrapping_address_space)
+{
+    add_module(0xfffffffffffff000ULL, 0x2000, NULL);
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "wraps"), "%s", err);
+}
+
+Test(bootinfo, too_many_modules_keeps_first)
+{
+    for (int i = 0; i < BOOT_MAX_MODULES + 3; i++)
+        add_module(0x100000 + i * 0x1000, 0x1000, NULL);
+    cr_assert_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(bi.nr_modules, BOOT_MAX_MODULES);
+    cr_expect_eq(bi.modules[0].start.pa, 0x100000);
+}
+
+Test(bootinfo, memmap_too_large_or_missing)
+{
+    si->memmap_entries = BOOT_MAX_MEMMAP + 1;
+    si->memmap_paddr = MEMMAP_PA;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "limit"), "%s", err);
+    si->memmap_entries = 2;
+    si->memmap_paddr = 0;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "no table"), "%s", err);
+}
+
+Test(bootinfo, add_memmap_bounded)
+{
+    memset(&bi, 0, sizeof(bi));
+    for (int i = 0; i < BOOT_MAX_MEMMAP; i++)
+        cr_assert(bootinfo_add_memmap(&bi, i * 0x1000, 0x1000, 1));
+    cr_expect_not(bootinfo_add_memmap(&bi, 0, 1, 1));
+    cr_expect_eq(bi.nr_memmap, BOOT_MAX_MEMMAP);
+}

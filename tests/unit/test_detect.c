@@ -1,0 +1,88 @@
+/* L0 detection over the CPUID hypervisor leaves. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <minishim/l0.h>
+#include "fake/fake.h"
+
+static struct l0_detect d;
+
+TestSuite(detect, .init = fake_reset);
+
+Test(detect, bare_metal_finds_nothing)
+{
+    l0_detect(&d);
+    cr_expect_not(d.hv_bit);
+    cr_expect_not(d.xen);
+    cr_expect_not(d.hyperv);
+    cr_expect_eq(d.other_sig[0], '\0');
+}
+
+Test(detect, xen_at_base)
+{
+    fake_set_cpuid(1, 0, 0, 1u << 31, 0);
+    fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
+    fake_set_cpuid(0x40000001, (4u << 16) | 17, 0, 0, 0);
+    fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
+    l0_detect(&d);
+    cr_expect(d.hv_bit);
+    cr_assert(d.xen);
+    cr_expect_eq(d.xen_base, 0x40000000);
+    cr_expect_eq(d.xen_major, 4);
+    cr_expect_eq(d.xen_minor, 17);
+    cr_expect_eq(d.xen_hcall_msr, 0x40000000);
+    cr_expect_eq(d.xen_hcall_pages, 1);
+    cr_expect_not(d.hyperv);
+}
+
+Test(detect, xen_with_viridian_moves_to_0x100)
+{
+    /* Xen with viridian: Hyper-V leaves at 0x40000000, Xen's at +0x100. */
+    fake_set_cpuid_sig(0x40000000, 0x40000006, "Microsoft Hv");
+    fake_set_cpuid(0x40000001, 0x31237648, 0, 0, 0);
+    fake_set_cpuid_sig(0x40000100, 0x40000105, "XenVMMXenVMM");
+    fake_set_cpuid(0x40000101, (4u << 16) | 17, 0, 0, 0);
+    fake_set_cpuid(0x40000102, 1, 0x40000000, 0, 0);
+    l0_detect(&d);
+    cr_assert(d.xen);
+    cr_expect_eq(d.xen_base, 0x40000100);
+    cr_assert(d.hyperv);
+    cr_expect_eq(d.hyperv_base, 0x40000000);
+    cr_expect_eq(d.hyperv_interface, 0x31237648);
+    cr_expect_eq(d.hyperv_max_leaf, 0x40000006);
+}
+
+Test(detect, other_signature_reported_not_used)
+{
+    fake_set_cpuid_sig(0x40000000, 0x40000001, "KVMKVMKVM\0\0\0");
+    l0_detect(&d);
+    cr_expect_not(d.xen);
+    cr_expect_not(d.hyperv);
+    cr_expect_str_eq(d.other_sig, "KVMKVMKVM");
+    cr_expect_eq(d.other_base, 0x40000000);
+}
+
+Test(detect, max_leaf_outside_block_is_garbage)
+{
+    /* A leaf that names a max leaf outside its own block is not a
+     * hypervisor block (e.g. a CPU echoing its highest basic leaf). */
+    fake_set_cpuid_sig(0x40000000, 0x0000000d, "XenVMMXenVMM");
+    fake_set_cpuid_sig(0x40000200, 0x40000400, "XenVMMXenVMM");
+    l0_detect(&d);
+    cr_expect_not(d.xen);
+}
+
+Test(detect, xen_without_hypercall_leaf_not_usable)
+{
+    fake_set_cpuid_sig(0x40000000, 0x40000001, "XenVMMXenVMM");
+    l0_detect(&d);
+    cr_expect_not(d.xen, "base+2 (hypercall MSR) is required");
+}
+
+Test(detect, last_block_is_scanned)
+{
+    fake_set_cpuid_sig(CPUID_HV_LAST, CPUID_HV_LAST + 3, "XenVMMXenVMM");
+    fake_set_cpuid(CPUID_HV_LAST + 2, 1, 0x40000000, 0, 0);
+    l0_detect(&d);
+    cr_expect(d.xen);
+    cr_expect_eq(d.xen_base, CPUID_HV_LAST);
+}
