@@ -1,0 +1,86 @@
+# tests/bed/bed.mk - the Xen bed (included by the top Makefile).
+# L0 = Debian's Xen 4.17 under QEMU TCG, dom0 = Debian's Linux + xl, each
+# PV test guest runs behind a PV shim as a PVH domU. See docs/bed.md.
+#
+#   make test-bed   guests under the reference shim (Debian's xen-shim),
+#                   then under minishim
+#   make bed        one guest by hand:
+#                   make bed GUEST=hello|path.elf SHIM=minishim|reference|path \
+#                        VCPUS=N L0_CPUS=N SHIM_CMDLINE="..." GUEST_CMDLINE="..." \
+#                        TIMEOUT=S BED_ARGS="--verbose ..."
+#
+# Knobs for test-bed (make or environment):
+#   BED_MINISHIM_GUESTS=1   run all guests under minishim with the same
+#                           expectations as under the reference shim.
+#                           Default 0: only check that minishim boots as a
+#                           domU (xl creates it and it runs), with hello.
+#   BED_MINISHIM_BOOT_REGEX console line that shows minishim came up
+#                           (reported; required with BED_MINISHIM_BOOT_STRICT=1)
+#   BED_EXPECT_FAIL         guests that must fail, as NAME=REGEX (the failure
+#                           reason must match REGEX; no spaces, use '.'):
+#                           proves the runner reports failures as failures
+#   BED_L0_CPUS, BED_TIMEOUT, BED_HANG_TIMEOUT
+
+BED_AVAILABLE := 1
+
+BED_RUN                 := tests/bed/run-bed.sh
+BED_L0_CPUS             ?= 2
+BED_TIMEOUT             ?= 60
+BED_HANG_TIMEOUT        ?= 10
+BED_EXPECT_FAIL         ?= fail=deliberate.failure hang=timeout \
+                           fault=unexpected.exception.\#UD
+BED_MINISHIM_GUESTS     ?= 0
+BED_MINISHIM_BOOT_REGEX ?= ^minishim[ :]
+BED_MINISHIM_BOOT_STRICT ?= 0
+BED_MINISHIM_BOOT_TIMEOUT ?= 30
+
+bed_guest_args = $(foreach g,$(1),--guest $(g))
+bed_expect_args = $(foreach e,$(BED_EXPECT_FAIL),\
+                    $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
+                         --expect-fail '$(e)'))
+bed_common_args = --l0-cpus $(BED_L0_CPUS) --timeout $(BED_TIMEOUT) \
+                  $(if $(filter hang,$(notdir $(basename $(GUEST_ELFS)))),\
+                       --guest-timeout hang=$(BED_HANG_TIMEOUT))
+
+.PHONY: test-bed test-bed-reference test-bed-minishim bed
+
+# Both halves always run; test-bed fails if either did.
+test-bed: $(IMAGE) $(GUEST_ELFS)
+	$(Q)rc=0; \
+	$(MAKE) --no-print-directory test-bed-reference || rc=1; \
+	$(MAKE) --no-print-directory test-bed-minishim || rc=1; \
+	exit $$rc
+
+# The reference shim proves the guests and the bed itself: hello passes,
+# fail and hang must be reported as failed (crash / timeout).
+test-bed-reference: $(GUEST_ELFS)
+	@echo "== Xen bed: guests under the reference shim (Debian xen-shim)"
+	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim reference $(bed_common_args) \
+	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS))
+
+ifeq ($(BED_MINISHIM_GUESTS),1)
+test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
+	@echo "== Xen bed: guests under minishim"
+	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim $(bed_common_args) \
+	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS))
+else
+test-bed-minishim: $(IMAGE) $(GUEST_DEMO)
+	@echo "== Xen bed: minishim boots as a PVH domU (BED_MINISHIM_GUESTS=1 runs all guests)"
+	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim --l0-cpus $(BED_L0_CPUS) \
+	    --timeout $(BED_MINISHIM_BOOT_TIMEOUT) --guest $(GUEST_DEMO) \
+	    --boot-check '$(BED_MINISHIM_BOOT_REGEX)' \
+	    $(if $(filter 1,$(BED_MINISHIM_BOOT_STRICT)),--boot-check-strict)
+endif
+
+# make bed: one guest by hand. GUEST may be a guest name or an ELF path.
+bed_guest = $(or $(GUEST),$(GUEST_DEMO))
+bed_guest_path = $(strip $(if $(filter $(GUEST_OUT)/$(bed_guest).elf,$(GUEST_ELFS)),\
+                   $(GUEST_OUT)/$(bed_guest).elf,$(bed_guest)))
+bed_shim = $(or $(SHIM),minishim)
+
+bed: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) $(filter $(GUEST_ELFS),$(bed_guest_path))
+	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim $(bed_shim) --l0-cpus $(or $(L0_CPUS),2) \
+	    $(if $(SHIM_CMDLINE),--shim-cmdline '$(SHIM_CMDLINE)') \
+	    $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
+	    --guest '$(bed_guest_path):$(or $(VCPUS),1)$(if $(GUEST_CMDLINE),:$(GUEST_CMDLINE))' \
+	    $(BED_ARGS)

@@ -1,0 +1,104 @@
+#!/bin/sh
+# Runs inside the bed's dom0: creates each guest listed in /bed/guests.list
+# ("name timeout_seconds" per line) from /bed/cfg/<name>.cfg, one after the
+# other, waits until it shuts down, crashes or times out, and prints its
+# console log between markers. The domain is always destroyed before the
+# next one starts, so domids are never reused within a run.
+#
+# Markers (one line each, parsed by tests/bed/run-bed.sh):
+#   BED-GUEST-BEGIN <name>
+#   BED-GUEST-DOMID <name> <domid|none>
+#   BED-GUEST-STATE <name> <xl state flags> <seconds>
+#   BED-LOG-BEGIN <name> ... BED-LOG-END <name>      PV console ring
+#   BED-XL-BEGIN <name> ... BED-XL-END <name>        xl create output + log
+#   BED-GUEST-END <name> status=<status> seconds=<s.ss>
+# status: poweroff | reboot | suspend | watchdog | shutdown | crash |
+#         timeout | create-failed | vanished
+
+# centiseconds since boot, from /proc/uptime ("123.45 ...")
+now_cs() {
+    read -r up _ </proc/uptime
+    echo "${up%.*}${up#*.}" | sed 's/^0*//;s/^$/0/'
+}
+
+secs() {  # centiseconds -> s.ss
+    printf '%d.%02d' $(($1 / 100)) $(($1 % 100))
+}
+
+# xl's monitoring process logs the shutdown reason code (SHUTDOWN_*).
+shutdown_reason() {
+    code=$(sed -n 's/.*has shut down, reason code \([0-9]*\).*/\1/p' \
+           "/var/log/xen/xl-$1.log" 2>/dev/null | tail -n 1)
+    case "$code" in
+        0) echo poweroff ;;
+        1) echo reboot ;;
+        2) echo suspend ;;
+        3) echo crash ;;
+        4) echo watchdog ;;
+        5) echo softreset ;;
+        *) echo shutdown ;;
+    esac
+}
+
+run_guest() {
+    name=$1
+    limit=$2
+    cfg=/bed/cfg/$name.cfg
+    status=""
+
+    echo "BED-GUEST-BEGIN $name"
+    start=$(now_cs)
+    timeout -s KILL "$limit" xl create "$cfg" >"/tmp/xl-create-$name.out" 2>&1
+    rc=$?
+    domid=$(xl domid "$name" 2>/dev/null)
+    echo "BED-GUEST-DOMID $name ${domid:-none} create-rc=$rc"
+
+    if [ -z "$domid" ]; then
+        status=create-failed
+    else
+        last=""
+        while :; do
+            line=$(xl list "$name" 2>/dev/null | sed -n 2p)
+            elapsed=$(( $(now_cs) - start ))
+            if [ -z "$line" ]; then
+                status=vanished
+                break
+            fi
+            # Name ID Mem VCPUs State Time(s): State is the 5th field.
+            state=$(echo "$line" | awk '{print $5}')
+            if [ "$state" != "$last" ]; then
+                echo "BED-GUEST-STATE $name $state $(secs $elapsed)"
+                last=$state
+            fi
+            case "$state" in
+                *c*) status=crash; break ;;
+                *s*) status=$(shutdown_reason "$name"); break ;;
+            esac
+            if [ "$elapsed" -ge $((limit * 100)) ]; then
+                status=timeout
+                break
+            fi
+            sleep 0.2
+        done
+        # Give xenconsoled a moment to drain the console ring.
+        sleep 0.5
+        xl destroy "$name" >/dev/null 2>&1
+    fi
+    elapsed=$(( $(now_cs) - start ))
+    sleep 0.2
+
+    echo "BED-LOG-BEGIN $name"
+    cat "/var/log/xen/guest-$name.log" 2>/dev/null
+    echo "BED-LOG-END $name"
+    echo "BED-XL-BEGIN $name"
+    cat "/tmp/xl-create-$name.out" "/var/log/xen/xl-$name.log" 2>/dev/null
+    echo "BED-XL-END $name"
+    echo "BED-GUEST-END $name status=$status seconds=$(secs $elapsed)"
+}
+
+echo "BED-RUN-BEGIN $(wc -l </bed/guests.list) guest(s)"
+# The list is read on fd 3 so nothing a guest run starts can eat it.
+while read -r name limit <&3; do
+    [ -n "$name" ] && run_guest "$name" "$limit" </dev/null
+done 3</bed/guests.list
+echo "BED-RUN-END"

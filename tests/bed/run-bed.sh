@@ -1,0 +1,426 @@
+#!/usr/bin/env bash
+# run-bed.sh - run PV test guests behind a PV shim on the Xen bed.
+#
+# L0 is Debian's Xen 4.17 under QEMU (TCG, emulated AMD SVM+NPT), dom0 is
+# Debian's Linux with a busybox initramfs and xl. Each guest runs as a PVH
+# domU with pvshim=1 (kernel = the PV guest ELF, pvshim_path = the shim),
+# one after the other in the same L0 boot, each with its own timeout.
+# See docs/bed.md.
+#
+# A guest passes when its console shows "RESULT <name> PASS" and the domain
+# powered off; FAIL, no RESULT line, a timeout or a crash fail it; SKIP
+# counts as skipped. The last line is "N passed, N failed, N skipped"; the
+# exit status is non-zero when anything failed.
+set -uo pipefail
+
+# The whole script is one function, parsed before it runs: editing this
+# file while a bed is running cannot change the running instance.
+main() {
+
+usage() {
+    cat <<'EOF'
+usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
+
+  --shim minishim|reference|PATH  shim ELF (default minishim = build/minishim.elf;
+                                  reference = /usr/lib/xen-4.17/boot/xen-shim)
+  --shim-cmdline "..."            shim command line (default for minishim
+                                  "pv-shim console=xen,pv"; reference: xl default)
+  --guest PATH[:VCPUS[:CMDLINE]]  a PV guest kernel (repeatable; default 1 vCPU)
+  --l0-cpus N                     L0's physical CPUs (QEMU -smp, default 2)
+  --timeout S                     per-guest timeout in seconds (default 60)
+  --guest-timeout NAME=S          timeout for one guest
+  --expect-fail NAME[=REGEX]      NAME must fail (FAIL/timeout/crash), and its
+                                  failure reason match REGEX if given; it then
+                                  counts as passed (XFAIL), else as failed
+  --boot-check REGEX              judge guests only by whether the shim boots:
+                                  pass if xl created the domain and it ran; say
+                                  whether its console matched REGEX
+  --boot-check-strict             with --boot-check: also require the match
+  --memory MB                     guest memory (default 128)
+  --boot-timeout S                limit for L0 + dom0 to come up (default 240)
+  --xen-args "..."                append to L0 Xen's command line
+                                  (config/bed/xen.cmdline)
+  --dom0-args "..."               append to dom0 Linux's command line
+                                  (config/bed/dom0.cmdline)
+  --log-dir DIR                   where runs are logged (default build/bed/logs)
+  --name TAG                      tag for the log directory (default: shim name)
+  --keep                          keep the run's initramfs in the log directory
+  -v, --verbose                   copy the whole serial log to stdout
+EOF
+}
+
+die() { echo "run-bed: $*" >&2; exit 2; }
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$top/$BUILD" ;; esac
+bed="$BUILD/bed"
+cfgdir="$top/config/bed"
+
+shim=minishim
+shim_cmdline=""
+shim_cmdline_set=0
+l0_cpus=2
+timeout=60
+memory=128
+boot_timeout=240
+log_dir="$bed/logs"
+tag=""
+verbose=0
+keep=0
+boot_check=""
+boot_strict=0
+xen_args=""
+dom0_args=""
+guests=()
+declare -A expect_fail=()
+declare -A guest_timeout=()
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --shim) shim=${2:?}; shift 2 ;;
+        --shim-cmdline) shim_cmdline=${2?}; shim_cmdline_set=1; shift 2 ;;
+        --guest) guests+=("${2:?}"); shift 2 ;;
+        --l0-cpus) l0_cpus=${2:?}; shift 2 ;;
+        --timeout) timeout=${2:?}; shift 2 ;;
+        --guest-timeout) guest_timeout[${2%%=*}]=${2#*=}; shift 2 ;;
+        --expect-fail)
+            case "${2:?}" in
+                *=*) expect_fail[${2%%=*}]=${2#*=} ;;
+                *) expect_fail[$2]="" ;;
+            esac
+            shift 2 ;;
+        --boot-check) boot_check=${2:?}; shift 2 ;;
+        --boot-check-strict) boot_strict=1; shift ;;
+        --memory) memory=${2:?}; shift 2 ;;
+        --boot-timeout) boot_timeout=${2:?}; shift 2 ;;
+        --xen-args) xen_args=${2?}; shift 2 ;;
+        --dom0-args) dom0_args=${2?}; shift 2 ;;
+        --log-dir) log_dir=${2:?}; shift 2 ;;
+        --name) tag=${2:?}; shift 2 ;;
+        -v|--verbose) verbose=1; shift ;;
+        --keep) keep=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument: $1" ;;
+    esac
+done
+[ ${#guests[@]} -gt 0 ] || { usage >&2; die "no --guest given"; }
+for n in "$l0_cpus" "$timeout" "$memory" "$boot_timeout"; do
+    case "$n" in ''|*[!0-9]*) die "not a number: $n" ;; esac
+done
+
+case "$shim" in
+    minishim)
+        shim_path="$BUILD/minishim.elf"
+        [ $shim_cmdline_set = 1 ] || { shim_cmdline="pv-shim console=xen,pv"; shim_cmdline_set=1; }
+        ;;
+    reference) shim_path=/usr/lib/xen-4.17/boot/xen-shim ;;
+    *) shim_path=$shim; shim=$(basename "$shim" .elf) ;;
+esac
+[ -r "$shim_path" ] || die "shim $shim_path not found"
+[ -n "$tag" ] || tag=$shim
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing"
+
+# ------------------------------------------------------------ fixed parts ---
+"$top/tests/bed/mk-dom0.sh" "$bed" || die "could not prepare L0/dom0 images"
+
+# ------------------------------------------------------------- this run ---
+run_id="$(date +%Y%m%d-%H%M%S)-$tag-$$"
+logs="$log_dir/$run_id"
+mkdir -p "$logs" || die "cannot create $logs"
+ln -sfn "$run_id" "$log_dir/latest-$tag"
+ln -sfn "$run_id" "$log_dir/latest"
+serial="$logs/serial.log"
+root="$logs/initrd-root"
+rm -rf "$root"
+mkdir -p "$root/bed/cfg" "$root/bed/guests" "$root/bed/shim"
+cp "$shim_path" "$root/bed/shim/shim.elf"
+: >"$root/bed/guests.list"
+
+names=()
+declare -A seen=()
+declare -A g_vcpus=() g_cmdline=() g_timeout=() g_path=()
+for spec in "${guests[@]}"; do
+    path=${spec%%:*}
+    rest=""
+    [ "$path" = "$spec" ] || rest=${spec#*:}
+    vcpus=${rest%%:*}
+    cmdline=""
+    [ "$vcpus" = "$rest" ] || cmdline=${rest#*:}
+    [ -n "$vcpus" ] || vcpus=1
+    [ -r "$path" ] || die "guest $path not found"
+    case "$vcpus" in *[!0-9]*) die "bad vCPU count in $spec" ;; esac
+    base=$(basename "$path")
+    base=${base%.elf}
+    name=$(printf '%s' "$base" | tr -c 'A-Za-z0-9_.-' '_')
+    if [ -n "${seen[$name]:-}" ]; then
+        i=2
+        while [ -n "${seen[$name-$i]:-}" ]; do i=$((i + 1)); done
+        name="$name-$i"
+    fi
+    seen[$name]=1
+    names+=("$name")
+    g_path[$name]=$path
+    g_vcpus[$name]=$vcpus
+    g_cmdline[$name]=$cmdline
+    t=${guest_timeout[$name]:-${guest_timeout[$base]:-$timeout}}
+    g_timeout[$name]=$t
+    cp "$path" "$root/bed/guests/$name.elf"
+    if [ $shim_cmdline_set = 1 ]; then
+        shim_line="pvshim_cmdline = \"$shim_cmdline\""
+    else
+        shim_line="# pvshim_cmdline: xl default"
+    fi
+    sed -e "s|@NAME@|$name|" -e "s|@SHIM@|/bed/shim/shim.elf|" \
+        -e "s|@SHIM_CMDLINE@|$shim_line|" -e "s|@KERNEL@|/bed/guests/$name.elf|" \
+        -e "s|@CMDLINE@|$cmdline|" -e "s|@MEMORY@|$memory|" -e "s|@VCPUS@|$vcpus|" \
+        "$cfgdir/guest.cfg.in" >"$root/bed/cfg/$name.cfg"
+    echo "$name $t" >>"$root/bed/guests.list"
+done
+for n in "${!expect_fail[@]}"; do
+    [ -n "${seen[$n]:-}" ] || die "--expect-fail $n: no such guest"
+done
+is_expected_fail() { [ -n "${expect_fail[$1]+set}" ]; }
+
+initrd="$logs/initrd.cpio.gz"
+{
+    cat "$bed/dom0-base.cpio.gz"
+    (cd "$root" && find . -print0 | sort -z | cpio --quiet -o -0 -H newc -R 0:0 | gzip -1)
+} >"$initrd" || die "cannot build $initrd"
+
+read_words() { sed -e 's/#.*//' "$1" | tr -s ' \t\n' ' ' | sed -e 's/^ //' -e 's/ $//'; }
+xen_cmdline="$(read_words "$cfgdir/xen.cmdline")${xen_args:+ $xen_args}"
+dom0_cmdline="$(read_words "$cfgdir/dom0.cmdline")${dom0_args:+ $dom0_args}"
+case "$dom0_cmdline" in *,*) die "dom0 command line must not contain ',' (QEMU module separator)" ;; esac
+# shellcheck disable=SC2207
+qemu_args=($(read_words "$cfgdir/qemu.args"))
+qemu=(qemu-system-x86_64 "${qemu_args[@]}" -smp "$l0_cpus"
+      -kernel "$bed/xen" -append "$xen_cmdline"
+      -initrd "$bed/dom0-kernel $dom0_cmdline,$initrd"
+      -serial "file:$serial")
+
+# Budget: L0 + dom0 boot, then each guest's timeout plus creation and
+# teardown slack; past that the whole run is abandoned (QEMU killed).
+total=$boot_timeout
+for n in "${names[@]}"; do total=$((total + ${g_timeout[$n]} + 30)); done
+
+{
+    echo "shim: $shim_path"
+    echo "shim cmdline: ${shim_cmdline:-(xl default)}"
+    echo "l0 cpus: $l0_cpus"
+    echo "guests: ${guests[*]}"
+    printf 'qemu:'; printf ' %q' "${qemu[@]}"; echo
+} >"$logs/run.info"
+
+echo "bed: shim $shim ($shim_path), ${#names[@]} guest(s), L0 CPUs $l0_cpus, log $serial"
+
+# ------------------------------------------------------------------ run ---
+: >"$serial"
+t0=$(date +%s.%N)
+"${qemu[@]}" </dev/null >"$logs/qemu.out" 2>&1 &
+qpid=$!
+
+elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+declare -A mark_time=()
+lines_done=0
+abort=""
+cur=""
+cur_start=0
+in_dump=0
+# Milestones seen on the serial line, with the host time they showed up.
+note() {
+    local key=$1 msg=$2
+    if [ -z "${mark_time[$key]:-}" ]; then
+        mark_time[$key]=$(elapsed)
+        echo "bed: [${mark_time[$key]}s] $msg"
+    fi
+}
+
+while kill -0 "$qpid" 2>/dev/null; do
+    sleep 0.5
+    now=$(elapsed)
+    total_lines=$(wc -l <"$serial")
+    if [ "$total_lines" -gt "$lines_done" ]; then
+        new=$(sed -n "$((lines_done + 1)),${total_lines}p" "$serial" | tr -d '\r')
+        lines_done=$total_lines
+        [ $verbose = 1 ] && printf '%s\n' "$new"
+        while IFS= read -r l; do
+            # Guest logs dumped by dom0 are the guest's words, not L0's.
+            case "$l" in
+                *BED-LOG-BEGIN*|*BED-XL-BEGIN*) in_dump=1; continue ;;
+                *BED-LOG-END*|*BED-XL-END*) in_dump=0; continue ;;
+            esac
+            [ "$in_dump" = 1 ] && continue
+            case "$l" in
+                *"Xen version "*) note xen "L0 Xen started" ;;
+                *"Linux version "*) note linux "dom0 kernel started" ;;
+                *BED-DOM0-UP*) note dom0 "dom0 up (xenstored, xenconsoled running)" ;;
+                *BED-DOM0-FAIL*) note dom0fail "dom0 failed: ${l#*BED-DOM0-FAIL }"
+                                 abort="dom0 setup failed: ${l#*BED-DOM0-FAIL }" ;;
+                *"BED-GUEST-BEGIN "*) cur=${l##*BED-GUEST-BEGIN }; cur_start=${now%.*}
+                                      note "begin-$cur" "guest $cur: creating" ;;
+                *"BED-GUEST-END "*) g=${l##*BED-GUEST-END }; g=${g%% *}
+                                    note "end-$g" "guest $g: ${l##*BED-GUEST-END $g }"; cur="" ;;
+                *"Panic on CPU"*) note panic "L0 Xen panicked"; abort="L0 Xen panicked" ;;
+                *"Kernel panic - not syncing"*) note dpanic "dom0 kernel panicked"; abort="dom0 kernel panicked" ;;
+            esac
+        done <<<"$new"
+    fi
+    [ -n "$abort" ] && break
+    if [ -z "${mark_time[dom0]:-}" ] && [ "${now%.*}" -ge "$boot_timeout" ]; then
+        if [ -z "${mark_time[xen]:-}" ]; then
+            abort="L0 Xen did not start within ${boot_timeout}s"
+        else
+            abort="dom0 did not come up within ${boot_timeout}s"
+        fi
+        break
+    fi
+    if [ -n "$cur" ] && [ $(( ${now%.*} - cur_start )) -gt $(( ${g_timeout[$cur]:-$timeout} + 60 )) ]; then
+        abort="guest $cur: dom0 did not report back within its timeout + 60s"
+        break
+    fi
+    if [ "${now%.*}" -ge "$total" ]; then
+        abort="whole run exceeded ${total}s"
+        break
+    fi
+done
+if kill -0 "$qpid" 2>/dev/null; then
+    # Abort path, or dom0 is still powering off: give it a moment.
+    [ -n "$abort" ] && echo "bed: ABORT: $abort" || sleep 2
+    kill "$qpid" 2>/dev/null
+    sleep 1
+    kill -9 "$qpid" 2>/dev/null
+fi
+wait "$qpid" 2>/dev/null
+qrc=$?
+run_time=$(elapsed)
+tr -d '\r' <"$serial" >"$logs/serial.txt"
+if [ $keep = 0 ]; then
+    rm -rf "$root" "$initrd"
+fi
+# Keep the newest 30 runs.
+ls -1dt "$log_dir"/[0-9]*-*/ 2>/dev/null | tail -n +31 | xargs -r rm -rf
+log="$logs/serial.txt"
+# L0's own lines: the serial log without the guest logs dom0 dumped into it
+# (a shim's log is full of "(XEN)" lines of its own).
+l0log="$logs/l0-only.txt"
+awk '/BED-(LOG|XL)-BEGIN /{d=1; next} /BED-(LOG|XL)-END /{d=0; next} !d' "$log" >"$l0log"
+if ! grep -q BED-RUN-END "$log" && [ -z "$abort" ]; then
+    abort="the bed stopped before all guests ran (QEMU exit $qrc, see $logs/qemu.out)"
+    echo "bed: ABORT: $abort"
+fi
+
+# -------------------------------------------------------------- verdicts ---
+# Everything the domain said: L0's messages about it ("d<domid>v<n>",
+# "Domain <domid>", "d<domid>:"), its console_io lines if L0 printed them
+# ("(d<domid>)"; a release-build L0 refuses domU console_io, so there are
+# usually none), and its PV console ring as xenconsoled logged it, which is
+# where a shim's and its guest's output really shows up.
+guest_console() {
+    local name=$1 domid=$2
+    if [ -n "$domid" ] && [ "$domid" != none ]; then
+        echo "--- L0 serial, domain $domid"
+        grep -E "^(\(XEN\)|\(d[0-9]+\))" "$l0log" |
+            grep -E "^\(d$domid\)|(\(XEN\) .*)([^0-9a-z]d${domid}(v[0-9]+)?[^0-9]|[Dd]om(ain)? ?$domid[^0-9])" |
+            grep -Ev "HVM d$domid(v[0-9]+)? save: "  # domain-build noise
+    fi
+    echo "--- PV console (xenconsoled log)"
+    sed -n "/BED-LOG-BEGIN $name\$/,/BED-LOG-END $name\$/p" "$log" | sed '1d;$d'
+    echo "--- xl"
+    sed -n "/BED-XL-BEGIN $name\$/,/BED-XL-END $name\$/p" "$log" | sed '1d;$d'
+}
+
+# The first error xl reported for a guest (later ones are consequences).
+xl_error() {
+    local out
+    out=$(sed -n "/BED-XL-BEGIN $1\$/,/BED-XL-END $1\$/p" "$log" | grep -v BED-)
+    { printf '%s\n' "$out" | grep -m 1 -i error || printf '%s\n' "$out" | tail -n 1; } |
+        sed -E 's/^(xc|libxl): error: //'
+}
+
+passed=0 failed=0 skipped=0
+summary=()
+for name in "${names[@]}"; do
+    endl=$(grep -E "BED-GUEST-END $name status=" "$log" | tail -n 1)
+    domid=$(grep -E "BED-GUEST-DOMID $name " "$log" | tail -n 1 | sed -E 's/.*BED-GUEST-DOMID [^ ]+ ([^ ]+).*/\1/')
+    status=$(printf '%s' "$endl" | sed -nE 's/.*status=([^ ]*).*/\1/p')
+    secs=$(printf '%s' "$endl" | sed -nE 's/.*seconds=([^ ]*).*/\1/p')
+    guest_console "$name" "$domid" >"$logs/$name.console"
+    result=$(grep -E 'RESULT [^ ]+ (PASS|FAIL|SKIP)' "$logs/$name.console" | tail -n 1 |
+             sed -E 's/.*(RESULT [^ ]+ (PASS|FAIL|SKIP).*)/\1/')
+    verdict=$(printf '%s' "$result" | awk '{print $3}')
+    reason=$(printf '%s' "$result" | cut -d' ' -f4-)
+
+    if [ -z "$endl" ]; then
+        v=FAIL; why="not run to the end: ${abort:-bed stopped}"
+    elif [ -n "$boot_check" ]; then
+        if grep -Eq -- "$boot_check" "$logs/$name.console"; then
+            seen="console matches /$boot_check/"
+        else
+            seen="no console line matches /$boot_check/"
+        fi
+        if [ "$status" = create-failed ]; then
+            v=FAIL; why="xl create failed: $(xl_error "$name")"
+        elif [ $boot_strict = 1 ] && [ "${seen#no }" != "$seen" ]; then
+            v=FAIL; why="boot check: $seen"
+        else
+            v=PASS; why="boot check: domain ran, $seen; guest: ${result:-no RESULT line}"
+        fi
+    elif [ "$status" = timeout ]; then
+        v=FAIL; why="timeout after ${g_timeout[$name]}s${result:+ (last: $result)}"
+    elif [ "$status" = create-failed ]; then
+        v=FAIL; why="xl create failed: $(xl_error "$name")"
+    elif [ -z "$result" ]; then
+        v=FAIL; why="no RESULT line"
+    elif [ "$verdict" = PASS ] && [ "$status" = poweroff ]; then
+        v=PASS; why=""
+    elif [ "$verdict" = PASS ]; then
+        v=FAIL; why="RESULT PASS but the domain stopped with $status"
+    elif [ "$verdict" = SKIP ]; then
+        v=SKIP; why=$reason
+    else
+        v=FAIL; why=$reason
+    fi
+
+    if is_expected_fail "$name" && [ -z "$boot_check" ]; then
+        want=${expect_fail[$name]}
+        case "$v" in
+            FAIL)
+                if [ -z "$want" ] || printf '%s' "$why" | grep -Eq -- "$want"; then
+                    v=XFAIL; why="failed as expected: $why"
+                else
+                    v=FAIL; why="failed, but not as expected (/$want/): $why"
+                fi ;;
+            PASS) v=XPASS; why="expected to fail but passed" ;;
+        esac
+    fi
+    case "$v" in
+        PASS|XFAIL) passed=$((passed + 1)) ;;
+        SKIP) skipped=$((skipped + 1)) ;;
+        *) failed=$((failed + 1)) ;;
+    esac
+    line="bed: [$v] $name (domid ${domid:-none}, ${status:-not run}, ${secs:-?}s)${why:+: $why}"
+    summary+=("$line")
+    if { [ "$v" = FAIL ] || [ "$v" = XPASS ]; } && [ -n "$endl" ]; then
+        echo "bed: --- console of $name (last 25 lines; all in $logs/$name.console)"
+        tail -n 25 "$logs/$name.console" | sed 's/^/bed: | /'
+    fi
+done
+
+{
+    echo "run time ${run_time}s, QEMU exit $qrc${abort:+, aborted: $abort}"
+    for k in xen linux dom0; do echo "milestone $k ${mark_time[$k]:-never}"; done
+    printf '%s\n' "${summary[@]}"
+} >>"$logs/run.info"
+rm -f "$l0log"
+
+t() { [ -n "${mark_time[$1]:-}" ] && echo "${mark_time[$1]}s" || echo never; }
+echo "bed: timings: L0 Xen $(t xen), dom0 kernel $(t linux), dom0 up $(t dom0), total ${run_time}s"
+printf '%s\n' "${summary[@]}"
+echo "bed: logs in $logs (serial.log = L0 serial, <guest>.console = per-guest output)"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
+}
+
+main "$@"

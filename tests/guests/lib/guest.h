@@ -1,0 +1,81 @@
+/*
+ * guest.h - the API a test guest is written against.
+ *
+ * A guest is a directory tests/guests/<name>/ whose .c files define
+ *
+ *     void test_main(void);
+ *
+ * The runtime enters it with the trap table installed and the console
+ * working; test_main() calls check() for every expectation. When it
+ * returns, the runtime prints exactly one final line and shuts down:
+ *
+ *     RESULT <name> PASS                  every check held   (poweroff)
+ *     RESULT <name> FAIL <one-line reason> a check failed    (crash)
+ *     RESULT <name> SKIP <reason>          test_skip() called (poweroff)
+ *
+ * Each failed check is also printed on its own line starting "FAIL:".
+ * The runners (tests/qemu/, tests/bed/) decide pass/fail from these lines
+ * only, so keep them exact.
+ */
+#ifndef GUEST_GUEST_H
+#define GUEST_GUEST_H
+
+#include "types.h"
+#include "hypercall.h"
+
+/* The guest's name, from its directory (the build passes -DGUEST_NAME). */
+extern const char guest_name[];
+/* What the domain builder handed us in %rsi. */
+extern const start_info_t *start_info;
+/* Image bounds from guest.lds. */
+extern char _image_start[], _image_end[];
+
+/* Provided by every guest. */
+void test_main(void);
+
+/* Console: every write goes to console_io(CONSOLEIO_write) and to the PV
+ * console ring (see console.c for why both). */
+void console_write(const char *buf, size_t len);
+bool console_ring_present(void);
+long console_io_status(void);   /* last CONSOLEIO_write result */
+int printk(const char *fmt, ...) __printf(1, 2);
+int vprintk(const char *fmt, va_list ap);
+
+/* check(cond, fmt, ...): evaluates to cond; on false, records a failure,
+ * prints "FAIL: file:line: message" and carries on. */
+void check_failed(const char *file, int line, const char *fmt, ...)
+    __printf(3, 4);
+#define check(cond, ...) ({                                         \
+        bool ok_ = !!(cond);                                        \
+        if (!ok_)                                                   \
+            check_failed(__FILE__, __LINE__, __VA_ARGS__);          \
+        ok_;                                                        \
+    })
+
+/* Stop now: a failure the test cannot continue after. */
+void __noreturn test_fatal(const char *fmt, ...) __printf(1, 2);
+/* Stop now: the platform does not offer what the test needs. */
+void __noreturn test_skip(const char *fmt, ...) __printf(1, 2);
+/* Number of failed checks so far. */
+unsigned int test_failures(void);
+
+/* Runtime internals shared between lib files. */
+void console_init(void);
+void console_flush(void);
+void traps_init(void);
+void __noreturn guest_shutdown(unsigned int reason);
+
+/* format.c, string.c */
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strstr(const char *haystack, const char *needle);
+
+#endif
