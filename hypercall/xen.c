@@ -36,11 +36,25 @@ long xen_hypercall(unsigned int nr, unsigned long a1, unsigned long a2,
     return arch_xen_hypercall(hypercall_page, nr, a1, a2, a3, a4, a5);
 }
 
+/*
+ * A release build of Xen answers console_io from a domU with -EPERM (only
+ * dom0, or any domain on a debug build, may write the hypervisor console);
+ * stop asking after the first refusal.
+ */
+static bool console_io_refused;
+
 void xen_console_write(const char *s, size_t len)
 {
-    if (ready)
-        xen_hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, len,
-                      (unsigned long)s, 0, 0);
+    if (!ready || console_io_refused)
+        return;
+    if (xen_hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, len,
+                      (unsigned long)s, 0, 0) == -XEN_EPERM)
+        console_io_refused = true;
+}
+
+bool xen_console_io_refused(void)
+{
+    return console_io_refused;
 }
 
 int xen_get_hvm_param(unsigned int index, uint64_t *value)

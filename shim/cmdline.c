@@ -90,7 +90,7 @@ void cmdline_defaults(struct shim_config *cfg)
 {
     *cfg = (struct shim_config){
         .loglvl = LOG_INFO,
-        .console = CONSOLE_COM1 | CONSOLE_XEN,
+        .console = CONSOLE_COM1 | CONSOLE_XEN | CONSOLE_PV,
     };
 }
 

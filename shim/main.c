@@ -152,6 +152,7 @@ void __noreturn shim_main(paddr_t start_info)
 {
     const char *guest_args;
     char err[160];
+    int pvcons_rc = -XEN_ENODEV;
     int rc;
 
     /* COM1 first, so even a broken hvm_start_info is reported. */
@@ -171,6 +172,11 @@ void __noreturn shim_main(paddr_t start_info)
         console_add_sink("com1", serial_write);
     if ((shim_cfg.console & CONSOLE_XEN) && l0_kind() == L0_XEN)
         console_add_sink("xen", l0_console_write);
+    if ((shim_cfg.console & CONSOLE_PV) && l0_kind() == L0_XEN) {
+        pvcons_rc = xen_pvconsole_init();
+        if (pvcons_rc == 0)
+            console_add_sink("pv", xen_pvconsole_write);
+    }
     console_set_level(shim_cfg.loglvl);
 
     pr_info("minishim " MINISHIM_VERSION ": PV shim for 64-bit Xen PV guests\n");
@@ -182,10 +188,14 @@ void __noreturn shim_main(paddr_t start_info)
         pr_warn("%s", early_warnings);
     if ((shim_cfg.console & CONSOLE_XEN) && shim_cfg.console_set && l0_kind() != L0_XEN)
         pr_info("console: 'xen' requested but L0 is not Xen; using the others\n");
-    if (shim_cfg.console & CONSOLE_PV)
-        pr_info("console: 'pv' (shim messages on the guest console ring) is not supported yet; ignored\n");
+    if ((shim_cfg.console & CONSOLE_PV) && l0_kind() == L0_XEN && pvcons_rc)
+        pr_warn("console: no PV console ring from L0 (HVM_PARAM_CONSOLE_PFN/EVTCHN: %d)\n",
+                pvcons_rc);
 
     report_l0();
+    if (l0_kind() == L0_XEN && (shim_cfg.console & CONSOLE_XEN) && xen_console_io_refused())
+        pr_info("console: L0 refuses console_io (a release build of Xen does so for domUs); "
+                "%s\n", xen_pvconsole_ready() ? "using the PV console ring" : "no L0 console left");
     report_memory();
     report_cpus();
 

@@ -57,8 +57,19 @@ int xen_init(const struct l0_detect *d);
 long xen_hypercall(unsigned int nr, unsigned long a1, unsigned long a2,
                    unsigned long a3, unsigned long a4, unsigned long a5);
 void xen_console_write(const char *s, size_t len);
+/* True once L0 refused console_io (release Xen builds refuse domUs). */
+bool xen_console_io_refused(void);
 int xen_get_hvm_param(unsigned int index, uint64_t *value);
 int xen_memory_map(void *buf, unsigned int max_entries, unsigned int *nr);
 long xen_shutdown(unsigned int reason);
+
+/* The shim's PV console ring on Xen (hypercall/xen_console.c). */
+struct xencons_interface;
+int xen_pvconsole_init(void);
+bool xen_pvconsole_ready(void);
+void xen_pvconsole_write(const char *s, size_t len);
+unsigned long xen_pvconsole_dropped(void);
+/* Put up to len bytes into the ring's out[] side; returns bytes written. */
+size_t xencons_ring_put(struct xencons_interface *r, const char *s, size_t len);
 
 #endif

@@ -31,7 +31,7 @@ BED_EXPECT_FAIL         ?= fail=deliberate.failure hang=timeout \
                            fault=unexpected.exception.\#UD
 BED_MINISHIM_GUESTS     ?= 0
 BED_MINISHIM_BOOT_REGEX ?= ^minishim[ :]
-BED_MINISHIM_BOOT_STRICT ?= 0
+BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
 
 bed_guest_args = $(foreach g,$(1),--guest $(g))

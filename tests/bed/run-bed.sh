@@ -37,6 +37,8 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
                                   whether its console matched REGEX
   --boot-check-strict             with --boot-check: also require the match
   --memory MB                     guest memory (default 128)
+  --xl-extra 'LINE'               append a line to every guest's xl config
+                                  (repeatable), e.g. 'viridian = ["base"]'
   --boot-timeout S                limit for L0 + dom0 to come up (default 240)
   --xen-args "..."                append to L0 Xen's command line
                                   (config/bed/xen.cmdline)
@@ -73,6 +75,7 @@ boot_strict=0
 xen_args=""
 dom0_args=""
 guests=()
+xl_extra=()
 declare -A expect_fail=()
 declare -A guest_timeout=()
 
@@ -93,6 +96,7 @@ while [ $# -gt 0 ]; do
         --boot-check) boot_check=${2:?}; shift 2 ;;
         --boot-check-strict) boot_strict=1; shift ;;
         --memory) memory=${2:?}; shift 2 ;;
+        --xl-extra) xl_extra+=("${2:?}"); shift 2 ;;
         --boot-timeout) boot_timeout=${2:?}; shift 2 ;;
         --xen-args) xen_args=${2?}; shift 2 ;;
         --dom0-args) dom0_args=${2?}; shift 2 ;;
@@ -175,6 +179,7 @@ for spec in "${guests[@]}"; do
         -e "s|@SHIM_CMDLINE@|$shim_line|" -e "s|@KERNEL@|/bed/guests/$name.elf|" \
         -e "s|@CMDLINE@|$cmdline|" -e "s|@MEMORY@|$memory|" -e "s|@VCPUS@|$vcpus|" \
         "$cfgdir/guest.cfg.in" >"$root/bed/cfg/$name.cfg"
+    for line in "${xl_extra[@]}"; do printf '%s\n' "$line" >>"$root/bed/cfg/$name.cfg"; done
     echo "$name $t" >>"$root/bed/guests.list"
 done
 for n in "${!expect_fail[@]}"; do

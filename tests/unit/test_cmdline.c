@@ -23,7 +23,7 @@ Test(cmdline, defaults)
 {
     cr_expect_eq(parse(""), 0);
     cr_expect_eq(cfg.loglvl, LOG_INFO);
-    cr_expect_eq(cfg.console, CONSOLE_COM1 | CONSOLE_XEN);
+    cr_expect_eq(cfg.console, CONSOLE_COM1 | CONSOLE_XEN | CONSOLE_PV);
     cr_expect_not(cfg.console_set);
     cr_expect_eq(parse(NULL), 0);
 }
@@ -85,7 +85,7 @@ Test(cmdline, console_lists)
 Test(cmdline, console_bad_lists_rejected_whole)
 {
     cr_expect_eq(parse("console=com1,serial"), 1);
-    cr_expect_eq(cfg.console, CONSOLE_COM1 | CONSOLE_XEN, "default kept");
+    cr_expect_eq(cfg.console, CONSOLE_COM1 | CONSOLE_XEN | CONSOLE_PV, "default kept");
     cr_expect_eq(parse("console=com1,"), 1);
     cr_expect_eq(parse("console=,xen"), 1);
     cr_expect_eq(parse("console=com1,,xen"), 1);

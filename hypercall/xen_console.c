@@ -1,0 +1,98 @@
+/*
+ * The shim's own PV console ring on Xen L0. A release build of Xen refuses
+ * console_io from every domain but dom0 (-EPERM; only debug builds or
+ * guest_loglvl on debug hypervisors show domU output), so on a real L0 the
+ * only console the shim has is the ring L0 gives every domain: the page at
+ * HVM_PARAM_CONSOLE_PFN, signalled through HVM_PARAM_CONSOLE_EVTCHN
+ * (xen/include/public/io/console.h, xenconsoled reads it into
+ * /var/log/xen/guest-NAME.log). This is what "console=pv" means, as in Xen's
+ * own pv-shim.
+ */
+#include <minishim/arch.h>
+#include <minishim/l0.h>
+#include <minishim/xen-public.h>
+#include <xen/io/console.h>
+#include <xen/event_channel.h>
+
+/* How long a full ring may stall the shim before output is dropped:
+ * xenconsoled drains within milliseconds; a dead consumer must not hang us. */
+#define RING_STALL_YIELDS 2000
+
+static struct xencons_interface *ring;
+static uint32_t ring_port;
+static unsigned long dropped;
+
+size_t xencons_ring_put(struct xencons_interface *r, const char *s, size_t len)
+{
+    XENCONS_RING_IDX cons = __atomic_load_n(&r->out_cons, __ATOMIC_ACQUIRE);
+    XENCONS_RING_IDX prod = r->out_prod;
+    size_t n = 0;
+
+    /* A producer index more than a ring ahead means the consumer side is
+     * corrupt; write nothing rather than overwrite unread data. */
+    if ((XENCONS_RING_IDX)(prod - cons) > sizeof(r->out))
+        return 0;
+    while (n < len && (XENCONS_RING_IDX)(prod - cons) < sizeof(r->out))
+        r->out[MASK_XENCONS_IDX(prod++, r->out)] = s[n++];
+    /* Data before index (the consumer reads the index, then the data). */
+    __atomic_store_n(&r->out_prod, prod, __ATOMIC_RELEASE);
+    return n;
+}
+
+int xen_pvconsole_init(void)
+{
+    uint64_t pfn = 0, port = 0;
+    int rc;
+
+    rc = xen_get_hvm_param(HVM_PARAM_CONSOLE_PFN, &pfn);
+    if (rc)
+        return rc;
+    rc = xen_get_hvm_param(HVM_PARAM_CONSOLE_EVTCHN, &port);
+    if (rc)
+        return rc;
+    if (!pfn || port == 0 || port > UINT32_MAX)
+        return -XEN_ENODEV;
+    ring = arch_phys_to_virt(pa(pfn << PAGE_SHIFT));
+    ring_port = (uint32_t)port;
+    return 0;
+}
+
+bool xen_pvconsole_ready(void)
+{
+    return ring != NULL;
+}
+
+static void notify(void)
+{
+    struct evtchn_send send = { .port = ring_port };
+
+    xen_hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_send,
+                  (unsigned long)&send, 0, 0, 0);
+}
+
+void xen_pvconsole_write(const char *s, size_t len)
+{
+    unsigned int stalls = 0;
+
+    if (!ring)
+        return;
+    while (len) {
+        size_t n = xencons_ring_put(ring, s, len);
+
+        s += n;
+        len -= n;
+        notify();
+        if (!len)
+            break;
+        if (n == 0 && ++stalls > RING_STALL_YIELDS) {
+            dropped += len;
+            return;
+        }
+        xen_hypercall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+    }
+}
+
+unsigned long xen_pvconsole_dropped(void)
+{
+    return dropped;
+}

@@ -1,0 +1,148 @@
+/* The shim's PV console ring on Xen L0 and console_io refusal. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <minishim/l0.h>
+#include <minishim/xen-public.h>
+#include <xen/io/console.h>
+#include <xen/event_channel.h>
+#include "fake/fake.h"
+
+#define RING_PFN 0x800
+#define RING_PORT 5
+
+static struct xencons_interface *r;
+static unsigned int sends, yields, console_io_calls;
+static bool consumer_drains;
+static long console_io_rc;
+
+static long l0(unsigned int nr, unsigned long a1, unsigned long a2,
+               unsigned long a3, unsigned long a4, unsigned long a5)
+{
+    (void)a3; (void)a4; (void)a5;
+    if (nr == __HYPERVISOR_hvm_op && a1 == HVMOP_get_param) {
+        struct xen_hvm_param *p = (void *)a2;
+
+        p->value = p->index == HVM_PARAM_CONSOLE_PFN ? RING_PFN :
+                   p->index == HVM_PARAM_CONSOLE_EVTCHN ? RING_PORT : 0;
+        return 0;
+    }
+    if (nr == __HYPERVISOR_event_channel_op && a1 == EVTCHNOP_send) {
+        cr_assert_eq(((struct evtchn_send *)a2)->port, RING_PORT);
+        sends++;
+        if (consumer_drains)
+            r->out_cons = r->out_prod;
+        return 0;
+    }
+    if (nr == __HYPERVISOR_sched_op && a1 == SCHEDOP_yield) {
+        yields++;
+        return 0;
+    }
+    if (nr == __HYPERVISOR_console_io) {
+        console_io_calls++;
+        return console_io_rc;
+    }
+    return -XEN_ENOSYS;
+}
+
+static void fill_page(uint32_t msr, uint64_t val)
+{
+    (void)msr;
+    memset((void *)(uintptr_t)val, 0xcc, 32);
+}
+
+static void setup(void)
+{
+    struct l0_detect d = { .xen = true, .xen_hcall_pages = 1, .xen_hcall_msr = 0x40000000 };
+
+    fake_reset();
+    fake_wrmsr_hook = fill_page;
+    cr_assert_eq(xen_init(&d), 0);
+    fake_hypercall_handler = l0;
+    r = (struct xencons_interface *)(fake_mem + RING_PFN * 4096);
+    sends = yields = console_io_calls = 0;
+    consumer_drains = true;
+    console_io_rc = 0;
+}
+
+TestSuite(xen_console, .init = setup);
+
+Test(xen_console, ring_put_wraps_and_publishes)
+{
+    char out[4];
+
+    r->out_prod = r->out_cons = 2046;          /* two bytes before the end */
+    cr_expect_eq(xencons_ring_put(r, "abcd", 4), 4);
+    cr_expect_eq(r->out_prod, 2050);
+    memcpy(out, &r->out[2046], 2);
+    memcpy(out + 2, &r->out[0], 2);
+    cr_expect_eq(memcmp(out, "abcd", 4), 0);
+}
+
+Test(xen_console, ring_put_stops_when_full)
+{
+    static char big[3000];
+
+    memset(big, 'x', sizeof(big));
+    r->out_prod = r->out_cons = 0;
+    cr_expect_eq(xencons_ring_put(r, big, sizeof(big)), sizeof(r->out));
+    cr_expect_eq(xencons_ring_put(r, "y", 1), 0);
+}
+
+Test(xen_console, corrupt_indexes_write_nothing)
+{
+    r->out_cons = 0;
+    r->out_prod = 5000;                         /* more than a ring ahead */
+    cr_expect_eq(xencons_ring_put(r, "abc", 3), 0);
+    cr_expect_eq(r->out_prod, 5000);
+}
+
+Test(xen_console, write_notifies_port)
+{
+    cr_assert_eq(xen_pvconsole_init(), 0);
+    cr_assert(xen_pvconsole_ready());
+    xen_pvconsole_write("minishim 0.1\n", 13);
+    cr_expect_eq(memcmp(r->out, "minishim 0.1\n", 13), 0);
+    cr_expect_geq(sends, 1);
+}
+
+Test(xen_console, long_write_waits_for_consumer)
+{
+    static char big[5000];
+
+    memset(big, 'z', sizeof(big));
+    cr_assert_eq(xen_pvconsole_init(), 0);
+    xen_pvconsole_write(big, sizeof(big));
+    cr_expect_eq(r->out_prod, sizeof(big), "all of it went through the ring");
+    cr_expect_eq(xen_pvconsole_dropped(), 0);
+}
+
+Test(xen_console, dead_consumer_drops_instead_of_hanging)
+{
+    static char big[5000];
+
+    consumer_drains = false;
+    memset(big, 'z', sizeof(big));
+    cr_assert_eq(xen_pvconsole_init(), 0);
+    xen_pvconsole_write(big, sizeof(big));
+    cr_expect_eq(r->out_prod, sizeof(r->out));
+    cr_expect_eq(xen_pvconsole_dropped(), sizeof(big) - sizeof(r->out));
+    cr_expect_gt(yields, 100, "it waited before giving up");
+}
+
+Test(xen_console, console_io_eperm_stops_further_calls)
+{
+    console_io_rc = -XEN_EPERM;
+    xen_console_write("a", 1);
+    xen_console_write("b", 1);
+    cr_expect_eq(console_io_calls, 1);
+    cr_expect(xen_console_io_refused());
+}
+
+Test(xen_console, console_io_other_errors_keep_trying)
+{
+    console_io_rc = -XEN_EFAULT;
+    xen_console_write("a", 1);
+    xen_console_write("b", 1);
+    cr_expect_eq(console_io_calls, 2);
+    cr_expect_not(xen_console_io_refused());
+}
