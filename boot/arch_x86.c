@@ -23,6 +23,10 @@ uint64_t arch_rdmsr(uint32_t msr)
 
 void arch_wrmsr(uint32_t msr, uint64_t val)
 {
+    /* WRMSR to the x2APIC ICR is not serializing (SDM 10.12.3): make the
+     * stores an IPI announces visible before it is sent. */
+    if (msr == 0x830)
+        asm volatile("mfence; lfence" ::: "memory");
     asm volatile("wrmsr" :: "c"(msr), "a"((uint32_t)val),
                  "d"((uint32_t)(val >> 32)) : "memory");
 }
@@ -76,6 +80,14 @@ uint64_t arch_read_cr3(void)
 void arch_write_cr3(uint64_t cr3)
 {
     asm volatile("mov %0, %%cr3" :: "r"(cr3) : "memory");
+}
+
+uint64_t arch_read_cr4(void)
+{
+    uint64_t v;
+
+    asm volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
 }
 
 void arch_invlpg(vaddr_t v)
@@ -133,6 +145,23 @@ uint64_t arch_rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+void arch_wait_for_interrupt(void)
+{
+    /* The interrupt shadow of sti covers hlt: an interrupt that became
+     * pending before the sti still wakes the hlt (SDM, STI). */
+    asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+uint32_t arch_mmio_read32(paddr_t p)
+{
+    return *(volatile uint32_t *)arch_phys_to_virt(p);
+}
+
+void arch_mmio_write32(paddr_t p, uint32_t val)
+{
+    *(volatile uint32_t *)arch_phys_to_virt(p) = val;
+}
+
 void __noreturn arch_halt_forever(void)
 {
     for (;;)
@@ -162,6 +191,19 @@ long arch_xen_hypercall(const void *page, unsigned int nr, unsigned long a1,
                  : [entry] "r"((const char *)page + nr * 32)
                  : "memory", "rcx", "r9", "r11");
     return ret;
+}
+
+uint64_t arch_hyperv_hypercall(const void *page, uint64_t control,
+                               uint64_t in_gpa, uint64_t out_gpa)
+{
+    register uint64_t r8 asm("r8") = out_gpa;
+    uint64_t status;
+
+    asm volatile("call *%[entry]"
+                 : "=a"(status), "+c"(control), "+d"(in_gpa), "+r"(r8)
+                 : [entry] "r"(page)
+                 : "memory", "cc", "r9", "r10", "r11");
+    return status;
 }
 
 unsigned int arch_cpu_id(void)

@@ -25,6 +25,7 @@ trap_stubs:
         .endr
 
         .p2align 4
+        .globl  trap_common             /* also the SYSCALL path (pv_entry.S) */
 trap_common:
         push    %rdi
         push    %rsi

@@ -35,11 +35,16 @@ struct __packed desc_ptr {
 };
 
 
-static uint64_t bsp_gdt[GDT_ENTRIES] __aligned(4096);
+/* Per-CPU descriptor tables and stacks; CPU 0 is the boot CPU, the others
+ * are set up by cpu_tables_setup() before boot/smpboot.c starts them. */
+struct cpu_tables {
+    uint64_t gdt[GDT_ENTRIES];
+    struct tss64 tss __aligned(128);
+};
+static struct cpu_tables cpu_tables[NR_CPUS] __aligned(4096);
 static struct idt_gate idt[256] __aligned(4096);
-static struct tss64 bsp_tss __aligned(128);
-static uint8_t bsp_stack[STACK_SIZE] __aligned(STACK_SIZE);
-static uint8_t bsp_ist_stacks[3][STACK_SIZE] __aligned(STACK_SIZE);
+static uint8_t cpu_stacks[NR_CPUS][STACK_SIZE] __aligned(STACK_SIZE);
+static uint8_t cpu_ist_stacks[NR_CPUS][3][STACK_SIZE] __aligned(STACK_SIZE);
 
 /* Usable top of a shim stack: below the struct stack_top naming the CPU. */
 static uint8_t *stack_init(uint8_t *stack, unsigned int cpu)
@@ -102,23 +107,39 @@ static void idt_init(void)
     /* int3 and into may be used by the guest kernel directly (Xen: DPL 3). */
     idt_set(X86_EXC_BP, trap_stubs + 16 * X86_EXC_BP, 3, 0);
     idt_set(X86_EXC_OF, trap_stubs + 16 * X86_EXC_OF, 3, 0);
+    /* int $0x80 from the guest (Xen: DPL 3, int80_direct_trap): pv/traps.c
+     * bounces it to the guest's vector 0x80 handler. Not for devices. */
+    idt_set(0x80, trap_stubs + 16 * 0x80, 3, 0);
     idt_set(X86_EXC_DF, trap_stubs + 16 * X86_EXC_DF, 0, IST_DF);
     idt_set(X86_EXC_NMI, trap_stubs + 16 * X86_EXC_NMI, 0, IST_NMI);
     idt_set(X86_EXC_MC, trap_stubs + 16 * X86_EXC_MC, 0, IST_MC);
 }
 
-static void load_tables(unsigned int cpu, uint64_t *gdt, struct tss64 *tss,
-                        uint8_t *stack, uint8_t (*ist)[STACK_SIZE])
+/* Fill CPU cpu's TSS, GDT and stack tops (stack-top CPU id); returns the
+ * top of its per-CPU stack (TSS.RSP0). Nothing is loaded. */
+uint64_t cpu_tables_setup(unsigned int cpu)
 {
-    struct desc_ptr gdtr = { sizeof(uint64_t) * GDT_ENTRIES - 1, (uint64_t)gdt };
-    struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)idt };
+    struct tss64 *tss = &cpu_tables[cpu].tss;
+    uint8_t (*ist)[STACK_SIZE] = cpu_ist_stacks[cpu];
 
-    tss->rsp[0] = (uint64_t)stack_init(stack, cpu);
+    *tss = (struct tss64){ 0 };
+    tss->rsp[0] = (uint64_t)stack_init(cpu_stacks[cpu], cpu);
     tss->ist[IST_DF - 1] = (uint64_t)stack_init(ist[0], cpu);
     tss->ist[IST_NMI - 1] = (uint64_t)stack_init(ist[1], cpu);
     tss->ist[IST_MC - 1] = (uint64_t)stack_init(ist[2], cpu);
     tss->iomap_base = sizeof(*tss);        /* no I/O bitmap: ring 3 port I/O faults */
-    gdt_init(gdt, tss);
+    gdt_init(cpu_tables[cpu].gdt, tss);
+    percpu[cpu].id = cpu;
+    percpu[cpu].stack = cpu_stacks[cpu];
+    return tss->rsp[0];
+}
+
+/* Load CPU cpu's GDT, IDT, segments and TR (on that CPU). */
+void cpu_tables_load(unsigned int cpu)
+{
+    struct desc_ptr gdtr = { sizeof(uint64_t) * GDT_ENTRIES - 1,
+                             (uint64_t)cpu_tables[cpu].gdt };
+    struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)idt };
 
     asm volatile("lgdt %0" :: "m"(gdtr));
     asm volatile("lidt %0" :: "m"(idtr));
@@ -140,14 +161,31 @@ static void load_tables(unsigned int cpu, uint64_t *gdt, struct tss64 *tss,
                  : "rax", "memory");
 }
 
+/*
+ * Guest descriptors (set_gdt / update_descriptor, pv/descriptor.c): the
+ * guest's part of this CPU's GDT is its first 14 pages (entries below
+ * FIRST_RESERVED_GDT_ENTRY); pv/ hands in descriptors it has validated.
+ */
+void arch_set_guest_gdt_entries(unsigned int first, const uint64_t *desc,
+                                unsigned int nr)
+{
+    uint64_t *gdt = cpu_tables[arch_cpu_id()].gdt;
+
+    for (unsigned int i = 0; i < nr && first + i < FIRST_RESERVED_GDT_ENTRY; i++)
+        gdt[first + i] = desc ? desc[i] : 0;
+}
+
+uint64_t cpu_tables_setup(unsigned int cpu);
+void cpu_tables_load(unsigned int cpu);
 void __noreturn start_of_day(uint32_t start_info_pa);
 
 void __noreturn start_of_day(uint32_t start_info_pa)
 {
+    uint64_t stack_top;
+
     idt_init();
-    load_tables(0, bsp_gdt, &bsp_tss, bsp_stack, bsp_ist_stacks);
-    percpu[0].id = 0;
-    percpu[0].stack = bsp_stack;
+    stack_top = cpu_tables_setup(0);
+    cpu_tables_load(0);
     percpu[0].online = true;
     cpumask_set(&cpu_online_mask, 0);
     /* Switch to the per-CPU stack the TSS names, so traps from ring 3 and
@@ -155,7 +193,7 @@ void __noreturn start_of_day(uint32_t start_info_pa)
     asm volatile("mov %0, %%rsp\n\t"
                  "xor %%ebp, %%ebp\n\t"
                  "call shim_main"
-                 :: "r"(bsp_tss.rsp[0]), "D"((uint64_t)start_info_pa)
+                 :: "r"(stack_top), "D"((uint64_t)start_info_pa)
                  : "memory");
     __builtin_unreachable();
 }

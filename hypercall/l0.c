@@ -2,15 +2,19 @@
  * L0 selection and the operations every L0 offers the shim: console and
  * shutdown. The flush backends join this table with the flush engine.
  */
+#include <minishim/xen-public.h>
 #include <minishim/arch.h>
 #include <minishim/console.h>
 #include <minishim/l0.h>
 
 static struct l0_detect detected;
 static enum l0_kind active = L0_NONE;
+static bool hv_flush;           /* Hyper-V hypercall page is set up */
 
 void l0_init(void)
 {
+    active = L0_NONE;
+    hv_flush = false;
     l0_detect(&detected);
     if (detected.xen) {
         int rc = xen_init(&detected);
@@ -20,7 +24,56 @@ void l0_init(void)
         else
             pr_err("l0: Xen found but its hypercall page could not be set up (%d)\n", rc);
     } else if (detected.hyperv) {
+        int rc = hyperv_init(&detected);
+
+        /* Without the hypercall page Hyper-V is still the L0, just one
+         * that offers the shim nothing: no assisted flush. */
         active = L0_HYPERV;
+        if (rc == 0)
+            hv_flush = true;
+        else
+            pr_warn("l0: Hyper-V found but its hypercall page could not be set up (%d); "
+                    "flushes use IPIs\n", rc);
+    }
+    l0_cpu_init();
+}
+
+void l0_cpu_init(void)
+{
+    if (active == L0_HYPERV && hv_flush)
+        hyperv_cpu_init();
+}
+
+unsigned int l0_flush_caps(void)
+{
+    switch (active) {
+    case L0_XEN:
+        /* Xen's own shim uses HVMOP_flush_tlbs whenever it can. */
+        return L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED;
+    case L0_HYPERV:
+        if (!hv_flush)
+            return 0;
+        return L0_FLUSH_AVAILABLE |
+               (hyperv_flush_recommended() ? L0_FLUSH_RECOMMENDED : 0);
+    default:
+        return 0;
+    }
+}
+
+int l0_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
+                 unsigned int flags)
+{
+    if (cpumask_empty(mask))
+        return -XEN_EINVAL;     /* never ask L0 to flush an empty set */
+    switch (active) {
+    case L0_XEN:
+        return xen_flush_tlb();
+    case L0_HYPERV:
+        if (hv_flush)
+            return hyperv_flush_tlb(mask, va, order, flags);
+        return -XEN_EOPNOTSUPP;
+    default:
+        return -XEN_EOPNOTSUPP;
     }
 }
 

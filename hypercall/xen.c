@@ -6,6 +6,8 @@
  */
 #include <string.h>
 #include <minishim/xen-public.h>
+#include <xen/vcpu.h>
+#include <xen/hvm/hvm_vcpu.h>
 #include <minishim/arch.h>
 #include <minishim/l0.h>
 
@@ -89,4 +91,43 @@ long xen_shutdown(unsigned int reason)
 
     return xen_hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown,
                          (unsigned long)&s, 0, 0, 0);
+}
+
+/*
+ * HVMOP_flush_tlbs (Xen public hvm/hvm_op.h): flush the TLBs of every vCPU
+ * of this domain. Its argument must be NULL (Xen returns -EINVAL
+ * otherwise); a needed continuation is made by Xen itself.
+ */
+int xen_flush_tlb(void)
+{
+    return (int)xen_hypercall(__HYPERVISOR_hvm_op, HVMOP_flush_tlbs, 0, 0, 0, 0);
+}
+
+/*
+ * Secondary vCPUs of the shim's own (PVH) domain. VCPUOP_initialise takes
+ * a struct vcpu_hvm_context for HVM/PVH guests (public vcpu.h); in
+ * VCPU_HVM_MODE_64B the vCPU starts in long mode with flat cached segments
+ * and GDTR/IDTR unset (public hvm/hvm_vcpu.h). Xen answers -EEXIST when
+ * the vCPU was initialised before; VCPUOP_up then suffices.
+ */
+int xen_vcpu_start(unsigned int vcpu, const struct arch_ap_regs *r)
+{
+    struct vcpu_hvm_context ctx = { .mode = VCPU_HVM_MODE_64B };
+    long rc;
+
+    ctx.cpu_regs.x86_64 = (struct vcpu_hvm_x86_64){
+        .rip = r->rip, .rsp = r->rsp, .rflags = r->rflags,
+        .cr0 = r->cr0, .cr3 = r->cr3, .cr4 = r->cr4, .efer = r->efer,
+    };
+    rc = xen_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, vcpu,
+                       (unsigned long)&ctx, 0, 0);
+    if (rc && rc != -XEN_EEXIST)
+        return (int)rc;
+    return (int)xen_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_up, vcpu, 0, 0, 0);
+}
+
+/* VCPUOP_up / VCPUOP_down / VCPUOP_is_up on one of our own vCPUs. */
+int xen_vcpu_op(int cmd, unsigned int vcpu)
+{
+    return (int)xen_hypercall(__HYPERVISOR_vcpu_op, (unsigned long)cmd, vcpu, 0, 0, 0);
 }

@@ -95,11 +95,38 @@ int elf_check(const void *data, size_t size, struct elf_image *img,
         img->vstart = MIN(img->vstart, ph->p_vaddr);
         img->vend = MAX(img->vend, ph->p_vaddr + ph->p_memsz);
         img->pstart = MIN(img->pstart, ph->p_paddr);
+        if (ph->p_paddr + ph->p_memsz < ph->p_paddr)
+            FAIL("segment %u wraps the physical address space", i);
+        img->pend = MAX(img->pend, ph->p_paddr + ph->p_memsz);
         img->nr_load++;
     }
     if (!img->nr_load)
         FAIL("ELF image has no loadable segment");
     return 0;
+}
+
+bool elf_load_segment(const struct elf_image *img, unsigned int idx,
+                      struct elf_segment *seg)
+{
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->data;
+    unsigned int n = 0;
+
+    for (unsigned int i = 0; i < eh->e_phnum; i++) {
+        const Elf64_Phdr *ph = phdr(img, i);
+
+        if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
+            continue;
+        if (n++ != idx)
+            continue;
+        /* elf_check() verified offset, sizes and wrap for every PT_LOAD. */
+        *seg = (struct elf_segment){
+            .data = img->data + ph->p_offset,
+            .paddr = ph->p_paddr, .vaddr = ph->p_vaddr,
+            .filesz = ph->p_filesz, .memsz = ph->p_memsz,
+        };
+        return true;
+    }
+    return false;
 }
 
 static void note_str(char *dst, size_t dstlen, const uint8_t *desc, uint32_t len)

@@ -94,11 +94,11 @@ static const struct sdt_header *find_table(const struct rsdp *r, const char sig[
     return NULL;
 }
 
-int acpi_count_cpus(paddr_t rsdp_pa)
+int acpi_list_cpus(paddr_t rsdp_pa, struct acpi_cpu *out, unsigned int max)
 {
     const struct sdt_header *madt;
     const uint8_t *p, *end;
-    int cpus = 0;
+    unsigned int cpus = 0;
 
     if (!rsdp_pa.pa)
         return -XEN_ENOENT;
@@ -108,13 +108,32 @@ int acpi_count_cpus(paddr_t rsdp_pa)
     p = (const uint8_t *)madt + sizeof(*madt) + 8;   /* LAPIC addr, flags */
     end = (const uint8_t *)madt + madt->length;
     while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
-        /* Type 0: processor local APIC (flags at +4); type 9: local x2APIC
-         * (flags at +8). Bit 0 = enabled. */
-        if (p[0] == 0 && p[1] >= 8 && (p[4] & 1))
+        /* Type 0: processor local APIC (ACPI id +2, APIC id +3, flags +4);
+         * type 9: local x2APIC (x2APIC id +4, flags +8, UID +12).
+         * Flags bit 0 = enabled; disabled entries are not usable CPUs. */
+        struct acpi_cpu c = { 0 };
+        bool ok = false;
+
+        if (p[0] == 0 && p[1] >= 8 && (p[4] & 1)) {
+            c = (struct acpi_cpu){ .acpi_id = p[2], .apic_id = p[3] };
+            ok = true;
+        } else if (p[0] == 9 && p[1] >= 16 && (p[8] & 1)) {
+            memcpy(&c.apic_id, p + 4, 4);
+            memcpy(&c.acpi_id, p + 12, 4);
+            c.x2apic = true;
+            ok = true;
+        }
+        if (ok) {
+            if (out && cpus < max)
+                out[cpus] = c;
             cpus++;
-        else if (p[0] == 9 && p[1] >= 16 && (p[8] & 1))
-            cpus++;
+        }
         p += p[1];
     }
-    return cpus ? cpus : -XEN_ENOENT;
+    return cpus ? (int)cpus : -XEN_ENOENT;
+}
+
+int acpi_count_cpus(paddr_t rsdp_pa)
+{
+    return acpi_list_cpus(rsdp_pa, NULL, 0);
 }

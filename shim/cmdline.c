@@ -4,6 +4,7 @@
  * this table stay one list.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <minishim/cmdline.h>
 
@@ -75,6 +76,66 @@ static bool parse_console(const char *v, struct shim_config *cfg)
     return true;
 }
 
+static bool parse_flush(const char *v, struct shim_config *cfg)
+{
+    if (!strcmp(v, "auto"))
+        cfg->flush = FLUSH_POLICY_AUTO;
+    else if (!strcmp(v, "ipi"))
+        cfg->flush = FLUSH_POLICY_IPI;
+    else if (!strcmp(v, "assist"))
+        cfg->flush = FLUSH_POLICY_ASSIST;
+    else
+        return false;
+    return true;
+}
+
+static bool parse_tlbclock(const char *v, struct shim_config *cfg)
+{
+    if (!strcmp(v, "on"))
+        cfg->tlbclock = true;
+    else if (!strcmp(v, "off"))
+        cfg->tlbclock = false;
+    else
+        return false;
+    return true;
+}
+
+static bool parse_smp_selftest(const char *v, struct shim_config *cfg)
+{
+    if (!strcmp(v, "on"))
+        cfg->smp_selftest = true;
+    else if (!strcmp(v, "off"))
+        cfg->smp_selftest = false;
+    else
+        return false;
+    return true;
+}
+
+/* guest_mem=<n>[K|M|G]: at least 4 MiB (the initial mapping needs it). */
+static bool parse_guest_mem(const char *v, struct shim_config *cfg)
+{
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    unsigned int shift = 0;
+
+    if (end == v)
+        return false;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    else if (*end)
+        return false;
+    if (shift && end[1])
+        return false;
+    if (n > (1UL << (40 - shift)) || (n << shift) < (4UL << 20))
+        return false;
+    cfg->guest_mem = (uint64_t)n << shift;
+    return true;
+}
+
 struct option {
     const char *name;
     bool (*parse)(const char *value, struct shim_config *cfg);
@@ -84,12 +145,18 @@ struct option {
 static const struct option options[] = {
     { "loglvl", parse_loglvl, "none|error|warning|info|debug|all" },
     { "console", parse_console, "comma list of com1, xen, pv, none" },
+    { "smp-selftest", parse_smp_selftest, "on|off; the bare word means on" },
+    { "flush", parse_flush, "auto|ipi|assist" },
+    { "tlbclock", parse_tlbclock, "on|off" },
+    { "guest_mem", parse_guest_mem, "<n>[K|M|G], 4M..1T" },
 };
 
 void cmdline_defaults(struct shim_config *cfg)
 {
     *cfg = (struct shim_config){
         .loglvl = LOG_INFO,
+        .flush = FLUSH_POLICY_AUTO,
+        .tlbclock = true,
         .console = CONSOLE_COM1 | CONSOLE_XEN | CONSOLE_PV,
     };
 }
@@ -104,6 +171,10 @@ static void parse_token(const char *tok, struct shim_config *cfg,
      * pvshim_cmdline "pv-shim console=xen,pv"). */
     if (!eq && !strcmp(tok, "pv-shim")) {
         cfg->pv_shim = true;
+        return;
+    }
+    if (!eq && !strcmp(tok, "smp-selftest")) {
+        cfg->smp_selftest = true;
         return;
     }
     for (size_t i = 0; i < ARRAY_SIZE(options); i++) {

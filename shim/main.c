@@ -10,8 +10,12 @@
 #include <minishim/boot.h>
 #include <minishim/console.h>
 #include <minishim/elf.h>
+#include <minishim/flush.h>
 #include <minishim/l0.h>
+#include <minishim/pv_domain.h>
 #include <minishim/shim.h>
+#include <minishim/smp.h>
+#include <minishim/tlbclock.h>
 
 struct shim_config shim_cfg;
 struct boot_info boot_info;
@@ -43,6 +47,7 @@ static const char *shutdown_reason_name(unsigned int reason)
 void __noreturn shim_shutdown(unsigned int reason)
 {
     pr_info("minishim: shutting down (%s)\n", shutdown_reason_name(reason));
+    flush_stats_print();
     l0_shutdown(reason);
 }
 
@@ -193,11 +198,21 @@ void __noreturn shim_main(paddr_t start_info)
                 pvcons_rc);
 
     report_l0();
+    flush_init(shim_cfg.flush);
+    tlbclock_init(shim_cfg.tlbclock, 1);
+    pr_info("flush: flush=%s, tlbclock=%s, L0 flush %s\n", flush_policy_name(shim_cfg.flush),
+            shim_cfg.tlbclock ? "on" : "off",
+            !(l0_flush_caps() & L0_FLUSH_AVAILABLE) ? "unavailable" :
+            (l0_flush_caps() & L0_FLUSH_RECOMMENDED) ? "available (recommended)" :
+            "available (not recommended)");
     if (l0_kind() == L0_XEN && (shim_cfg.console & CONSOLE_XEN) && xen_console_io_refused())
         pr_info("console: L0 refuses console_io (a release build of Xen does so for domUs); "
                 "%s\n", xen_pvconsole_ready() ? "using the PV console ring" : "no L0 console left");
     report_memory();
     report_cpus();
+    smp_init(&boot_info, acpi_find_rsdp(boot_info.rsdp));
+    if (shim_cfg.smp_selftest)
+        smp_selftest();
 
     if (boot_info.nr_modules == 0) {
         pr_err("guest: no PV guest kernel given (no module 0 in hvm_start_info; "
@@ -211,6 +226,6 @@ void __noreturn shim_main(paddr_t start_info)
     if (inspect_guest(&boot_info.modules[0]))
         shim_shutdown(SHUTDOWN_crash);
 
-    pr_info("guest: running PV guests is not implemented yet; powering off\n");
-    shim_shutdown(SHUTDOWN_poweroff);
+    /* Build the PV domain and enter it (pv/start.c); never returns. */
+    pv_start(start_info);
 }

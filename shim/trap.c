@@ -60,8 +60,23 @@ void __noreturn trap_fatal(const struct cpu_regs *r, uint64_t cr2)
     l0_shutdown(SHUTDOWN_crash);
 }
 
+/* Interrupt vectors (>= 32) the shim handles itself: IPIs, APIC spurious
+ * (include/minishim/apic.h). Taken in shim or guest context alike. */
+static irq_handler_fn irq_handlers[256];
+
+void trap_set_irq_handler(unsigned int vector, irq_handler_fn fn)
+{
+    if (vector >= X86_NR_EXCEPTIONS && vector < ARRAY_SIZE(irq_handlers))
+        irq_handlers[vector] = fn;
+}
+
 void trap_handle(struct cpu_regs *regs, uint64_t cr2)
 {
+    if (regs->vector >= X86_NR_EXCEPTIONS && regs->vector < ARRAY_SIZE(irq_handlers) &&
+        irq_handlers[regs->vector]) {
+        irq_handlers[regs->vector](regs);
+        return;
+    }
     if ((regs->cs & 3) && guest_handler) {
         guest_handler(regs);
         return;

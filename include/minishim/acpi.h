@@ -10,4 +10,14 @@ paddr_t acpi_find_rsdp(paddr_t hint);
  * or -XEN_ENOENT when there is no usable MADT. */
 int acpi_count_cpus(paddr_t rsdp);
 
+/* One enabled processor from the MADT. */
+struct acpi_cpu {
+    uint32_t apic_id;           /* local APIC or x2APIC id */
+    uint32_t acpi_id;           /* ACPI processor UID       */
+    bool x2apic;                /* from a type 9 entry      */
+};
+/* Fill out[0..max) with the enabled processors in MADT order and return
+ * how many there are (may exceed max), or -XEN_ENOENT. out may be NULL to count. */
+int acpi_list_cpus(paddr_t rsdp, struct acpi_cpu *out, unsigned int max);
+
 #endif

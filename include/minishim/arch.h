@@ -22,6 +22,7 @@ void arch_outb(uint16_t port, uint8_t val);
 
 uint64_t arch_read_cr3(void);
 void arch_write_cr3(uint64_t cr3);
+uint64_t arch_read_cr4(void);
 void arch_invlpg(vaddr_t va);
 /* Flush this CPU's TLB; with global, global entries too (CR4.PGE toggle). */
 void arch_flush_tlb_local(bool global);
@@ -31,6 +32,27 @@ void arch_irq_restore(unsigned long flags);
 bool arch_irqs_enabled(void);
 void arch_cpu_relax(void);
 uint64_t arch_rdtsc(void);
+
+/* Enable interrupts, halt until one has been taken, return with interrupts
+ * disabled again (sti; hlt; cli: the sti shadow closes the wake-up race). */
+void arch_wait_for_interrupt(void);
+
+/* 32-bit device register access (uncached MMIO, e.g. the xAPIC page). */
+uint32_t arch_mmio_read32(paddr_t p);
+void arch_mmio_write32(paddr_t p, uint32_t val);
+
+/*
+ * Application processors (boot/smpboot.c; logic in shim/smp.c).
+ * arch_cpu_prepare: descriptor tables, stacks and stack-top CPU id for shim
+ * CPU cpu, before it is started. arch_ap_trampoline: copy the real-mode
+ * start code to the page at tramp (below 1 MiB, 4 KiB aligned), set up for
+ * cpu; returns 0 or a Xen errno. arch_ap_regs: the long-mode state for an
+ * AP that L0 starts directly in 64-bit mode (Xen VCPUOP_initialise).
+ */
+struct arch_ap_regs { uint64_t rip, rsp, rflags, cr0, cr3, cr4, efer; };
+int arch_cpu_prepare(unsigned int cpu);
+int arch_ap_trampoline(unsigned int cpu, paddr_t tramp);
+void arch_ap_regs(unsigned int cpu, struct arch_ap_regs *r);
 
 /* Stop this CPU for good (interrupts off). Used after power-off failed. */
 void __noreturn arch_halt_forever(void);
@@ -46,5 +68,34 @@ paddr_t arch_virt_to_phys(const void *v);
 long arch_xen_hypercall(const void *page, unsigned int nr, unsigned long a1,
                         unsigned long a2, unsigned long a3, unsigned long a4,
                         unsigned long a5);
+
+/*
+ * Call a Hyper-V hypercall page (TLFS "Hypercall Interface", x64 memory
+ * based calling convention): RCX = hypercall input value (control),
+ * RDX = input page GPA, R8 = output page GPA; returns the result value
+ * (RAX: status in bits 15:0, reps completed in bits 43:32).
+ */
+uint64_t arch_hyperv_hypercall(const void *page, uint64_t control,
+                               uint64_t in_gpa, uint64_t out_gpa);
+
+/*
+ * PV guest support (boot/syscall.c). The guest-facing layer uses these to
+ * enter and serve the guest; see boot/pv_entry.S for the SYSCALL path.
+ */
+struct cpu_regs;
+/* SYSCALL MSRs (STAR/LSTAR/CSTAR/FMASK, EFER.SCE) for this CPU. */
+void arch_syscall_init(unsigned int cpu);
+/* Load regs (a ring-3 frame) and iretq to the guest; never returns. */
+void __noreturn arch_enter_guest(const struct cpu_regs *regs);
+uint64_t arch_read_cr2(void);
+void arch_set_cr0_ts(bool ts);
+/* Fault-safe copies with a guest virtual address on one side; return the
+ * number of bytes NOT copied (0 = success). Range checks are the caller's. */
+size_t arch_copy_from_guest(void *dst, uint64_t src_va, size_t n);
+size_t arch_copy_to_guest(uint64_t dst_va, const void *src, size_t n);
+/* Write nr guest GDT entries from index first (below the reserved area)
+ * of this CPU's GDT; desc NULL clears them. Callers validate first. */
+void arch_set_guest_gdt_entries(unsigned int first, const uint64_t *desc,
+                                unsigned int nr);
 
 #endif

@@ -8,6 +8,7 @@
 #define MINISHIM_CMDLINE_H
 
 #include <minishim/console.h>
+#include <minishim/flush.h>
 
 #define CONSOLE_COM1 (1u << 0)
 #define CONSOLE_XEN  (1u << 1)
@@ -18,6 +19,10 @@ struct shim_config {
     unsigned int console;       /* CONSOLE_* mask                        */
     bool console_set;           /* console= given (else: auto)           */
     bool pv_shim;               /* "pv-shim" word, as Xen's toolstack passes */
+    bool smp_selftest;          /* smp-selftest[=on|off] (shim/smp.c)     */
+    enum flush_policy flush;    /* flush=auto|ipi|assist (shim/flush.c)  */
+    bool tlbclock;              /* tlbclock=on|off (shim/tlbclock.c)     */
+    uint64_t guest_mem;         /* guest_mem=<n>[K|M|G] bytes, 0 = auto (pv/) */
 };
 
 typedef void (*cmdline_warn_fn)(void *ctx, const char *msg);

@@ -40,12 +40,22 @@ static inline bool cpumask_empty(const cpumask_t *m)
     return true;
 }
 
+/* Bit count without libgcc: the image links no libgcc, and without
+ * -mpopcnt gcc turns __builtin_popcountll into a call to __popcountdi2. */
+static inline unsigned int popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (unsigned int)((x * 0x0101010101010101ULL) >> 56);
+}
+
 static inline unsigned int cpumask_weight(const cpumask_t *m)
 {
     unsigned int n = 0;
 
     for (unsigned int i = 0; i < CPUMASK_WORDS; i++)
-        n += (unsigned int)__builtin_popcountll(m->bits[i]);
+        n += popcount64(m->bits[i]);
     return n;
 }
 

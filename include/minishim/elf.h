@@ -14,6 +14,7 @@ struct elf_image {
     uint64_t entry;             /* e_entry                               */
     uint64_t vstart, vend;      /* lowest/highest PT_LOAD virtual address */
     uint64_t pstart;            /* lowest PT_LOAD physical address        */
+    uint64_t pend;              /* highest PT_LOAD physical end           */
     unsigned int nr_load;
 };
 
@@ -38,6 +39,15 @@ struct xen_notes {
 /* 0, or -XEN_EINVAL with a human-readable reason in err. */
 int elf_check(const void *data, size_t size, struct elf_image *img,
               char *err, size_t errlen);
+/* PT_LOAD segment idx (0..nr_load-1): its bytes in the image, sizes and
+ * physical address. False when idx is out of range. */
+struct elf_segment {
+    const uint8_t *data;
+    uint64_t paddr, vaddr, filesz, memsz;
+};
+bool elf_load_segment(const struct elf_image *img, unsigned int idx,
+                      struct elf_segment *seg);
+
 int elf_xen_notes(const struct elf_image *img, struct xen_notes *notes,
                   char *err, size_t errlen);
 

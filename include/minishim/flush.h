@@ -30,4 +30,74 @@ void flush_local(const struct flush_request *req);
 void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
                 unsigned int order);
 
+/*
+ * Semantics the engine guarantees (and every backend must honour):
+ * - FLUSH_TLB alone (no VA): every non-global entry (a CR3 reload).
+ *   PV guest user mappings may be global, so a guest "flush everything"
+ *   must say FLUSH_TLB_GLOBAL.
+ * - FLUSH_TLB_GLOBAL: every entry, global ones included.
+ * - FLUSH_VA_VALID: the 2^order pages from va, global entries included
+ *   (INVLPG semantics). Above FLUSH_INVLPG_MAX_ORDER the local part is a
+ *   full global flush; an assisted flush may also flush more than asked.
+ * - Neither TLB flag: nothing to flush (counted, no work).
+ * - CPUs in mask that are not online are skipped: a CPU coming online
+ *   must start from a fully flushed TLB (AP start-up loads CR3 fresh).
+ */
+#define FLUSH_INVLPG_MAX_ORDER 4        /* up to 16 INVLPGs, then a full flush */
+/* Flags an L0-assisted flush may carry; any other bit means IPIs. */
+#define FLUSH_ASSIST_WHITELIST (FLUSH_TLB | FLUSH_TLB_GLOBAL | FLUSH_VA_VALID)
+
+/* flush= on the command line. 'assist' uses L0 even when L0 does not
+ * recommend it (Hyper-V CPUID 0x40000004); NO_ASSIST is always honoured. */
+enum flush_policy { FLUSH_POLICY_AUTO, FLUSH_POLICY_IPI, FLUSH_POLICY_ASSIST };
+
+/* Set the policy once at boot (after l0_init). Default: auto. */
+void flush_init(enum flush_policy policy);
+enum flush_policy flush_policy(void);
+const char *flush_policy_name(enum flush_policy p);
+
+/*
+ * Telemetry (shim/flush_stats.c). Every flush_mask call is counted under
+ * exactly one reason: the first that applies, in this order.
+ */
+enum flush_reason {
+    FLUSH_R_NOTHING,        /* no TLB flag, or no online CPU in the mask   */
+    FLUSH_R_LOCAL_ONLY,     /* only this CPU needed flushing               */
+    FLUSH_R_IPI_NO_ASSIST,  /* forced IPI: caller said FLUSH_NO_ASSIST     */
+    FLUSH_R_IPI_POLICY,     /* flush=ipi                                   */
+    FLUSH_R_IPI_FLAGS,      /* a flag outside FLUSH_ASSIST_WHITELIST       */
+    FLUSH_R_IPI_NO_BACKEND, /* L0 has no flush op (or, in auto, does not
+                               recommend it)                              */
+    FLUSH_R_ASSISTED,       /* remote part done by L0                      */
+    FLUSH_R_IPI_FALLBACK,   /* L0 refused or failed; IPIs did it           */
+    FLUSH_NR_REASONS
+};
+const char *flush_reason_name(enum flush_reason r);
+
+/* Remote-flush latency histograms: bucket b counts remote parts that took
+ * [2^b, 2^(b+1)) TSC cycles (bucket 0 also holds 0 and 1). */
+#define FLUSH_HIST_BUCKETS 48
+enum flush_path { FLUSH_PATH_ASSIST, FLUSH_PATH_IPI, FLUSH_NR_PATHS };
+
+struct flush_stats {
+    uint64_t reason[FLUSH_NR_REASONS];
+    uint64_t ipi_cpus;              /* remote CPUs flushed by IPI, summed   */
+    uint64_t assist_cpus;           /* remote CPUs flushed by L0, summed    */
+    uint64_t backend_errors;
+    int64_t last_backend_error;     /* last -errno from l0_flush_tlb        */
+    uint64_t hist[FLUSH_NR_PATHS][FLUSH_HIST_BUCKETS];
+    uint64_t spurious_pf;           /* #PFs spurious_page_fault() absorbed  */
+};
+
+unsigned int flush_hist_bucket(uint64_t cycles);
+void flush_stats_count(enum flush_reason r);
+void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cycles);
+void flush_stats_backend_error(int rc);
+void flush_stats_spurious_pf(void);
+/* A consistent-enough copy (each counter is read atomically). */
+void flush_stats_get(struct flush_stats *out);
+void flush_stats_reset(void);
+/* Print every counter and both histograms at info level. */
+void flush_stats_print(void);
+
 #endif

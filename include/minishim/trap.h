@@ -14,6 +14,9 @@ typedef void (*guest_trap_fn)(struct cpu_regs *regs);
 
 void trap_handle(struct cpu_regs *regs, uint64_t cr2);
 void trap_set_guest_handler(guest_trap_fn fn);
+/* Handler for interrupt vector (32..255); NULL removes it. */
+typedef void (*irq_handler_fn)(struct cpu_regs *regs);
+void trap_set_irq_handler(unsigned int vector, irq_handler_fn fn);
 /* Print a register dump for an unrecoverable trap in the shim and crash. */
 void __noreturn trap_fatal(const struct cpu_regs *regs, uint64_t cr2);
 

@@ -29,7 +29,7 @@ BED_TIMEOUT             ?= 60
 BED_HANG_TIMEOUT        ?= 10
 BED_EXPECT_FAIL         ?= fail=deliberate.failure hang=timeout \
                            fault=unexpected.exception.\#UD
-BED_MINISHIM_GUESTS     ?= 0
+BED_MINISHIM_GUESTS     ?= 1
 BED_MINISHIM_BOOT_REGEX ?= ^minishim[ :]
 BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
@@ -53,10 +53,20 @@ test-bed: $(IMAGE) $(GUEST_ELFS)
 
 # The reference shim proves the guests and the bed itself: hello passes,
 # fail and hang must be reported as failed (crash / timeout).
+# BED_REFERENCE_EXPECT_FAIL: guests whose reference-shim result differs
+# from minishim's and is being reconciled (each must be explained in
+# tests/guests/README.md); they must fail under the reference with the
+# given reason, so a fix shows up as XPASS and this list must shrink.
+BED_REFERENCE_EXPECT_FAIL ?= pvhcall=get_debugreg.8..=.-19 \
+                             pvevents=upcall.for.a.masked.port \
+                             pvuser=no.RESULT.line
 test-bed-reference: $(GUEST_ELFS)
 	@echo "== Xen bed: guests under the reference shim (Debian xen-shim)"
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim reference $(bed_common_args) \
-	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS))
+	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
+	    $(foreach e,$(BED_REFERENCE_EXPECT_FAIL),\
+	      $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(GUEST_ELFS)))),\
+	           --expect-fail '$(e)'))
 
 ifeq ($(BED_MINISHIM_GUESTS),1)
 test-bed-minishim: $(IMAGE) $(GUEST_ELFS)

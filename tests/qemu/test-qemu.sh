@@ -54,6 +54,16 @@ case_ no-module 1 "--smp 1" \
 
 case_ smp2-cpu-count 1 "--smp 2" "+cpu: 2 CPUs (ACPI MADT)" "+no PV guest kernel given"
 
+# Application processors (INIT-SIPI-SIPI), IPIs, take-down and re-up (issue 6).
+case_ smp2-selftest 1 "--smp 2 --cmdline smp-selftest" \
+  "+smp: 2 CPUs possible" "+smp-selftest: PASS: 2 CPUs up" "-smp-selftest: FAIL" \
+  "+no PV guest kernel given"
+case_ smp4-selftest 1 "--smp 4 --cmdline smp-selftest" \
+  "+smp: 4 CPUs possible" "+smp-selftest: PASS: 4 CPUs up" "-smp-selftest: FAIL" \
+  "+no PV guest kernel given"
+case_ smp1-selftest 1 "--smp 1 --cmdline smp-selftest" \
+  "+smp-selftest: PASS: 1 CPUs up" "-smp-selftest: FAIL"
+
 case_ not-an-elf 1 "--guest '$bad'" \
   "+guest: module 0 at" "+not a usable PV kernel: not an ELF image (bad magic)" \
   "+shutting down (crash)"
@@ -75,12 +85,54 @@ case_ bad-cmdline 1 "--cmdline 'loglvl=loud frobnicate console=com1,serial'" \
 case_ loglvl-error-quiet 1 "--cmdline 'loglvl=error'" \
   "-minishim 0.1: PV shim" "-mem: memory map" "+ERROR: guest: no PV guest kernel given"
 
+# Flush engine (issue 7): options reach it, no L0 means no assisted flush,
+# and the telemetry line is printed at shutdown.
+case_ flush-cmdline 1 "--smp 2 --cmdline 'flush=ipi tlbclock=off'" \
+  "+flush: flush=ipi, tlbclock=off, L0 flush unavailable" "-WARNING: cmdline" \
+  "+flush: stats policy=ipi nothing=" "+ assisted=0 " "+no PV guest kernel given"
+case_ flush-bad-cmdline 1 "--cmdline 'flush=fast tlbclock=maybe'" \
+  "+bad value 'fast' for flush=" "+bad value 'maybe' for tlbclock=" \
+  "+flush: flush=auto, tlbclock=on, L0 flush unavailable"
+
 if [ -f "$guests/hello.elf" ]; then
   case_ hello-smp1 0 "--smp 1 --guest '$guests/hello.elf' --cmdline 'loglvl=debug -- demo=1'" \
-    "+guest: ELF64 x86-64" "+cmdline \"demo=1\"" "+shutting down (poweroff)"
+    "+guest: ELF64 x86-64" "+cmdline \"demo=1\"" "+RESULT hello PASS" \
+    "+cmd_line \"demo=1\"" "-FAIL:" "+shutting down (poweroff)"
   case_ hello-smp2 0 "--smp 2 --guest '$guests/hello.elf'" \
-    "+cpu: 2 CPUs (ACPI MADT)" "+guest: ELF64 x86-64" "+shutting down (poweroff)"
+    "+cpu: 2 CPUs (ACPI MADT)" "+guest: ELF64 x86-64" "+RESULT hello PASS" \
+    "+shutting down (poweroff)"
+  # The guest still runs after the APs went up and were parked again.
+  case_ hello-smp4-selftest 0 "--smp 4 --guest '$guests/hello.elf' --cmdline smp-selftest" \
+    "+smp-selftest: PASS: 4 CPUs up" "-smp-selftest: FAIL" "+RESULT hello PASS" \
+    "+shutting down (poweroff)"
 fi
+
+# PV guests (issue 4): the runtime reports failures as a crash shutdown
+# with a FAIL result line; unexpected exceptions reach the guest's trap
+# table; a guest that never finishes is caught by the timeout.
+if [ -f "$guests/fail.elf" ]; then
+  case_ guest-fail 1 "--guest '$guests/fail.elf'" \
+    "+RESULT fail FAIL deliberate failure" "+SCHEDOP_shutdown, reason 3" \
+    "+shutting down (crash)"
+fi
+if [ -f "$guests/fault.elf" ]; then
+  case_ guest-fault 1 "--guest '$guests/fault.elf'" \
+    "+unexpected exception #UD" "+RESULT fault FAIL unexpected exception #UD" \
+    "+shutting down (crash)"
+fi
+for g in pvtraps pvhcall pvevents pvuser pvgdt mmu; do
+  [ -f "$guests/$g.elf" ] || continue
+  case_ "guest-$g" 0 "--guest '$guests/$g.elf'" "+RESULT $g PASS" "-FAIL:" \
+    "+shutting down (poweroff)"
+done
+if [ -f "$guests/hang.elf" ]; then
+  QEMU_TIMEOUT=15 case_ guest-hang 2 "--guest '$guests/hang.elf'" \
+    "+hang guest: spinning forever on purpose" "-RESULT hang"
+fi
+case_ guest-mem-4m 0 "--guest '$guests/hello.elf' --cmdline guest_mem=4M" \
+  "+nr_pages 1024 " "+RESULT hello PASS"
+case_ guest-mem-bad 0 "--guest '$guests/hello.elf' --cmdline guest_mem=1M" \
+  "+bad value '1M' for guest_mem=" "+RESULT hello PASS"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -48,9 +48,61 @@ extern unsigned int fake_nr_halts;
 
 /* TLB and IRQ state. */
 extern unsigned int fake_nr_local_flushes, fake_nr_invlpg;
+/* Per fake CPU (fake_cpu_id at the time): full flushes without and with
+ * global entries, and INVLPGs; the last FAKE_INVLPG_LOG INVLPG addresses. */
+#define FAKE_NR_CPUS 64
+extern unsigned int fake_cpu_flushes[FAKE_NR_CPUS], fake_cpu_global_flushes[FAKE_NR_CPUS];
+extern unsigned int fake_cpu_invlpg[FAKE_NR_CPUS];
+#define FAKE_INVLPG_LOG 64
+extern uint64_t fake_invlpg_log[FAKE_INVLPG_LOG];
+
+/* Hyper-V hypercalls (arch_hyperv_hypercall): each call is logged with a
+ * copy of its input page; the handler plays L0 (default: returns
+ * HV_STATUS_INVALID_HYPERCALL_CODE, 2). */
+struct fake_hv_call {
+    const void *page;
+    uint64_t control, in_gpa, out_gpa;
+    uint64_t input[512];
+};
+#define FAKE_HV_LOG 16
+extern struct fake_hv_call fake_hv_calls[FAKE_HV_LOG];
+extern unsigned int fake_nr_hv_calls;
+extern uint64_t (*fake_hv_handler)(uint64_t control, const uint64_t *input);
+/* Host pointer for a "physical" address the logic produced: fake RAM, or
+ * (for static objects, see arch_virt_to_phys) the host address itself. */
+void *fake_pa_to_ptr(uint64_t p);
+/* arch_phys_to_virt calls made while interrupts were enabled. */
+extern unsigned int fake_phys_access_irqs_on;
+/* What arch_read_cr4() returns (0 after fake_reset). */
+extern uint64_t fake_cr4;
 extern bool fake_irqs_on;
 
 /* The CPU the logic believes it runs on (arch_cpu_id). */
-extern unsigned int fake_cpu_id;
+extern __thread unsigned int fake_cpu_id;   /* per host thread: threads play CPUs */
+
+/* PV guest support: guest VAs are host pointers; copies touching
+ * [fake_guest_fault_start, fake_guest_fault_end) fault. arch_enter_guest
+ * records regs and longjmps to fake_halt_jmp with value 2. */
+struct cpu_regs;
+extern uint64_t fake_guest_fault_start, fake_guest_fault_end;
+extern uint64_t fake_cr2;
+extern bool fake_cr0_ts;
+extern unsigned int fake_syscall_inits;
+extern const struct cpu_regs *fake_entered_regs;
+/* Guest part of the GDT as arch_set_guest_gdt_entries left it. */
+extern uint64_t fake_guest_gdt[8192];
+
+/* Local APIC / SMP (shim/apic.c, shim/smp.c). MMIO: reads return the last
+ * value written to the address (0 if none) unless fake_mmio_read_hook is
+ * set; writes are logged. arch_wait_for_interrupt calls fake_wfi_hook. */
+struct fake_mmio_write { uint64_t addr; uint32_t val; };
+#define FAKE_MMIO_LOG 256
+extern struct fake_mmio_write fake_mmio_log[FAKE_MMIO_LOG];
+extern unsigned int fake_nr_mmio_writes;
+extern uint32_t (*fake_mmio_read_hook)(uint64_t addr);
+extern void (*fake_wfi_hook)(void);
+extern unsigned int fake_nr_wfi;
+extern unsigned int fake_nr_cpu_prepare, fake_nr_ap_trampoline;
+extern uint64_t fake_last_trampoline;
 
 #endif

@@ -19,6 +19,12 @@ unsigned int fake_nr_halts;
 unsigned int fake_nr_local_flushes, fake_nr_invlpg;
 bool fake_irqs_on;
 void (*fake_wrmsr_hook)(uint32_t msr, uint64_t val);
+unsigned int fake_cpu_flushes[FAKE_NR_CPUS], fake_cpu_global_flushes[FAKE_NR_CPUS];
+unsigned int fake_cpu_invlpg[FAKE_NR_CPUS];
+uint64_t fake_invlpg_log[FAKE_INVLPG_LOG];
+struct fake_hv_call fake_hv_calls[FAKE_HV_LOG];
+unsigned int fake_nr_hv_calls;
+uint64_t (*fake_hv_handler)(uint64_t control, const uint64_t *input);
 
 #define MAX_CPUID 64
 #define MAX_MSR 64
@@ -45,9 +51,23 @@ void fake_reset(void)
     fake_halt_jmp = NULL;
     fake_nr_halts = 0;
     fake_nr_local_flushes = fake_nr_invlpg = 0;
+    memset(fake_cpu_flushes, 0, sizeof(fake_cpu_flushes));
+    memset(fake_cpu_global_flushes, 0, sizeof(fake_cpu_global_flushes));
+    memset(fake_cpu_invlpg, 0, sizeof(fake_cpu_invlpg));
+    memset(fake_invlpg_log, 0, sizeof(fake_invlpg_log));
+    fake_nr_hv_calls = 0;
+    fake_phys_access_irqs_on = 0;
+    fake_cr4 = 0;
+    fake_hv_handler = NULL;
     fake_irqs_on = true;
     cr3 = 0;
     fake_cpu_id = 0;
+    fake_nr_mmio_writes = 0;
+    fake_mmio_read_hook = NULL;
+    fake_wfi_hook = NULL;
+    fake_nr_wfi = 0;
+    fake_nr_cpu_prepare = fake_nr_ap_trampoline = 0;
+    fake_last_trampoline = 0;
 }
 
 void fake_set_cpuid(uint32_t leaf, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
@@ -160,9 +180,27 @@ const char *fake_port_output(uint16_t port)
 }
 
 uint64_t arch_read_cr3(void) { return cr3; }
+uint64_t fake_cr4;
+uint64_t arch_read_cr4(void) { return fake_cr4; }
 void arch_write_cr3(uint64_t v) { cr3 = v; fake_nr_local_flushes++; }
-void arch_invlpg(vaddr_t v) { (void)v; fake_nr_invlpg++; }
-void arch_flush_tlb_local(bool global) { (void)global; fake_nr_local_flushes++; }
+void arch_invlpg(vaddr_t v)
+{
+    fake_invlpg_log[fake_nr_invlpg % FAKE_INVLPG_LOG] = v.va;
+    fake_nr_invlpg++;
+    if (fake_cpu_id < FAKE_NR_CPUS)
+        fake_cpu_invlpg[fake_cpu_id]++;
+}
+
+void arch_flush_tlb_local(bool global)
+{
+    fake_nr_local_flushes++;
+    if (fake_cpu_id < FAKE_NR_CPUS) {
+        if (global)
+            fake_cpu_global_flushes[fake_cpu_id]++;
+        else
+            fake_cpu_flushes[fake_cpu_id]++;
+    }
+}
 
 unsigned long arch_irq_save(void)
 {
@@ -191,8 +229,12 @@ void arch_halt_forever(void)
     abort();
 }
 
+unsigned int fake_phys_access_irqs_on;
+
 void *arch_phys_to_virt(paddr_t p)
 {
+    if (fake_irqs_on)
+        fake_phys_access_irqs_on++;
     if (p.pa >= FAKE_MEM_SIZE)
         abort();            /* the logic read outside "RAM": a test bug or a real one */
     return fake_mem + p.pa;
@@ -219,9 +261,138 @@ long arch_xen_hypercall(const void *page, unsigned int nr, unsigned long a1,
     return fake_hypercall_handler(nr, a1, a2, a3, a4, a5);
 }
 
+void *fake_pa_to_ptr(uint64_t p)
+{
+    return p < FAKE_MEM_SIZE ? fake_mem + p : (void *)(uintptr_t)p;
+}
+
+uint64_t arch_hyperv_hypercall(const void *page, uint64_t control,
+                               uint64_t in_gpa, uint64_t out_gpa)
+{
+    struct fake_hv_call *c = &fake_hv_calls[fake_nr_hv_calls % FAKE_HV_LOG];
+
+    c->page = page;
+    c->control = control;
+    c->in_gpa = in_gpa;
+    c->out_gpa = out_gpa;
+    memcpy(c->input, fake_pa_to_ptr(in_gpa), sizeof(c->input));
+    fake_nr_hv_calls++;
+    if (!fake_hv_handler)
+        return 2;               /* HV_STATUS_INVALID_HYPERCALL_CODE */
+    return fake_hv_handler(control, c->input);
+}
+
 /* The fake "image" occupies 2 MiB..2.25 MiB of fake RAM, as the real one. */
 paddr_t image_phys_start(void) { return pa(0x200000); }
 paddr_t image_phys_end(void) { return pa(0x240000); }
 
-unsigned int fake_cpu_id;
+__thread unsigned int fake_cpu_id;
 unsigned int arch_cpu_id(void) { return fake_cpu_id; }
+
+/* PV guest support (arch.h). Guest virtual addresses are host pointers;
+ * [fake_guest_fault_start, fake_guest_fault_end) faults like unmapped memory. */
+uint64_t fake_guest_fault_start, fake_guest_fault_end;
+uint64_t fake_cr2;
+bool fake_cr0_ts;
+unsigned int fake_syscall_inits;
+const struct cpu_regs *fake_entered_regs;
+
+void arch_syscall_init(unsigned int cpu) { (void)cpu; fake_syscall_inits++; }
+
+void arch_enter_guest(const struct cpu_regs *regs)
+{
+    fake_entered_regs = regs;
+    if (fake_halt_jmp)
+        longjmp(*fake_halt_jmp, 2);
+    abort();
+}
+
+uint64_t arch_read_cr2(void) { return fake_cr2; }
+void arch_set_cr0_ts(bool ts) { fake_cr0_ts = ts; }
+
+static size_t fake_copy(uint8_t *dst, const uint8_t *src, uint64_t guest, size_t n)
+{
+    size_t done = 0;
+
+    for (; done < n; done++) {
+        uint64_t a = guest + done;
+
+        if (a >= fake_guest_fault_start && a < fake_guest_fault_end)
+            break;
+        dst[done] = src[done];
+    }
+    return n - done;
+}
+
+size_t arch_copy_from_guest(void *dst, uint64_t src_va, size_t n)
+{
+    return fake_copy(dst, (const uint8_t *)(uintptr_t)src_va, src_va, n);
+}
+
+size_t arch_copy_to_guest(uint64_t dst_va, const void *src, size_t n)
+{
+    return fake_copy((uint8_t *)(uintptr_t)dst_va, src, dst_va, n);
+}
+
+/* Local APIC / SMP fakes (see fake.h). */
+struct fake_mmio_write fake_mmio_log[FAKE_MMIO_LOG];
+unsigned int fake_nr_mmio_writes;
+uint32_t (*fake_mmio_read_hook)(uint64_t addr);
+void (*fake_wfi_hook)(void);
+unsigned int fake_nr_wfi;
+unsigned int fake_nr_cpu_prepare, fake_nr_ap_trampoline;
+uint64_t fake_last_trampoline;
+
+uint32_t arch_mmio_read32(paddr_t p)
+{
+    if (fake_mmio_read_hook)
+        return fake_mmio_read_hook(p.pa);
+    for (unsigned int i = fake_nr_mmio_writes; i-- > 0;)
+        if (i < FAKE_MMIO_LOG && fake_mmio_log[i].addr == p.pa)
+            return fake_mmio_log[i].val;
+    return 0;
+}
+
+void arch_mmio_write32(paddr_t p, uint32_t val)
+{
+    if (fake_nr_mmio_writes < FAKE_MMIO_LOG)
+        fake_mmio_log[fake_nr_mmio_writes] = (struct fake_mmio_write){ p.pa, val };
+    fake_nr_mmio_writes++;
+}
+
+void arch_wait_for_interrupt(void)
+{
+    fake_nr_wfi++;
+    if (fake_wfi_hook)
+        fake_wfi_hook();
+}
+
+int arch_cpu_prepare(unsigned int cpu)
+{
+    (void)cpu;
+    fake_nr_cpu_prepare++;
+    return 0;
+}
+
+int arch_ap_trampoline(unsigned int cpu, paddr_t tramp)
+{
+    (void)cpu;
+    fake_nr_ap_trampoline++;
+    fake_last_trampoline = tramp.pa;
+    return 0;
+}
+
+void arch_ap_regs(unsigned int cpu, struct arch_ap_regs *r)
+{
+    *r = (struct arch_ap_regs){ .rip = 0xffff830000201000UL, .rsp = 0x1000 * (cpu + 1),
+                                .rflags = 2, .cr0 = 0x80050033, .cr3 = 0x300000,
+                                .cr4 = 0x6a0, .efer = 0xd01 };
+}
+
+uint64_t fake_guest_gdt[8192];
+void arch_set_guest_gdt_entries(unsigned int first, const uint64_t *desc,
+                                unsigned int nr)
+{
+    for (unsigned int i = 0; i < nr && first + i < 7168; i++)
+        fake_guest_gdt[first + i] = desc ? desc[i] : 0;
+}

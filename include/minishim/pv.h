@@ -1,0 +1,97 @@
+/*
+ * The guest-facing side: the one PV domain the shim runs and its vCPUs
+ * (state Xen keeps in struct domain / struct vcpu / arch.pv). pv/ owns
+ * these; other layers only see the opaque struct vcpu pointer in percpu.
+ */
+#ifndef MINISHIM_PV_H
+#define MINISHIM_PV_H
+
+#include <minishim/xen-public.h>
+#include <minishim/cpumask.h>
+#include <minishim/pv_mm.h>
+#include <minishim/regs.h>
+#include <minishim/types.h>
+
+#define PV_MAX_VCPUS 1          /* this issue: one vCPU */
+
+/* Pseudo vector trap_entry() sees for a SYSCALL (boot/pv_entry.S). */
+#define PV_VEC_SYSCALL   0x100
+#define PV_VEC_SYSCALL32 0x101      /* SYSCALL from compatibility mode (CSTAR) */
+/* int $0x80 arrives through a DPL-3 IDT gate (boot/setup.c), as in Xen. */
+#define PV_VEC_INT80   0x80
+
+struct vcpu {
+    unsigned int id;
+    struct cpu_regs regs;           /* guest state while in the shim       */
+    bool kernel_mode;               /* guest kernel (true) or guest user    */
+    uint64_t kernel_ss, kernel_sp;  /* stack_switch                        */
+    struct trap_info traps[256];    /* set_trap_table; address 0 = none    */
+    uint64_t event_callback, failsafe_callback, syscall_callback;
+    uint64_t nmi_callback;
+    bool syscall_mask_events;       /* CALLBACKF_mask_events on syscall     */
+    bool failsafe_mask_events;
+    uint64_t guest_table;           /* kernel L4 (cr3 value) before the MMU
+                                       holds it; then mm.kernel_l4 rules   */
+    struct pv_mm_vcpu_state mm;     /* base pointers, LDT (pv/mm.c)         */
+    struct vcpu_info *vcpu_info;    /* in shared_info                       */
+    uint64_t fs_base, gs_base_kernel, gs_base_user;
+    bool fpu_ts;                    /* fpu_taskswitch: virtual CR0.TS       */
+    uint64_t debugreg[8];
+    unsigned int iopl;              /* physdev_op set_iopl (0..3)           */
+    bool timer_set;
+    uint64_t timer_deadline;        /* ns, set_timer_op / vcpu_op           */
+    unsigned int in_multicall;
+};
+
+struct pv_console_ring;
+
+struct domain {
+    bool built;
+    unsigned long nr_pages, max_pages;
+    unsigned long *p2m;             /* shim pointer to the guest's P2M      */
+    struct shared_info *shared_info;
+    mfn_t shared_info_mfn;
+    unsigned long vm_assist;        /* VMASST_TYPE_* bits                   */
+    unsigned int shutdown_code;     /* SCHEDOP_shutdown_code (~0: none)     */
+    bool has_shutdown_code;
+    uint64_t virt_start, virt_end;  /* initial mapping                      */
+    struct start_info *start_info;  /* shim pointer to the guest's page  */
+    mfn_t console_mfn, store_mfn;
+    evtchn_port_t console_port, store_port;
+    unsigned int nr_vcpus;
+    struct vcpu vcpus[PV_MAX_VCPUS];
+};
+
+extern struct domain pv_dom;
+
+/* The vCPU this shim CPU runs. */
+struct vcpu *pv_current(void);
+
+/* Machine-to-physical table the guest reads at RO_MPT_VIRT_START. */
+extern unsigned long *pv_m2p;
+extern unsigned long pv_m2p_entries;
+
+/* Copy the shim's reserved L4 slots (256..271) into a guest L4: RO_MPT in
+ * slot 256 (user-readable, read-only), the rest supervisor-only. The PV
+ * MMU calls this for every L4 it validates. */
+void pv_init_xen_l4_slots(uint64_t *l4);
+
+/* Trap and hypercall entry from guest context (registered with
+ * trap_set_guest_handler). */
+void pv_guest_trap(struct cpu_regs *regs);
+
+/* cr3 values of v's kernel and user page tables (user: 0 when none). */
+uint64_t pv_kernel_cr3(const struct vcpu *v);
+uint64_t pv_user_cr3(const struct vcpu *v);
+
+/* Hand the built domain's page tables to the PV MMU (pv/mm.c): type and
+ * pin the initial L4 as Xen's builder does. 0 or a negative Xen errno. */
+int pv_mm_setup(void);
+
+/* Start the built domain on this CPU's vCPU; never returns. */
+void __noreturn pv_run(void);
+
+/* Crash the guest: print why and shut the shim down (SHUTDOWN_crash). */
+void __noreturn pv_domain_crash(const char *fmt, ...) __printf(1, 2);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * The PV hypercalls the shim serves (Xen's argument lists, guest pointers
+ * as uint64_t guest virtual addresses). Each returns 0 / a value or a
+ * negative Xen errno, as Xen 4.17 does for a 64-bit PV domU.
+ */
+#ifndef MINISHIM_PV_HYPERCALL_H
+#define MINISHIM_PV_HYPERCALL_H
+
+#include <minishim/pv.h>
+
+#define PV_NR_HYPERCALLS 64
+
+/* Dispatch hypercall nr with up to six arguments (-XEN_ENOSYS if none). */
+long pv_do_hypercall(struct cpu_regs *regs, unsigned int nr,
+                     const unsigned long args[6]);
+/* Handle the SYSCALL the guest kernel made: dispatch on regs->rax. */
+void pv_hypercall(struct cpu_regs *regs);
+
+long do_console_io(unsigned int cmd, unsigned int count, uint64_t buf);
+long do_sched_op(int cmd, uint64_t arg);
+long do_xen_version(int cmd, uint64_t arg);
+long do_set_trap_table(uint64_t traps);
+long do_set_callbacks(unsigned long event, unsigned long failsafe,
+                      unsigned long syscall);
+long do_callback_op(int cmd, uint64_t arg);
+long do_stack_switch(unsigned long ss, unsigned long esp);
+long do_fpu_taskswitch(int set);
+long do_set_segment_base(unsigned int which, unsigned long base);
+long do_vm_assist(unsigned int cmd, unsigned int type);
+long do_multicall(struct cpu_regs *regs, uint64_t call_list, unsigned int nr_calls);
+long do_memory_op(unsigned long cmd, uint64_t arg);
+long do_set_timer_op(uint64_t timeout);
+long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg);
+long do_event_channel_op(int cmd, uint64_t arg);
+long do_set_debugreg(int reg, unsigned long value);
+long do_get_debugreg(int reg);
+long do_physdev_op(int cmd, uint64_t arg);
+long do_iret(struct cpu_regs *regs);
+long do_set_gdt(uint64_t frame_list, unsigned int entries);
+long do_update_descriptor(uint64_t maddr, uint64_t desc);
+
+/* Descriptors (pv/descriptor.c). */
+bool pv_check_descriptor(uint64_t *desc);
+int pv_validate_seg_desc_page(const void *page);
+void pv_gdt_reset(void);
+bool pv_selector_ok(uint16_t sel, bool code);
+
+/* Console (pv/console.c). */
+void pv_console_init(void);
+/* Drain the guest's console ring (start_info console page) to the shim
+ * console; called on EVTCHNOP_send to its port. */
+void pv_console_kick(void);
+
+/* Event channels (pv/event.c). */
+void pv_evtchn_reset(void);
+/* Allocate a port bound to the shim itself (console); 0 on failure. */
+evtchn_port_t pv_evtchn_alloc_shim_port(void (*notify)(void));
+/* Mark port pending and raise the upcall as Xen's evtchn_set_pending. */
+void pv_evtchn_set_pending(evtchn_port_t port);
+bool pv_evtchn_port_in_range(evtchn_port_t port);
+bool pv_evtchn_is_pending(evtchn_port_t port);
+/* Raise VIRQ virq if the guest bound it. */
+void pv_send_virq(unsigned int virq);
+
+/* Shim time in ns (TSC based; monotonic, not calibrated to wall time). */
+uint64_t pv_now_ns(void);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * The guest's consoles. console_io(CONSOLEIO_write) goes to the shim
+ * console, line-buffered and tagged "(guest) " like Xen tags a domain's
+ * lines; the PV console ring (start_info console.domU) is drained to the
+ * shim console untagged whenever the guest notifies its event channel,
+ * since without an L0 console backend the shim is the backend.
+ */
+#include <string.h>
+#include <minishim/arch.h>
+#include <minishim/console.h>
+#include <minishim/pv_guest_access.h>
+#include <minishim/pv_hypercall.h>
+#include <xen/io/console.h>
+
+#define LINE_MAX_LEN 256
+
+struct line_buf {
+    const char *tag;
+    size_t len;
+    char buf[LINE_MAX_LEN];
+};
+
+static struct line_buf io_line = { .tag = "(guest) " };
+static struct line_buf ring_line = { .tag = "" };
+static struct xencons_interface *ring;
+
+static void line_flush(struct line_buf *l)
+{
+    if (!l->len)
+        return;
+    printk(LOG_INFO, "%s%.*s", l->tag, (int)l->len, l->buf);
+    l->len = 0;
+}
+
+/* Control characters other than newline and tab are shown as '?': the
+ * guest must not be able to drive the shim's terminal. */
+static void line_put(struct line_buf *l, char c)
+{
+    if (c == '\r')
+        return;
+    if (c != '\n' && c != '\t' && ((unsigned char)c < 0x20 || c == 0x7f))
+        c = '?';
+    l->buf[l->len++] = c;
+    if (c == '\n' || l->len == sizeof(l->buf) - 1) {
+        if (c != '\n')
+            l->buf[l->len++] = '\n';
+        line_flush(l);
+    }
+}
+
+long do_console_io(unsigned int cmd, unsigned int count, uint64_t buf)
+{
+    char chunk[128];
+
+    switch (cmd) {
+    case CONSOLEIO_write:
+        /* Xen do_console_io(): a count above INT_MAX is -EINVAL. */
+        if (count > 0x7fffffffu)
+            return -XEN_EINVAL;
+        while (count) {
+            unsigned int n = MIN(count, (unsigned int)sizeof(chunk));
+
+            if (copy_from_guest(chunk, buf, n))
+                return -XEN_EFAULT;
+            for (unsigned int i = 0; i < n; i++)
+                line_put(&io_line, chunk[i]);
+            buf += n;
+            count -= n;
+        }
+        return 0;
+    case CONSOLEIO_read:
+        if (count > 0x7fffffffu)
+            return -XEN_EINVAL;
+        return 0;               /* no console input */
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+void pv_console_kick(void)
+{
+    XENCONS_RING_IDX cons, prod;
+
+    if (!ring)
+        return;
+    cons = __atomic_load_n(&ring->out_cons, __ATOMIC_RELAXED);
+    prod = __atomic_load_n(&ring->out_prod, __ATOMIC_ACQUIRE);
+    /* Garbage indices from the guest: drain at most one ring's worth. */
+    if (prod - cons > sizeof(ring->out))
+        cons = prod - sizeof(ring->out);
+    while (cons != prod) {
+        line_put(&ring_line, ring->out[MASK_XENCONS_IDX(cons, ring->out)]);
+        cons++;
+    }
+    __atomic_store_n(&ring->out_cons, cons, __ATOMIC_RELEASE);
+}
+
+void pv_console_init(void)
+{
+    struct start_info *si = NULL;
+    evtchn_port_t port;
+
+    io_line.len = ring_line.len = 0;
+    ring = NULL;
+    if (!pv_dom.built || !pv_dom.console_mfn.mfn)
+        return;
+    port = pv_evtchn_alloc_shim_port(pv_console_kick);
+    if (!port)
+        return;
+    ring = arch_phys_to_virt(mfn_to_paddr(pv_dom.console_mfn));
+    memset(ring, 0, sizeof(*ring));
+    pv_dom.console_port = port;
+    si = pv_dom.start_info;
+    if (si) {
+        si->console.domU.mfn = pv_dom.console_mfn.mfn;
+        si->console.domU.evtchn = port;
+    }
+}

@@ -1,0 +1,466 @@
+/*
+ * Hypercall dispatch for the 64-bit PV guest (Xen's pv_hypercall() and
+ * pv_hypercall_table): arguments in rdi, rsi, rdx, r10, r8, r9; result in
+ * rax. Every number either reaches Xen-like code or answers -ENOSYS.
+ * Also here: the small hypercalls that are only a few lines each.
+ */
+#include <string.h>
+#include <minishim/arch.h>
+#include <minishim/console.h>
+#include <minishim/layout.h>
+#include <minishim/pv_guest_access.h>
+#include <minishim/pv_hypercall.h>
+#include <minishim/pv_mm.h>
+#include <minishim/shim.h>
+#include <minishim/x86.h>
+#include <xen/vcpu.h>
+#include <xen/physdev.h>
+
+typedef long (*hc_fn)(struct cpu_regs *regs, const unsigned long a[6]);
+
+#define A(i) (a[i])
+static long hc_set_trap_table(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_trap_table(A(0)); }
+static long hc_mmu_update(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_mmu_update(A(0), (unsigned int)A(1), A(2), (unsigned int)A(3)); }
+static long hc_stack_switch(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_stack_switch(A(0), A(1)); }
+static long hc_set_callbacks(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_callbacks(A(0), A(1), A(2)); }
+static long hc_fpu_taskswitch(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_fpu_taskswitch((int)A(0)); }
+static long hc_set_debugreg(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_debugreg((int)A(0), A(1)); }
+static long hc_get_debugreg(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_get_debugreg((int)A(0)); }
+static long hc_memory_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_memory_op(A(0), A(1)); }
+static long hc_multicall(struct cpu_regs *r, const unsigned long *a) { return do_multicall(r, A(0), (unsigned int)A(1)); }
+static long hc_update_va_mapping(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_update_va_mapping(A(0), A(1), A(2)); }
+static long hc_set_timer_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_timer_op(A(0)); }
+static long hc_xen_version(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_xen_version((int)A(0), A(1)); }
+static long hc_console_io(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_console_io((unsigned int)A(0), (unsigned int)A(1), A(2)); }
+static long hc_vm_assist(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_vm_assist((unsigned int)A(0), (unsigned int)A(1)); }
+static long hc_iret(struct cpu_regs *r, const unsigned long *a) { (void)a; return do_iret(r); }
+static long hc_vcpu_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_vcpu_op((int)A(0), (unsigned int)A(1), A(2)); }
+static long hc_set_segment_base(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_segment_base((unsigned int)A(0), A(1)); }
+static long hc_mmuext_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_mmuext_op(A(0), (unsigned int)A(1), A(2), (unsigned int)A(3)); }
+static long hc_sched_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sched_op((int)A(0), A(1)); }
+static long hc_callback_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_callback_op((int)A(0), A(1)); }
+static long hc_event_channel_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_event_channel_op((int)A(0), A(1)); }
+static long hc_physdev_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_physdev_op((int)A(0), A(1)); }
+static long hc_set_gdt(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_gdt(A(0), (unsigned int)A(1)); }
+static long hc_update_descriptor(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_update_descriptor(A(0), A(1)); }
+#undef A
+
+static const hc_fn hypercall_table[PV_NR_HYPERCALLS] = {
+    [__HYPERVISOR_set_trap_table] = hc_set_trap_table,
+    [__HYPERVISOR_set_gdt] = hc_set_gdt,
+    [__HYPERVISOR_update_descriptor] = hc_update_descriptor,
+    [__HYPERVISOR_mmu_update] = hc_mmu_update,
+    [__HYPERVISOR_stack_switch] = hc_stack_switch,
+    [__HYPERVISOR_set_callbacks] = hc_set_callbacks,
+    [__HYPERVISOR_fpu_taskswitch] = hc_fpu_taskswitch,
+    [__HYPERVISOR_set_debugreg] = hc_set_debugreg,
+    [__HYPERVISOR_get_debugreg] = hc_get_debugreg,
+    [__HYPERVISOR_memory_op] = hc_memory_op,
+    [__HYPERVISOR_multicall] = hc_multicall,
+    [__HYPERVISOR_update_va_mapping] = hc_update_va_mapping,
+    [__HYPERVISOR_set_timer_op] = hc_set_timer_op,
+    [__HYPERVISOR_xen_version] = hc_xen_version,
+    [__HYPERVISOR_console_io] = hc_console_io,
+    [__HYPERVISOR_vm_assist] = hc_vm_assist,
+    [__HYPERVISOR_iret] = hc_iret,
+    [__HYPERVISOR_vcpu_op] = hc_vcpu_op,
+    [__HYPERVISOR_set_segment_base] = hc_set_segment_base,
+    [__HYPERVISOR_mmuext_op] = hc_mmuext_op,
+    [__HYPERVISOR_sched_op] = hc_sched_op,
+    [__HYPERVISOR_callback_op] = hc_callback_op,
+    [__HYPERVISOR_event_channel_op] = hc_event_channel_op,
+    [__HYPERVISOR_physdev_op] = hc_physdev_op,
+    /* Not yet: grant_table_op (-ENOSYS). */
+};
+
+long pv_do_hypercall(struct cpu_regs *regs, unsigned int nr, const unsigned long args[6])
+{
+    if (nr >= PV_NR_HYPERCALLS || !hypercall_table[nr])
+        return -XEN_ENOSYS;
+    return hypercall_table[nr](regs, args);
+}
+
+void pv_hypercall(struct cpu_regs *regs)
+{
+    const unsigned long args[6] = { regs->rdi, regs->rsi, regs->rdx,
+                                    regs->r10, regs->r8, regs->r9 };
+    unsigned long nr = regs->rax;
+    long rc;
+
+    if (nr >= PV_NR_HYPERCALLS) {
+        regs->rax = (uint64_t)-XEN_ENOSYS;
+        return;
+    }
+    rc = pv_do_hypercall(regs, (unsigned int)nr, args);
+    /* iret has replaced the whole frame; its result is the saved %rax. */
+    regs->rax = (uint64_t)rc;
+}
+
+/* ------------------------------------------------------------ multicall --- */
+
+/*
+ * Xen's do_multicall(): each entry's result is written back; a fault on
+ * the list is -EFAULT. Nested multicalls are refused (Xen: "Multicall
+ * reentry is disallowed", -EINVAL), and so is iret inside one (it would
+ * replace the frame of the multicall itself).
+ */
+long do_multicall(struct cpu_regs *regs, uint64_t call_list, unsigned int nr_calls)
+{
+    struct vcpu *v = pv_current();
+    struct multicall_entry e;
+    long rc = 0;
+
+    if (v->in_multicall)
+        return -XEN_EINVAL;
+    if (!guest_access_ok(call_list, (size_t)nr_calls * sizeof(e)))
+        return -XEN_EFAULT;
+    v->in_multicall = 1;
+    for (unsigned int i = 0; i < nr_calls; i++) {
+        uint64_t at = call_list + (uint64_t)i * sizeof(e);
+
+        if (copy_from_guest(&e, at, sizeof(e))) {
+            rc = -XEN_EFAULT;
+            break;
+        }
+        if (e.op == __HYPERVISOR_iret || e.op == __HYPERVISOR_multicall)
+            e.result = (xen_ulong_t)-XEN_EINVAL;
+        else if (e.op >= PV_NR_HYPERCALLS)
+            e.result = (xen_ulong_t)-XEN_ENOSYS;
+        else
+            e.result = (xen_ulong_t)pv_do_hypercall(regs, (unsigned int)e.op,
+                                                    (const unsigned long *)e.args);
+        if (copy_to_guest(at + offsetof(struct multicall_entry, result),
+                          &e.result, sizeof(e.result))) {
+            rc = -XEN_EFAULT;
+            break;
+        }
+    }
+    v->in_multicall = 0;
+    return rc;
+}
+
+/* ------------------------------------------------------------ sched_op --- */
+
+long do_sched_op(int cmd, uint64_t arg)
+{
+    struct sched_shutdown sd;
+
+    switch (cmd) {
+    case SCHEDOP_yield:
+        return 0;
+    case SCHEDOP_block:
+        /* Xen: enable event delivery, then sleep until an event. One vCPU
+         * and no device: wake at once; a guest must tolerate that. */
+        pv_current()->vcpu_info->evtchn_upcall_mask = 0;
+        return 0;
+    case SCHEDOP_shutdown:
+        if (copy_from_guest(&sd, arg, sizeof(sd)))
+            return -XEN_EFAULT;
+        pr_info("guest: SCHEDOP_shutdown, reason %u%s\n", sd.reason,
+                sd.reason == SHUTDOWN_crash ? " (crash)" : "");
+        /* Xen domain_shutdown() takes the reason as a u8. */
+        shim_shutdown((uint8_t)sd.reason);
+    case SCHEDOP_shutdown_code:
+        if (copy_from_guest(&sd, arg, sizeof(sd)))
+            return -XEN_EFAULT;
+        pv_dom.shutdown_code = (uint8_t)sd.reason;
+        pv_dom.has_shutdown_code = true;
+        return 0;
+    case SCHEDOP_poll: {
+        struct sched_poll sp;
+
+        if (copy_from_guest(&sp, arg, sizeof(sp)))
+            return -XEN_EFAULT;
+        /* Xen do_poll(): at most 128 ports, every one a valid port. */
+        if (sp.nr_ports > 128)
+            return -XEN_EINVAL;
+        if (!guest_access_ok((uint64_t)sp.ports.p,
+                             (size_t)sp.nr_ports * sizeof(evtchn_port_t)))
+            return -XEN_EFAULT;
+        for (unsigned int i = 0; i < sp.nr_ports; i++) {
+            evtchn_port_t port;
+
+            if (copy_from_guest(&port, (uint64_t)sp.ports.p + i * sizeof(port),
+                                sizeof(port)))
+                return -XEN_EFAULT;
+            if (!pv_evtchn_port_in_range(port))
+                return -XEN_EINVAL;
+            if (pv_evtchn_is_pending(port))
+                return 0;
+        }
+        /* Nothing pending: Xen would sleep until a port fires or the
+         * timeout passes. Without a timer interrupt the shim returns at
+         * once (a spurious wake-up, which callers must handle anyway). */
+        return 0;
+    }
+    case SCHEDOP_remote_shutdown:
+    case SCHEDOP_pin_override:
+        return -XEN_EPERM;      /* privileged: XSM dummy policy */
+    default:
+        /* watchdog: not offered yet. */
+        return -XEN_ENOSYS;
+    }
+}
+
+/* --------------------------------------------------------- xen_version --- */
+
+#define SHIM_XEN_MAJOR 4
+#define SHIM_XEN_MINOR 17
+
+long do_xen_version(int cmd, uint64_t arg)
+{
+    switch (cmd) {
+    case XENVER_version:
+        return (SHIM_XEN_MAJOR << 16) | SHIM_XEN_MINOR;
+    case XENVER_extraversion: {
+        xen_extraversion_t s;
+
+        memset(s, 0, sizeof(s));
+        strncpy(s, "-minishim", sizeof(s) - 1);
+        return copy_to_guest(arg, s, sizeof(s)) ? -XEN_EFAULT : 0;
+    }
+    case XENVER_compile_info: {
+        xen_compile_info_t ci;
+
+        memset(&ci, 0, sizeof(ci));
+        strncpy(ci.compiler, "gcc", sizeof(ci.compiler) - 1);
+        strncpy(ci.compile_by, "minishim", sizeof(ci.compile_by) - 1);
+        strncpy(ci.compile_domain, "minishim", sizeof(ci.compile_domain) - 1);
+        strncpy(ci.compile_date, __DATE__, sizeof(ci.compile_date) - 1);
+        return copy_to_guest(arg, &ci, sizeof(ci)) ? -XEN_EFAULT : 0;
+    }
+    case XENVER_capabilities: {
+        xen_capabilities_info_t caps;
+
+        memset(caps, 0, sizeof(caps));
+        strncpy(caps, "xen-3.0-x86_64 ", sizeof(caps) - 1);
+        return copy_to_guest(arg, caps, sizeof(caps)) ? -XEN_EFAULT : 0;
+    }
+    case XENVER_changeset: {
+        xen_changeset_info_t cs;
+
+        memset(cs, 0, sizeof(cs));
+        strncpy(cs, "minishim " MINISHIM_VERSION, sizeof(cs) - 1);
+        return copy_to_guest(arg, cs, sizeof(cs)) ? -XEN_EFAULT : 0;
+    }
+    case XENVER_platform_parameters: {
+        xen_platform_parameters_t pp = { .virt_start = HYPERVISOR_VIRT_START };
+
+        return copy_to_guest(arg, &pp, sizeof(pp)) ? -XEN_EFAULT : 0;
+    }
+    case XENVER_get_features: {
+        xen_feature_info_t fi;
+
+        if (copy_from_guest(&fi, arg, sizeof(fi)))
+            return -XEN_EFAULT;
+        switch (fi.submap_idx) {
+        case 0:
+            fi.submap = 0;
+            if (pv_dom.vm_assist & (1UL << VMASST_TYPE_pae_extended_cr3))
+                fi.submap |= 1u << XENFEAT_pae_pgdir_above_4gb;
+            break;
+        default:
+            return -XEN_EINVAL;
+        }
+        return copy_to_guest(arg, &fi, sizeof(fi)) ? -XEN_EFAULT : 0;
+    }
+    case XENVER_pagesize:
+        return PAGE_SIZE;
+    case XENVER_guest_handle: {
+        xen_domain_handle_t h;
+
+        memset(h, 0, sizeof(h));
+        return copy_to_guest(arg, h, sizeof(h)) ? -XEN_EFAULT : 0;
+    }
+    case XENVER_commandline:
+    case XENVER_build_id:
+        return -XEN_EPERM;      /* XSM_PRIV for a domU */
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/* ----------------------------------------------------------- vm_assist --- */
+
+/* Xen's VM_ASSIST_VALID for a 64-bit PV guest. */
+#define PV64_VM_ASSIST_VALID ((1UL << VMASST_TYPE_4gb_segments) |          \
+                              (1UL << VMASST_TYPE_4gb_segments_notify) |   \
+                              (1UL << VMASST_TYPE_writable_pagetables) |   \
+                              (1UL << VMASST_TYPE_pae_extended_cr3) |      \
+                              (1UL << VMASST_TYPE_architectural_iopl) |    \
+                              (1UL << VMASST_TYPE_runstate_update_flag) |  \
+                              (1UL << VMASST_TYPE_m2p_strict))
+
+long do_vm_assist(unsigned int cmd, unsigned int type)
+{
+    if (type >= 64 || !(PV64_VM_ASSIST_VALID & (1UL << type)))
+        return -XEN_EINVAL;
+    switch (cmd) {
+    case VMASST_CMD_enable:
+        pv_dom.vm_assist |= 1UL << type;
+        return 0;
+    case VMASST_CMD_disable:
+        pv_dom.vm_assist &= ~(1UL << type);
+        return 0;
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/* ----------------------------------------------------------- memory_op --- */
+
+long do_memory_op(unsigned long cmd, uint64_t arg)
+{
+    switch (cmd & 0xf) {    /* MEMOP_CMD_MASK: the rest is continuation */
+    case XENMEM_current_reservation:
+    case XENMEM_maximum_reservation: {
+        domid_t dom;
+
+        if (cmd >> 4)
+            return -XEN_ENOSYS;
+        if (copy_from_guest(&dom, arg, sizeof(dom)))
+            return -XEN_EFAULT;
+        if (dom != DOMID_SELF)
+            return -XEN_ESRCH;  /* no other domain is visible */
+        return (long)((cmd & 0xf) == XENMEM_current_reservation ?
+                      pv_dom.nr_pages : pv_dom.max_pages);
+    }
+    case XENMEM_memory_map: {
+        struct xen_memory_map map;
+        struct { uint64_t addr, size; uint32_t type; } __packed e820 = {
+            0, (uint64_t)pv_dom.nr_pages << PAGE_SHIFT, 1 /* E820_RAM */ };
+
+        if (cmd >> 4)
+            return -XEN_ENOSYS;
+        if (copy_from_guest(&map, arg, sizeof(map)))
+            return -XEN_EFAULT;
+        /* One RAM entry covering the pseudo-physical space. */
+        if (map.nr_entries < 1)
+            return -XEN_EINVAL;
+        if (copy_to_guest((uint64_t)map.buffer.p, &e820, sizeof(e820)))
+            return -XEN_EFAULT;
+        map.nr_entries = 1;
+        return copy_to_guest(arg, &map, sizeof(map)) ? -XEN_EFAULT : 0;
+    }
+    case XENMEM_machphys_mapping: {
+        struct xen_machphys_mapping m = {
+            .v_start = MACH2PHYS_VIRT_START,
+            .v_end = MACH2PHYS_VIRT_START + pv_m2p_entries * sizeof(unsigned long),
+            .max_mfn = pv_m2p_entries ? pv_m2p_entries - 1 : 0,
+        };
+
+        if (cmd >> 4)
+            return -XEN_ENOSYS;
+        return copy_to_guest(arg, &m, sizeof(m)) ? -XEN_EFAULT : 0;
+    }
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/* --------------------------------------------------------------- timers --- */
+
+uint64_t pv_now_ns(void)
+{
+    /* Uncalibrated: treat the TSC as 1 GHz. Enough for ordering. */
+    return arch_rdtsc();
+}
+
+long do_set_timer_op(uint64_t timeout)
+{
+    struct vcpu *v = pv_current();
+
+    v->timer_set = timeout != 0;
+    v->timer_deadline = timeout;
+    return 0;
+}
+
+long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
+{
+    struct vcpu *v;
+
+    if (vcpuid >= pv_dom.nr_vcpus)
+        return -XEN_ENOENT;
+    v = &pv_dom.vcpus[vcpuid];
+    switch (cmd) {
+    case VCPUOP_is_up:
+        return 1;
+    case VCPUOP_set_singleshot_timer: {
+        struct vcpu_set_singleshot_timer t;
+
+        if (v != pv_current())
+            return -XEN_EINVAL;
+        if (copy_from_guest(&t, arg, sizeof(t)))
+            return -XEN_EFAULT;
+        if ((t.flags & VCPU_SSHOTTMR_future) && t.timeout_abs_ns < pv_now_ns())
+            return -XEN_ETIME;
+        v->timer_set = true;
+        v->timer_deadline = t.timeout_abs_ns;
+        return 0;
+    }
+    case VCPUOP_stop_singleshot_timer:
+        if (v != pv_current())
+            return -XEN_EINVAL;
+        v->timer_set = false;
+        return 0;
+    case VCPUOP_stop_periodic_timer:
+        return 0;
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/* ------------------------------------------------------ debug registers --- */
+
+long do_set_debugreg(int reg, unsigned long value)
+{
+    struct vcpu *v = pv_current();
+
+    switch (reg) {
+    case 0: case 1: case 2: case 3:
+        /* Xen: a breakpoint address must be a guest address. */
+        if (!guest_access_ok(value, 1))
+            return -XEN_EPERM;
+        v->debugreg[reg] = value;
+        return 0;
+    case 6:
+        v->debugreg[6] = (value & 0xffffefffUL) | 0xffff0ff0UL;
+        return 0;
+    case 7:
+        /* Only the disabled state is accepted until debug traps are
+         * virtualised: enabling a breakpoint answers -EPERM. */
+        if (value & 0xff)
+            return -XEN_EPERM;
+        v->debugreg[7] = value;
+        return 0;
+    default:
+        return -XEN_EINVAL;
+    }
+}
+
+long do_get_debugreg(int reg)
+{
+    if (reg < 0 || reg > 7 || reg == 4 || reg == 5)
+        return -XEN_EINVAL;
+    return (long)pv_current()->debugreg[reg];
+}
+
+/* ----------------------------------------------------------- physdev_op --- */
+
+long do_physdev_op(int cmd, uint64_t arg)
+{
+    switch (cmd) {
+    case PHYSDEVOP_set_iopl: {
+        struct physdev_set_iopl s;
+
+        if (copy_from_guest(&s, arg, sizeof(s)))
+            return -XEN_EFAULT;
+        if (s.iopl > 3)
+            return -XEN_EINVAL;
+        pv_current()->iopl = s.iopl;
+        return 0;
+    }
+    default:
+        return -XEN_ENOSYS;
+    }
+}

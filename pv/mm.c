@@ -1,0 +1,1043 @@
+/*
+ * The PV MMU: page types and counts of guest frames, validation of
+ * page-table entries, and the page-table hypercalls (mmu_update,
+ * update_va_mapping, mmuext_op). Model and interface: pv_mm.h.
+ *
+ * Facts from Xen 4.17 (xen/arch/x86/mm.c, pv/mm.h); the code is our own and
+ * simpler: one lock, no preemption (every operation completes or rolls back
+ * before it returns), no superpages, no foreign domains.
+ */
+#include <string.h>
+#include <minishim/arch.h>
+#include <minishim/flush.h>
+#include <minishim/layout.h>
+#include <minishim/pv_mm.h>
+#include <minishim/shim.h>
+#include <minishim/spinlock.h>
+#include <minishim/xen-public.h>
+
+static struct pv_frame *frames;
+static unsigned long nr_frames;
+static struct pv_mm_config cfg;
+static spinlock_t mm_lock = SPINLOCK_INIT;
+
+#define ENTRIES 512u
+
+/* Xen-internal (asm/hypercall.h): the continuation marker in a count. */
+#define MMU_UPDATE_PREEMPTED (~(~0U >> 1))
+
+/*
+ * Flags a PV guest may set in any entry (Xen's base_disallow_mask is the
+ * complement): P, RW, US, A, D, AVAIL, AVAIL_HIGH, NX. PWT, PCD, PAT/PSE
+ * and G are refused: a domU without I/O may not choose cache attributes,
+ * PSE would be a superpage (unsupported for PV, as Xen without
+ * opt_allow_superpage). Only L1 entries may set G.
+ */
+#define PTE_GUEST_OK  (PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | \
+                       PTE_DIRTY | PTE_AVAIL | PTE_AVAIL_HIGH | PTE_NX)
+#define L1_DISALLOW   (~(PTE_GUEST_OK | PTE_GLOBAL | PTE_ADDR_MASK))
+#define LN_DISALLOW   (~(PTE_GUEST_OK | PTE_ADDR_MASK))
+
+/*
+ * A guest-requested full flush. Xen's FLUSH_TLB reloads CR4.PGE or uses
+ * INVPCID "all", so global entries go too; here FLUSH_TLB is non-global
+ * only, and guest L1 entries may carry G (the guest's own, and the one
+ * Xen's adjust_guest_l1e adds to user pages), so ask for both.
+ */
+#define FLUSH_GUEST_ALL (FLUSH_TLB | FLUSH_TLB_GLOBAL)
+
+static inline mfn_t pte_mfn(uint64_t e) { return mfn((e & PTE_ADDR_MASK) >> PAGE_SHIFT); }
+static inline bool is_pt_type(unsigned int t) { return t >= PGT_L1 && t <= PGT_L4; }
+static inline unsigned int level_type(unsigned int level) { return PGT_L1 + level - 1; }
+static inline bool is_shim_slot(unsigned int level, unsigned int i)
+{
+    return level == 4 && i >= L4_SLOT_FIRST_RESERVED && i <= L4_SLOT_LAST_RESERVED;
+}
+
+/* Xen's __addr_ok: below the canonical hole's upper half start, or above
+ * the shim's (Xen's) reserved range. */
+static inline bool guest_addr_ok(uint64_t a)
+{
+    return a < (1ULL << 47) || a >= SHIM_VIRT_END;
+}
+
+static inline bool canonical(uint64_t a)
+{
+    return a < (1ULL << 47) || a >= 0xFFFF800000000000ULL;
+}
+
+/* A guest buffer [gva, gva+len) that lies wholly outside the shim. */
+static bool guest_range_ok(uint64_t gva, uint64_t len)
+{
+    uint64_t end = gva + len;
+
+    if (end < gva)
+        return false;
+    return len == 0 || end <= (1ULL << 47) || gva >= SHIM_VIRT_END;
+}
+
+static inline struct pv_frame *frame(mfn_t m) { return &frames[m.mfn]; }
+static inline uint64_t *map_table(mfn_t m) { return arch_phys_to_virt(mfn_to_paddr(m)); }
+
+static void __noreturn mm_bug(const char *what, mfn_t m)
+{
+    panic("pv_mm: %s (mfn %lx)", what, (unsigned long)m.mfn);
+}
+
+/* ------------------------------------------------------ general refs --- */
+
+/* Xen's get_page(): a reference only on a frame the guest owns. Shim,
+ * reserved and out-of-range frames never get one. */
+static bool get_page(mfn_t m)
+{
+    if (m.mfn >= nr_frames || !cfg.frame_is_guest(m))
+        return false;
+    if (frame(m)->ref_count == UINT32_MAX)
+        return false;
+    frame(m)->ref_count++;
+    return true;
+}
+
+static void put_page(mfn_t m)
+{
+    if (frame(m)->ref_count == 0)
+        mm_bug("general reference underflow", m);
+    frame(m)->ref_count--;
+}
+
+/* ------------------------------------------------------- type refs ---- */
+
+static int validate(mfn_t m, unsigned int type);
+static void devalidate(mfn_t m, unsigned int type);
+
+/*
+ * Flush after a type change, so no CPU keeps a stale translation that
+ * the old type allowed (above all a writable one of a frame about to become
+ * a page table). XSA-401/XSA-408: keyed on the OLD type, issued after the
+ * new type reference is visible. When the old type was a page table the
+ * flush must go by IPI (FLUSH_NO_ASSIST): the spurious-#PF walker relies on
+ * IRQ-off to keep page-table pages from changing type under it.
+ */
+static void type_change_flush(unsigned int old_type)
+{
+    unsigned int flags = FLUSH_GUEST_ALL;
+
+    if (is_pt_type(old_type))
+        flags |= FLUSH_NO_ASSIST;
+    if (!cpumask_empty(cfg.dirty_mask))
+        flush_mask(cfg.dirty_mask, flags, va(0), 0);
+}
+
+/*
+ * Take a type reference (Xen's get_page_type). The type changes only when
+ * the count is zero; page-table and descriptor types are validated when
+ * they gain their first reference since they were last devalidated.
+ */
+static int get_type(mfn_t m, unsigned int type)
+{
+    struct pv_frame *f = frame(m);
+    unsigned int old;
+    int rc;
+
+    if (f->type_count) {
+        /* Wrong type, or a table still being validated (only reachable
+         * through a reference loop, which must fail): refuse. */
+        if (f->type != type || !(f->flags & PV_FRAME_VALIDATED) ||
+            f->type_count == UINT32_MAX)
+            return -XEN_EINVAL;
+        f->type_count++;
+        return 0;
+    }
+
+    old = f->type;
+    if (old != type) {
+        f->type = (uint8_t)type;
+        f->flags &= ~PV_FRAME_VALIDATED;
+    }
+    f->type_count = 1;
+    /* A frame never typed had no typed mapping: nothing to flush. */
+    if (old != type && old != PGT_NONE)
+        type_change_flush(old);
+
+    if (f->flags & PV_FRAME_VALIDATED)
+        return 0;
+    if (type == PGT_WRITABLE) {
+        f->flags |= PV_FRAME_VALIDATED;
+        return 0;
+    }
+    f->linear = 0;
+    rc = validate(m, type);
+    if (rc) {
+        /* validate() rolled back every reference it took. */
+        f->type = PGT_NONE;
+        f->type_count = 0;
+        f->linear = 0;
+        return rc;
+    }
+    f->flags |= PV_FRAME_VALIDATED;
+    return 0;
+}
+
+static void put_type(mfn_t m)
+{
+    struct pv_frame *f = frame(m);
+
+    if (f->type_count == 0)
+        mm_bug("type reference underflow", m);
+    if (--f->type_count)
+        return;
+    /* Page tables are devalidated at count zero (their entries' refs are
+     * dropped); the type stays, so the next retype sees the old type. */
+    if (is_pt_type(f->type) && (f->flags & PV_FRAME_VALIDATED)) {
+        f->flags &= ~PV_FRAME_VALIDATED;
+        devalidate(m, f->type);
+        if (f->linear)
+            mm_bug("linear count left after devalidation", m);
+    }
+}
+
+/* ----------------------------------------------------- entry refs ----- */
+
+/* Xen's get_page_from_l1e, for a guest with no I/O memory. */
+static int get_l1e_ref(uint64_t e)
+{
+    mfn_t t = pte_mfn(e);
+
+    if (e & L1_DISALLOW)
+        return -XEN_EINVAL;
+    if (t.mfn >= nr_frames)
+        /* Not RAM: MMIO the guest has no permission for (Xen: -EPERM,
+         * -EINVAL for the all-ones "invalid" frame). */
+        return t.mfn == (PTE_ADDR_MASK >> PAGE_SHIFT) ? -XEN_EINVAL : -XEN_EPERM;
+    if (!get_page(t))
+        return -XEN_EBUSY;          /* shim, reserved or free frame */
+    /* No writable mapping of a page-table or descriptor frame. */
+    if ((e & PTE_RW) && get_type(t, PGT_WRITABLE)) {
+        put_page(t);
+        return -XEN_EBUSY;
+    }
+    return 0;
+}
+
+static void put_l1e_ref(uint64_t e)
+{
+    mfn_t t = pte_mfn(e);
+
+    if (e & PTE_RW)
+        put_type(t);
+    put_page(t);
+}
+
+/*
+ * A linear (recursive) entry in Lk table 'table' to another Lk table, as
+ * Xen allows it: read-only; a self-reference takes no reference; any
+ * other target must already be a validated Lk table that holds no linear
+ * entries itself, and 'table' must not itself be a linear target.
+ */
+static bool get_linear_ref(unsigned int level, mfn_t table, uint64_t e)
+{
+    mfn_t t = pte_mfn(e);
+    struct pv_frame *pt = frame(table), *pg;
+
+    if (e & PTE_RW)
+        return false;
+    if (t.mfn == table.mfn)
+        return true;
+    if (!get_page(t))
+        return false;
+    pg = frame(t);
+    if (pt->linear < 0 || pt->linear == INT16_MAX ||
+        pg->linear > 0 || pg->linear == INT16_MIN ||
+        pg->type != level_type(level) || !(pg->flags & PV_FRAME_VALIDATED) ||
+        pg->type_count == 0 || pg->type_count == UINT32_MAX) {
+        put_page(t);
+        return false;
+    }
+    pt->linear++;
+    pg->linear--;
+    pg->type_count++;
+    return true;
+}
+
+/* Reference what a present entry of a level-'level' table maps. */
+static int get_entry_ref(unsigned int level, mfn_t table, uint64_t e)
+{
+    mfn_t t = pte_mfn(e);
+    int rc;
+
+    if (level == 1)
+        return get_l1e_ref(e);
+    if (e & LN_DISALLOW)
+        return -XEN_EINVAL;
+    if (!get_page(t))
+        return -XEN_EINVAL;
+    rc = get_type(t, level_type(level - 1));
+    if (rc == 0)
+        return 0;
+    put_page(t);
+    if (rc == -XEN_EINVAL && get_linear_ref(level, table, e))
+        return 0;
+    return rc;
+}
+
+static void put_entry_ref(unsigned int level, mfn_t table, uint64_t e)
+{
+    mfn_t t = pte_mfn(e);
+
+    if (!(e & PTE_PRESENT))
+        return;
+    if (level == 1) {
+        put_l1e_ref(e);
+        return;
+    }
+    if (t.mfn == table.mfn)
+        return;                     /* linear self-reference: no refs */
+    if (frame(t)->type == level_type(level)) {
+        /* Same type as its container: a linear entry. */
+        frame(t)->linear++;
+        frame(table)->linear--;
+    }
+    put_type(t);
+    put_page(t);
+}
+
+/*
+ * Xen's adjust_guest_l*e for 64-bit PV: the guest kernel runs in ring 3,
+ * so every level is user-accessible; L1 pages the guest meant for its
+ * kernel are marked _PAGE_GUEST_KERNEL and never global, user pages are
+ * made global; L4 entries are always accessed.
+ */
+static uint64_t adjust_entry(unsigned int level, uint64_t e)
+{
+    if (!(e & PTE_PRESENT))
+        return e;
+    switch (level) {
+    case 1:
+        if (!(e & PTE_USER))
+            e |= PTE_GUEST_KERNEL | PTE_USER;
+        if (!(e & PTE_GUEST_KERNEL))
+            e |= PTE_GLOBAL | PTE_USER;
+        return e;
+    case 4:
+        return e | PTE_ACCESSED | PTE_USER;
+    default:
+        return e | PTE_USER;
+    }
+}
+
+/* ----------------------------------------------- (de)validation ------- */
+
+static int validate(mfn_t m, unsigned int type)
+{
+    uint64_t *t = map_table(m);
+    unsigned int level, i;
+    int rc;
+
+    if (type == PGT_SEG_DESC)
+        return cfg.validate_seg_desc ? cfg.validate_seg_desc(t) : -XEN_EINVAL;
+
+    level = type - PGT_L1 + 1;
+    for (i = 0; i < ENTRIES; i++) {
+        uint64_t e = t[i];
+
+        if (is_shim_slot(level, i) || !(e & PTE_PRESENT))
+            continue;
+        e = adjust_entry(level, e);
+        rc = get_entry_ref(level, m, e);
+        if (rc) {
+            while (i--)
+                if (!is_shim_slot(level, i))
+                    put_entry_ref(level, m, t[i]);
+            return rc;
+        }
+        t[i] = e;
+    }
+    /* The shim's slots 256-271 in every guest L4 (overwriting whatever
+     * the guest left there). */
+    if (level == 4) {
+        for (i = L4_SLOT_FIRST_RESERVED; i <= L4_SLOT_LAST_RESERVED; i++)
+            t[i] = cfg.shim_l4 ? cfg.shim_l4[i] : 0;
+        if (cfg.init_l4_slots)
+            cfg.init_l4_slots(t);
+    }
+    return 0;
+}
+
+static void devalidate(mfn_t m, unsigned int type)
+{
+    uint64_t *t = map_table(m);
+    unsigned int level = type - PGT_L1 + 1;
+
+    for (unsigned int i = 0; i < ENTRIES; i++)
+        if (!is_shim_slot(level, i))
+            put_entry_ref(level, m, t[i]);
+}
+
+/* --------------------------------------------------- entry update ----- */
+
+/*
+ * Write *p = n where *p was old; hardware may set A/D behind us, so use
+ * cmpxchg. With preserve_ad, A/D already in the entry are kept
+ * (MMU_PT_UPDATE_PRESERVE_AD). Returns the value replaced.
+ */
+static uint64_t write_entry(uint64_t *p, uint64_t old, uint64_t n, bool preserve_ad)
+{
+    for (;;) {
+        uint64_t cur = old;
+        uint64_t v = preserve_ad ? n | (old & (PTE_ACCESSED | PTE_DIRTY)) : n;
+
+        if (__atomic_compare_exchange_n(p, &cur, v, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+            return old;
+        /* Only A/D may change under us: every other writer holds mm_lock. */
+        old = cur;
+    }
+}
+
+/*
+ * Xen's mod_l[1-4]_entry: reference what the new entry maps, write it,
+ * then drop what the old one mapped. On failure nothing changed.
+ */
+static int mod_entry(unsigned int level, mfn_t table, unsigned int slot,
+                     uint64_t n, bool preserve_ad)
+{
+    uint64_t *p = map_table(table) + slot;
+    uint64_t old;
+    int rc;
+
+    /* The shim's L4 slots are not the guest's to change. */
+    if (is_shim_slot(level, slot))
+        return -XEN_EINVAL;
+    if (n & PTE_PRESENT) {
+        n = adjust_entry(level, n);
+        rc = get_entry_ref(level, table, n);
+        if (rc)
+            return rc;
+    }
+    old = write_entry(p, __atomic_load_n(p, __ATOMIC_SEQ_CST), n, preserve_ad);
+    put_entry_ref(level, table, old);
+    return 0;
+}
+
+/* ------------------------------------------------------ public state --- */
+
+int pv_mm_init(void *storage, unsigned long n, const struct pv_mm_config *c)
+{
+    if (!storage || !n || !c || !c->frame_is_guest || !c->dirty_mask ||
+        !c->current_vcpu || !c->guest || !c->guest->copy_from ||
+        !c->guest->copy_to || c->max_vcpus == 0 || c->max_vcpus > NR_CPUS)
+        return -XEN_EINVAL;
+    frames = storage;
+    nr_frames = n;
+    cfg = *c;
+    memset(frames, 0, pv_mm_frame_info_bytes(n));
+    return 0;
+}
+
+const struct pv_frame *pv_mm_frame(mfn_t m)
+{
+    return m.mfn < nr_frames ? frame(m) : NULL;
+}
+
+bool pv_mm_frame_in_use(mfn_t m)
+{
+    return m.mfn < nr_frames &&
+           (frame(m)->ref_count || frame(m)->type_count);
+}
+
+unsigned long pv_mm_total_refs(void)
+{
+    unsigned long sum = 0;
+
+    for (unsigned long i = 0; i < nr_frames; i++)
+        sum += frames[i].ref_count + frames[i].type_count +
+               (unsigned long)(frames[i].linear != 0);
+    return sum;
+}
+
+/* Caller holds mm_lock. */
+static int get_page_and_type(mfn_t m, unsigned int type)
+{
+    int rc;
+
+    if (!get_page(m))
+        return -XEN_EINVAL;
+    rc = get_type(m, type);
+    if (rc)
+        put_page(m);
+    return rc;
+}
+
+static void put_page_and_type(mfn_t m)
+{
+    put_type(m);
+    put_page(m);
+}
+
+static int pin_table(mfn_t m, unsigned int level)
+{
+    int rc = get_page_and_type(m, level_type(level));
+
+    if (rc)
+        return rc;
+    if (frame(m)->flags & PV_FRAME_PINNED) {
+        put_page_and_type(m);
+        return -XEN_EINVAL;         /* already pinned */
+    }
+    frame(m)->flags |= PV_FRAME_PINNED;
+    return 0;
+}
+
+static int unpin_table(mfn_t m)
+{
+    if (!get_page(m))
+        return -XEN_EINVAL;
+    if (!(frame(m)->flags & PV_FRAME_PINNED)) {
+        put_page(m);
+        return -XEN_EINVAL;         /* not pinned */
+    }
+    frame(m)->flags &= ~PV_FRAME_PINNED;
+    put_page_and_type(m);           /* the pin's references */
+    put_page(m);
+    return 0;
+}
+
+/* Install l4 (0: none, user base only) as v's base; drop the old one. */
+static int set_base(struct pv_mm_vcpu_state *v, mfn_t l4, bool user)
+{
+    mfn_t *slot = user ? &v->user_l4 : &v->kernel_l4;
+    mfn_t old = *slot;
+    int rc;
+
+    if (!user && !l4.mfn)
+        return -XEN_EINVAL;         /* a vCPU always has a kernel base */
+    if (old.mfn == l4.mfn)
+        return 0;
+    if (l4.mfn) {
+        rc = get_page_and_type(l4, PGT_L4);
+        if (rc)
+            return rc;
+    }
+    *slot = l4;
+    if (old.mfn)
+        put_page_and_type(old);
+    return 0;
+}
+
+int pv_mm_pin_table(mfn_t m, unsigned int level)
+{
+    int rc = -XEN_EINVAL;
+
+    if (level >= 1 && level <= 4) {
+        spin_lock(&mm_lock);
+        rc = pin_table(m, level);
+        spin_unlock(&mm_lock);
+    }
+    return rc;
+}
+
+int pv_mm_unpin_table(mfn_t m)
+{
+    int rc;
+
+    spin_lock(&mm_lock);
+    rc = unpin_table(m);
+    spin_unlock(&mm_lock);
+    return rc;
+}
+
+int pv_mm_set_base(struct pv_mm_vcpu_state *v, mfn_t l4, bool user)
+{
+    int rc;
+
+    spin_lock(&mm_lock);
+    rc = set_base(v, l4, user);
+    spin_unlock(&mm_lock);
+    return rc;
+}
+
+void pv_mm_vcpu_destroy(struct pv_mm_vcpu_state *v)
+{
+    spin_lock(&mm_lock);
+    if (v->kernel_l4.mfn)
+        put_page_and_type(v->kernel_l4);
+    if (v->user_l4.mfn)
+        put_page_and_type(v->user_l4);
+    v->kernel_l4 = mfn(0);
+    v->user_l4 = mfn(0);
+    spin_unlock(&mm_lock);
+}
+
+int pv_mm_get_page_and_type(mfn_t m, enum pv_page_type type)
+{
+    int rc;
+
+    if (type == PGT_NONE || type > PGT_SEG_DESC)
+        return -XEN_EINVAL;
+    spin_lock(&mm_lock);
+    rc = get_page_and_type(m, type);
+    spin_unlock(&mm_lock);
+    return rc;
+}
+
+void pv_mm_put_page_and_type(mfn_t m)
+{
+    if (m.mfn >= nr_frames)
+        mm_bug("put of a frame out of range", m);
+    spin_lock(&mm_lock);
+    put_page_and_type(m);
+    spin_unlock(&mm_lock);
+}
+
+/* ------------------------------------------------------- flush helpers -- */
+
+static void guest_flush_local(unsigned int flags, uint64_t addr)
+{
+    struct flush_request req = { .flags = flags, .va = va(addr), .order = 0 };
+
+    flush_local(&req);
+}
+
+static void guest_flush_mask(const cpumask_t *mask, unsigned int flags, uint64_t addr)
+{
+    if (!cpumask_empty(mask))
+        flush_mask(mask, flags, va(addr), 0);
+}
+
+/*
+ * Xen's vcpumask_to_pcpumask: a guest bitmap of vCPUs (unsigned longs)
+ * to the CPUs running them (vCPU n runs on CPU n). 0 or -XEN_EFAULT.
+ */
+static int vcpumask_to_cpumask(uint64_t bmap, cpumask_t *out)
+{
+    cpumask_clear(out);
+    for (unsigned int offs = 0;; offs++) {
+        unsigned int bias = offs * 64;
+        uint64_t w;
+
+        if (bias >= cfg.max_vcpus)
+            return 0;
+        if (!guest_range_ok(bmap + offs * 8ULL, 8) ||
+            cfg.guest->copy_from(&w, bmap + offs * 8ULL, 8)) {
+            cpumask_clear(out);
+            return -XEN_EFAULT;
+        }
+        while (w) {
+            unsigned int id = (unsigned int)__builtin_ctzll(w) + bias;
+
+            w &= w - 1;
+            if (id >= cfg.max_vcpus)
+                return 0;
+            if (cpumask_test(cfg.dirty_mask, id))
+                cpumask_set(out, id);
+        }
+    }
+}
+
+/* ----------------------------------------------------------- mmu_update - */
+
+struct mmu_req { uint64_t ptr, val; };
+
+static long mmu_update_one(const struct mmu_req *req, bool *flush_linear)
+{
+    unsigned int cmd = (unsigned int)(req->ptr & 7);
+    uint64_t ptr = req->ptr - cmd;
+    mfn_t m = mfn(ptr >> PAGE_SHIFT);
+    unsigned int slot = (unsigned int)((ptr & (PAGE_SIZE - 1)) >> 3);
+    struct pv_frame *f;
+    long rc = -XEN_EINVAL;
+
+    switch (cmd) {
+    case MMU_NORMAL_PT_UPDATE:
+    case MMU_PT_UPDATE_PRESERVE_AD:
+    case MMU_PT_UPDATE_NO_TRANSLATE:    /* PV: nothing is translated */
+        if (!get_page(m))
+            return -XEN_EINVAL;
+        f = frame(m);
+        if (f->type_count && (f->flags & PV_FRAME_VALIDATED)) {
+            switch (f->type) {
+            case PGT_L1:
+                rc = mod_entry(1, m, slot, req->val, cmd == MMU_PT_UPDATE_PRESERVE_AD);
+                break;
+            case PGT_L2:
+            case PGT_L3:
+            case PGT_L4:
+                rc = mod_entry(f->type - PGT_L1 + 1, m, slot, req->val,
+                               cmd == MMU_PT_UPDATE_PRESERVE_AD);
+                /* XSA-286: other CPUs may cache the old upper-level
+                 * entry; flush once the batch is done, only if an update
+                 * succeeded. */
+                if (!rc)
+                    *flush_linear = true;
+                break;
+            case PGT_WRITABLE:
+                __atomic_store_n(map_table(m) + slot, req->val, __ATOMIC_SEQ_CST);
+                rc = 0;
+                break;
+            default:                /* descriptor pages: -EINVAL */
+                break;
+            }
+        } else if (get_type(m, PGT_WRITABLE) == 0) {
+            /* An untyped (or unreferenced) frame: a plain write. */
+            __atomic_store_n(map_table(m) + slot, req->val, __ATOMIC_SEQ_CST);
+            put_type(m);
+            rc = 0;
+        }
+        put_page(m);
+        return rc;
+
+    case MMU_MACHPHYS_UPDATE:
+        if (!get_page(m))
+            return -XEN_EINVAL;
+        if (cfg.m2p) {
+            cfg.m2p[m.mfn] = req->val;
+            rc = 0;
+        } else {
+            rc = -XEN_ENOSYS;
+        }
+        put_page(m);
+        return rc;
+
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/*
+ * The preamble mmu_update and mmuext_op share (Xen ABI): a count with
+ * MMU_UPDATE_PREEMPTED set is a continuation, whose done count so far is
+ * read back from pdone. The shim never makes continuations, but accepts
+ * them as Xen does. True to go on; false with *rc the result.
+ */
+static bool batch_preamble(uint64_t list, unsigned int *count, uint64_t pdone,
+                           unsigned int foreigndom, size_t elem, unsigned int *done,
+                           long *rc)
+{
+    *done = 0;
+    if (*count == MMU_UPDATE_PREEMPTED && list == 0) {
+        *rc = (int)foreigndom;
+        return false;
+    }
+    if (*count & MMU_UPDATE_PREEMPTED) {
+        *count &= ~MMU_UPDATE_PREEMPTED;
+        if (pdone && (!guest_range_ok(pdone, 4) || cfg.guest->copy_from(done, pdone, 4)))
+            *done = 0;
+    }
+    if (!guest_range_ok(list, (uint64_t)*count * elem)) {
+        *rc = -XEN_EFAULT;
+        return false;
+    }
+    return true;
+}
+
+static void write_done(uint64_t pdone, unsigned int done)
+{
+    /* Xen ignores a failure to write the count back. */
+    if (pdone && guest_range_ok(pdone, 4))
+        (void)cfg.guest->copy_to(pdone, &done, 4);
+}
+
+long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone,
+                   unsigned int foreigndom)
+{
+    unsigned int i = 0, done, pt_dom = foreigndom >> 16;
+    bool flush_linear = false;
+    long rc = 0;
+
+    if (!batch_preamble(ureqs, &count, pdone, foreigndom, sizeof(struct mmu_req),
+                        &done, &rc))
+        return rc;
+    /*
+     * The shim runs one domain. Page tables of a "foreign" domain may only
+     * name our own id; pages only DOMID_SELF (Xen's get_pg_owner refuses
+     * a domain naming its own id as foreign). Both fail -ESRCH.
+     */
+    if ((pt_dom && pt_dom - 1 != cfg.domid) || (uint16_t)foreigndom != DOMID_SELF) {
+        rc = -XEN_ESRCH;
+        goto out;
+    }
+
+    for (i = 0; i < count; i++) {
+        struct mmu_req req;
+
+        if (cfg.guest->copy_from(&req, ureqs + (uint64_t)i * sizeof(req), sizeof(req))) {
+            rc = -XEN_EFAULT;
+            break;
+        }
+        spin_lock(&mm_lock);
+        rc = mmu_update_one(&req, &flush_linear);
+        spin_unlock(&mm_lock);
+        if (rc)
+            break;
+    }
+
+    /* XSA-286: flush after successful L2-L4 updates, before returning. */
+    if (flush_linear)
+        guest_flush_mask(cfg.dirty_mask, FLUSH_TLB, 0);
+out:
+    write_done(pdone, done + i);
+    return rc;
+}
+
+/*
+ * One page-table write on the guest's behalf outside mmu_update: the
+ * trap handler's emulation of a write to a read-only page-table page
+ * (Xen's ptwr) or a multicall fast path. Same checks, errnos and flush.
+ */
+long pv_mm_update_entry(uint64_t ptr, uint64_t val, bool l1_only)
+{
+    struct mmu_req req = { ptr, val };
+    mfn_t m = mfn(ptr >> PAGE_SHIFT);
+    bool flush_linear = false;
+    long rc = -XEN_EINVAL;
+
+    spin_lock(&mm_lock);
+    /* Xen's ptwr emulates writes into in-use L1 pages only. */
+    if (!l1_only || (m.mfn < nr_frames && frame(m)->type == PGT_L1 &&
+                     frame(m)->type_count && (frame(m)->flags & PV_FRAME_VALIDATED)))
+        rc = mmu_update_one(&req, &flush_linear);
+    spin_unlock(&mm_lock);
+    if (flush_linear)
+        guest_flush_mask(cfg.dirty_mask, FLUSH_TLB, 0);
+    return rc;
+}
+
+/* -------------------------------------------------- update_va_mapping --- */
+
+/* Find the L1 entry mapping va in L4 'l4' (Xen's map_guest_l1e). */
+static bool find_l1e(mfn_t l4, uint64_t addr, mfn_t *l1, unsigned int *slot)
+{
+    mfn_t t = l4;
+    static const unsigned int shift[3] = { 39, 30, 21 };
+
+    if (!guest_addr_ok(addr) || !l4.mfn)
+        return false;
+    for (unsigned int k = 0; k < 3; k++) {
+        uint64_t e;
+
+        if (t.mfn >= nr_frames)
+            return false;
+        e = __atomic_load_n(map_table(t) + ((addr >> shift[k]) & 511), __ATOMIC_SEQ_CST);
+        if (!(e & PTE_PRESENT) || (k > 0 && (e & PTE_PSE)))
+            return false;
+        t = pte_mfn(e);
+    }
+    if (t.mfn >= nr_frames)
+        return false;
+    *l1 = t;
+    *slot = (unsigned int)((addr >> 12) & 511);
+    return true;
+}
+
+long do_update_va_mapping(unsigned long addr, uint64_t val, unsigned long flags)
+{
+    struct pv_mm_vcpu_state *v = cfg.current_vcpu();
+    unsigned long bmap = flags & ~(unsigned long)UVMF_FLUSHTYPE_MASK;
+    cpumask_t mask;
+    unsigned int slot;
+    mfn_t l1;
+    long rc = -XEN_EINVAL;
+
+    spin_lock(&mm_lock);
+    if (find_l1e(v->kernel_l4, addr, &l1, &slot) && get_page(l1)) {
+        if (frame(l1)->type == PGT_L1 && frame(l1)->type_count &&
+            (frame(l1)->flags & PV_FRAME_VALIDATED))
+            rc = mod_entry(1, l1, slot, val, false);
+        put_page(l1);
+    }
+    spin_unlock(&mm_lock);
+
+    /* XSA-279: a failed update changed nothing, and va is unaudited:
+     * no flush. */
+    if (rc)
+        return rc;
+
+    switch (flags & UVMF_FLUSHTYPE_MASK) {
+    case UVMF_TLB_FLUSH:
+        if (bmap == UVMF_LOCAL) {
+            guest_flush_local(FLUSH_GUEST_ALL, 0);
+        } else if (bmap == UVMF_ALL) {
+            guest_flush_mask(cfg.dirty_mask, FLUSH_GUEST_ALL, 0);
+        } else {
+            rc = vcpumask_to_cpumask(bmap, &mask);
+            guest_flush_mask(&mask, FLUSH_GUEST_ALL, 0);
+        }
+        break;
+    case UVMF_INVLPG:
+        if (bmap == UVMF_LOCAL) {
+            guest_flush_local(FLUSH_TLB | FLUSH_VA_VALID, addr);
+        } else if (bmap == UVMF_ALL) {
+            guest_flush_mask(cfg.dirty_mask, FLUSH_TLB | FLUSH_VA_VALID, addr);
+        } else {
+            rc = vcpumask_to_cpumask(bmap, &mask);
+            guest_flush_mask(&mask, FLUSH_TLB | FLUSH_VA_VALID, addr);
+        }
+        break;
+    default:                        /* UVMF_NONE (and 3): no flush */
+        break;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ mmuext_op - */
+
+/* struct mmuext_op as laid out for a 64-bit guest. */
+struct mmuext_req {
+    uint32_t cmd;
+    uint32_t pad;
+    uint64_t arg1;      /* mfn or linear_addr */
+    uint64_t arg2;      /* nr_ents, vcpumask or src_mfn */
+};
+_Static_assert(sizeof(struct mmuext_req) == sizeof(struct mmuext_op),
+               "mmuext_op layout");
+
+static long mmuext_one(const struct mmuext_req *op, struct pv_mm_vcpu_state *v)
+{
+    mfn_t m = mfn(op->arg1);
+    cpumask_t mask;
+    long rc = 0;
+
+    switch (op->cmd) {
+    case MMUEXT_PIN_L1_TABLE:
+    case MMUEXT_PIN_L2_TABLE:
+    case MMUEXT_PIN_L3_TABLE:
+    case MMUEXT_PIN_L4_TABLE:
+        return pin_table(m, op->cmd - MMUEXT_PIN_L1_TABLE + 1);
+
+    case MMUEXT_UNPIN_TABLE:
+        return unpin_table(m);
+
+    case MMUEXT_NEW_BASEPTR:
+        /* Xen's new_guest_cr3: the old LDT mappings go, the new base is
+         * loaded now (a CR3 write flushes this CPU's non-global TLB); the
+         * same base again is only reloaded. */
+        if (m.mfn != v->kernel_l4.mfn || !m.mfn) {
+            rc = set_base(v, m, false);
+            if (rc)
+                return rc;
+            if (cfg.ldt_changed)
+                cfg.ldt_changed(v);
+        }
+        if (cfg.load_kernel_pt)
+            cfg.load_kernel_pt(v);
+        else
+            arch_write_cr3(mfn_to_paddr(v->kernel_l4).pa);
+        return 0;
+
+    case MMUEXT_NEW_USER_BASEPTR:
+        return set_base(v, m, true);
+
+    case MMUEXT_TLB_FLUSH_LOCAL:
+        guest_flush_local(FLUSH_GUEST_ALL, 0);
+        return 0;
+
+    case MMUEXT_INVLPG_LOCAL:
+        if (canonical(op->arg1))
+            guest_flush_local(FLUSH_TLB | FLUSH_VA_VALID, op->arg1);
+        return 0;
+
+    case MMUEXT_TLB_FLUSH_MULTI:
+    case MMUEXT_INVLPG_MULTI:
+        if (vcpumask_to_cpumask(op->arg2, &mask))
+            return -XEN_EINVAL;
+        if (op->cmd == MMUEXT_TLB_FLUSH_MULTI)
+            guest_flush_mask(&mask, FLUSH_GUEST_ALL, 0);
+        else if (guest_addr_ok(op->arg1))
+            guest_flush_mask(&mask, FLUSH_TLB | FLUSH_VA_VALID, op->arg1);
+        return 0;
+
+    case MMUEXT_TLB_FLUSH_ALL:
+        guest_flush_mask(cfg.dirty_mask, FLUSH_GUEST_ALL, 0);
+        return 0;
+
+    case MMUEXT_INVLPG_ALL:
+        if (guest_addr_ok(op->arg1))
+            guest_flush_mask(cfg.dirty_mask, FLUSH_TLB | FLUSH_VA_VALID, op->arg1);
+        return 0;
+
+    /* A domU without I/O resources may not flush caches (Xen:
+     * cache_flush_permitted() is false). */
+    case MMUEXT_FLUSH_CACHE:
+        return -XEN_EACCES;
+    case MMUEXT_FLUSH_CACHE_GLOBAL:
+        return -XEN_EINVAL;
+
+    case MMUEXT_SET_LDT: {
+        unsigned int ents = (unsigned int)op->arg2;
+        uint64_t base = ents ? op->arg1 : 0;
+
+        if (ents > 8192 || (ents && ((base & (PAGE_SIZE - 1)) || !guest_addr_ok(base))))
+            return -XEN_EINVAL;
+        if (v->ldt_ents != ents || v->ldt_base != base) {
+            v->ldt_base = base;
+            v->ldt_ents = ents;
+            if (cfg.ldt_changed)
+                cfg.ldt_changed(v);
+        }
+        return 0;
+    }
+
+    case MMUEXT_CLEAR_PAGE:
+        if (get_page_and_type(m, PGT_WRITABLE))
+            return -XEN_EINVAL;
+        memset(map_table(m), 0, PAGE_SIZE);
+        put_page_and_type(m);
+        return 0;
+
+    case MMUEXT_COPY_PAGE: {
+        mfn_t src = mfn(op->arg2);
+
+        if (!get_page(src))
+            return -XEN_EINVAL;
+        if (get_page_and_type(m, PGT_WRITABLE)) {
+            put_page(src);
+            return -XEN_EINVAL;
+        }
+        memmove(map_table(m), map_table(src), PAGE_SIZE);
+        put_page_and_type(m);
+        put_page(src);
+        return 0;
+    }
+
+    /* No superpage support (Xen without opt_allow_superpage). */
+    case MMUEXT_MARK_SUPER:
+    case MMUEXT_UNMARK_SUPER:
+        return -XEN_EOPNOTSUPP;
+
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone,
+                  unsigned int foreigndom)
+{
+    struct pv_mm_vcpu_state *v;
+    unsigned int i, done;
+    long rc = 0;
+
+    if (!batch_preamble(uops, &count, pdone, foreigndom, sizeof(struct mmuext_req),
+                        &done, &rc))
+        return rc;
+    if ((uint16_t)foreigndom != DOMID_SELF)
+        return -XEN_ESRCH;          /* Xen's get_pg_owner, as above */
+    v = cfg.current_vcpu();
+
+    for (i = 0; i < count; i++) {
+        struct mmuext_req op;
+
+        if (cfg.guest->copy_from(&op, uops + (uint64_t)i * sizeof(op), sizeof(op))) {
+            rc = -XEN_EFAULT;
+            break;
+        }
+        spin_lock(&mm_lock);
+        rc = mmuext_one(&op, v);
+        spin_unlock(&mm_lock);
+        if (rc)
+            break;
+    }
+
+    done += i;
+    write_done(pdone, done);
+    return rc;
+}

@@ -1,0 +1,84 @@
+/*
+ * From a checked module 0 to a running guest: the frame allocator, the
+ * M2P, the domain build, then the jump into the guest.
+ */
+#include <minishim/arch.h>
+#include <minishim/boot.h>
+#include <minishim/console.h>
+#include <minishim/l0.h>
+#include <minishim/page_alloc.h>
+#include <minishim/pv_domain.h>
+#include <minishim/pv_pt.h>
+#include <minishim/shim.h>
+
+/* Frames kept back for the shim itself (tables, M2P, per-CPU pages). */
+#define SHIM_RESERVE_FRAMES 2048UL
+/* Default guest memory when guest_mem= is not given. */
+#define DEFAULT_GUEST_MEM   (512UL << 20)
+
+void __noreturn pv_start(paddr_t start_info)
+{
+    const struct boot_module *m = &boot_info.modules[0];
+    struct pv_build_args a = { 0 };
+    unsigned long nr_free, want;
+    char err[200];
+    int rc;
+
+    nr_free = page_alloc_init(&boot_info, image_phys_start(), image_phys_end(),
+                              start_info);
+    /* Pages L0 Xen gave the shim's own domain (console and xenstore
+     * rings): never hand them to the guest, should they lie in RAM. */
+    if (l0_kind() == L0_XEN) {
+        static const unsigned int params[] = { HVM_PARAM_CONSOLE_PFN,
+                                               HVM_PARAM_STORE_PFN };
+
+        for (unsigned int i = 0; i < ARRAY_SIZE(params); i++) {
+            uint64_t pfn = 0;
+
+            if (!xen_get_hvm_param(params[i], &pfn) && pfn)
+                page_alloc_reserve(pa(pfn << PAGE_SHIFT), PAGE_SIZE);
+        }
+        nr_free = page_alloc_nr_free();
+    }
+    pr_info("mem: %lu free frames (%lu MiB) for the guest and the shim\n",
+            nr_free, nr_free >> 8);
+    rc = pv_m2p_init();
+    if (rc) {
+        pr_err("guest: cannot set up the M2P table (%d)\n", rc);
+        shim_shutdown(SHUTDOWN_crash);
+    }
+    nr_free = page_alloc_nr_free();
+    want = shim_cfg.guest_mem ? shim_cfg.guest_mem >> PAGE_SHIFT
+                              : DEFAULT_GUEST_MEM >> PAGE_SHIFT;
+    if (nr_free <= SHIM_RESERVE_FRAMES) {
+        pr_err("guest: no memory left for the guest (%lu free frames)\n", nr_free);
+        shim_shutdown(SHUTDOWN_crash);
+    }
+    if (want > nr_free - SHIM_RESERVE_FRAMES) {
+        if (shim_cfg.guest_mem)
+            pr_warn("guest: guest_mem=%lu MiB does not fit; using %lu MiB\n",
+                    (unsigned long)(shim_cfg.guest_mem >> 20),
+                    (nr_free - SHIM_RESERVE_FRAMES) >> 8);
+        want = nr_free - SHIM_RESERVE_FRAMES;
+    }
+
+    a.image = arch_phys_to_virt(m->start);
+    a.image_size = m->size;
+    if (boot_info.nr_modules > 1) {
+        a.initrd = arch_phys_to_virt(boot_info.modules[1].start);
+        a.initrd_size = boot_info.modules[1].size;
+    }
+    a.cmdline = m->cmdline;
+    a.nr_pages = want;
+    rc = pv_build_domain(&a, err, sizeof(err));
+    if (rc) {
+        pr_err("guest: cannot build the PV domain: %s\n", err);
+        shim_shutdown(SHUTDOWN_crash);
+    }
+    rc = pv_mm_setup();
+    if (rc) {
+        pr_err("guest: the PV MMU refused the initial page tables (%d)\n", rc);
+        shim_shutdown(SHUTDOWN_crash);
+    }
+    pv_run();
+}

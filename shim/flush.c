@@ -1,0 +1,148 @@
+/*
+ * The flush engine: THE place that decides how a TLB flush is delivered
+ * (DESIGN.md, "One place for each decision"). Callers say what and why
+ * (flags); this file picks the way, in seL4's spelling of a remote
+ * operation: the local part first, then the remote part, either as one
+ * L0-assisted flush or as IPIs that each remote CPU acknowledges.
+ *
+ * The remote part goes to L0 only when all of these hold, else IPIs:
+ *   - the caller did not say FLUSH_NO_ASSIST (the safety rule below),
+ *   - flush= is not 'ipi',
+ *   - every flag is on FLUSH_ASSIST_WHITELIST,
+ *   - the backend has a flush op (in 'auto': and L0 recommends it),
+ *   - and the backend accepts the request (returns 0).
+ * A backend error is counted and the IPI path runs; no caller ever sees it.
+ *
+ * SAFETY RULE (Xen 2020, "x86/tlb: fix assisted flush usage"): the shim's
+ * spurious #PF handler (shim/spurious_pf.c) walks the live page tables
+ * with interrupts disabled; a CPU in that walk cannot acknowledge a flush
+ * IPI. An IPI flush therefore also proves that no CPU in the mask is still
+ * walking a page-table page unhooked before the flush; an L0-assisted flush
+ * proves nothing of the kind (L0 flushes a vCPU without waiting for it to
+ * enable interrupts). So a flush that precedes freeing or retyping a page
+ * that was a page table (L1..L4), and every allocator-reuse flush, must
+ * carry FLUSH_NO_ASSIST. The TLB clock obeys the same rule (tlbclock.c).
+ */
+#include <minishim/arch.h>
+#include <minishim/flush.h>
+#include <minishim/ipi.h>
+#include <minishim/l0.h>
+#include <minishim/percpu.h>
+#include <minishim/tlbclock.h>
+
+static enum flush_policy policy = FLUSH_POLICY_AUTO;
+
+void flush_init(enum flush_policy p)
+{
+    policy = p;
+}
+
+enum flush_policy flush_policy(void)
+{
+    return policy;
+}
+
+const char *flush_policy_name(enum flush_policy p)
+{
+    switch (p) {
+    case FLUSH_POLICY_AUTO: return "auto";
+    case FLUSH_POLICY_IPI: return "ipi";
+    case FLUSH_POLICY_ASSIST: return "assist";
+    }
+    return "?";
+}
+
+void flush_local(const struct flush_request *req)
+{
+    unsigned int f = req->flags;
+    bool global;
+    uint64_t t;
+
+    if (!(f & (FLUSH_TLB | FLUSH_TLB_GLOBAL)))
+        return;
+    if ((f & FLUSH_VA_VALID) && req->order <= FLUSH_INVLPG_MAX_ORDER) {
+        uint64_t base = req->va.va & PAGE_MASK;
+
+        /* INVLPG drops global entries for the address too (SDM INVLPG).
+         * A non-canonical address (a guest's bad argument) cannot be in
+         * the TLB: skip it rather than rely on INVLPG ignoring it. */
+        for (uint64_t i = 0; i < (1ULL << req->order); i++) {
+            uint64_t a = base + i * PAGE_SIZE;
+
+            if (((int64_t)(a << 16) >> 16) == (int64_t)a)
+                arch_invlpg(va(a));
+        }
+        return;
+    }
+    /* A VA range too large for INVLPGs becomes a full flush that keeps
+     * INVLPG's meaning: global entries go too. */
+    global = (f & FLUSH_TLB_GLOBAL) || (f & FLUSH_VA_VALID);
+    t = global ? tlbclock_pre_flush() : 0;
+    arch_flush_tlb_local(global);
+    if (global)
+        tlbclock_post_flush(arch_cpu_id(), t);
+}
+
+/* Why the remote part may not (or may) go to L0. */
+static enum flush_reason remote_reason(unsigned int flags)
+{
+    unsigned int caps;
+
+    if (flags & FLUSH_NO_ASSIST)
+        return FLUSH_R_IPI_NO_ASSIST;
+    if (policy == FLUSH_POLICY_IPI)
+        return FLUSH_R_IPI_POLICY;
+    if (flags & ~FLUSH_ASSIST_WHITELIST)
+        return FLUSH_R_IPI_FLAGS;
+    caps = l0_flush_caps();
+    if (!(caps & L0_FLUSH_AVAILABLE))
+        return FLUSH_R_IPI_NO_BACKEND;
+    if (policy == FLUSH_POLICY_AUTO && !(caps & L0_FLUSH_RECOMMENDED))
+        return FLUSH_R_IPI_NO_BACKEND;
+    return FLUSH_R_ASSISTED;
+}
+
+void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
+                unsigned int order)
+{
+    struct flush_request req = { .flags = flags, .va = va, .order = order };
+    unsigned int self = arch_cpu_id();
+    bool local = cpumask_test(mask, self);
+    enum flush_reason why;
+    cpumask_t remote;
+    uint64_t t0;
+
+    if (!(flags & (FLUSH_TLB | FLUSH_TLB_GLOBAL))) {
+        flush_stats_count(FLUSH_R_NOTHING);
+        return;
+    }
+    cpumask_and(&remote, mask, &cpu_online_mask);
+    cpumask_clear_cpu(&remote, self);
+
+    /* Local part. */
+    if (local)
+        flush_local(&req);
+    if (cpumask_empty(&remote)) {
+        flush_stats_count(local ? FLUSH_R_LOCAL_ONLY : FLUSH_R_NOTHING);
+        return;
+    }
+
+    /* Remote part. */
+    why = remote_reason(flags);
+    t0 = arch_rdtsc();
+    if (why == FLUSH_R_ASSISTED) {
+        int rc = l0_flush_tlb(&remote, va, order, flags);
+
+        if (rc == 0) {
+            flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),
+                               arch_rdtsc() - t0);
+            flush_stats_count(FLUSH_R_ASSISTED);
+            return;
+        }
+        flush_stats_backend_error(rc);
+        why = FLUSH_R_IPI_FALLBACK;
+    }
+    ipi_flush_mask(&remote, &req);
+    flush_stats_remote(FLUSH_PATH_IPI, cpumask_weight(&remote), arch_rdtsc() - t0);
+    flush_stats_count(why);
+}

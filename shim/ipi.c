@@ -1,0 +1,185 @@
+/*
+ * IPIs between shim CPUs (contract: include/minishim/ipi.h; vectors:
+ * include/minishim/apic.h).
+ *
+ * Each sender CPU owns one request slot (what to run, and the mask of
+ * targets that have not acknowledged yet). A target learns about a request
+ * from its own "pending senders" mask, which the sender sets before the
+ * interrupt. ipi_service() runs every pending request on this CPU and
+ * acknowledges it; it is called from the flush and call vectors, and by a
+ * sender while it waits, so two CPUs that flush each other with interrupts
+ * disabled both make progress (each serves the other's request from its
+ * wait loop) instead of deadlocking.
+ *
+ * A target that goes offline before it picked a request up is dropped
+ * from the wait (its TLB is flushed when it comes back online: smp.c).
+ */
+#include <minishim/apic.h>
+#include <minishim/arch.h>
+#include <minishim/ipi.h>
+#include <minishim/percpu.h>
+#include <minishim/smp.h>
+
+enum ipi_kind { IPI_KIND_CALL, IPI_KIND_FLUSH };
+
+struct ipi_slot {
+    enum ipi_kind kind;
+    void (*fn)(void *);
+    void *arg;
+    struct flush_request req;
+    cpumask_t pending;              /* targets that have not acknowledged */
+} __aligned(64);
+
+static struct ipi_slot slots[NR_CPUS];
+static cpumask_t pending_from[NR_CPUS];    /* [target]: senders to serve */
+
+/* Test hook: how the request reaches the target (default: the APIC). */
+static void (*send_fn)(const cpumask_t *targets, unsigned int vector);
+
+void ipi_set_send_hook(void (*fn)(const cpumask_t *, unsigned int))
+{
+    send_fn = fn;
+}
+
+static void atomic_mask_set(cpumask_t *m, unsigned int cpu)
+{
+    __atomic_fetch_or(&m->bits[cpu / 64], 1ULL << (cpu % 64), __ATOMIC_SEQ_CST);
+}
+
+static bool atomic_mask_test_clear(cpumask_t *m, unsigned int cpu)
+{
+    uint64_t bit = 1ULL << (cpu % 64);
+
+    return __atomic_fetch_and(&m->bits[cpu / 64], ~bit, __ATOMIC_SEQ_CST) & bit;
+}
+
+static bool atomic_mask_empty(const cpumask_t *m)
+{
+    for (unsigned int i = 0; i < CPUMASK_WORDS; i++)
+        if (__atomic_load_n(&m->bits[i], __ATOMIC_ACQUIRE))
+            return false;
+    return true;
+}
+
+static bool cpu_is_online(unsigned int cpu)
+{
+    return (__atomic_load_n(&cpu_online_mask.bits[cpu / 64], __ATOMIC_ACQUIRE) >>
+            (cpu % 64)) & 1;
+}
+
+void ipi_service(void)
+{
+    unsigned int self = arch_cpu_id();
+
+    for (unsigned int s = 0; s < NR_CPUS; s++) {
+        struct ipi_slot *slot = &slots[s];
+
+        if (!atomic_mask_test_clear(&pending_from[self], s))
+            continue;
+        if (slot->kind == IPI_KIND_FLUSH) {
+            struct flush_request req = slot->req;
+
+            flush_local(&req);
+        } else if (slot->fn) {
+            slot->fn(slot->arg);
+        }
+        /* Acknowledge only after the work is done: the sender may be
+         * waiting for completion (and may then reuse the slot). */
+        atomic_mask_test_clear(&slot->pending, self);
+    }
+}
+
+/*
+ * Wait until every target acknowledged; serve our own requests meanwhile.
+ * A target that went offline is dropped, but only if it had not picked
+ * the request up yet (we take our bit back from its pending set): one
+ * that did is running it and will acknowledge, and must not find the
+ * slot refilled under it.
+ */
+static void wait_slot(struct ipi_slot *slot, unsigned int self)
+{
+    while (!atomic_mask_empty(&slot->pending)) {
+        ipi_service();
+        for (unsigned int c = 0; c < NR_CPUS; c++)
+            if (cpumask_test(&slot->pending, c) && !cpu_is_online(c) &&
+                atomic_mask_test_clear(&pending_from[c], self))
+                atomic_mask_test_clear(&slot->pending, c);
+        arch_cpu_relax();
+    }
+}
+
+static void remote_set(cpumask_t *out, const cpumask_t *mask, unsigned int self)
+{
+    for (unsigned int i = 0; i < CPUMASK_WORDS; i++)
+        out->bits[i] = mask->bits[i] &
+                       __atomic_load_n(&cpu_online_mask.bits[i], __ATOMIC_ACQUIRE);
+    cpumask_clear_cpu(out, self);
+}
+
+/* remote is every other online CPU (and there are several): the
+ * all-but-self shorthand reaches them with one ICR write. CPUs that are
+ * offline get it too and ignore it (nothing is pending for them). */
+static bool all_but_self(const cpumask_t *remote, unsigned int self)
+{
+    cpumask_t others;
+
+    remote_set(&others, &cpu_online_mask, self);
+    for (unsigned int i = 0; i < CPUMASK_WORDS; i++)
+        if (others.bits[i] != remote->bits[i])
+            return false;
+    return cpumask_weight(remote) >= 2;
+}
+
+static void post(const cpumask_t *mask, enum ipi_kind kind, void (*fn)(void *),
+                 void *arg, const struct flush_request *req, bool wait,
+                 unsigned int vector)
+{
+    unsigned int self = arch_cpu_id();
+    struct ipi_slot *slot = &slots[self];
+    unsigned long flags;
+    cpumask_t remote;
+
+    remote_set(&remote, mask, self);
+    if (cpumask_empty(&remote))
+        return;
+
+    flags = arch_irq_save();
+    wait_slot(slot, self);          /* a previous no-wait request */
+    slot->kind = kind;
+    slot->fn = fn;
+    slot->arg = arg;
+    if (req)
+        slot->req = *req;
+    for (unsigned int i = 0; i < CPUMASK_WORDS; i++)
+        __atomic_store_n(&slot->pending.bits[i], remote.bits[i], __ATOMIC_RELEASE);
+    for_each_cpu(c, &remote)
+        atomic_mask_set(&pending_from[c], self);
+    if (send_fn)
+        send_fn(&remote, vector);
+    else if (all_but_self(&remote, self))
+        apic_send_ipi_all_but_self(vector);     /* one ICR write */
+    else
+        apic_send_ipi_mask(&remote, vector);
+    if (wait)
+        wait_slot(slot, self);
+    arch_irq_restore(flags);
+}
+
+void ipi_flush_mask(const cpumask_t *mask, const struct flush_request *req)
+{
+    post(mask, IPI_KIND_FLUSH, NULL, NULL, req, true, IPI_VECTOR_FLUSH);
+}
+
+void ipi_call_mask(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wait)
+{
+    post(mask, IPI_KIND_CALL, fn, arg, NULL, wait, IPI_VECTOR_CALL);
+}
+
+/* The flush and call vectors: acknowledge the interrupt, then serve. EOI
+ * first, so a request posted after our scan raises a fresh interrupt. */
+void ipi_interrupt(struct cpu_regs *regs)
+{
+    (void)regs;
+    apic_eoi();
+    ipi_service();
+}

@@ -1,0 +1,108 @@
+/*
+ * Spurious #PF detection: a fault the live page tables would not raise.
+ * It happens because the shim (like Xen) does not flush other CPUs when it
+ * only *adds* rights (a new present entry, RW or U added, NX removed):
+ * a CPU may still hold the old, narrower translation and fault on it. The
+ * cure is to notice that the tables now allow the access, drop the stale
+ * entry with INVLPG and restart the instruction.
+ *
+ * THE INVARIANT this walk relies on, and which the flush engine keeps
+ * (shim/flush.c, "SAFETY RULE"): the walk runs with interrupts disabled
+ * from the CR3 read to the last entry read, so this CPU cannot acknowledge
+ * a flush IPI while it holds a pointer into a page-table page. Whoever
+ * unhooks a page-table page and then frees or retypes it first flushes by
+ * IPI (FLUSH_NO_ASSIST) every CPU that may use those tables, and that
+ * flush cannot complete until every such CPU has left its walk. Hence a
+ * page-table page is never reused under a walker. An L0-assisted flush
+ * does not wait for interrupts to be enabled and gives no such guarantee;
+ * that is why those flushes must never be assisted.
+ *
+ * The walk only reads tables the PV MMU has validated (every L4..L2 entry
+ * the guest could install names a validated page-table frame in RAM), so
+ * each next-level address is inside the direct map.
+ */
+#include <minishim/arch.h>
+#include <minishim/flush.h>
+#include <minishim/spurious_pf.h>
+
+/* Read an entry another CPU may be changing: one untorn 64-bit load. */
+static uint64_t read_entry(uint64_t table_pa, unsigned int index)
+{
+    const volatile uint64_t *t = arch_phys_to_virt(pa(table_pa));
+
+    return t[index];
+}
+
+/*
+ * Would the current tables allow an access of kind error_code at va?
+ * Conservative: "no" whenever unsure (the fault then takes its normal
+ * path, which is always correct).
+ */
+static bool tables_allow(uint64_t va_val, uint64_t ec)
+{
+    uint64_t table = arch_read_cr3() & X86_PTE_ADDR_MASK;   /* drops PCID/PWT/PCD */
+    bool rw = true, us = true, nx = false;
+
+    for (int level = 4; level >= 1; level--) {
+        unsigned int idx = (va_val >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+        uint64_t e = read_entry(table, idx);
+
+        if (!(e & X86_PTE_P))
+            return false;
+        rw = rw && (e & X86_PTE_RW);
+        us = us && (e & X86_PTE_US);
+        nx = nx || (e & X86_PTE_NX);
+        if (level == 1 || ((level == 3 || level == 2) && (e & X86_PTE_PS)))
+            break;
+        table = e & X86_PTE_ADDR_MASK;
+    }
+    /* Rights are the AND of every level (SDM 4.6). CR0.WP is always set
+     * in the shim, so a supervisor write needs RW too. */
+    if ((ec & PFEC_WRITE) && !rw)
+        return false;
+    if ((ec & PFEC_USER) && !us)
+        return false;
+    /* A supervisor access to a user page (the shim copying to or from
+     * the guest) is allowed unless SMEP forbids the fetch or SMAP the data
+     * access; with SMAP the outcome also depends on EFLAGS.AC of the
+     * faulting context, which is not known here: not spurious. */
+    if (!(ec & PFEC_USER) && us) {
+        uint64_t cr4 = arch_read_cr4();
+
+        if ((ec & PFEC_INSN) && (cr4 & X86_CR4_SMEP))
+            return false;
+        if (!(ec & PFEC_INSN) && (cr4 & X86_CR4_SMAP))
+            return false;
+    }
+    if ((ec & PFEC_INSN) && nx)
+        return false;
+    return true;
+}
+
+static bool canonical(uint64_t v)
+{
+    return ((int64_t)(v << 16) >> 16) == (int64_t)v;
+}
+
+bool spurious_page_fault(vaddr_t fault_va, uint64_t error_code)
+{
+    unsigned long irq;
+    bool spurious;
+
+    /* Reserved-bit, protection-key, shadow-stack and SGX faults are never
+     * about a stale TLB entry. */
+    if (error_code & (PFEC_RSVD | PFEC_PK | PFEC_SHSTK | PFEC_SGX))
+        return false;
+    if (!canonical(fault_va.va))
+        return false;
+
+    irq = arch_irq_save();          /* the interlock: see the top comment */
+    spurious = tables_allow(fault_va.va, error_code);
+    if (spurious)
+        arch_invlpg(fault_va);      /* drop the stale entry */
+    arch_irq_restore(irq);
+
+    if (spurious)
+        flush_stats_spurious_pf();
+    return spurious;
+}

@@ -1,0 +1,95 @@
+/*
+ * user.S - leaving the guest kernel for guest user mode and coming back.
+ *
+ * pvu_setjmp/pvu_longjmp: a minimal setjmp for the kernel context the
+ * callbacks return to. pvu_enter_user(rip, rsp): HYPERVISOR_iret to user
+ * mode (cs RPL 3). The entry stubs record the frame Xen built (after
+ * restoring rcx/r11) and call pvu_entered(frame, kind, has_ec), which
+ * longjmps back to the kernel context.
+ */
+#include <xen/xen.h>
+
+    .text
+    .code64
+
+    .globl pvu_setjmp
+pvu_setjmp:
+    mov     %rbx, 0(%rdi)
+    mov     %rbp, 8(%rdi)
+    mov     %r12, 16(%rdi)
+    mov     %r13, 24(%rdi)
+    mov     %r14, 32(%rdi)
+    mov     %r15, 40(%rdi)
+    lea     8(%rsp), %rax
+    mov     %rax, 48(%rdi)
+    mov     (%rsp), %rax
+    mov     %rax, 56(%rdi)
+    xor     %eax, %eax
+    ret
+
+    .globl pvu_longjmp
+pvu_longjmp:
+    mov     0(%rdi), %rbx
+    mov     8(%rdi), %rbp
+    mov     16(%rdi), %r12
+    mov     24(%rdi), %r13
+    mov     32(%rdi), %r14
+    mov     40(%rdi), %r15
+    mov     48(%rdi), %rsp
+    mov     $1, %eax
+    jmp     *56(%rdi)
+
+/* void pvu_enter_user(uint64_t rip, uint64_t rsp) */
+    .globl pvu_enter_user
+pvu_enter_user:
+    pushq   $FLAT_USER_SS           /* ss      */
+    push    %rsi                    /* rsp     */
+    pushq   $0x202                  /* rflags: IF (events on) */
+    pushq   $FLAT_USER_CS           /* cs: RPL 3 = return to user */
+    push    %rdi                    /* rip     */
+    pushq   $0                      /* flags   */
+    jmp     hypercall_page + __HYPERVISOR_iret * 32
+
+.macro entry name:req, kind:req, has_ec:req
+    .globl \name
+\name:
+    pop     %rcx
+    pop     %r11
+    mov     %rsp, %rdi
+    mov     $\kind, %esi
+    mov     $\has_ec, %edx
+    and     $-16, %rsp
+    call    pvu_entered
+    ud2
+.endm
+
+entry pvu_syscall_entry, 0, 0
+entry pvu_int80_entry, 1, 0
+entry pvu_gp_entry, 2, 1
+entry pvu_pf_entry, 3, 1
+
+/* User-mode code: each ends in a trap back into the kernel. */
+    .globl pvu_user_syscall, pvu_user_syscall_ret
+pvu_user_syscall:
+    mov     $0x1234, %eax
+    syscall
+pvu_user_syscall_ret:
+    ud2
+
+    .globl pvu_user_int80, pvu_user_int80_ret
+pvu_user_int80:
+    int     $0x80
+pvu_user_int80_ret:
+    ud2
+
+    .globl pvu_user_hlt
+pvu_user_hlt:
+    hlt
+    ud2
+
+    .globl pvu_user_pf
+pvu_user_pf:
+    mov     0x1000, %rax
+    ud2
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,272 @@
+/*
+ * The IPI engine (shim/ipi.c): who is targeted (self excluded, offline
+ * skipped), that wait means completion, the APIC encoding it chooses
+ * (one IPI per CPU vs the all-but-self shorthand), dropping a target that
+ * goes offline, and no deadlock when CPUs with interrupts disabled IPI each
+ * other (host threads play the CPUs).
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <string.h>
+#include <minishim/apic.h>
+#include <minishim/console.h>
+#include <minishim/ipi.h>
+#include <minishim/percpu.h>
+#include <minishim/smp.h>
+#include <minishim/trap.h>
+#include <minishim/x86.h>
+#include "fake/fake.h"
+
+static void setup(void)
+{
+    fake_reset();
+    console_remove_all_sinks();
+}
+
+TestSuite(ipi, .init = setup, .timeout = 15);
+
+static cpumask_t sent_to;
+static unsigned int nr_sends, last_vector;
+static bool deliver;            /* run the targets synchronously */
+static unsigned int ran_on[NR_CPUS];
+
+static void send_hook(const cpumask_t *targets, unsigned int vector)
+{
+    unsigned int self = fake_cpu_id;
+
+    sent_to = *targets;
+    last_vector = vector;
+    nr_sends++;
+    if (!deliver)
+        return;
+    for_each_cpu(c, targets) {
+        fake_cpu_id = c;
+        ipi_service();
+    }
+    fake_cpu_id = self;
+}
+
+static void record(void *arg)
+{
+    (void)arg;
+    ran_on[fake_cpu_id]++;
+}
+
+static void online(unsigned int n)
+{
+    cpumask_clear(&cpu_online_mask);
+    for (unsigned int c = 0; c < n; c++)
+        cpumask_set(&cpu_online_mask, c);
+}
+
+static cpumask_t mask_of(unsigned int a, unsigned int b, unsigned int c)
+{
+    cpumask_t m;
+
+    cpumask_clear(&m);
+    cpumask_set(&m, a);
+    cpumask_set(&m, b);
+    cpumask_set(&m, c);
+    return m;
+}
+
+Test(ipi, self_excluded_offline_skipped)
+{
+    cpumask_t m = mask_of(0, 1, 2);
+
+    online(4);
+    cpumask_clear_cpu(&cpu_online_mask, 2);           /* CPU 2 offline */
+    ipi_set_send_hook(send_hook);
+    deliver = true;
+    ipi_call_mask(&m, record, NULL, true);
+    cr_expect_eq(nr_sends, 1);
+    cr_expect_eq(last_vector, IPI_VECTOR_CALL);
+    cr_expect(cpumask_test(&sent_to, 1));
+    cr_expect_not(cpumask_test(&sent_to, 0), "the sender is never a target");
+    cr_expect_not(cpumask_test(&sent_to, 2), "offline CPUs are skipped");
+    cr_expect_not(cpumask_test(&sent_to, 3), "only CPUs in the mask");
+    cr_expect_eq(ran_on[1], 1);
+    cr_expect_eq(ran_on[0] + ran_on[2] + ran_on[3], 0);
+}
+
+Test(ipi, empty_remote_set_sends_nothing)
+{
+    cpumask_t m = mask_of(0, 0, 0);
+
+    online(4);
+    ipi_set_send_hook(send_hook);
+    ipi_call_mask(&m, record, NULL, true);
+    ipi_flush_mask(&m, &(struct flush_request){ .flags = FLUSH_TLB });
+    cr_expect_eq(nr_sends, 0);
+}
+
+Test(ipi, no_wait_runs_at_service_and_acknowledges)
+{
+    cpumask_t m = mask_of(1, 2, 3);
+
+    online(4);
+    ipi_set_send_hook(send_hook);
+    deliver = false;
+    ipi_call_mask(&m, record, NULL, false);           /* returns at once */
+    cr_expect_eq(ran_on[1] + ran_on[2] + ran_on[3], 0);
+    fake_cpu_id = 2;
+    ipi_service();                                    /* CPU 2 takes the vector */
+    ipi_service();                                    /* nothing twice */
+    fake_cpu_id = 0;
+    cr_expect_eq(ran_on[2], 1);
+    cr_expect_eq(ran_on[1], 0);
+}
+
+Test(ipi, flush_runs_flush_local_on_each_target)
+{
+    cpumask_t m = mask_of(0, 1, 3);
+    struct flush_request req = { .flags = FLUSH_TLB | FLUSH_TLB_GLOBAL };
+
+    online(4);
+    ipi_set_send_hook(send_hook);
+    deliver = true;
+    ipi_flush_mask(&m, &req);
+    cr_expect_eq(last_vector, IPI_VECTOR_FLUSH);
+    cr_expect_eq(fake_cpu_global_flushes[1], 1);
+    cr_expect_eq(fake_cpu_global_flushes[3], 1);
+    cr_expect_eq(fake_cpu_global_flushes[0], 0, "the caller's own flush is flush_local's job");
+    cr_expect_eq(fake_cpu_global_flushes[2], 0);
+}
+
+Test(ipi, target_going_offline_is_dropped_from_the_wait)
+{
+    cpumask_t m = mask_of(1, 1, 1);
+
+    online(3);
+    ipi_set_send_hook(send_hook);
+    deliver = false;
+    /* A no-wait call to CPU 1, which then goes offline without serving it.
+     * The next call from this CPU reuses the slot: it must not wait for
+     * CPU 1's acknowledgement forever. */
+    ipi_call_mask(&m, record, NULL, false);
+    cpumask_clear_cpu(&cpu_online_mask, 1);
+    m = mask_of(2, 2, 2);
+    deliver = true;
+    ipi_call_mask(&m, record, NULL, true);
+    cr_expect_eq(ran_on[2], 1);
+    cr_expect_eq(ran_on[1], 0);
+}
+
+/* ---- the APIC encoding the engine picks (xAPIC through the fake) ---- */
+
+static void xapic_cpus(unsigned int n)
+{
+    fake_set_cpuid(1, 0, 0, 0, 1u << 9);
+    arch_wrmsr(MSR_IA32_APIC_BASE, 0xfee00000 | APIC_BASE_ENABLE | APIC_BASE_BSP);
+    cr_assert_eq(apic_init_bsp(), APIC_MODE_XAPIC);
+    for (unsigned int c = 0; c < n; c++)
+        percpu[c].apic_id = 10 + c;
+    online(n);
+    fake_nr_mmio_writes = 0;
+}
+
+Test(ipi, all_others_use_the_all_but_self_shorthand)
+{
+    xapic_cpus(3);
+    ipi_call_mask(&cpu_online_mask, record, NULL, false);
+    cr_assert_eq(fake_nr_mmio_writes, 2);
+    cr_expect_eq(fake_mmio_log[1].addr, 0xfee00300);
+    cr_expect_eq(fake_mmio_log[1].val, 0x000c40f2);
+}
+
+Test(ipi, some_cpus_get_one_ipi_each)
+{
+    cpumask_t m = mask_of(0, 2, 3);
+
+    xapic_cpus(4);
+    ipi_call_mask(&m, record, NULL, false);
+    /* CPUs 2 and 3 of 1..3: one fixed IPI each, high half first. */
+    cr_assert_eq(fake_nr_mmio_writes, 4);
+    cr_expect_eq(fake_mmio_log[0].val, 12u << 24);
+    cr_expect_eq(fake_mmio_log[1].val, 0x40f2);
+    cr_expect_eq(fake_mmio_log[2].val, 13u << 24);
+    cr_expect_eq(fake_mmio_log[3].val, 0x40f2);
+}
+
+/* ---- two CPUs calling each other with interrupts disabled ---- */
+
+static volatile bool go;
+static unsigned int done[NR_CPUS];
+
+static void *cpu_thread(void *arg)
+{
+    unsigned int self = (unsigned int)(uintptr_t)arg;
+    cpumask_t others;
+
+    fake_cpu_id = self;
+    cpumask_clear(&others);
+    for (unsigned int c = 1; c <= 2; c++)
+        if (c != self)
+            cpumask_set(&others, c);
+    while (!go)
+        ;
+    for (unsigned int i = 0; i < 1000; i++) {
+        unsigned long f = arch_irq_save();
+        /* Nobody takes the vector (no delivery): only serving from the
+         * wait loop can make progress. */
+        ipi_call_mask(&others, record, NULL, true);
+        arch_irq_restore(f);
+    }
+    __atomic_store_n(&done[self], 1, __ATOMIC_SEQ_CST);
+    /* Keep serving until everyone is done, as an idle CPU would. */
+    while (__atomic_load_n(&done[1], __ATOMIC_SEQ_CST) + __atomic_load_n(&done[2], __ATOMIC_SEQ_CST) < 2)
+        ipi_service();
+    return NULL;
+}
+
+static void count_only(const cpumask_t *t, unsigned int v)
+{
+    (void)t; (void)v;
+}
+
+Test(ipi, cpus_calling_each_other_with_irqs_off_do_not_deadlock, .timeout = 20)
+{
+    pthread_t th[3];
+
+    online(3);
+    ipi_set_send_hook(count_only);
+    for (unsigned int c = 1; c <= 2; c++)
+        pthread_create(&th[c], NULL, cpu_thread, (void *)(uintptr_t)c);
+    go = true;
+    for (unsigned int c = 1; c <= 2; c++)
+        pthread_join(th[c], NULL);
+    /* Each of CPU 1 and 2 ran every call of the other. */
+    cr_expect_eq(ran_on[1], 1000);
+    cr_expect_eq(ran_on[2], 1000);
+}
+
+/* ---- interrupt vectors in the trap path (shim/trap.c) ---- */
+
+static unsigned int irq_calls, guest_calls;
+
+static void irq_fn(struct cpu_regs *r) { (void)r; irq_calls++; }
+static void guest_fn(struct cpu_regs *r) { (void)r; guest_calls++; }
+
+Test(ipi, interrupt_vectors_dispatch_before_the_guest_handler)
+{
+    struct cpu_regs r = { 0 };
+
+    trap_set_guest_handler(guest_fn);
+    trap_set_irq_handler(IPI_VECTOR_CALL, irq_fn);
+    trap_set_irq_handler(X86_EXC_PF, irq_fn);      /* exceptions cannot be taken over */
+    r.cs = 0xe033;                                  /* taken in guest context */
+    r.vector = IPI_VECTOR_CALL;
+    trap_handle(&r, 0);
+    cr_expect_eq(irq_calls, 1);
+    cr_expect_eq(guest_calls, 0);
+    r.vector = 0x30;                                /* no handler: the guest's */
+    trap_handle(&r, 0);
+    r.vector = X86_EXC_PF;
+    trap_handle(&r, 0);
+    cr_expect_eq(irq_calls, 1);
+    cr_expect_eq(guest_calls, 2);
+    r.cs = 0xe008;                                  /* shim context, IPI vector */
+    r.vector = IPI_VECTOR_CALL;
+    trap_handle(&r, 0);
+    cr_expect_eq(irq_calls, 2);
+}

@@ -1,0 +1,299 @@
+/* PV domain builder: note rules, layout, hypercall page, start_info and
+ * the initial page tables, on hand-built guest images in fake RAM. */
+#include <criterion/criterion.h>
+#include <elf.h>
+#include <setjmp.h>
+#include <string.h>
+#include <minishim/page_alloc.h>
+#include <minishim/pv_domain.h>
+#include <minishim/pv_pt.h>
+#include <minishim/xen-public.h>
+#include "fake/fake.h"
+
+#define KBASE 0xffffffff80000000ULL
+
+static uint8_t img[16384];
+static size_t img_size;
+static char err[256];
+static struct boot_info bi;
+
+static Elf64_Ehdr *eh(void) { return (Elf64_Ehdr *)img; }
+static Elf64_Phdr *ph(int i) { return (Elf64_Phdr *)(img + sizeof(Elf64_Ehdr)) + i; }
+
+static size_t note_at(size_t off, uint32_t type, const void *desc, uint32_t len)
+{
+    uint32_t hdr[3] = { 4, len, type };
+
+    memcpy(img + off, hdr, 12);
+    memcpy(img + off + 12, "Xen", 4);
+    memcpy(img + off + 16, desc, len);
+    return 16 + ((len + 3) & ~3u);
+}
+
+/* A guest like tests/guests: LOAD at KBASE (paddr 0), 0x3000 in memory
+ * (0x2000 in the file, so 0x1000 of bss), hypercall page at KBASE+0x1000. */
+static void build_image(const char *features, const char *xenver, bool with_hcall)
+{
+    uint64_t entry = KBASE + 0x100, hpage = KBASE + 0x1000, vbase = KBASE, poff = 0;
+    size_t off = 0x2000, start;
+
+    memset(img, 0, sizeof(img));
+    memcpy(eh()->e_ident, ELFMAG, SELFMAG);
+    eh()->e_ident[EI_CLASS] = ELFCLASS64;
+    eh()->e_ident[EI_DATA] = ELFDATA2LSB;
+    eh()->e_ident[EI_VERSION] = EV_CURRENT;
+    eh()->e_type = ET_EXEC;
+    eh()->e_machine = EM_X86_64;
+    eh()->e_version = EV_CURRENT;
+    eh()->e_entry = entry;
+    eh()->e_phoff = sizeof(Elf64_Ehdr);
+    eh()->e_phentsize = sizeof(Elf64_Phdr);
+    eh()->e_phnum = 2;
+    *ph(0) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0, .p_vaddr = KBASE,
+                           .p_paddr = 0, .p_filesz = 0x2000, .p_memsz = 0x3000 };
+    memset(img + 0x100, 0x90, 16);          /* "code" at the entry */
+    memset(img + 0x1000, 0x5a, 0x1000);     /* hypercall page, overwritten */
+    start = off;
+    off += note_at(off, XEN_ELFNOTE_LOADER, "generic", 8);
+    off += note_at(off, XEN_ELFNOTE_XEN_VERSION, xenver, (uint32_t)strlen(xenver) + 1);
+    off += note_at(off, XEN_ELFNOTE_VIRT_BASE, &vbase, 8);
+    off += note_at(off, XEN_ELFNOTE_PADDR_OFFSET, &poff, 8);
+    off += note_at(off, XEN_ELFNOTE_ENTRY, &entry, 8);
+    if (with_hcall)
+        off += note_at(off, XEN_ELFNOTE_HYPERCALL_PAGE, &hpage, 8);
+    off += note_at(off, XEN_ELFNOTE_FEATURES, features, (uint32_t)strlen(features) + 1);
+    off += note_at(off, XEN_ELFNOTE_PAE_MODE, "yes", 4);
+    *ph(1) = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = start, .p_filesz = off - start };
+    img_size = off;
+}
+
+static void setup(void)
+{
+    fake_reset();
+    memset(&bi, 0, sizeof(bi));
+    bootinfo_add_memmap(&bi, 0, FAKE_MEM_SIZE, XEN_HVM_MEMMAP_TYPE_RAM);
+    page_alloc_init(&bi, pa(0x200000), pa(0x240000), pa(0));
+    cr_assert_eq(pv_m2p_init(), 0);
+    build_image("!writable_page_tables|pae_pgdir_above_4gb", "xen-3.0", true);
+    err[0] = '\0';
+}
+
+TestSuite(pv_build, .init = setup);
+
+static int parms(struct pv_parms *p)
+{
+    struct elf_image e;
+    struct xen_notes n;
+
+    cr_assert_eq(elf_check(img, img_size, &e, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(elf_xen_notes(&e, &n, err, sizeof(err)), 0, "%s", err);
+    return pv_parms_from_notes(&e, &n, p, err, sizeof(err));
+}
+
+Test(pv_build, features_as_libelf)
+{
+    uint32_t sup, req;
+
+    cr_expect_eq(pv_parse_features("!writable_page_tables|pae_pgdir_above_4gb", &sup, &req), 0);
+    cr_expect_eq(sup, (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_pae_pgdir_above_4gb));
+    cr_expect_eq(req, 1u << XENFEAT_writable_page_tables);
+    cr_expect_eq(pv_parse_features("frobnicate|dom0", &sup, &req), 0,
+                 "an unknown optional feature is ignored");
+    cr_expect_eq(sup, 1u << XENFEAT_dom0);
+    cr_expect_eq(pv_parse_features("!frobnicate", &sup, &req), -XEN_EINVAL);
+    cr_expect_eq(pv_parse_features("", &sup, &req), 0);
+    cr_expect_eq(sup | req, 0);
+}
+
+Test(pv_build, notes_to_parms)
+{
+    struct pv_parms p;
+
+    cr_assert_eq(parms(&p), 0, "%s", err);
+    cr_expect_eq(p.virt_base, KBASE);
+    cr_expect_eq(p.virt_kstart, KBASE);
+    cr_expect_eq(p.virt_kend, KBASE + 0x3000);
+    cr_expect_eq(p.virt_entry, KBASE + 0x100);
+    cr_expect(p.has_hypercall);
+    cr_expect_eq(p.virt_hypercall, KBASE + 0x1000);
+    cr_expect(p.pae_extcr3);
+}
+
+Test(pv_build, refuses_bad_notes)
+{
+    struct pv_parms p;
+
+    build_image("!auto_translated_physmap", "xen-3.0", true);
+    cr_expect_eq(parms(&p), -XEN_EINVAL);
+    cr_expect(strstr(err, "auto_translated_physmap"), "%s", err);
+
+    build_image("!no_such_feature", "xen-3.0", true);
+    cr_expect_eq(parms(&p), -XEN_EINVAL);
+
+    build_image("", "xen-2.0", true);
+    cr_expect_eq(parms(&p), -XEN_EINVAL);
+    cr_expect(strstr(err, "xen-3.0"), "%s", err);
+}
+
+Test(pv_build, layout_like_dom0_build)
+{
+    struct pv_parms p;
+    struct pv_layout l;
+
+    cr_assert_eq(parms(&p), 0);
+    cr_assert_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(l.v_start, KBASE);
+    cr_expect_eq(l.vphysmap_start, KBASE + 0x3000, "P2M right after the kernel");
+    cr_expect_eq(l.vphysmap_end, l.vphysmap_start + 2048 * 8);
+    cr_expect_eq(l.vstartinfo_start, ALIGN_UP(l.vphysmap_end, PAGE_SIZE));
+    cr_expect_eq(l.vxenstore_start, l.vstartinfo_start + PAGE_SIZE);
+    cr_expect_eq(l.vconsole_start, l.vxenstore_start + PAGE_SIZE);
+    cr_expect_eq(l.vpt_start, l.vconsole_start + PAGE_SIZE);
+    /* L4 + one L3 + one L2 + one L1 cover a 4 MiB mapping in one 2 MiB-
+     * aligned gigabyte: 4 would do, the search starts at 2 and stops at
+     * the first count that fits. */
+    cr_expect_eq(l.nr_pt_pages, 5, "nr_pt_pages %lu", l.nr_pt_pages);
+    cr_expect_eq(l.vstack_start, l.vpt_end);
+    cr_expect_eq(l.v_end & ((1UL << 22) - 1), 0, "v_end 4 MiB aligned");
+    cr_expect_geq(l.v_end - l.vstack_end, 512UL << 10, "at least 512 KiB padding");
+
+    /* An initrd goes between kernel and P2M. */
+    cr_assert_eq(pv_compute_layout(&p, 2048, 5000, &l, err, sizeof(err)), 0);
+    cr_expect_eq(l.vinitrd_start, KBASE + 0x3000);
+    cr_expect_eq(l.vphysmap_start, KBASE + 0x3000 + 0x2000);
+}
+
+Test(pv_build, layout_refusals)
+{
+    struct pv_parms p;
+    struct pv_layout l;
+
+    cr_assert_eq(parms(&p), 0);
+    cr_expect_eq(pv_compute_layout(&p, 512, 0, &l, err, sizeof(err)), -XEN_ENOMEM,
+                 "512 pages cannot hold a 4 MiB initial mapping");
+    p.virt_hypercall = KBASE + 0x1800;
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL,
+                 "unaligned hypercall page");
+    p.virt_hypercall = 0x1000;
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL,
+                 "hypercall page outside the mapping");
+    p.virt_hypercall = KBASE + 0x5000;      /* inside the mapping: P2M area */
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL,
+                 "hypercall page over the builder's own data");
+    cr_assert_eq(parms(&p), 0);
+    p.virt_base = p.virt_kstart = 0xffff840000000000ULL;
+    p.virt_kend = p.virt_kstart + 0x3000;
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL,
+                 "inside the hypervisor range");
+    cr_expect(strstr(err, "hypervisor"), "%s", err);
+}
+
+Test(pv_build, hypercall_page_bytes)
+{
+    static uint8_t page[4096];
+    static const uint8_t e1[] = { 0x51, 0x41, 0x53, 0xb8, 1, 0, 0, 0, 0x0f, 0x05,
+                                  0x41, 0x5b, 0x59, 0xc3 };
+    static const uint8_t iret[] = { 0x51, 0x41, 0x53, 0x50, 0xb8, 23, 0, 0, 0, 0x0f, 0x05 };
+
+    pv_write_hypercall_page(page);
+    cr_expect_arr_eq(page + 32, e1, sizeof(e1));
+    cr_expect_arr_eq(page + 23 * 32, iret, sizeof(iret));
+    cr_expect_eq(page + 32 + sizeof(e1) < page + 64 ? page[32 + sizeof(e1)] : 0, 0xcc);
+    cr_expect_eq(page[23 * 32 + sizeof(iret)], 0xcc, "nothing after the iret syscall");
+}
+
+/* Walk the guest tables (machine addresses are fake RAM offsets). */
+static uint64_t walk(uint64_t cr3, uint64_t v, uint64_t *flags)
+{
+    uint64_t e = cr3 | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+    uint64_t f = _PAGE_RW | _PAGE_USER;
+    unsigned int shifts[4] = { L4_SHIFT, L3_SHIFT, L2_SHIFT, L1_SHIFT };
+
+    for (unsigned int i = 0; i < 4; i++) {
+        uint64_t *t = arch_phys_to_virt(pa(e & PT_ADDR_MASK));
+
+        e = t[PT_INDEX(v, shifts[i])];
+        if (!(e & _PAGE_PRESENT))
+            return ~0ULL;
+        f &= e;
+    }
+    *flags = f;
+    return e & PT_ADDR_MASK;
+}
+
+Test(pv_build, builds_domain)
+{
+    struct pv_build_args a = { .image = img, .image_size = img_size,
+                               .cmdline = "console=hvc0", .nr_pages = 2048 };
+    const struct start_info *si;
+    const struct vcpu *v = &pv_dom.vcpus[0];
+    const unsigned long *p2m;
+    uint64_t flags, cr3, m;
+    const uint8_t *k;
+
+    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
+    cr3 = v->guest_table;
+    cr_expect_eq(v->regs.rip, KBASE + 0x100);
+    cr_expect_eq(v->regs.cs, FLAT_KERNEL_CS);
+    cr_expect_eq(v->regs.ss, FLAT_KERNEL_SS);
+    si = pv_initial_va_to_ptr(v->regs.rsi);
+    cr_assert_not_null(si);
+    cr_expect_str_eq(si->magic, "xen-3.0-x86_64");
+    cr_expect_eq(si->nr_pages, 2048);
+    cr_expect_eq(si->pt_base, v->regs.rsi + 3 * PAGE_SIZE);
+    cr_expect_eq(si->pt_base, ALIGN_DOWN(si->pt_base, PAGE_SIZE));
+    cr_expect_eq(si->nr_pt_frames, 5);
+    cr_expect_eq(v->regs.rsp, si->pt_base + (si->nr_pt_frames + 1) * PAGE_SIZE);
+    cr_expect_eq(si->shared_info, mfn_to_paddr(pv_dom.shared_info_mfn).pa);
+    cr_expect_eq(pv_dom.shared_info->vcpu_info[0].evtchn_upcall_mask, 1);
+    cr_expect_str_eq((const char *)si->cmd_line, "console=hvc0");
+    cr_expect_eq(si->flags, 0, "not privileged, not the initial domain");
+
+    /* P2M and M2P agree; all guest frames owned by the guest. */
+    p2m = pv_initial_va_to_ptr(si->mfn_list);
+    cr_assert_not_null(p2m);
+    for (unsigned long pfn = 0; pfn < 2048; pfn++) {
+        cr_assert(frame_is_guest(mfn(p2m[pfn])), "pfn %lu", pfn);
+        cr_assert_eq(pv_m2p[p2m[pfn]], pfn);
+    }
+
+    /* Kernel loaded, bss zeroed, hypercall page written. */
+    k = pv_initial_va_to_ptr(KBASE);
+    cr_expect_eq(k[0x100], 0x90);
+    cr_expect_eq(k[0x2000], 0);
+    cr_expect_eq(k[0x1000 + 32], 0x51);
+
+    /* The tables map the start_info page to its frame, user + writable;
+     * the page-table pages read-only; slot 256 user-readable RO M2P. */
+    m = walk(cr3, si->pt_base - 3 * PAGE_SIZE, &flags);
+    cr_expect_eq(m, mfn_to_paddr(mfn(p2m[(si->pt_base - 3 * PAGE_SIZE - KBASE) >> 12])).pa);
+    cr_expect_eq(flags & (_PAGE_USER | _PAGE_RW), _PAGE_USER | _PAGE_RW);
+    m = walk(cr3, si->pt_base, &flags);
+    cr_expect_eq(m, cr3, "pt_base maps the L4 itself");
+    cr_expect_eq(flags & _PAGE_RW, 0, "page tables are mapped read-only");
+    cr_expect_eq(walk(cr3, 0x1000, &flags), ~0ULL, "nothing below the kernel");
+    {
+        uint64_t *l4 = arch_phys_to_virt(pa(cr3));
+
+        cr_expect_eq(l4[256] & (_PAGE_PRESENT | _PAGE_USER | _PAGE_RW),
+                     _PAGE_PRESENT | _PAGE_USER, "RO_MPT: present, user, read-only");
+        m = walk(cr3, 0xFFFF800000000000ULL + 8 * p2m[0], &flags);
+        cr_expect_neq(m, ~0ULL, "M2P entry of pfn 0 is mapped");
+        cr_expect_eq(flags & _PAGE_RW, 0);
+    }
+}
+
+Test(pv_build, refuses_bad_images)
+{
+    struct pv_build_args a = { .image = img, .image_size = 40, .nr_pages = 2048 };
+
+    cr_expect_eq(pv_build_domain(&a, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "too small"), "%s", err);
+    build_image("!hvm_callback_vector", "xen-3.0", true);
+    a.image_size = img_size;
+    cr_expect_eq(pv_build_domain(&a, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "hvm_callback_vector"), "%s", err);
+    build_image("", "xen-3.0", true);
+    a.nr_pages = 1u << 20;      /* more than fake RAM */
+    cr_expect_eq(pv_build_domain(&a, err, sizeof(err)), -XEN_ENOMEM, "%s", err);
+}
