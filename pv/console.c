@@ -85,6 +85,8 @@ void pv_console_kick(void)
         return;
     cons = __atomic_load_n(&ring->out_cons, __ATOMIC_RELAXED);
     prod = __atomic_load_n(&ring->out_prod, __ATOMIC_ACQUIRE);
+    if (cons == prod)
+        return;
     /* Garbage indices from the guest: drain at most one ring's worth. */
     if (prod - cons > sizeof(ring->out))
         cons = prod - sizeof(ring->out);
@@ -93,6 +95,12 @@ void pv_console_kick(void)
         cons++;
     }
     __atomic_store_n(&ring->out_cons, cons, __ATOMIC_RELEASE);
+    /* A backend notifies the frontend once it has consumed output
+     * (xen/io/console.h); Xen's pv-shim does it in consoled_guest_rx()
+     * (xen/drivers/char/consoled.c: pv_shim_inject_evtchn() on the
+     * console port). The guest sees the port pending, and an upcall if
+     * it left the port unmasked with events enabled. */
+    pv_evtchn_set_pending(pv_dom.console_port);
 }
 
 void pv_console_init(void)

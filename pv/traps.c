@@ -288,8 +288,13 @@ static void deliver_events(struct vcpu *v, struct cpu_regs *regs)
 
     if (!vi || vi->evtchn_upcall_mask || !vi->evtchn_upcall_pending)
         return;
+    /* Xen does not skip the upcall when no callback is registered: it
+     * bounces to event_addr 0 and create_bounce_frame crashes the domain
+     * on the null TRAPBOUNCE_eip (xen/arch/x86/x86_64/entry.S). A guest
+     * that enables events must have an event callback. */
     if (!v->event_callback)
-        return;
+        pv_domain_crash("event upcall with events enabled but no event "
+                        "callback registered (rip %lx)", (unsigned long)regs->rip);
     create_bounce_frame(v, regs, v->event_callback, TBF_INTERRUPT, 0);
 }
 

@@ -54,12 +54,11 @@ test-bed: $(IMAGE) $(GUEST_ELFS)
 # The reference shim proves the guests and the bed itself: hello passes,
 # fail and hang must be reported as failed (crash / timeout).
 # BED_REFERENCE_EXPECT_FAIL: guests whose reference-shim result differs
-# from minishim's and is being reconciled (each must be explained in
-# tests/guests/README.md); they must fail under the reference with the
-# given reason, so a fix shows up as XPASS and this list must shrink.
-BED_REFERENCE_EXPECT_FAIL ?= pvhcall=get_debugreg.8..=.-19 \
-                             pvevents=upcall.for.a.masked.port \
-                             pvuser=no.RESULT.line
+# from minishim's while the difference is being reconciled (each must be
+# explained in tests/guests/README.md). They must fail under the reference
+# with the given reason, so a fix shows up as XPASS. Empty today: every
+# guest passes under both shims.
+BED_REFERENCE_EXPECT_FAIL ?=
 test-bed-reference: $(GUEST_ELFS)
 	@echo "== Xen bed: guests under the reference shim (Debian xen-shim)"
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim reference $(bed_common_args) \

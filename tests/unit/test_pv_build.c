@@ -6,8 +6,11 @@
 #include <string.h>
 #include <minishim/page_alloc.h>
 #include <minishim/pv_domain.h>
+#include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
 #include <minishim/xen-public.h>
+#include <xen/event_channel.h>
+#include <xen/io/console.h>
 #include "fake/fake.h"
 
 #define KBASE 0xffffffff80000000ULL
@@ -296,4 +299,39 @@ Test(pv_build, refuses_bad_images)
     build_image("", "xen-3.0", true);
     a.nr_pages = 1u << 20;      /* more than fake RAM */
     cr_expect_eq(pv_build_domain(&a, err, sizeof(err)), -XEN_ENOMEM, "%s", err);
+}
+
+/* The shim is the PV console backend: it drains the ring when the guest
+ * notifies, then notifies the guest back like Xen's pv-shim does
+ * (consoled_guest_rx(): pv_shim_inject_evtchn() once output was consumed,
+ * nothing when the ring was empty). */
+Test(pv_build, console_backend_notifies_guest)
+{
+    struct pv_build_args a = { .image = img, .image_size = img_size,
+                               .nr_pages = 2048 };
+    struct xencons_interface *ring;
+    struct shared_info *sh;
+    struct evtchn_send snd;
+    evtchn_port_t port;
+
+    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
+    pv_evtchn_reset();
+    pv_console_init();
+    port = pv_dom.console_port;
+    cr_assert_neq(port, 0);
+    sh = pv_dom.shared_info;
+    ring = arch_phys_to_virt(mfn_to_paddr(pv_dom.console_mfn));
+    memcpy(ring->out, "hi\n", 3);
+    ring->out_prod = 3;
+    snd.port = port;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_send, (uint64_t)(uintptr_t)&snd), 0);
+    cr_expect_eq(ring->out_cons, 3, "output consumed");
+    cr_expect(sh->evtchn_pending[port / 64] & (1UL << (port % 64)),
+              "console port pending after the backend consumed output");
+    cr_expect_eq(sh->vcpu_info[0].evtchn_upcall_pending, 1, "port unmasked");
+
+    /* Empty ring: nothing consumed, no notification. */
+    sh->evtchn_pending[port / 64] = 0;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_send, (uint64_t)(uintptr_t)&snd), 0);
+    cr_expect_eq(sh->evtchn_pending[port / 64] & (1UL << (port % 64)), 0);
 }

@@ -312,8 +312,18 @@ Test(pv_hc, segment_base_and_debugregs)
     cr_expect_eq(do_set_debugreg(0, HV_ADDR), -XEN_EPERM);
     cr_expect_eq(do_set_debugreg(1, 0x4000), 0);
     cr_expect_eq(do_get_debugreg(1), 0x4000);
-    cr_expect_eq(do_get_debugreg(8), -XEN_EINVAL);
-    cr_expect_eq(do_set_debugreg(9, 0), -XEN_EINVAL);
+    /* Xen 4.17 do_get_debugreg()/set_debugreg(): a register x86emul_read_dr
+     * would #UD on is -ENODEV; %dr4/%dr5 alias %dr6/%dr7 (CR4.DE clear);
+     * the upper halves of %dr6/%dr7 are reserved (-EINVAL). */
+    cr_expect_eq(do_get_debugreg(8), -XEN_ENODEV);
+    cr_expect_eq(do_get_debugreg(-1), -XEN_ENODEV);
+    cr_expect_eq(do_set_debugreg(9, 0), -XEN_ENODEV);
+    cr_expect_eq(do_get_debugreg(4), do_get_debugreg(6));
+    cr_expect_eq(do_get_debugreg(5), do_get_debugreg(7));
+    cr_expect_eq(do_set_debugreg(7, 1UL << 32), -XEN_EINVAL);
+    cr_expect_eq(do_set_debugreg(4, 1UL << 32), -XEN_EINVAL);
+    cr_expect_eq(do_set_debugreg(5, 0x400), 0);
+    cr_expect_eq(do_get_debugreg(7), 0x400, "%%dr5 writes %%dr7");
     cr_expect_eq(do_fpu_taskswitch(1), 0);
     cr_expect(fake_cr0_ts);
     cr_expect_eq(do_fpu_taskswitch(0), 0);

@@ -61,6 +61,23 @@ static void map_shared_info(void)
     memset(shinfo->evtchn_mask, 0xff, sizeof(shinfo->evtchn_mask));
     check(shinfo->vcpu_info[0].evtchn_upcall_mask == 1,
           "events not masked at start of day");
+    /* Ports start unmasked (the 2-level ABI leaves masking to the guest),
+     * so an event that arrived before the line above - under Xen's
+     * pv-shim the console backend's notification of our first printk,
+     * which L0 delivers and pv_shim_inject_evtchn() sets pending with
+     * evtchn_2l_set_pending() - has already set the selector and
+     * evtchn_upcall_pending. That flag stays set while events are masked
+     * and would raise one upcall as soon as they are enabled. Start from
+     * a clean slate, as Linux does (xen_init_IRQ clears and masks). */
+    printk("stale event state: upcall_pending %u sel %#lx pending[0] %#lx\n",
+           shinfo->vcpu_info[0].evtchn_upcall_pending,
+           (unsigned long)shinfo->vcpu_info[0].evtchn_pending_sel,
+           (unsigned long)shinfo->evtchn_pending[0]);
+    shinfo->vcpu_info[0].evtchn_upcall_pending = 0;
+    __atomic_store_n(&shinfo->vcpu_info[0].evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+    for (unsigned int w = 0; w < sizeof(shinfo->evtchn_pending) /
+                                 sizeof(shinfo->evtchn_pending[0]); w++)
+        __atomic_store_n(&shinfo->evtchn_pending[w], 0, __ATOMIC_SEQ_CST);
 }
 
 static void test_ipi(void)

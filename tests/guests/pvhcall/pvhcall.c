@@ -111,8 +111,21 @@ static void test_vm_assist_stack(void)
                     VMASST_TYPE_pae_extended_cr3);
     check(rc == 0, "vm_assist(enable, pae_extended_cr3) = %ld", rc);
 
+    /* Xen 4.17 do_get_debugreg() (xen/arch/x86/pv/misc-hypercalls.c):
+     * -ENODEV when x86emul_read_dr() would raise #UD (no such register);
+     * set_debugreg() likewise. %dr4/%dr5 read as %dr6/%dr7 while the
+     * guest's CR4.DE is clear (the default). */
     rc = hypercall1(__HYPERVISOR_get_debugreg, 8);
-    check(rc == -XEN_EINVAL, "get_debugreg(8) = %ld, want -EINVAL", rc);
+    check(rc == -XEN_ENODEV, "get_debugreg(8) = %ld, want -ENODEV", rc);
+    rc = hypercall2(__HYPERVISOR_set_debugreg, 8, 0);
+    check(rc == -XEN_ENODEV, "set_debugreg(8) = %ld, want -ENODEV", rc);
+    check(hypercall1(__HYPERVISOR_get_debugreg, 4) ==
+          hypercall1(__HYPERVISOR_get_debugreg, 6), "get_debugreg(4) is not dr6");
+    check(hypercall1(__HYPERVISOR_get_debugreg, 5) ==
+          hypercall1(__HYPERVISOR_get_debugreg, 7), "get_debugreg(5) is not dr7");
+    /* set_debugreg(): the upper 32 bits of %dr6/%dr7 are reserved. */
+    rc = hypercall2(__HYPERVISOR_set_debugreg, 7, 1UL << 32);
+    check(rc == -XEN_EINVAL, "set_debugreg(7, 1 << 32) = %ld, want -EINVAL", rc);
     rc = hypercall2(__HYPERVISOR_set_debugreg, 0, 0xffff830000000000UL);
     check(rc == -XEN_EPERM, "set_debugreg(0, hypervisor addr) = %ld, want -EPERM", rc);
     rc = hypercall2(__HYPERVISOR_set_debugreg, 0, 0x1000UL);

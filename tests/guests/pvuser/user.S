@@ -39,12 +39,21 @@ pvu_longjmp:
     mov     $1, %eax
     jmp     *56(%rdi)
 
-/* void pvu_enter_user(uint64_t rip, uint64_t rsp) */
+/*
+ * void pvu_enter_user(uint64_t rip, uint64_t rsp)
+ *
+ * rflags.IF stays clear: HYPERVISOR_iret sets evtchn_upcall_mask to
+ * !IF, and this guest registers no event callback. With events enabled
+ * a pending upcall (the console backend notifies its port at any time)
+ * is bounced to event_addr 0, and Xen crashes the domain
+ * (xen/arch/x86/x86_64/entry.S: test_guest_events -> create_bounce_frame,
+ * "jz domain_crash_synchronous" on a null TRAPBOUNCE_eip).
+ */
     .globl pvu_enter_user
 pvu_enter_user:
     pushq   $FLAT_USER_SS           /* ss      */
     push    %rsi                    /* rsp     */
-    pushq   $0x202                  /* rflags: IF (events on) */
+    pushq   $0x002                  /* rflags: IF clear (events stay masked) */
     pushq   $FLAT_USER_CS           /* cs: RPL 3 = return to user */
     push    %rdi                    /* rip     */
     pushq   $0                      /* flags   */
