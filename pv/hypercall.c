@@ -10,10 +10,12 @@
 #include <minishim/layout.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_grant.h>
 #include <minishim/pv_mm.h>
 #include <minishim/shim.h>
 #include <minishim/x86.h>
 #include <xen/vcpu.h>
+#include <minishim/pv_vcpu.h>
 #include <xen/physdev.h>
 
 typedef long (*hc_fn)(struct cpu_regs *regs, const unsigned long a[6]);
@@ -43,6 +45,7 @@ static long hc_event_channel_op(struct cpu_regs *r, const unsigned long *a) { (v
 static long hc_physdev_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_physdev_op((int)A(0), A(1)); }
 static long hc_set_gdt(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_gdt(A(0), (unsigned int)A(1)); }
 static long hc_update_descriptor(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_update_descriptor(A(0), A(1)); }
+static long hc_grant_table_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_grant_table_op((unsigned int)A(0), A(1), (unsigned int)A(2)); }
 #undef A
 
 static const hc_fn hypercall_table[PV_NR_HYPERCALLS] = {
@@ -70,7 +73,7 @@ static const hc_fn hypercall_table[PV_NR_HYPERCALLS] = {
     [__HYPERVISOR_callback_op] = hc_callback_op,
     [__HYPERVISOR_event_channel_op] = hc_event_channel_op,
     [__HYPERVISOR_physdev_op] = hc_physdev_op,
-    /* Not yet: grant_table_op (-ENOSYS). */
+    [__HYPERVISOR_grant_table_op] = hc_grant_table_op,
 };
 
 long pv_do_hypercall(struct cpu_regs *regs, unsigned int nr, const unsigned long args[6])
@@ -383,8 +386,11 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
         return -XEN_ENOENT;
     v = &pv_dom.vcpus[vcpuid];
     switch (cmd) {
+    case VCPUOP_initialise:
+    case VCPUOP_up:
+    case VCPUOP_down:
     case VCPUOP_is_up:
-        return 1;
+        return pv_vcpu_op_updown(cmd, vcpuid, arg);
     case VCPUOP_set_singleshot_timer: {
         struct vcpu_set_singleshot_timer t;
 

@@ -17,7 +17,9 @@
 #include <minishim/percpu.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_vcpu.h>
 #include <minishim/shim.h>
+#include <minishim/smp.h>
 #include <minishim/trap.h>
 #include <minishim/x86.h>
 #include <xen/callback.h>
@@ -550,6 +552,8 @@ void pv_guest_trap(struct cpu_regs *regs)
         v->timer_set = false;
         pv_send_virq(VIRQ_TIMER);
     }
+    /* VCPUOP_down (on itself, or by another vCPU): stay here until up. */
+    pv_vcpu_park(v);
     deliver_events(v, regs);
 }
 
@@ -570,6 +574,7 @@ void __noreturn pv_run(void)
     this_cpu()->vcpu = v;
     arch_syscall_init(arch_cpu_id());
     trap_set_guest_handler(pv_guest_trap);
+    smp_set_ap_work(pv_vcpu_ap_work);
     pv_console_init();
     arch_wrmsr(MSR_FS_BASE, 0);
     arch_wrmsr(MSR_GS_BASE, 0);

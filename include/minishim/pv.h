@@ -8,11 +8,14 @@
 
 #include <minishim/xen-public.h>
 #include <minishim/cpumask.h>
+#include <minishim/percpu.h>
 #include <minishim/pv_mm.h>
 #include <minishim/regs.h>
 #include <minishim/types.h>
 
-#define PV_MAX_VCPUS 1          /* this issue: one vCPU */
+/* Guest vCPU n runs on shim CPU n; vcpu_info lives in shared_info, which
+ * has room for XEN_LEGACY_MAX_VCPUS (no VCPUOP_register_vcpu_info yet). */
+#define PV_MAX_VCPUS (NR_CPUS < XEN_LEGACY_MAX_VCPUS ? NR_CPUS : XEN_LEGACY_MAX_VCPUS)
 
 /* Pseudo vector trap_entry() sees for a SYSCALL (boot/pv_entry.S). */
 #define PV_VEC_SYSCALL   0x100
@@ -41,6 +44,9 @@ struct vcpu {
     bool timer_set;
     uint64_t timer_deadline;        /* ns, set_timer_op / vcpu_op           */
     unsigned int in_multicall;
+    bool initialised;               /* Xen is_initialised (VCPUOP_initialise) */
+    bool down;                      /* Xen _VPF_down; parked in the shim    */
+    bool started;                   /* its shim CPU was brought up for it   */
 };
 
 struct pv_console_ring;

@@ -34,7 +34,12 @@ BED_MINISHIM_BOOT_REGEX ?= ^minishim[ :]
 BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
 
-bed_guest_args = $(foreach g,$(1),--guest $(g))
+# BED_GUEST_VCPUS: guests that need more than one vCPU, as NAME=N.
+BED_GUEST_VCPUS         ?= smp=4
+bed_guest_vcpus = $(foreach e,$(BED_GUEST_VCPUS),\
+                    $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
+                         :$(lastword $(subst =, ,$(e)))))
+bed_guest_args = $(foreach g,$(1),--guest $(g)$(strip $(call bed_guest_vcpus,$(g))))
 bed_expect_args = $(foreach e,$(BED_EXPECT_FAIL),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
                          --expect-fail '$(e)'))

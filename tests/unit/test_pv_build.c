@@ -335,3 +335,25 @@ Test(pv_build, console_backend_notifies_guest)
     cr_expect_eq(do_event_channel_op(EVTCHNOP_send, (uint64_t)(uintptr_t)&snd), 0);
     cr_expect_eq(sh->evtchn_pending[port / 64] & (1UL << (port % 64)), 0);
 }
+
+/* Issue 6: one guest vCPU per shim CPU the MADT lists, capped at the
+ * vcpu_info slots of shared_info; vCPUs but 0 start down, uninitialised. */
+Test(pv_build, one_vcpu_per_shim_cpu)
+{
+    struct pv_build_args a = { .image = img, .image_size = img_size,
+                               .cmdline = "", .nr_pages = 2048 };
+    unsigned int saved = nr_cpus_possible;
+
+    nr_cpus_possible = 3;
+    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
+    nr_cpus_possible = saved;
+    cr_expect_eq(pv_dom.nr_vcpus, 3);
+    cr_expect(pv_dom.vcpus[0].initialised);
+    cr_expect_not(pv_dom.vcpus[0].down);
+    for (unsigned int i = 1; i < 3; i++) {
+        cr_expect_eq(pv_dom.vcpus[i].id, i);
+        cr_expect(pv_dom.vcpus[i].down, "vCPU %u starts down", i);
+        cr_expect_not(pv_dom.vcpus[i].initialised);
+        cr_expect_eq(pv_dom.vcpus[i].vcpu_info, &pv_dom.shared_info->vcpu_info[i]);
+    }
+}

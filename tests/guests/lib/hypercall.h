@@ -75,4 +75,10 @@ static inline long hypercall_vcpu_op(unsigned int cmd, unsigned int vcpu,
     return hypercall3(__HYPERVISOR_vcpu_op, cmd, vcpu, arg);
 }
 
+static inline long hypercall_grant_table_op(unsigned int cmd, void *uop,
+                                            unsigned int count)
+{
+    return hypercall3(__HYPERVISOR_grant_table_op, cmd, uop, count);
+}
+
 #endif

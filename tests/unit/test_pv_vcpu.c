@@ -1,0 +1,131 @@
+/* Guest vCPUs (pv/vcpu.c): the vcpu_guest_context checks of Xen's
+ * arch_set_info_guest and the errnos of do_vcpu_op for
+ * initialise/up/down/is_up (Xen 4.17 xen/common/domain.c). */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <minishim/pv_guest_access.h>
+#include <minishim/pv_hypercall.h>
+#include <minishim/pv_vcpu.h>
+#include <minishim/xen-public.h>
+#include <xen/vcpu.h>
+#include "fake/fake.h"
+
+#define NONCANON 0x0000800000000000ULL
+
+static struct shared_info shinfo;
+static struct vcpu_guest_context ctx;
+
+static void good_ctx(void)
+{
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.flags = VGCF_in_kernel;
+    ctx.user_regs.rip = 0xffffffff80001000ULL;
+    ctx.user_regs.rsp = 0xffffffff80200000ULL;
+    ctx.user_regs.cs = FLAT_KERNEL_CS;
+    ctx.user_regs.ss = FLAT_KERNEL_SS;
+    ctx.user_regs.rflags = 0x202;
+    ctx.kernel_ss = FLAT_KERNEL_SS;
+    ctx.kernel_sp = ctx.user_regs.rsp;
+    ctx.ctrlreg[3] = xen_pfn_to_cr3(0x1234);
+}
+
+static void setup(void)
+{
+    fake_reset();
+    fake_guest_fault_start = fake_guest_fault_end = 0;
+    memset(&pv_dom, 0, sizeof(pv_dom));
+    memset(&shinfo, 0, sizeof(shinfo));
+    pv_dom.shared_info = &shinfo;
+    pv_dom.nr_vcpus = 2;
+    for (unsigned int i = 0; i < 2; i++) {
+        pv_dom.vcpus[i].id = i;
+        pv_dom.vcpus[i].vcpu_info = &shinfo.vcpu_info[i];
+    }
+    pv_dom.vcpus[0].kernel_mode = true;
+    pv_dom.vcpus[0].initialised = true;
+    pv_dom.vcpus[1].down = true;
+    good_ctx();
+}
+
+TestSuite(pv_vcpu, .init = setup);
+
+static uint64_t gp(const void *p) { return (uint64_t)(uintptr_t)p; }
+
+Test(pv_vcpu, good_context_passes)
+{
+    cr_expect_eq(pv_vcpu_check_context(&ctx), 0);
+    /* An RPL-0 selector is the guest kernel's (Xen fixes it up to 3). */
+    ctx.user_regs.cs = FLAT_KERNEL_CS & ~3;
+    ctx.user_regs.ss = FLAT_KERNEL_SS & ~3;
+    cr_expect_eq(pv_vcpu_check_context(&ctx), 0);
+}
+
+#define BAD(field_stmt, why) do {                                          \
+        good_ctx();                                                         \
+        field_stmt;                                                         \
+        cr_expect_eq(pv_vcpu_check_context(&ctx), -XEN_EINVAL, why);        \
+    } while (0)
+
+Test(pv_vcpu, bad_contexts_are_einval)
+{
+    BAD(ctx.user_regs.rip = NONCANON, "non-canonical rip");
+    BAD(ctx.user_regs.rsp = NONCANON, "non-canonical rsp");
+    BAD(ctx.kernel_sp = NONCANON, "non-canonical kernel_sp");
+    BAD(ctx.fs_base = NONCANON, "fs_base");
+    BAD(ctx.gs_base_kernel = NONCANON, "gs_base_kernel");
+    BAD(ctx.gs_base_user = NONCANON, "gs_base_user");
+    BAD(ctx.event_callback_eip = NONCANON, "event callback");
+    BAD(ctx.failsafe_callback_eip = NONCANON, "failsafe callback");
+    BAD(ctx.syscall_callback_eip = NONCANON, "syscall callback");
+    BAD((ctx.ldt_ents = 1, ctx.ldt_base = NONCANON), "non-canonical LDT");
+    BAD(ctx.ldt_base = 0x1008, "unaligned LDT base");
+    BAD(ctx.ldt_ents = 8193, "LDT too long");
+    BAD(ctx.gdt_ents = FIRST_RESERVED_GDT_ENTRY + 1, "GDT into Xen's entries");
+    BAD(ctx.gdt_ents = 16, "per-vCPU GDT (not supported)");
+    BAD(ctx.flags = 0, "not in kernel mode");
+    BAD(ctx.user_regs.cs = 0x10, "the shim's ring-0 code selector");
+    BAD(ctx.user_regs.cs = FLAT_KERNEL_SS, "a data selector as CS");
+    BAD(ctx.user_regs.ss = FLAT_KERNEL_CS, "a code selector as SS");
+    BAD(ctx.user_regs.ss = 0x2b | 4, "an LDT selector");
+    BAD(ctx.ctrlreg[3] = 0, "no L4");
+    BAD(ctx.ctrlreg[3] = 0xfff, "frame 0 with offset bits");
+}
+
+Test(pv_vcpu, no_such_vcpu_is_enoent)
+{
+    /* do_vcpu_op: domain_vcpu() == NULL -> -ENOENT, for any command. */
+    cr_expect_eq(do_vcpu_op(VCPUOP_is_up, 2, 0), -XEN_ENOENT);
+    cr_expect_eq(do_vcpu_op(VCPUOP_up, 2, 0), -XEN_ENOENT);
+    cr_expect_eq(do_vcpu_op(VCPUOP_down, 4096, 0), -XEN_ENOENT);
+    cr_expect_eq(do_vcpu_op(VCPUOP_initialise, ~0u, gp(&ctx)), -XEN_ENOENT);
+}
+
+Test(pv_vcpu, up_down_state)
+{
+    cr_expect_eq(do_vcpu_op(VCPUOP_is_up, 0, 0), 1);
+    cr_expect_eq(do_vcpu_op(VCPUOP_is_up, 1, 0), 0);
+    /* VCPUOP_up of a vCPU never initialised: -EINVAL, still down. */
+    cr_expect_eq(do_vcpu_op(VCPUOP_up, 1, 0), -XEN_EINVAL);
+    cr_expect_eq(do_vcpu_op(VCPUOP_is_up, 1, 0), 0);
+    /* Up of a vCPU that is up is no error (Xen: nothing to wake). */
+    cr_expect_eq(do_vcpu_op(VCPUOP_up, 0, 0), 0);
+    /* Down of a vCPU that is down: 0 (vCPU 0 stays up). */
+    cr_expect_eq(do_vcpu_op(VCPUOP_down, 1, 0), 0);
+    cr_expect_eq(do_vcpu_op(VCPUOP_is_up, 0, 0), 1);
+}
+
+Test(pv_vcpu, initialise_errors)
+{
+    /* default_initialise_vcpu: an initialised vCPU is -EEXIST. */
+    cr_expect_eq(do_vcpu_op(VCPUOP_initialise, 0, gp(&ctx)), -XEN_EEXIST);
+    /* The context is copied first: a fault is -EFAULT. */
+    fake_guest_fault_start = gp(&ctx) + 100;
+    fake_guest_fault_end = gp(&ctx) + 101;
+    cr_expect_eq(do_vcpu_op(VCPUOP_initialise, 1, gp(&ctx)), -XEN_EFAULT);
+    fake_guest_fault_start = fake_guest_fault_end = 0;
+    /* A rejected context leaves the vCPU uninitialised. */
+    ctx.user_regs.rip = NONCANON;
+    cr_expect_eq(do_vcpu_op(VCPUOP_initialise, 1, gp(&ctx)), -XEN_EINVAL);
+    cr_expect_not(pv_dom.vcpus[1].initialised);
+    cr_expect_eq(do_vcpu_op(VCPUOP_up, 1, 0), -XEN_EINVAL);
+}
