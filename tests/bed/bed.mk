@@ -72,11 +72,27 @@ test-bed-reference: $(GUEST_ELFS)
 	      $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(GUEST_ELFS)))),\
 	           --expect-fail '$(e)'))
 
+# The flush policy, asserted from the shim's telemetry (one "flush: stats"
+# line at shutdown): with flush=auto on Xen L0 the smp guest's cross-vCPU
+# flushes are assisted by L0 (HVMOP_flush_tlbs); with flush=ipi none goes to
+# L0 and they are sent as IPIs by policy.
+BED_FLUSH_STATS := flush: stats policy=
+BED_FLUSH_IPI_CMDLINE := pv-shim console=xen,pv flush=ipi
+BED_EXPECT_LOG_AUTO ?= 'smp=$(BED_FLUSH_STATS)auto .* assisted=[1-9][0-9]* .* l0-errors=0 '
+BED_EXPECT_LOG_IPI  ?= 'smp=$(BED_FLUSH_STATS)ipi .* ipi-policy=[1-9][0-9]* .* assisted=0 .* assist-cpus=0 '
+
 ifeq ($(BED_MINISHIM_GUESTS),1)
 test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	@echo "== Xen bed: guests under minishim"
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim $(bed_common_args) \
-	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS))
+	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
+	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO))
+	$(Q)$(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),\
+	    echo "== Xen bed: smp guest under minishim with flush=ipi" && \
+	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-flush-ipi \
+	      --shim-cmdline "$(BED_FLUSH_IPI_CMDLINE)" $(bed_common_args) \
+	      $(call bed_guest_args,$(filter %/smp.elf,$(GUEST_ELFS))) \
+	      --expect-log $(BED_EXPECT_LOG_IPI))
 else
 test-bed-minishim: $(IMAGE) $(GUEST_DEMO)
 	@echo "== Xen bed: minishim boots as a PVH domU (BED_MINISHIM_GUESTS=1 runs all guests)"

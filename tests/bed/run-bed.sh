@@ -37,6 +37,9 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
                                   whether its console matched REGEX
   --boot-check-strict             with --boot-check: also require the match
   --memory MB                     guest memory (default 128)
+  --expect-log NAME=REGEX         a passing NAME must also show a console line
+                                  matching REGEX (repeatable), e.g. the shim's
+                                  flush statistics; else it fails
   --xl-extra 'LINE'               append a line to every guest's xl config
                                   (repeatable), e.g. 'viridian = ["base"]'
   --boot-timeout S                limit for L0 + dom0 to come up (default 240)
@@ -77,6 +80,7 @@ dom0_args=""
 guests=()
 xl_extra=()
 declare -A expect_fail=()
+declare -A expect_log=()
 declare -A guest_timeout=()
 
 while [ $# -gt 0 ]; do
@@ -97,6 +101,12 @@ while [ $# -gt 0 ]; do
         --boot-check-strict) boot_strict=1; shift ;;
         --memory) memory=${2:?}; shift 2 ;;
         --xl-extra) xl_extra+=("${2:?}"); shift 2 ;;
+        --expect-log)
+            case "${2:?}" in
+                *=*) expect_log[${2%%=*}]+="${2#*=}"$'\n' ;;
+                *) die "--expect-log wants NAME=REGEX" ;;
+            esac
+            shift 2 ;;
         --boot-timeout) boot_timeout=${2:?}; shift 2 ;;
         --xen-args) xen_args=${2?}; shift 2 ;;
         --dom0-args) dom0_args=${2?}; shift 2 ;;
@@ -388,6 +398,14 @@ for name in "${names[@]}"; do
         v=FAIL; why=$reason
     fi
 
+    if [ "$v" = PASS ] && [ -n "${expect_log[$name]:-}" ]; then
+        while IFS= read -r re; do
+            [ -n "$re" ] || continue
+            if ! grep -aEq -- "$re" "$logs/$name.console"; then
+                v=FAIL; why="no console line matches /$re/"; break
+            fi
+        done <<<"${expect_log[$name]}"
+    fi
     if is_expected_fail "$name" && [ -z "$boot_check" ]; then
         want=${expect_fail[$name]}
         case "$v" in

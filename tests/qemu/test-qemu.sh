@@ -145,6 +145,26 @@ if [ -f "$guests/smp.elf" ]; then
     "+RESULT smp PASS" "-FAIL:" "+shutting down (poweroff)"
   case_ guest-smp-smp1 0 "--smp 1 --guest '$guests/smp.elf'" \
     "+RESULT smp SKIP needs 2 vCPUs" "+shutting down (poweroff)"
+  # Soak (issue 6): the cross-vCPU guest SMP_SOAK times, alternating -smp 2
+  # and 4; one case that passes only if every run did, with the count.
+  soak=${SMP_SOAK:-20} soak_ok=0 soak_bad=""
+  for i in $(seq 1 "$soak"); do
+    n=$(( i % 2 ? 2 : 4 ))
+    log="$logdir/smp-soak-$i.log"
+    if "$run" --quiet --timeout "${QEMU_TIMEOUT:-60}" --log "$log" --smp "$n" \
+         --guest "$guests/smp.elf" && grep -aq "RESULT smp PASS" "$log" &&
+       ! grep -aq "FATAL trap in shim" "$log"; then
+      soak_ok=$((soak_ok + 1)); rm -f "$log"
+    else
+      soak_bad="$soak_bad $i(-smp $n)"
+    fi
+  done
+  if [ "$soak_ok" = "$soak" ]; then
+    passed=$((passed + 1)); echo "PASS guest-smp-soak: $soak_ok/$soak runs"
+  else
+    failed=$((failed + 1))
+    echo "FAIL guest-smp-soak: $soak_ok/$soak runs passed; failed:$soak_bad (logs: build/test-qemu/smp-soak-N.log)"
+  fi
 fi
 if [ -f "$guests/hang.elf" ]; then
   QEMU_TIMEOUT=15 case_ guest-hang 2 "--guest '$guests/hang.elf'" \
