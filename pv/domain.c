@@ -97,14 +97,10 @@ void pv_init_xen_l4_slots(uint64_t *l4)
 
 void __noreturn pv_domain_crash(const char *fmt, ...)
 {
-    char msg[256];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    pr_err("guest: domain crashed: %s\n", msg);
-    shim_shutdown(SHUTDOWN_crash);
+    shim_vcrash("guest: domain crashed", fmt, ap);
 }
 
 uint64_t pv_kernel_cr3(const struct vcpu *v)

@@ -210,18 +210,33 @@ long do_sched_op(int cmd, uint64_t arg)
 #define SHIM_XEN_MAJOR 4
 #define SHIM_XEN_MINOR 17
 
+/*
+ * The fixed-size xen_version results (extraversion, capabilities,
+ * changeset, guest handle): s NUL-padded to size bytes, written whole as
+ * Xen does.
+ */
+#define VERSION_FIELD_MAX sizeof(xen_capabilities_info_t)   /* the largest */
+_Static_assert(sizeof(xen_extraversion_t) <= VERSION_FIELD_MAX &&
+               sizeof(xen_changeset_info_t) <= VERSION_FIELD_MAX &&
+               sizeof(xen_domain_handle_t) <= VERSION_FIELD_MAX,
+               "version fields fit the buffer");
+
+static long version_field_to_guest(uint64_t arg, const char *s, size_t size)
+{
+    char buf[VERSION_FIELD_MAX];
+
+    memset(buf, 0, size);
+    strncpy(buf, s, size - 1);
+    return copy_to_guest(arg, buf, size) ? -XEN_EFAULT : 0;
+}
+
 long do_xen_version(int cmd, uint64_t arg)
 {
     switch (cmd) {
     case XENVER_version:
         return (SHIM_XEN_MAJOR << 16) | SHIM_XEN_MINOR;
-    case XENVER_extraversion: {
-        xen_extraversion_t s;
-
-        memset(s, 0, sizeof(s));
-        strncpy(s, "-minishim", sizeof(s) - 1);
-        return copy_to_guest(arg, s, sizeof(s)) ? -XEN_EFAULT : 0;
-    }
+    case XENVER_extraversion:
+        return version_field_to_guest(arg, "-minishim", sizeof(xen_extraversion_t));
     case XENVER_compile_info: {
         xen_compile_info_t ci;
 
@@ -232,20 +247,12 @@ long do_xen_version(int cmd, uint64_t arg)
         strncpy(ci.compile_date, __DATE__, sizeof(ci.compile_date) - 1);
         return copy_to_guest(arg, &ci, sizeof(ci)) ? -XEN_EFAULT : 0;
     }
-    case XENVER_capabilities: {
-        xen_capabilities_info_t caps;
-
-        memset(caps, 0, sizeof(caps));
-        strncpy(caps, "xen-3.0-x86_64 ", sizeof(caps) - 1);
-        return copy_to_guest(arg, caps, sizeof(caps)) ? -XEN_EFAULT : 0;
-    }
-    case XENVER_changeset: {
-        xen_changeset_info_t cs;
-
-        memset(cs, 0, sizeof(cs));
-        strncpy(cs, "minishim " MINISHIM_VERSION, sizeof(cs) - 1);
-        return copy_to_guest(arg, cs, sizeof(cs)) ? -XEN_EFAULT : 0;
-    }
+    case XENVER_capabilities:
+        return version_field_to_guest(arg, "xen-3.0-x86_64 ",
+                                      sizeof(xen_capabilities_info_t));
+    case XENVER_changeset:
+        return version_field_to_guest(arg, "minishim " MINISHIM_VERSION,
+                                      sizeof(xen_changeset_info_t));
     case XENVER_platform_parameters: {
         xen_platform_parameters_t pp = { .virt_start = HYPERVISOR_VIRT_START };
 
@@ -269,12 +276,9 @@ long do_xen_version(int cmd, uint64_t arg)
     }
     case XENVER_pagesize:
         return PAGE_SIZE;
-    case XENVER_guest_handle: {
-        xen_domain_handle_t h;
-
-        memset(h, 0, sizeof(h));
-        return copy_to_guest(arg, h, sizeof(h)) ? -XEN_EFAULT : 0;
-    }
+    case XENVER_guest_handle:
+        /* The handle is 16 zero bytes: a NUL-filled field of that size. */
+        return version_field_to_guest(arg, "", sizeof(xen_domain_handle_t));
     case XENVER_commandline:
     case XENVER_build_id:
         return -XEN_EPERM;      /* XSM_PRIV for a domU */

@@ -51,16 +51,21 @@ void __noreturn shim_shutdown(unsigned int reason)
     l0_shutdown(reason);
 }
 
-void __noreturn panic(const char *fmt, ...)
+void __noreturn shim_vcrash(const char *what, const char *fmt, va_list ap)
 {
     char msg[256];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    pr_err("%s: %s\n", what, msg);
+    shim_shutdown(SHUTDOWN_crash);
+}
+
+void __noreturn panic(const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    pr_err("PANIC: %s\n", msg);
-    shim_shutdown(SHUTDOWN_crash);
+    shim_vcrash("PANIC", fmt, ap);
 }
 
 static void report_l0(void)
