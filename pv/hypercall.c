@@ -10,6 +10,7 @@
 #include <minishim/layout.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_time.h>
 #include <minishim/pv_grant.h>
 #include <minishim/pv_mm.h>
 #include <minishim/shim.h>
@@ -365,22 +366,7 @@ long do_memory_op(unsigned long cmd, uint64_t arg)
     }
 }
 
-/* --------------------------------------------------------------- timers --- */
-
-uint64_t pv_now_ns(void)
-{
-    /* Uncalibrated: treat the TSC as 1 GHz. Enough for ordering. */
-    return arch_rdtsc();
-}
-
-long do_set_timer_op(uint64_t timeout)
-{
-    struct vcpu *v = pv_current();
-
-    v->timer_set = timeout != 0;
-    v->timer_deadline = timeout;
-    return 0;
-}
+/* --------------------------------------------------------------- vcpu_op --- */
 
 long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
 {
@@ -395,26 +381,11 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
     case VCPUOP_down:
     case VCPUOP_is_up:
         return pv_vcpu_op_updown(cmd, vcpuid, arg);
-    case VCPUOP_set_singleshot_timer: {
-        struct vcpu_set_singleshot_timer t;
-
-        if (v != pv_current())
-            return -XEN_EINVAL;
-        if (copy_from_guest(&t, arg, sizeof(t)))
-            return -XEN_EFAULT;
-        if ((t.flags & VCPU_SSHOTTMR_future) && t.timeout_abs_ns < pv_now_ns())
-            return -XEN_ETIME;
-        v->timer_set = true;
-        v->timer_deadline = t.timeout_abs_ns;
-        return 0;
-    }
+    case VCPUOP_set_singleshot_timer:
     case VCPUOP_stop_singleshot_timer:
-        if (v != pv_current())
-            return -XEN_EINVAL;
-        v->timer_set = false;
-        return 0;
+    case VCPUOP_set_periodic_timer:
     case VCPUOP_stop_periodic_timer:
-        return 0;
+        return pv_vcpu_timer_op(cmd, v, arg);
     default:
         return -XEN_ENOSYS;
     }

@@ -17,6 +17,7 @@
 #include <minishim/percpu.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/shim.h>
 #include <minishim/smp.h>
@@ -548,10 +549,7 @@ void pv_guest_trap(struct cpu_regs *regs)
          * guest yet (no passthrough devices). */
         break;
     }
-    if (v->timer_set && pv_now_ns() >= v->timer_deadline) {
-        v->timer_set = false;
-        pv_send_virq(VIRQ_TIMER);
-    }
+    pv_time_check(v);
     /* VCPUOP_down (on itself, or by another vCPU): stay here until up. */
     pv_vcpu_park(v);
     deliver_events(v, regs);

@@ -43,6 +43,7 @@ struct vcpu {
     unsigned int iopl;              /* physdev_op set_iopl (0..3)           */
     bool timer_set;
     uint64_t timer_deadline;        /* ns, set_timer_op / vcpu_op           */
+    uint64_t poll_deadline;         /* ns, SCHEDOP_poll timeout (0: none)   */
     unsigned int in_multicall;
     bool initialised;               /* Xen is_initialised (VCPUOP_initialise) */
     bool down;                      /* Xen _VPF_down; parked in the shim    */

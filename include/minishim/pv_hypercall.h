@@ -29,7 +29,6 @@ long do_set_segment_base(unsigned int which, unsigned long base);
 long do_vm_assist(unsigned int cmd, unsigned int type);
 long do_multicall(struct cpu_regs *regs, uint64_t call_list, unsigned int nr_calls);
 long do_memory_op(unsigned long cmd, uint64_t arg);
-long do_set_timer_op(uint64_t timeout);
 long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg);
 long do_event_channel_op(int cmd, uint64_t arg);
 long do_set_debugreg(int reg, unsigned long value);
@@ -61,8 +60,5 @@ bool pv_evtchn_port_in_range(evtchn_port_t port);
 bool pv_evtchn_is_pending(evtchn_port_t port);
 /* Raise VIRQ virq if the guest bound it. */
 void pv_send_virq(unsigned int virq);
-
-/* Shim time in ns (TSC based; monotonic, not calibrated to wall time). */
-uint64_t pv_now_ns(void);
 
 #endif

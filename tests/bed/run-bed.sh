@@ -9,7 +9,7 @@
 #
 # A guest passes when its console shows "RESULT <name> PASS" and the domain
 # powered off; FAIL, no RESULT line, a timeout or a crash fail it; SKIP
-# counts as skipped. The last line is "N passed, N failed, N skipped"; the
+# counts as skipped. The last lines are "N skipped" and "N passed, N failed"; the
 # exit status is non-zero when anything failed.
 set -uo pipefail
 
@@ -442,7 +442,8 @@ t() { [ -n "${mark_time[$1]:-}" ] && echo "${mark_time[$1]}s" || echo never; }
 echo "bed: timings: L0 Xen $(t xen), dom0 kernel $(t linux), dom0 up $(t dom0), total ${run_time}s"
 printf '%s\n' "${summary[@]}"
 echo "bed: logs in $logs (serial.log = L0 serial, <guest>.console = per-guest output)"
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "$skipped skipped"
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
 }
 
