@@ -61,7 +61,7 @@ IMG_OBJ   := $(patsubst %,$(BUILD)/img/%.o,$(BOOT_SRC) $(LOGIC_SRC))
 
 IMAGE := $(BUILD)/minishim.elf
 
-.PHONY: all image deps run test test-unit test-qemu test-bed bench clean distclean
+.PHONY: all image deps run test test-unit test-qemu test-bed bench clean distclean linux
 all: image
 image: $(IMAGE)
 
@@ -166,6 +166,13 @@ run: $(IMAGE) $(RUN_GUEST)
 
 test-qemu: $(IMAGE) $(GUEST_ELFS)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) tests/qemu/test-qemu.sh
+
+# Debian's installed kernel as the PV guest (docs/linux-guest.md): unpack
+# /boot/vmlinuz-* into $(BUILD)/linux/vmlinux, boot it under QEMU-direct
+# and print the furthest boot milestone (minutes under TCG; knobs:
+# LINUX_TIMEOUT, LINUX_IMAGE, LINUX_CMDLINE, LINUX_SMP, SHIM_CMDLINE).
+linux: $(IMAGE)
+	$(Q)BUILD_DIR=$(abspath $(BUILD)) scripts/run-linux.sh
 
 test: test-unit test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
 

@@ -35,6 +35,34 @@ void arch_wrmsr(uint32_t msr, uint64_t val)
  * The rdmsr is listed in __ex_table: a #GP on it resumes at the fixup label
  * with -EFAULT in the result register (boot/traps.c).
  */
+/* One fault-safe data segment load; 1 when it faulted (null loaded). */
+#define LOAD_SEG_SAFE(seg, val, bad)                          \
+    asm volatile("1: mov %k[v], %%" #seg "\n"                  \
+                 "2:\n"                                       \
+                 ".section .fixup_text, \"ax\"\n"             \
+                 "3: mov $1, %k[b]\n"                         \
+                 "   xor %k[v], %k[v]\n"                      \
+                 "   mov %k[v], %%" #seg "\n"                  \
+                 "   jmp 2b\n"                                \
+                 ".previous\n"                                \
+                 ".section __ex_table, \"a\"\n"               \
+                 ".balign 8\n"                                \
+                 ".quad 1b, 3b\n"                             \
+                 ".previous"                                  \
+                 : [b] "+r"(bad), [v] "+r"(val) : : "memory")
+
+unsigned int arch_load_data_segs(const uint16_t sel[4])
+{
+    unsigned int mask = 0, bad;
+    uint32_t v;
+
+    bad = 0; v = sel[0]; LOAD_SEG_SAFE(ds, v, bad); mask |= bad << 0;
+    bad = 0; v = sel[1]; LOAD_SEG_SAFE(es, v, bad); mask |= bad << 1;
+    bad = 0; v = sel[2]; LOAD_SEG_SAFE(fs, v, bad); mask |= bad << 2;
+    bad = 0; v = sel[3]; LOAD_SEG_SAFE(gs, v, bad); mask |= bad << 3;
+    return mask;
+}
+
 int arch_rdmsr_safe(uint32_t msr, uint64_t *val)
 {
     uint32_t lo = 0, hi = 0;

@@ -60,7 +60,10 @@ pvh_start32:
         movl    $PHYS(boot_pdpt) + 3, (L4_SLOT_DIRECTMAP * 8)(%edi)
 
         mov     %cr4, %eax
-        or      $(1 << 5), %eax                 /* CR4.PAE              */
+        /* CR4.PAE; OSFXSR and OSXMMEXCPT for the PV guest's SSE (Xen's
+         * mmu_cr4_features: the shim itself never touches FPU/SSE state).
+         * APs copy this CR4 (boot/smpboot.c). */
+        or      $((1 << 5) | (1 << 9) | (1 << 10)), %eax
         mov     %eax, %cr4
         mov     $PHYS(boot_pml4), %eax
         mov     %eax, %cr3

@@ -44,7 +44,7 @@ struct cpu_tables {
 static struct cpu_tables cpu_tables[NR_CPUS] __aligned(4096);
 static struct idt_gate idt[256] __aligned(4096);
 static uint8_t cpu_stacks[NR_CPUS][STACK_SIZE] __aligned(STACK_SIZE);
-static uint8_t cpu_ist_stacks[NR_CPUS][3][STACK_SIZE] __aligned(STACK_SIZE);
+static uint8_t cpu_ist_stacks[NR_CPUS][4][STACK_SIZE] __aligned(STACK_SIZE);
 
 /* Usable top of a shim stack: below the struct stack_top naming the CPU. */
 static uint8_t *stack_init(uint8_t *stack, unsigned int cpu)
@@ -113,6 +113,11 @@ static void idt_init(void)
     idt_set(X86_EXC_DF, trap_stubs + 16 * X86_EXC_DF, 0, IST_DF);
     idt_set(X86_EXC_NMI, trap_stubs + 16 * X86_EXC_NMI, 0, IST_NMI);
     idt_set(X86_EXC_MC, trap_stubs + 16 * X86_EXC_MC, 0, IST_MC);
+    /* XSA-260: a #DB held back by mov/pop %ss is delivered after the next
+     * instruction; after a guest's syscall that is the shim's first
+     * instruction, still on the guest's %rsp. An IST stack keeps the CPU
+     * from writing the frame there (shim/trap.c then ignores it). */
+    idt_set(X86_EXC_DB, trap_stubs + 16 * X86_EXC_DB, 0, IST_DB);
 }
 
 /* Fill CPU cpu's TSS, GDT and stack tops (stack-top CPU id); returns the
@@ -127,6 +132,7 @@ uint64_t cpu_tables_setup(unsigned int cpu)
     tss->ist[IST_DF - 1] = (uint64_t)stack_init(ist[0], cpu);
     tss->ist[IST_NMI - 1] = (uint64_t)stack_init(ist[1], cpu);
     tss->ist[IST_MC - 1] = (uint64_t)stack_init(ist[2], cpu);
+    tss->ist[IST_DB - 1] = (uint64_t)stack_init(ist[3], cpu);
     tss->iomap_base = sizeof(*tss);        /* no I/O bitmap: ring 3 port I/O faults */
     gdt_init(cpu_tables[cpu].gdt, tss);
     percpu[cpu].id = cpu;
@@ -156,6 +162,10 @@ void cpu_tables_load(unsigned int cpu)
                  "xor %%eax, %%eax\n\t"
                  "mov %%eax, %%fs\n\t"
                  "mov %%eax, %%gs\n\t"
+                 /* A null LDT: after reset the LDTR caches base 0, limit
+                  * 0xffff, which would let guest memory at 0 act as an
+                  * unvalidated LDT (call gates into ring 0). */
+                 "lldt %%ax\n\t"
                  "ltr %w[tr]"
                  :: [cs] "i"(SHIM_CS), [ds] "i"(SHIM_DS), [tr] "r"(TSS_SEL)
                  : "rax", "memory");
@@ -166,13 +176,34 @@ void cpu_tables_load(unsigned int cpu)
  * guest's part of this CPU's GDT is its first 14 pages (entries below
  * FIRST_RESERVED_GDT_ENTRY); pv/ hands in descriptors it has validated.
  */
-void arch_set_guest_gdt_entries(unsigned int first, const uint64_t *desc,
-                                unsigned int nr)
+void arch_set_guest_gdt_entries(unsigned int cpu, unsigned int first,
+                                const uint64_t *desc, unsigned int nr)
 {
-    uint64_t *gdt = cpu_tables[arch_cpu_id()].gdt;
+    uint64_t *gdt;
+
+    if (cpu >= NR_CPUS)
+        return;
+    gdt = cpu_tables[cpu].gdt;
 
     for (unsigned int i = 0; i < nr && first + i < FIRST_RESERVED_GDT_ENTRY; i++)
         gdt[first + i] = desc ? desc[i] : 0;
+}
+
+/* The guest's LDT (pv/descriptor.c): a 64-bit LDT descriptor (type 2,
+ * DPL 0, two slots) at LDT_SEL in this CPU's GDT, as Xen's LDT_ENTRY. */
+void arch_load_ldt(const void *base, unsigned int ents)
+{
+    uint64_t *gdt = cpu_tables[arch_cpu_id()].gdt;
+    uint64_t b = (uint64_t)base, limit = (uint64_t)ents * 8 - 1;
+
+    if (!ents) {
+        __asm__ volatile("lldt %w0" :: "r"(0) : "memory");
+        return;
+    }
+    gdt[LDT_SEL >> 3] = (limit & 0xffff) | ((b & 0xffffff) << 16) | (0x82UL << 40) |
+                        (((limit >> 16) & 0xf) << 48) | (((b >> 24) & 0xff) << 56);
+    gdt[(LDT_SEL >> 3) + 1] = b >> 32;
+    __asm__ volatile("lldt %w0" :: "r"(LDT_SEL) : "memory");
 }
 
 uint64_t cpu_tables_setup(unsigned int cpu);

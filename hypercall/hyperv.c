@@ -26,6 +26,7 @@
 #include <hyperv/tlfs.h>
 #include <minishim/xen-public.h>
 #include <minishim/arch.h>
+#include <minishim/console.h>
 #include <minishim/flush.h>
 #include <minishim/l0.h>
 #include <minishim/percpu.h>
@@ -35,7 +36,23 @@ static uint8_t hypercall_page[PAGE_SIZE] __aligned(PAGE_SIZE);
  * "Hypercall Inputs and Outputs"); used with interrupts off. */
 static uint8_t input_page[NR_CPUS][PAGE_SIZE] __aligned(PAGE_SIZE);
 
+/*
+ * Version field of the guest OS identity (bits 47:16): the Xen ABI the shim
+ * offers its guest, 4.17 (pv/hypercall.c XENVER_version), with the major
+ * number in the top byte (bits 47:40) and the minor below it. This matters
+ * on Xen L0: viridian reads the identity in the Microsoft layout, where bits
+ * 47:40 are the "OS" field, and fills the recommendation leaf (CPUID
+ * 0x40000004: remote flush, Ex processor masks) only when that field is at
+ * least 4 (xen/arch/x86/hvm/viridian/viridian.c, cpuid_viridian_leaves(),
+ * leaf 4). A version of 0.x there would hide every recommendation.
+ */
+#define SHIM_OS_VERSION ((4u << 24) | (17u << 16))
+
 static bool ready;
+/* Flush calls by form, for the shutdown report (relaxed atomics: CPUs
+ * flush concurrently). */
+static uint64_t nr_calls[HV_NR_FORMS], nr_all_processors, nr_errors;
+static uint64_t last_bad_status;
 static bool have_vp_index_msr;
 static uint32_t recommendations;        /* CPUID base+4 EAX */
 static cpumask_t vp_known;              /* CPUs whose hv_vp_index is read */
@@ -47,23 +64,27 @@ int hyperv_init(const struct l0_detect *d)
 
     ready = false;
     cpumask_clear(&vp_known);
+    memset(nr_calls, 0, sizeof(nr_calls));
+    nr_all_processors = nr_errors = last_bad_status = 0;
     if (!d->hyperv || d->hyperv_interface != HV_INTERFACE_HV1)
         return -XEN_ENODEV;
     if (d->hyperv_max_leaf < d->hyperv_base + HV_CPUID_ENLIGHTENMENTS)
         return -XEN_ENODEV;
     arch_cpuid(d->hyperv_base + HV_CPUID_FEATURES, 0, &features);
-    arch_cpuid(d->hyperv_base + HV_CPUID_ENLIGHTENMENTS, 0, &enl);
     if (!(features.eax & HV_MSR_HYPERCALL_AVAILABLE))
         return -XEN_ENODEV;
     have_vp_index_msr = features.eax & HV_MSR_VP_INDEX_AVAILABLE;
-    recommendations = enl.eax;
 
     /* The guest OS identity must be non-zero before the hypercall page
      * can be enabled (TLFS "Establishing the Hypercall Interface"). */
     os_id = HV_GUEST_OS_ID_OPEN_SOURCE |
             (HV_GUEST_OS_TYPE_XEN << HV_GUEST_OS_TYPE_SHIFT) |
-            (0x0001ULL << HV_GUEST_OS_VERSION_SHIFT);        /* 0.1 */
+            ((uint64_t)SHIM_OS_VERSION << HV_GUEST_OS_VERSION_SHIFT);
     arch_wrmsr(HV_X64_MSR_GUEST_OS_ID, os_id);
+    /* Recommendations only after the identity: Xen's viridian leaves
+     * CPUID 0x40000004 empty until the guest OS ID is set. */
+    arch_cpuid(d->hyperv_base + HV_CPUID_ENLIGHTENMENTS, 0, &enl);
+    recommendations = enl.eax;
 
     hc = arch_rdmsr(HV_X64_MSR_HYPERCALL);
     hc = (hc & ~HV_HYPERCALL_PAGE_MASK & ~HV_HYPERCALL_ENABLE) |
@@ -88,6 +109,11 @@ void hyperv_cpu_init(void)
 bool hyperv_flush_recommended(void)
 {
     return ready && (recommendations & HV_REMOTE_TLB_FLUSH_RECOMMENDED);
+}
+
+uint32_t hyperv_recommendations(void)
+{
+    return ready ? recommendations : 0;
 }
 
 /* Number of GVA range entries for 2^order pages (0: too many to count). */
@@ -129,8 +155,10 @@ static int call(uint64_t code, uint64_t varhead, unsigned int reps, const void *
         uint64_t r = arch_hyperv_hypercall(hypercall_page, control, in_gpa, 0);
         unsigned int done;
 
-        if ((r & HV_RESULT_STATUS_MASK) != HV_STATUS_SUCCESS)
+        if ((r & HV_RESULT_STATUS_MASK) != HV_STATUS_SUCCESS) {
+            __atomic_store_n(&last_bad_status, r & HV_RESULT_STATUS_MASK, __ATOMIC_RELAXED);
             return -XEN_EIO;
+        }
         if (!reps)
             return 0;
         /* A rep call may return early (TLFS "Rep hypercall restarting"):
@@ -240,5 +268,109 @@ int hyperv_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
                   : call(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, nr_banks, 0, f);
     }
     arch_irq_restore(irq);
+    __atomic_fetch_add(&nr_calls[(ex ? 2 : 0) + (list ? 1 : 0)], 1, __ATOMIC_RELAXED);
+    if (all)
+        __atomic_fetch_add(&nr_all_processors, 1, __ATOMIC_RELAXED);
+    if (rc)
+        __atomic_fetch_add(&nr_errors, 1, __ATOMIC_RELAXED);
     return rc;
+}
+
+void hyperv_get_stats(struct hyperv_stats *st)
+{
+    for (unsigned int i = 0; i < HV_NR_FORMS; i++)
+        st->calls[i] = __atomic_load_n(&nr_calls[i], __ATOMIC_RELAXED);
+    st->all_processors = __atomic_load_n(&nr_all_processors, __ATOMIC_RELAXED);
+    st->errors = __atomic_load_n(&nr_errors, __ATOMIC_RELAXED);
+    st->last_bad_status = __atomic_load_n(&last_bad_status, __ATOMIC_RELAXED);
+}
+
+/*
+ * Self-test against the real L0: each flush form with this CPU as the only
+ * target (or every processor), checked against what the TLFS says the
+ * answer must be. Flushing is always safe, so the probes cost nothing but
+ * TLB refills; the two refused inputs change nothing by definition.
+ */
+struct hv_probe {
+    const char *name;
+    uint16_t code;
+    uint16_t varhead;           /* 8-byte units                          */
+    uint16_t reps;
+    uint16_t want;              /* TLFS status                           */
+    uint64_t in[8];             /* input page head; VP bit filled in     */
+    uint8_t vp_qword;           /* index of the qword holding our VP bit, 0: none */
+};
+
+unsigned int hyperv_selftest(void)
+{
+    unsigned int self = arch_cpu_id();
+    uint32_t vp = (self < NR_CPUS && cpumask_test(&vp_known, self)) ?
+                  percpu[self].hv_vp_index : 0;
+    uint64_t bit = 1ULL << (vp % 64);
+    uint64_t bank_mask = 1ULL << (vp / 64);
+    const uint64_t gva0 = 0xffff800000000000ULL, gva1 = 0x400000ULL | 3;
+    const uint64_t aas = HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES;
+    const struct hv_probe probes[] = {
+        { "space all-processors", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, 0, 0,
+          HV_STATUS_SUCCESS, { 0, aas | HV_FLUSH_ALL_PROCESSORS, 0 }, 0 },
+        { "space mask", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, 0, 0,
+          HV_STATUS_SUCCESS, { 0, aas, 0 }, 2 },
+        { "list mask 2 reps", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, 0, 2,
+          HV_STATUS_SUCCESS, { 0, aas, 0, gva0, gva1 }, 2 },
+        { "space-ex sparse 1 bank", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, 1, 0,
+          HV_STATUS_SUCCESS, { 0, aas, HV_GENERIC_SET_SPARSE_4K, bank_mask, 0 }, 4 },
+        { "list-ex sparse 1 bank 2 reps", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, 1, 2,
+          HV_STATUS_SUCCESS, { 0, aas, HV_GENERIC_SET_SPARSE_4K, bank_mask, 0, gva0, gva1 }, 4 },
+        /* A sparse set may list a bank with no VP in it. */
+        { "space-ex sparse with empty bank", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, 2, 0,
+          HV_STATUS_SUCCESS,
+          { 0, aas, HV_GENERIC_SET_SPARSE_4K, bank_mask | (bank_mask << 1), 0, 0 }, 4 },
+        { "space-ex set-all", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, 0, 0,
+          HV_STATUS_SUCCESS, { 0, aas, HV_GENERIC_SET_ALL, 0 }, 0 },
+        /* TLFS "HV_GENERIC_SET_FORMAT": only 0 and 1 exist. */
+        { "space-ex bad set format (refused)", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, 0, 0,
+          HV_STATUS_INVALID_PARAMETER, { 0, aas, 7, 0 }, 0 },
+        /* An unassigned call code (TLFS "Hypercall Code Reference"). */
+        { "unknown call code (refused)", 0x7ffe, 0, 0,
+          HV_STATUS_INVALID_HYPERCALL_CODE, { 0 }, 0 },
+    };
+    unsigned int bad = 0;
+
+    if (!ready || self >= NR_CPUS) {
+        pr_info("l0: selftest backend=hyperv not set up mismatches=1\n");
+        return 1;
+    }
+    pr_info("l0: selftest backend=hyperv vp=%u recommendations=0x%x\n",
+            (unsigned int)vp, (unsigned int)recommendations);
+    for (unsigned int i = 0; i < ARRAY_SIZE(probes); i++) {
+        const struct hv_probe *p = &probes[i];
+        uint64_t *in = (uint64_t *)input_page[self];
+        uint64_t control = p->code | ((uint64_t)p->varhead << HV_HC_VARHEAD_SHIFT) |
+                           ((uint64_t)p->reps << HV_HC_REP_COUNT_SHIFT);
+        unsigned long irq;
+        unsigned int status, done;
+        uint64_t r;
+        bool ok;
+
+        irq = arch_irq_save();
+        memset(in, 0, 8 * ARRAY_SIZE(p->in));
+        memcpy(in, p->in, sizeof(p->in));
+        if (p->vp_qword)
+            in[p->vp_qword] = bit;
+        r = arch_hyperv_hypercall(hypercall_page, control, arch_virt_to_phys(in).pa, 0);
+        arch_irq_restore(irq);
+        status = (unsigned int)(r & HV_RESULT_STATUS_MASK);
+        done = (unsigned int)((r & HV_RESULT_REP_DONE_MASK) >> HV_RESULT_REP_DONE_SHIFT);
+        /* A rep call that succeeds has done every rep (no restart here:
+         * two reps never need it). */
+        ok = status == p->want && (status != HV_STATUS_SUCCESS || done == p->reps);
+        if (!ok)
+            bad++;
+        pr_info("l0: selftest %-34s status=0x%04x reps=%u/%u want=0x%04x %s\n",
+                p->name, status, done, (unsigned int)p->reps, (unsigned int)p->want,
+                ok ? "ok" : "MISMATCH");
+    }
+    pr_info("l0: selftest backend=hyperv probes=%lu mismatches=%u\n",
+            (unsigned long)ARRAY_SIZE(probes), bad);
+    return bad;
 }

@@ -1,6 +1,7 @@
 /*
  * L0 selection and the operations every L0 offers the shim: console and
- * shutdown. The flush backends join this table with the flush engine.
+ * shutdown (the platform L0), and the choice of the flush backend, which
+ * may be a different interface of the same L0 (Xen with viridian).
  */
 #include <minishim/xen-public.h>
 #include <minishim/arch.h>
@@ -9,13 +10,94 @@
 
 static struct l0_detect detected;
 static enum l0_kind active = L0_NONE;
-static bool hv_flush;           /* Hyper-V hypercall page is set up */
+static enum l0_kind flush_backend = L0_NONE;
+static const char *flush_why = "no L0";
+static bool hv_ready;           /* Hyper-V hypercall page is set up */
+static uint64_t xen_flushes, xen_flush_errors;
 
-void l0_init(void)
+/* Set up the Hyper-V hypercall page once; true when it works. */
+static bool hv_setup(void)
+{
+    int rc;
+
+    if (hv_ready)
+        return true;
+    rc = hyperv_init(&detected);
+    if (rc == 0)
+        hv_ready = true;
+    else
+        pr_warn("l0: Hyper-V interface found but its hypercall page could not be "
+                "set up (%d)\n", rc);
+    return hv_ready;
+}
+
+static void choose_flush(enum l0_flush_use use)
+{
+    flush_backend = L0_NONE;
+    switch (use) {
+    case L0_FLUSH_USE_NONE:
+        flush_why = "l0-flush=none";
+        return;
+    case L0_FLUSH_USE_XEN:
+        if (active == L0_XEN) {
+            flush_backend = L0_XEN;
+            flush_why = "l0-flush=xen";
+        } else {
+            flush_why = "l0-flush=xen, but L0 is not Xen";
+        }
+        return;
+    case L0_FLUSH_USE_HYPERV:
+        if (!detected.hyperv) {
+            flush_why = "l0-flush=hyperv, but L0 offers no Hyper-V interface";
+        } else if (!hv_setup()) {
+            flush_why = "l0-flush=hyperv, but the Hyper-V hypercall page failed";
+        } else {
+            flush_backend = L0_HYPERV;
+            flush_why = "l0-flush=hyperv";
+        }
+        return;
+    case L0_FLUSH_USE_AUTO:
+    default:
+        break;
+    }
+    if (active == L0_HYPERV) {
+        /* Hyper-V alone: without the hypercall page it offers nothing. */
+        if (hv_setup()) {
+            flush_backend = L0_HYPERV;
+            flush_why = "auto: Hyper-V L0";
+        } else {
+            flush_why = "auto: Hyper-V L0 without a hypercall page";
+        }
+    } else if (active == L0_XEN && detected.hyperv) {
+        /*
+         * Xen with viridian. The recommendation leaf is only meaningful
+         * once the guest OS identity is written (Xen fills CPUID
+         * 0x40000004 only then: viridian.c, cpuid_viridian_leaves()), so
+         * the Hyper-V interface is set up first, then asked.
+         */
+        if (hv_setup() && hyperv_flush_recommended()) {
+            flush_backend = L0_HYPERV;
+            flush_why = "auto: Xen with viridian recommends the Hyper-V remote flush hypercalls";
+        } else {
+            flush_backend = L0_XEN;
+            flush_why = "auto: Xen with viridian, Hyper-V remote flush not recommended";
+        }
+    } else if (active == L0_XEN) {
+        flush_backend = L0_XEN;
+        flush_why = "auto: Xen L0";
+    } else {
+        flush_why = "auto: no L0";
+    }
+}
+
+void l0_setup(enum l0_flush_use use)
 {
     active = L0_NONE;
-    hv_flush = false;
+    hv_ready = false;
+    xen_flushes = xen_flush_errors = 0;
     l0_detect(&detected);
+    /* Xen, wherever its leaves are, serves the PVH duties even when it
+     * also offers Hyper-V's interface. */
     if (detected.xen) {
         int rc = xen_init(&detected);
 
@@ -23,36 +105,31 @@ void l0_init(void)
             active = L0_XEN;
         else
             pr_err("l0: Xen found but its hypercall page could not be set up (%d)\n", rc);
-    } else if (detected.hyperv) {
-        int rc = hyperv_init(&detected);
-
-        /* Without the hypercall page Hyper-V is still the L0, just one
-         * that offers the shim nothing: no assisted flush. */
-        active = L0_HYPERV;
-        if (rc == 0)
-            hv_flush = true;
-        else
-            pr_warn("l0: Hyper-V found but its hypercall page could not be set up (%d); "
-                    "flushes use IPIs\n", rc);
     }
+    if (active == L0_NONE && detected.hyperv)
+        active = L0_HYPERV;
+    choose_flush(use);
     l0_cpu_init();
+}
+
+void l0_init(void)
+{
+    l0_setup(L0_FLUSH_USE_AUTO);
 }
 
 void l0_cpu_init(void)
 {
-    if (active == L0_HYPERV && hv_flush)
+    if (hv_ready)
         hyperv_cpu_init();
 }
 
 unsigned int l0_flush_caps(void)
 {
-    switch (active) {
+    switch (flush_backend) {
     case L0_XEN:
         /* Xen's own shim uses HVMOP_flush_tlbs whenever it can. */
         return L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED;
     case L0_HYPERV:
-        if (!hv_flush)
-            return 0;
         return L0_FLUSH_AVAILABLE |
                (hyperv_flush_recommended() ? L0_FLUSH_RECOMMENDED : 0);
     default:
@@ -65,15 +142,72 @@ int l0_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
 {
     if (cpumask_empty(mask))
         return -XEN_EINVAL;     /* never ask L0 to flush an empty set */
-    switch (active) {
-    case L0_XEN:
-        return xen_flush_tlb();
+    switch (flush_backend) {
+    case L0_XEN: {
+        int rc = xen_flush_tlb();
+
+        __atomic_fetch_add(&xen_flushes, 1, __ATOMIC_RELAXED);
+        if (rc)
+            __atomic_fetch_add(&xen_flush_errors, 1, __ATOMIC_RELAXED);
+        return rc;
+    }
     case L0_HYPERV:
-        if (hv_flush)
-            return hyperv_flush_tlb(mask, va, order, flags);
-        return -XEN_EOPNOTSUPP;
+        return hyperv_flush_tlb(mask, va, order, flags);
     default:
         return -XEN_EOPNOTSUPP;
+    }
+}
+
+enum l0_kind l0_flush_backend(void)
+{
+    return flush_backend;
+}
+
+static const char *kind_name(enum l0_kind k)
+{
+    switch (k) {
+    case L0_XEN: return "xen";
+    case L0_HYPERV: return "hyperv";
+    default: return "none";
+    }
+}
+
+const char *l0_flush_backend_name(void)
+{
+    return kind_name(flush_backend);
+}
+
+const char *l0_flush_why(void)
+{
+    return flush_why;
+}
+
+const char *l0_flush_use_name(enum l0_flush_use use)
+{
+    switch (use) {
+    case L0_FLUSH_USE_AUTO: return "auto";
+    case L0_FLUSH_USE_XEN: return "xen";
+    case L0_FLUSH_USE_HYPERV: return "hyperv";
+    case L0_FLUSH_USE_NONE: return "none";
+    }
+    return "?";
+}
+
+unsigned int l0_selftest(void)
+{
+    int rc;
+
+    switch (flush_backend) {
+    case L0_HYPERV:
+        return hyperv_selftest();
+    case L0_XEN:
+        rc = xen_flush_tlb();
+        pr_info("l0: selftest backend=xen HVMOP_flush_tlbs rc=%d mismatches=%u\n",
+                rc, rc ? 1u : 0u);
+        return rc ? 1 : 0;
+    default:
+        pr_info("l0: selftest backend=none (nothing to probe) mismatches=0\n");
+        return 0;
     }
 }
 
@@ -89,11 +223,7 @@ enum l0_kind l0_kind(void)
 
 const char *l0_name(void)
 {
-    switch (active) {
-    case L0_XEN: return "xen";
-    case L0_HYPERV: return "hyperv";
-    default: return "none";
-    }
+    return kind_name(active);
 }
 
 void l0_console_write(const char *s, size_t len)
@@ -102,8 +232,34 @@ void l0_console_write(const char *s, size_t len)
         xen_console_write(s, len);
 }
 
+void l0_print_stats(void)
+{
+    struct hyperv_stats hs;
+
+    switch (flush_backend) {
+    case L0_HYPERV:
+        hyperv_get_stats(&hs);
+        pr_info("l0: flush calls backend=hyperv space=%lu list=%lu space-ex=%lu list-ex=%lu "
+                "all-processors=%lu errors=%lu last-status=0x%lx\n",
+                (unsigned long)hs.calls[0], (unsigned long)hs.calls[1],
+                (unsigned long)hs.calls[2], (unsigned long)hs.calls[3],
+                (unsigned long)hs.all_processors, (unsigned long)hs.errors,
+                (unsigned long)hs.last_bad_status);
+        break;
+    case L0_XEN:
+        pr_info("l0: flush calls backend=xen hvmop-flush-tlbs=%lu errors=%lu\n",
+                (unsigned long)__atomic_load_n(&xen_flushes, __ATOMIC_RELAXED),
+                (unsigned long)__atomic_load_n(&xen_flush_errors, __ATOMIC_RELAXED));
+        break;
+    default:
+        pr_info("l0: flush calls backend=none\n");
+        break;
+    }
+}
+
 void __noreturn l0_shutdown(unsigned int reason)
 {
+    l0_print_stats();
     if (active == L0_XEN) {
         long rc = xen_shutdown(reason);
 

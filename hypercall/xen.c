@@ -71,6 +71,33 @@ int xen_get_hvm_param(unsigned int index, uint64_t *value)
     return 0;
 }
 
+int xen_set_hvm_param(unsigned int index, uint64_t value)
+{
+    struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index, .value = value };
+
+    return (int)xen_hypercall(__HYPERVISOR_hvm_op, HVMOP_set_param,
+                              (unsigned long)&p, 0, 0, 0);
+}
+
+/*
+ * XENMAPSPACE_gmfn (public memory.h): the page at gfn idx moves to gpfn;
+ * whatever backed gpfn is released (xenmem_add_to_physmap_one in
+ * xen/arch/x86/mm.c). Mappings other domains hold of the page (xenstored's
+ * grant map of the store ring) follow the page, not the frame number.
+ */
+int xen_move_frame(uint64_t from_gfn, uint64_t to_gfn)
+{
+    struct xen_add_to_physmap xatp = {
+        .domid = DOMID_SELF,
+        .space = XENMAPSPACE_gmfn,
+        .idx = from_gfn,
+        .gpfn = to_gfn,
+    };
+
+    return (int)xen_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
+                              (unsigned long)&xatp, 0, 0, 0);
+}
+
 int xen_memory_map(void *buf, unsigned int max_entries, unsigned int *nr)
 {
     struct xen_memory_map map = { .nr_entries = max_entries };

@@ -9,8 +9,11 @@
  */
 #include <string.h>
 #include <minishim/arch.h>
+#include <minishim/console.h>
 #include <minishim/pv_guest_access.h>
+#include <minishim/pv_emul.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_pt.h>
 
 #define GDT_FRAMES_MAX    (FIRST_RESERVED_GDT_PAGE)
 #define DESC_PER_PAGE     512
@@ -19,28 +22,53 @@
 #define SEG_DPL_SHIFT     45
 #define SEG_TYPE_MASK     (0xfULL << 40)
 
-static mfn_t gdt_frames[GDT_FRAMES_MAX];
-static unsigned int gdt_nr_frames, gdt_entries;   /* entries: as Xen's gdt_ents */
+/* Per vCPU, as Xen's v->arch.pv.gdt_frames/gdt_ents: vCPU n's GDT is
+ * copied into shim CPU n's GDT (vCPU n always runs there). */
+struct gdt_state {
+    mfn_t frames[GDT_FRAMES_MAX];
+    unsigned int nr_frames, entries;
+};
+static struct gdt_state gdt_state[PV_MAX_VCPUS];
 
 /*
- * Xen check_descriptor() for a 64-bit PV guest: not-present and null
- * descriptors are harmless; code/data descriptors are accepted with their
- * DPL raised to the guest kernel's ring (3); type-0 system descriptors (the
- * upper half of a 16-byte gate) are harmless; every other system
- * descriptor (TSS, LDT, gates) is refused. Call gates, which Xen emulates,
- * are refused here too (not offered yet).
+ * Xen check_descriptor() (xen/arch/x86/mm.c) for a 64-bit PV guest:
+ * not-present descriptors are harmless; the DPL is raised to the guest
+ * kernel's ring (3); code/data descriptors are then fine; type-0 system
+ * descriptors (the upper half of a 16-byte gate) are harmless; of the
+ * other system descriptors only call gates pass, and only to a guest
+ * segment (a GDT entry below Xen's, FLAT_KERNEL_CS, or the LDT), with
+ * their DPL forced to 0 and the DPL kept in the target's RPL, reserved
+ * bits clear. A DPL-0 gate can never be used from ring 3: every far
+ * call/jmp through it is a #GP(gate selector), which Xen (4.17) passes
+ * to a 64-bit guest as it is (emul-gate-op.c serves 32-bit guests only).
+ * *d is updated in place, as Xen writes the fixed-up descriptor.
  */
 bool pv_check_descriptor(uint64_t *d)
 {
-    uint64_t b = *d;
+    uint32_t a = (uint32_t)*d, b = (uint32_t)(*d >> 32);
+    uint16_t cs;
 
-    if (!(b & SEG_P))
+    if (!(b & (1u << 15)))                      /* P */
         return true;
-    if (b & SEG_S) {
-        *d = b | (3ULL << SEG_DPL_SHIFT);
+    b |= 3u << 13;                              /* DPL: at least 3 */
+    if (b & (1u << 12)) {                       /* S: code or data */
+        *d = a | ((uint64_t)b << 32);
         return true;
     }
-    return (b & SEG_TYPE_MASK) == 0;
+    if ((b & 0xf00) == 0)
+        return true;
+    if ((b & 0xf00) != 0xc00)                   /* only call gates */
+        return false;
+    cs = (uint16_t)(a >> 16);
+    if ((cs >> 3) >= FIRST_RESERVED_GDT_ENTRY && cs != FLAT_KERNEL_CS && !(cs & 4))
+        return false;
+    b &= ~(3u << 13);
+    cs = (uint16_t)((cs & ~3) | 3);
+    a = (a & 0xffff) | ((uint32_t)cs << 16);
+    if (b & 0xff)                               /* reserved (64-bit gate) */
+        return false;
+    *d = a | ((uint64_t)b << 32);
+    return true;
 }
 
 /* PGT_SEG_DESC validation for the PV MMU (pv_mm_config.validate_seg_desc). */
@@ -59,30 +87,205 @@ int pv_validate_seg_desc_page(const void *page)
 
 /* Xen maps whole frames into the GDT area: every descriptor of a GDT
  * frame is live, also those past 'entries' in its last frame. */
-static void gdt_load_copy(void)
+static void gdt_load_copy(const struct vcpu *v)
 {
+    const struct gdt_state *g = &gdt_state[v->id];
     uint64_t desc[DESC_PER_PAGE];
 
-    arch_set_guest_gdt_entries(0, NULL, FIRST_RESERVED_GDT_ENTRY);
-    for (unsigned int f = 0; f < gdt_nr_frames; f++) {
-        memcpy(desc, arch_phys_to_virt(mfn_to_paddr(gdt_frames[f])), sizeof(desc));
+    arch_set_guest_gdt_entries(v->id, 0, NULL, FIRST_RESERVED_GDT_ENTRY);
+    for (unsigned int f = 0; f < g->nr_frames; f++) {
+        memcpy(desc, arch_phys_to_virt(mfn_to_paddr(g->frames[f])), sizeof(desc));
         for (unsigned int i = 0; i < DESC_PER_PAGE; i++)
             pv_check_descriptor(&desc[i]);      /* DPL fix-up only */
-        arch_set_guest_gdt_entries(f * DESC_PER_PAGE, desc, DESC_PER_PAGE);
+        arch_set_guest_gdt_entries(v->id, f * DESC_PER_PAGE, desc, DESC_PER_PAGE);
     }
 }
 
-long do_set_gdt(uint64_t frame_list, unsigned int entries)
+/* ------------------------------------------------------------------ LDT --- */
+
+/*
+ * The guest's LDT (MMUEXT_SET_LDT, pv/mm.c records base and entries). Xen
+ * maps the guest's LDT pages lazily into a per-vCPU area on the first
+ * fault touching one (pv_map_ldt_shadow_page); each page is taken as
+ * PGT_seg_desc_page and stays so until the LDT changes (SET_LDT, a new
+ * kernel base pointer) or the vCPU goes. minishim does the same with a
+ * per-vCPU shadow copy instead of a mapping: the LDTR points at the copy,
+ * pages not faulted in yet are all-zero there (so loading a selector from
+ * them raises #GP(selector)), and pv_ldt_fault() faults the page in on
+ * that #GP: walk the guest kernel page tables, take the type (which
+ * validates every descriptor with the update_descriptor checks), copy,
+ * retry the instruction. A page that cannot be taken is reported as Xen
+ * does (handle_ldt_mapping_fault): #PF at ldt_base + offset, or #GP(sel)
+ * when that address is not canonical. update_descriptor keeps the copies
+ * in step (the pages are read-only to the guest otherwise).
+ */
+#define LDT_PAGES 16                        /* 8192 entries */
+
+struct ldt_shadow {
+    uint64_t desc[LDT_PAGES * DESC_PER_PAGE];
+    mfn_t frame[LDT_PAGES];                 /* faulted-in pages, 0: none */
+    bool loaded;                            /* LDTR holds this copy      */
+};
+
+static struct ldt_shadow ldt_shadow[PV_MAX_VCPUS] __attribute__((aligned(4096)));
+
+static struct ldt_shadow *ldt_of(const struct vcpu *v)
 {
-    unsigned long frames[GDT_FRAMES_MAX];
+    return &ldt_shadow[v->id];
+}
+
+/* Guest kernel page-table walk (Xen guest_get_eff_kern_l1e): the frame
+ * mapped at va, or 0 when any level is not present. Every present entry
+ * of a validated L4 leads to a validated table, so each step stays in
+ * guest page-table frames. */
+static mfn_t guest_kern_frame(const struct vcpu *v, uint64_t va)
+{
+    uint64_t e = pv_kernel_cr3(v) & PT_ADDR_MASK;
+    static const unsigned int shift[4] = { L4_SHIFT, L3_SHIFT, L2_SHIFT, L1_SHIFT };
+
+    for (unsigned int l = 0; l < 4; l++) {
+        const uint64_t *t;
+
+        if (!pv_mm_frame(paddr_to_mfn(pa(e & PT_ADDR_MASK))))
+            return mfn(0);
+        t = arch_phys_to_virt(pa(e & PT_ADDR_MASK));
+        e = __atomic_load_n(&t[PT_INDEX(va, shift[l])], __ATOMIC_RELAXED);
+        if (!(e & _PAGE_PRESENT) || (l < 3 && (e & _PAGE_PSE)))
+            return mfn(0);
+    }
+    return paddr_to_mfn(pa(e & PT_ADDR_MASK));
+}
+
+static void ldt_load(struct vcpu *v)
+{
+    struct ldt_shadow *s = ldt_of(v);
+
+    if (v->mm.ldt_ents)
+        arch_load_ldt(s->desc, v->mm.ldt_ents);
+    else
+        arch_load_ldt(NULL, 0);
+    s->loaded = true;
+}
+
+/* Xen pv_destroy_ldt(): drop every faulted-in page. */
+static void ldt_destroy(struct vcpu *v)
+{
+    struct ldt_shadow *s = ldt_of(v);
+
+    for (unsigned int p = 0; p < LDT_PAGES; p++) {
+        if (!s->frame[p].mfn)
+            continue;
+        memset(&s->desc[p * DESC_PER_PAGE], 0, PAGE_SIZE);
+        pv_mm_put_page_and_type(s->frame[p]);
+        s->frame[p] = mfn(0);
+    }
+}
+
+/* Fault in LDT page p of v (Xen pv_map_ldt_shadow_page). */
+static bool ldt_map_page(struct vcpu *v, unsigned int p)
+{
+    struct ldt_shadow *s = ldt_of(v);
+    uint64_t *d = &s->desc[p * DESC_PER_PAGE];
+    mfn_t m;
+
+    if (s->frame[p].mfn)
+        return true;
+    /* Xen guest_get_eff_l1e(): outside the guest range reads as not
+     * present. */
+    if (!guest_access_ok(v->mm.ldt_base + (uint64_t)p * PAGE_SIZE, PAGE_SIZE))
+        return false;
+    m = guest_kern_frame(v, v->mm.ldt_base + (uint64_t)p * PAGE_SIZE);
+    if (!m.mfn || pv_mm_get_page_and_type(m, PGT_SEG_DESC)) {
+        pr_debug("pv: LDT page %u (%lx, frame %lx) cannot be taken\n", p,
+                 (unsigned long)(v->mm.ldt_base + (uint64_t)p * PAGE_SIZE),
+                 (unsigned long)m.mfn);
+        return false;
+    }
+    memcpy(d, arch_phys_to_virt(mfn_to_paddr(m)), PAGE_SIZE);
+    for (unsigned int i = 0; i < DESC_PER_PAGE; i++)
+        pv_check_descriptor(&d[i]);             /* DPL fix-up only */
+    s->frame[p] = m;
+    return true;
+}
+
+/* Descriptor idx of v's LDT, faulting its page in: false when there is
+ * none (beyond ldt_ents, or the page cannot be taken). */
+static bool ldt_descriptor(struct vcpu *v, unsigned int idx, uint64_t *d)
+{
+    if (idx >= v->mm.ldt_ents || !ldt_map_page(v, idx / DESC_PER_PAGE))
+        return false;
+    if (!ldt_of(v)->loaded)
+        ldt_load(v);
+    *d = ldt_of(v)->desc[idx];
+    return true;
+}
+
+/* update_descriptor wrote descriptor slot of frame m: refresh the copies. */
+static void ldt_update_shadows(mfn_t m, unsigned int slot, uint64_t desc)
+{
+    for (unsigned int i = 0; i < pv_dom.nr_vcpus && i < PV_MAX_VCPUS; i++)
+        for (unsigned int p = 0; p < LDT_PAGES; p++)
+            if (ldt_shadow[i].frame[p].mfn == m.mfn)
+                __atomic_store_n(&ldt_shadow[i].desc[p * DESC_PER_PAGE + slot],
+                                 desc, __ATOMIC_SEQ_CST);
+}
+
+void pv_ldt_changed(struct pv_mm_vcpu_state *mm)
+{
+    struct vcpu *v = (struct vcpu *)((char *)mm - offsetof(struct vcpu, mm));
+
+    ldt_destroy(v);
+    ldt_of(v)->loaded = false;
+    /* The hypercall runs on v's own CPU: the LDTR follows at once. */
+    if (v == pv_current())
+        ldt_load(v);
+}
+
+void pv_ldt_destroy(struct vcpu *v)
+{
+    ldt_destroy(v);
+    ldt_of(v)->loaded = false;
+}
+
+int pv_ldt_fault(struct vcpu *v, uint32_t ec, uint64_t *cr2)
+{
+    unsigned int idx = ec >> 3;
+    uint64_t off = (uint64_t)idx * 8, linear;
+    struct ldt_shadow *s = ldt_of(v);
+
+    /* Only a selector error (not EXT, not IDT) naming the LDT. */
+    if ((ec & 7) != 4 || idx >= v->mm.ldt_ents)
+        return 0;
+    if (!s->loaded) {
+        /* First LDT use on this CPU (a vCPU started with an LDT). */
+        ldt_load(v);
+        if (s->frame[idx / DESC_PER_PAGE].mfn)
+            return 1;
+    }
+    if (s->frame[idx / DESC_PER_PAGE].mfn)
+        return 0;                   /* a real #GP on a faulted-in page */
+    if (ldt_map_page(v, idx / DESC_PER_PAGE))
+        return 1;
+    /* Xen handle_ldt_mapping_fault(): #GP(sel) if the address would be
+     * non-canonical, else #PF at the LDT address. */
+    linear = v->mm.ldt_base + off;
+    if (!(linear < (1UL << 47) || linear >= 0xFFFF800000000000UL))
+        return 0;                   /* #GP(sel) as it is */
+    *cr2 = linear;
+    return -1;
+}
+
+/* Xen pv_set_gdt(): every frame taken as PGT_seg_desc_page (validating
+ * its descriptors), then the old ones released. */
+int pv_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int entries)
+{
+    struct gdt_state *g = &gdt_state[v->id];
     unsigned int nr = (entries + DESC_PER_PAGE - 1) / DESC_PER_PAGE, i;
 
     /* Xen: the reserved entries (FLAT_RING3_*, the shim's own) are not
      * the guest's. */
     if (entries > FIRST_RESERVED_GDT_ENTRY)
         return -XEN_EINVAL;
-    if (copy_from_guest(frames, frame_list, nr * sizeof(frames[0])))
-        return -XEN_EFAULT;
     for (i = 0; i < nr; i++)
         if (pv_mm_get_page_and_type(mfn(frames[i]), PGT_SEG_DESC))
             break;
@@ -91,14 +294,26 @@ long do_set_gdt(uint64_t frame_list, unsigned int entries)
             pv_mm_put_page_and_type(mfn(frames[i]));
         return -XEN_EINVAL;
     }
-    for (i = 0; i < gdt_nr_frames; i++)
-        pv_mm_put_page_and_type(gdt_frames[i]);
+    for (i = 0; i < g->nr_frames; i++)
+        pv_mm_put_page_and_type(g->frames[i]);
     for (i = 0; i < nr; i++)
-        gdt_frames[i] = mfn(frames[i]);
-    gdt_nr_frames = nr;
-    gdt_entries = entries;
-    gdt_load_copy();
+        g->frames[i] = mfn(frames[i]);
+    g->nr_frames = nr;
+    g->entries = entries;
+    gdt_load_copy(v);
     return 0;
+}
+
+long do_set_gdt(uint64_t frame_list, unsigned int entries)
+{
+    unsigned long frames[GDT_FRAMES_MAX];
+    unsigned int nr = (entries + DESC_PER_PAGE - 1) / DESC_PER_PAGE;
+
+    if (entries > FIRST_RESERVED_GDT_ENTRY)
+        return -XEN_EINVAL;
+    if (copy_from_guest(frames, frame_list, nr * sizeof(frames[0])))
+        return -XEN_EFAULT;
+    return pv_set_gdt(pv_current(), frames, entries);
 }
 
 long do_update_descriptor(uint64_t maddr, uint64_t desc)
@@ -117,12 +332,20 @@ long do_update_descriptor(uint64_t maddr, uint64_t desc)
         return -XEN_EINVAL;
     slot = (uint64_t *)arch_phys_to_virt(pa(maddr));
     __atomic_store_n(slot, desc, __ATOMIC_SEQ_CST);
-    for (unsigned int i = 0; i < gdt_nr_frames; i++) {
-        unsigned int idx = i * DESC_PER_PAGE + (unsigned int)((maddr & (PAGE_SIZE - 1)) / 8);
+    /* Every vCPU's GDT copy holding this frame (Xen maps the frame, so
+     * all see the write at once). */
+    for (unsigned int n = 0; n < pv_dom.nr_vcpus && n < PV_MAX_VCPUS; n++) {
+        const struct gdt_state *g = &gdt_state[n];
 
-        if (gdt_frames[i].mfn == m.mfn)
-            arch_set_guest_gdt_entries(idx, &desc, 1);
+        for (unsigned int i = 0; i < g->nr_frames; i++) {
+            unsigned int idx = i * DESC_PER_PAGE +
+                               (unsigned int)((maddr & (PAGE_SIZE - 1)) / 8);
+
+            if (g->frames[i].mfn == m.mfn)
+                arch_set_guest_gdt_entries(n, idx, &desc, 1);
+        }
     }
+    ldt_update_shadows(m, (unsigned int)((maddr & (PAGE_SIZE - 1)) / 8), desc);
     pv_mm_put_page_and_type(m);
     return 0;
 }
@@ -135,6 +358,12 @@ long do_update_descriptor(uint64_t maddr, uint64_t desc)
  */
 bool pv_selector_ok(uint16_t sel, bool code)
 {
+    return pv_vcpu_selector_ok(pv_current(), sel, code);
+}
+
+bool pv_vcpu_selector_ok(struct vcpu *v, uint16_t sel, bool code)
+{
+    const struct gdt_state *g = &gdt_state[v->id];
     unsigned int idx = sel >> 3;
     uint64_t d;
 
@@ -144,10 +373,16 @@ bool pv_selector_ok(uint16_t sel, bool code)
         return true;
     if (!code && sel == FLAT_RING3_SS64)
         return true;
-    if ((sel & 4) || idx >= gdt_nr_frames * DESC_PER_PAGE || idx == 0)
-        return false;               /* LDT (not offered), outside the GDT */
-    d = ((const uint64_t *)arch_phys_to_virt(
-             mfn_to_paddr(gdt_frames[idx / DESC_PER_PAGE])))[idx % DESC_PER_PAGE];
+    if (sel & 4) {
+        /* The LDT: the shadow copy, faulted in as the CPU would. */
+        if (!ldt_descriptor(v, idx, &d))
+            return false;
+    } else {
+        if (idx >= g->nr_frames * DESC_PER_PAGE || idx == 0)
+            return false;           /* outside the GDT */
+        d = ((const uint64_t *)arch_phys_to_virt(
+                 mfn_to_paddr(g->frames[idx / DESC_PER_PAGE])))[idx % DESC_PER_PAGE];
+    }
     if (!pv_check_descriptor(&d) || !(d & SEG_P) || !(d & SEG_S))
         return false;
     if (code)
@@ -157,5 +392,6 @@ bool pv_selector_ok(uint16_t sel, bool code)
 
 void pv_gdt_reset(void)
 {
-    gdt_nr_frames = gdt_entries = 0;
+    memset(gdt_state, 0, sizeof(gdt_state));
+    memset(ldt_shadow, 0, sizeof(ldt_shadow));
 }

@@ -11,6 +11,7 @@
 #include <minishim/page_alloc.h>
 #include <minishim/percpu.h>
 #include <minishim/pv.h>
+#include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
@@ -150,6 +151,7 @@ int pv_mm_setup(void)
         .m2p = (uint64_t *)pv_m2p,
         .load_kernel_pt = mm_load_kernel_pt,
         .validate_seg_desc = pv_validate_seg_desc_page,
+        .ldt_changed = pv_ldt_changed,
         .domid = 0,
     };
     struct vcpu *v = &pv_dom.vcpus[0];

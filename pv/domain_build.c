@@ -132,11 +132,61 @@ static uint64_t nr_tables(uint64_t l, uint64_t h, unsigned int shift)
     return (((h + m) & ~m) - (l & ~m)) >> shift;
 }
 
+/* Blocks of 2^shift bytes that [a, b) touches, less those [c, d) touches
+ * too (their table exists already in the initial mapping). */
+static uint64_t new_tables(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                           unsigned int shift)
+{
+    uint64_t a0 = a >> shift, a1 = (b - 1) >> shift;
+    uint64_t c0 = c >> shift, c1 = (d - 1) >> shift;
+    uint64_t lo = MAX(a0, c0), hi = MIN(a1, c1);
+
+    return (a1 - a0 + 1) - (lo <= hi ? hi - lo + 1 : 0);
+}
+
+/*
+ * XEN_ELFNOTE_INIT_P2M (Xen dom0_build.c setup_pv_physmap): the guest
+ * asks for its P2M list at virtual address base, outside the initial
+ * mapping. Xen's rules: not inside the kernel (libelf), not overlapping
+ * the initial mapping ("P->M table overlaps initial mapping"); the
+ * shim's own: page aligned, canonical and outside the hypervisor range
+ * (the builder writes page-table entries there). minishim maps it with
+ * 4 KiB pages only (Xen may use 2 MiB / 1 GiB ones, which the PV MMU
+ * would refuse on validation).
+ */
+static int p2m_layout(uint64_t base, unsigned long nr_pages, struct pv_layout *l,
+                      char *err, size_t errlen)
+{
+    uint64_t end = base + round_pgup(nr_pages * sizeof(unsigned long));
+
+    if (base & (PAGE_SIZE - 1))
+        FAIL(-XEN_EINVAL, "Xen notes: INIT_P2M %lx is not page aligned",
+             (unsigned long)base);
+    if (end <= base || (base < (1UL << 47)) != (end - 1 < (1UL << 47)) ||
+        (base >= (1UL << 47) && base < 0xFFFF800000000000UL))
+        FAIL(-XEN_EINVAL, "INIT_P2M area %lx-%lx is not canonical",
+             (unsigned long)base, (unsigned long)end);
+    if (base < SHIM_VIRT_END && end > SHIM_VIRT_START)
+        FAIL(-XEN_EINVAL, "INIT_P2M area %lx-%lx overlaps the hypervisor range",
+             (unsigned long)base, (unsigned long)end);
+    if (base < l->v_end && end > l->v_start)
+        FAIL(-XEN_EINVAL, "INIT_P2M area %lx-%lx overlaps the initial mapping",
+             (unsigned long)base, (unsigned long)end);
+    l->vphysmap_start = base;
+    l->vphysmap_end = base + nr_pages * sizeof(unsigned long);
+    l->nr_p2m_pages = (end - base) >> PAGE_SHIFT;
+    l->nr_p2m_tables = new_tables(base, end, l->v_start, l->v_end, L4_SHIFT) +
+                       new_tables(base, end, l->v_start, l->v_end, L3_SHIFT) +
+                       new_tables(base, end, l->v_start, l->v_end, L2_SHIFT);
+    return 0;
+}
+
 int pv_compute_layout(const struct pv_parms *p, unsigned long nr_pages,
                       uint64_t initrd_len, struct pv_layout *l,
                       char *err, size_t errlen)
 {
     uint64_t count;
+    int rc;
 
     memset(l, 0, sizeof(*l));
     l->v_start = p->virt_base;
@@ -150,6 +200,10 @@ int pv_compute_layout(const struct pv_parms *p, unsigned long nr_pages,
         l->vphysmap_start = round_pgup(l->vinitrd_end);
     }
     l->vphysmap_end = l->vphysmap_start + nr_pages * sizeof(unsigned long);
+    /* dom0_build.c: with INIT_P2M the P2M takes no room in the initial
+     * mapping; it is mapped separately below (setup_pv_physmap). */
+    if (p->p2m_base)
+        l->vphysmap_end = l->vphysmap_start;
     l->vstartinfo_start = round_pgup(l->vphysmap_end);
     l->vstartinfo_end = l->vstartinfo_start + sizeof(struct start_info);
     /* pv_shim: xenstore and console pages follow start_info. */
@@ -182,6 +236,12 @@ int pv_compute_layout(const struct pv_parms *p, unsigned long nr_pages,
         FAIL(-XEN_EINVAL, "initial mapping %lx-%lx is not canonical",
              (unsigned long)l->v_start, (unsigned long)l->v_end);
     count = (l->v_end - l->v_start) >> PAGE_SHIFT;
+    if (p->p2m_base) {
+        rc = p2m_layout(p->p2m_base, nr_pages, l, err, errlen);
+        if (rc)
+            return rc;
+        count += l->nr_p2m_pages + l->nr_p2m_tables;
+    }
     if (count > nr_pages)
         FAIL(-XEN_ENOMEM, "guest memory (%lu pages) too small for the initial "
              "mapping (%lu pages)", nr_pages, (unsigned long)count);
@@ -280,6 +340,45 @@ static uint64_t *build_page_tables(const struct pv_layout *l)
     return l4;
 }
 
+/*
+ * Map the INIT_P2M list (Xen setup_pv_physmap, 4 KiB pages only): the
+ * P2M frames are guest pfns [first, first + nr_p2m_pages), read and
+ * written by the guest through this mapping (L1_PROT | _PAGE_DIRTY); the
+ * missing L3/L2/L1 tables are the nr_p2m_tables pfns after them, mapped
+ * nowhere (the PV MMU validates them with the L4). 0, or -1 if the
+ * tables would need more frames than the layout counted.
+ */
+static int map_p2m(uint64_t *l4, const struct pv_layout *l, unsigned long table_pfn)
+{
+    unsigned long used = 0;
+    uint64_t v, end = l->vphysmap_start + l->nr_p2m_pages * PAGE_SIZE;
+    static const unsigned int shift[3] = { L4_SHIFT, L3_SHIFT, L2_SHIFT };
+
+    for (v = l->vphysmap_start; v < end; v += PAGE_SIZE) {
+        uint64_t *t = l4;
+        unsigned long pfn = table_pfn - l->nr_p2m_pages +
+                            ((v - l->vphysmap_start) >> PAGE_SHIFT);
+
+        for (unsigned int k = 0; k < 3; k++) {
+            uint64_t *e = &t[PT_INDEX(v, shift[k])];
+
+            if (!(*e & _PAGE_PRESENT)) {
+                mfn_t tm;
+
+                if (used == l->nr_p2m_tables)
+                    return -1;
+                tm = mfn(pv_dom.p2m[table_pfn + used++]);
+                memset(arch_phys_to_virt(mfn_to_paddr(tm)), 0, PAGE_SIZE);
+                *e = mfn_to_paddr(tm).pa | GUEST_LN_PROT;
+            }
+            t = arch_phys_to_virt(pa(*e & PT_ADDR_MASK));
+        }
+        t[PT_INDEX(v, L1_SHIFT)] = mfn_to_paddr(mfn(pv_dom.p2m[pfn])).pa |
+                                   GUEST_L1_PROT | _PAGE_DIRTY;
+    }
+    return used == l->nr_p2m_tables ? 0 : -1;
+}
+
 int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
 {
     struct elf_image img;
@@ -291,7 +390,7 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     struct vcpu *v;
     unsigned long count, pfn;
     uint64_t *l4;
-    mfn_t m;
+    mfn_t m, p2m_mfn = mfn(0);
     int rc;
 
     memset(&pv_dom, 0, sizeof(pv_dom));
@@ -322,8 +421,23 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     region_va = l.v_start;
     region_len = l.v_end - l.v_start;
     pv_dom.p2m = pv_initial_va_to_ptr(l.vphysmap_start);
+    if (p.p2m_base) {
+        /* INIT_P2M: the list in its own frames (contiguous, so the shim
+         * keeps an array view of it), guest pfns count.. onward. */
+        p2m_mfn = alloc_frames_contig(l.nr_p2m_pages, FRAME_GUEST);
+        if (!mfn_valid_value(p2m_mfn))
+            FAIL(-XEN_ENOMEM, "no %lu contiguous free frames for the P2M list",
+                 l.nr_p2m_pages);
+        pv_dom.p2m = arch_phys_to_virt(mfn_to_paddr(p2m_mfn));
+        memset(pv_dom.p2m, 0, l.nr_p2m_pages * PAGE_SIZE);
+    }
     for (pfn = 0; pfn < a->nr_pages; pfn++) {
-        m = pfn < count ? mfn(region_mfn.mfn + pfn) : alloc_frame(FRAME_GUEST);
+        if (pfn < count)
+            m = mfn(region_mfn.mfn + pfn);
+        else if (p.p2m_base && pfn - count < l.nr_p2m_pages)
+            m = mfn(p2m_mfn.mfn + (pfn - count));
+        else
+            m = alloc_frame(FRAME_GUEST);
         if (!mfn_valid_value(m))
             FAIL(-XEN_ENOMEM, "out of memory at guest pfn %lu of %lu", pfn,
                  a->nr_pages);
@@ -359,6 +473,8 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     l4 = build_page_tables(&l);
     if (!l4)
         FAIL(-XEN_EINVAL, "internal: page tables overflow the reserved area");
+    if (p.p2m_base && map_p2m(l4, &l, count + l.nr_p2m_pages))
+        FAIL(-XEN_EINVAL, "internal: the INIT_P2M tables overflow their frames");
     if (p.has_hypercall)
         pv_write_hypercall_page(pv_initial_va_to_ptr(p.virt_hypercall));
 
@@ -373,14 +489,20 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     si->pt_base = l.vpt_start;
     si->nr_pt_frames = l.nr_pt_pages;
     si->mfn_list = l.vphysmap_start;
+    if (p.p2m_base) {
+        /* dom0_build.c: the P2M frames and their page tables. */
+        si->first_p2m_pfn = count;
+        si->nr_p2m_frames = l.nr_p2m_pages + l.nr_p2m_tables;
+    }
     si->mod_start = l.vinitrd_start;
     si->mod_len = a->initrd_size;
     snprintf((char *)si->cmd_line, sizeof(si->cmd_line), "%s",
              a->cmdline ? a->cmdline : "");
     pv_dom.store_mfn = mfn(pv_dom.p2m[(l.vxenstore_start - l.v_start) >> PAGE_SHIFT]);
     pv_dom.console_mfn = mfn(pv_dom.p2m[(l.vconsole_start - l.v_start) >> PAGE_SHIFT]);
-    /* No xenstore without an L0 (QEMU-direct): store fields stay 0. The
-     * console ring is published by the console code when it serves it. */
+    /* The store fields stay 0 here: pv/store.c fills them when L0 gave
+     * the shim a xenstore (never in QEMU-direct). The console ring is
+     * published by the console code when it serves it. */
 
     if (p.pae_extcr3)
         pv_dom.vm_assist |= 1UL << VMASST_TYPE_pae_extended_cr3;

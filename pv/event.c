@@ -1,34 +1,71 @@
 /*
- * Event channels, 2-level ABI (xen/common/event_channel.c and
- * event_2l.c): alloc_unbound, bind_virq, bind_ipi, status, close, send,
- * unmask. One domain, so "interdomain" ports are the shim's own backends
- * (the console ring): sending on one calls the backend.
+ * Event channels, 2-level ABI (Xen 4.17 xen/common/event_channel.c and
+ * event_2l.c), and the part of Xen's scheduler that events drive
+ * (vcpu_mark_events_pending / vcpu_kick, evtchn_check_pollers and do_poll
+ * in xen/common/sched/core.c). One domain, so "interdomain" ports are the
+ * shim's own backends (the console ring): sending on one calls the
+ * backend.
+ *
+ * SMP: the port table, the VIRQ bindings and the poll mask are guarded by
+ * evtchn_lock (Xen's d->event_lock), taken with interrupts off so that a
+ * timer or IPI path on the same CPU can raise a VIRQ. Nothing under the
+ * lock waits for another CPU: a vCPU on another shim CPU is told about a
+ * new upcall with ipi_event_check(), which does not wait. The shared_info
+ * and vcpu_info bits are updated with atomics, as the guest changes them
+ * concurrently.
  */
 #include <string.h>
 #include <minishim/console.h>
+#include <minishim/ipi.h>
+#include <minishim/percpu.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_time.h>
+#include <minishim/pv_vcpu.h>
+#include <minishim/spinlock.h>
 #include <xen/event_channel.h>
 
 #define NR_PORTS 1024           /* of the 4096 the 2-level ABI allows */
+/* Xen's max_evtchns for the 2-level ABI on a 64-bit guest. */
+#define MAX_EVTCHNS (64 * 64)
 
+/* Port 0 is reserved (Xen ECS_RESERVED): it stays ECS_FREE here, which
+ * every operation treats the same way. */
 enum port_state { ECS_FREE, ECS_UNBOUND, ECS_VIRQ, ECS_IPI, ECS_SHIM };
 
 struct port {
     uint8_t state;
-    uint8_t vcpu;
+    uint8_t vcpu;               /* Xen notify_vcpu_id */
     uint16_t virq;
     domid_t remote;
+    evtchn_port_t remote_port;  /* ECS_SHIM: 0 = the port itself */
     void (*notify)(void);
 };
 
 static struct port ports[NR_PORTS];
-static evtchn_port_t virq_port[NR_VIRQS];
+static spinlock_t evtchn_lock = SPINLOCK_INIT;
+/* Xen d->poll_mask: vCPUs in SCHEDOP_poll (PV_MAX_VCPUS <= 32). */
+static uint64_t poll_mask;
+
+_Static_assert(PV_MAX_VCPUS <= 64, "poll_mask has a bit per vCPU");
 
 void pv_evtchn_reset(void)
 {
     memset(ports, 0, sizeof(ports));
-    memset(virq_port, 0, sizeof(virq_port));
+    __atomic_store_n(&poll_mask, 0, __ATOMIC_SEQ_CST);
+    for (unsigned int i = 0; i < PV_MAX_VCPUS; i++)
+        memset(pv_dom.vcpus[i].virq_to_evtchn, 0,
+               sizeof(pv_dom.vcpus[i].virq_to_evtchn));
+}
+
+static unsigned long lock(void)
+{
+    return spin_lock_irqsave(&evtchn_lock);
+}
+
+static void unlock(unsigned long flags)
+{
+    spin_unlock_irqrestore(&evtchn_lock, flags);
 }
 
 /* Port 0 is never handed out (Xen reserves it). */
@@ -40,110 +77,113 @@ static evtchn_port_t get_free_port(void)
     return 0;
 }
 
-static bool port_valid(evtchn_port_t p)
+/* Xen port_is_valid(): inside the port space (free ports included). */
+static bool port_is_valid(evtchn_port_t p)
 {
-    return p > 0 && p < NR_PORTS && ports[p].state != ECS_FREE;
+    return p < NR_PORTS;
 }
 
-static bool test_and_set(xen_ulong_t *w, unsigned int bit)
+static xen_ulong_t bit(evtchn_port_t p)
 {
-    xen_ulong_t m = (xen_ulong_t)1 << bit;
+    return (xen_ulong_t)1 << (p % 64);
+}
 
+static bool test_and_set(xen_ulong_t *w, xen_ulong_t m)
+{
     return __atomic_fetch_or(w, m, __ATOMIC_SEQ_CST) & m;
+}
+
+static bool test_and_clear(xen_ulong_t *w, xen_ulong_t m)
+{
+    return __atomic_fetch_and(w, ~m, __ATOMIC_SEQ_CST) & m;
+}
+
+static bool test(xen_ulong_t *w, xen_ulong_t m)
+{
+    return __atomic_load_n(w, __ATOMIC_SEQ_CST) & m;
+}
+
+/* ------------------------------------------------------ waking a vCPU --- */
+
+/* Xen vcpu_unblock + vcpu_kick: a vCPU blocked in block/poll wakes up; one
+ * running on another shim CPU takes an interrupt and, on its way back to
+ * the guest, delivers the upcall. This CPU's own vCPU needs nothing: the
+ * upcall goes out on the way back from the current trap. */
+void pv_vcpu_kick(struct vcpu *v)
+{
+    __atomic_store_n(&v->blocked, false, __ATOMIC_SEQ_CST);
+    ipi_event_check(v->id);
+}
+
+/* Xen vcpu_mark_events_pending: kick only on the 0 -> 1 transition. */
+static void mark_events_pending(struct vcpu *v)
+{
+    if (__atomic_exchange_n(&v->vcpu_info->evtchn_upcall_pending, 1,
+                            __ATOMIC_SEQ_CST))
+        return;
+    pv_vcpu_kick(v);
+}
+
+/* Xen evtchn_check_pollers: wake vCPUs polling this port (or several). */
+static void check_pollers(evtchn_port_t port)
+{
+    uint64_t m = __atomic_load_n(&poll_mask, __ATOMIC_SEQ_CST);
+
+    for (unsigned int i = 0; m && i < pv_dom.nr_vcpus; i++) {
+        struct vcpu *v = &pv_dom.vcpus[i];
+        uint64_t b = 1ULL << i;
+        int pe;
+
+        if (!(m & b))
+            continue;
+        pe = __atomic_load_n(&v->poll_evtchn, __ATOMIC_SEQ_CST);
+        if ((pe <= 0 || (evtchn_port_t)pe == port) &&
+            (__atomic_fetch_and(&poll_mask, ~b, __ATOMIC_SEQ_CST) & b)) {
+            __atomic_store_n(&v->poll_evtchn, 0, __ATOMIC_SEQ_CST);
+            pv_vcpu_kick(v);
+        }
+    }
+}
+
+/* Xen evtchn_2l_set_pending on vCPU v; lock held. */
+static void set_pending(struct vcpu *v, evtchn_port_t port)
+{
+    struct shared_info *sh = pv_dom.shared_info;
+
+    if (!sh || test_and_set(&sh->evtchn_pending[port / 64], bit(port)))
+        return;
+    if (!test(&sh->evtchn_mask[port / 64], bit(port)) &&
+        !test_and_set(&v->vcpu_info->evtchn_pending_sel, (xen_ulong_t)1 << (port / 64)))
+        mark_events_pending(v);
+    check_pollers(port);
+}
+
+static void set_pending_port(evtchn_port_t port)
+{
+    set_pending(&pv_dom.vcpus[ports[port].vcpu], port);
 }
 
 void pv_evtchn_set_pending(evtchn_port_t port)
 {
-    struct shared_info *sh = pv_dom.shared_info;
-    struct vcpu_info *vi;
+    unsigned long f;
 
-    if (!sh || port >= NR_PORTS)
+    if (port >= NR_PORTS)
         return;
-    vi = pv_dom.vcpus[ports[port].vcpu].vcpu_info;
-    if (test_and_set(&sh->evtchn_pending[port / 64], port % 64))
-        return;
-    if (!(__atomic_load_n(&sh->evtchn_mask[port / 64], __ATOMIC_SEQ_CST) &
-          ((xen_ulong_t)1 << (port % 64))) &&
-        !test_and_set(&vi->evtchn_pending_sel, port / 64))
-        __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+    f = lock();
+    set_pending_port(port);
+    unlock(f);
 }
 
-/* Xen's max_evtchns for the 2-level ABI on a 64-bit guest. */
 bool pv_evtchn_port_in_range(evtchn_port_t port)
 {
-    return port < 64 * 64;
+    return port < MAX_EVTCHNS;
 }
 
 bool pv_evtchn_is_pending(evtchn_port_t port)
 {
     struct shared_info *sh = pv_dom.shared_info;
 
-    return sh && port < 64 * 64 &&
-           (__atomic_load_n(&sh->evtchn_pending[port / 64], __ATOMIC_SEQ_CST) &
-            ((xen_ulong_t)1 << (port % 64)));
-}
-
-void pv_send_virq(unsigned int virq)
-{
-    if (virq < NR_VIRQS && virq_port[virq])
-        pv_evtchn_set_pending(virq_port[virq]);
-}
-
-evtchn_port_t pv_evtchn_alloc_shim_port(void (*notify)(void))
-{
-    evtchn_port_t p = get_free_port();
-
-    if (p)
-        ports[p] = (struct port){ .state = ECS_SHIM, .notify = notify,
-                                  .remote = DOMID_SELF };
-    return p;
-}
-
-static long evtchn_send(evtchn_port_t p)
-{
-    if (!port_valid(p))
-        return -XEN_EINVAL;
-    switch (ports[p].state) {
-    case ECS_SHIM:
-        ports[p].notify();
-        return 0;
-    case ECS_IPI:
-        pv_evtchn_set_pending(p);
-        return 0;
-    case ECS_UNBOUND:
-        return 0;               /* Xen: silently dropped */
-    default:
-        return -XEN_EINVAL;
-    }
-}
-
-static long evtchn_unmask(evtchn_port_t p)
-{
-    struct shared_info *sh = pv_dom.shared_info;
-    struct vcpu_info *vi;
-
-    if (p == 0 || p >= NR_PORTS)
-        return -XEN_EINVAL;
-    vi = pv_dom.vcpus[ports[p].vcpu].vcpu_info;
-    __atomic_fetch_and(&sh->evtchn_mask[p / 64], ~((xen_ulong_t)1 << (p % 64)),
-                       __ATOMIC_SEQ_CST);
-    if ((__atomic_load_n(&sh->evtchn_pending[p / 64], __ATOMIC_SEQ_CST) &
-         ((xen_ulong_t)1 << (p % 64))) &&
-        !test_and_set(&vi->evtchn_pending_sel, p / 64))
-        __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
-    return 0;
-}
-
-static long evtchn_close(evtchn_port_t p)
-{
-    if (!port_valid(p))
-        return -XEN_EINVAL;
-    if (ports[p].state == ECS_SHIM)
-        return -XEN_EINVAL;     /* the shim's console stays connected */
-    if (ports[p].state == ECS_VIRQ)
-        virq_port[ports[p].virq] = 0;
-    ports[p] = (struct port){ 0 };
-    return 0;
+    return sh && port < MAX_EVTCHNS && test(&sh->evtchn_pending[port / 64], bit(port));
 }
 
 /* Global VIRQs bind on vCPU 0 only (Xen virq_is_global). */
@@ -153,64 +193,318 @@ static bool virq_is_global(unsigned int virq)
            virq != VIRQ_XENPMU;
 }
 
+/* Xen send_guest_global_virq: the binding lives in vCPU 0's table, the
+ * event goes to the port's (possibly rebound) vCPU. A per-vCPU VIRQ sent
+ * this way goes to vCPU 0's binding. */
+void pv_send_virq(unsigned int virq)
+{
+    unsigned long f;
+    evtchn_port_t p;
+
+    if (virq >= NR_VIRQS || !pv_dom.nr_vcpus)
+        return;
+    f = lock();
+    p = pv_dom.vcpus[0].virq_to_evtchn[virq];
+    if (p)
+        set_pending_port(p);
+    unlock(f);
+}
+
+/* Xen send_guest_vcpu_virq: v's own binding, delivered to v. */
+void pv_send_vcpu_virq(struct vcpu *v, unsigned int virq)
+{
+    unsigned long f;
+    evtchn_port_t p;
+
+    if (virq >= NR_VIRQS)
+        return;
+    f = lock();
+    p = v->virq_to_evtchn[virq];
+    if (p)
+        set_pending(v, p);
+    unlock(f);
+}
+
+evtchn_port_t pv_evtchn_alloc_shim_port(void (*notify)(void))
+{
+    unsigned long f = lock();
+    evtchn_port_t p = get_free_port();
+
+    if (p)
+        ports[p] = (struct port){ .state = ECS_SHIM, .notify = notify,
+                                  .remote = DOMID_SELF };
+    unlock(f);
+    return p;
+}
+
+/* What EVTCHNOP_status reports as the far end of shim port p (the store
+ * port bridged to L0: xenstored's domain and port, as Xen's pv-shim
+ * forwards status to L0). */
+void pv_evtchn_set_shim_remote(evtchn_port_t p, domid_t dom, evtchn_port_t rport)
+{
+    unsigned long f;
+
+    if (!port_is_valid(p))
+        return;
+    f = lock();
+    if (ports[p].state == ECS_SHIM) {
+        ports[p].remote = dom;
+        ports[p].remote_port = rport;
+    }
+    unlock(f);
+}
+
+void pv_evtchn_move_vcpu_info(struct vcpu *v, struct vcpu_info *nvi)
+{
+    unsigned long f = lock();
+
+    /* Xen map_vcpu_info(): copy the old contents, switch, then mark every
+     * selector bit and the upcall pending "just to make sure nothing gets
+     * lost" (the guest gets a spurious event). */
+    memcpy(nvi, v->vcpu_info, sizeof(*nvi));
+    __atomic_store_n(&v->vcpu_info, nvi, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&nvi->evtchn_pending_sel, ~(xen_ulong_t)0, __ATOMIC_SEQ_CST);
+    mark_events_pending(v);
+    unlock(f);
+}
+
+/* ------------------------------------------------------------ the ops --- */
+
+static long evtchn_send(evtchn_port_t p)
+{
+    void (*notify)(void) = NULL;
+    unsigned long f;
+    long rc = 0;
+
+    if (!port_is_valid(p))
+        return -XEN_EINVAL;
+    f = lock();
+    switch (ports[p].state) {
+    case ECS_SHIM:
+        notify = ports[p].notify;
+        break;
+    case ECS_IPI:
+        set_pending_port(p);
+        break;
+    case ECS_UNBOUND:
+        break;                  /* Xen: silently dropped */
+    default:
+        rc = -XEN_EINVAL;
+        break;
+    }
+    unlock(f);
+    /* The backend runs without the lock: it raises events itself. */
+    if (notify)
+        notify();
+    return rc;
+}
+
+/* Xen evtchn_2l_unmask: re-raise an event that arrived while masked. */
+static long evtchn_unmask(evtchn_port_t p)
+{
+    struct shared_info *sh = pv_dom.shared_info;
+    unsigned long f;
+
+    if (!port_is_valid(p))
+        return -XEN_EINVAL;
+    f = lock();
+    if (test_and_clear(&sh->evtchn_mask[p / 64], bit(p)) &&
+        test(&sh->evtchn_pending[p / 64], bit(p))) {
+        struct vcpu *v = &pv_dom.vcpus[ports[p].vcpu];
+
+        if (!test_and_set(&v->vcpu_info->evtchn_pending_sel,
+                          (xen_ulong_t)1 << (p / 64)))
+            mark_events_pending(v);
+    }
+    unlock(f);
+    return 0;
+}
+
+/* Xen __evtchn_close + free_evtchn; lock held. */
+static long close_locked(evtchn_port_t p)
+{
+    struct shared_info *sh = pv_dom.shared_info;
+
+    if (!port_is_valid(p) || ports[p].state == ECS_FREE)
+        return -XEN_EINVAL;
+    if (ports[p].state == ECS_SHIM)
+        return -XEN_EINVAL;     /* Xen: a Xen-attached consumer stays */
+    if (ports[p].state == ECS_VIRQ)
+        for (unsigned int i = 0; i < pv_dom.nr_vcpus; i++)
+            if (pv_dom.vcpus[i].virq_to_evtchn[ports[p].virq] == p)
+                pv_dom.vcpus[i].virq_to_evtchn[ports[p].virq] = 0;
+    /* free_evtchn(): clear the pending bit against a stale event on
+     * re-bind; the binding goes back to vCPU 0. */
+    if (sh)
+        test_and_clear(&sh->evtchn_pending[p / 64], bit(p));
+    ports[p] = (struct port){ 0 };
+    return 0;
+}
+
+static long evtchn_close(evtchn_port_t p)
+{
+    unsigned long f = lock();
+    long rc = close_locked(p);
+
+    unlock(f);
+    return rc;
+}
+
+/* Xen evtchn_bind_vcpu: which ports may move to another vCPU. */
+static long evtchn_bind_vcpu(evtchn_port_t p, unsigned int vcpu)
+{
+    unsigned long f;
+    long rc = 0;
+
+    if (vcpu >= pv_dom.nr_vcpus)
+        return -XEN_ENOENT;
+    if (!port_is_valid(p))
+        return -XEN_EINVAL;
+    f = lock();
+    switch (ports[p].state) {
+    case ECS_VIRQ:
+        /* A per-vCPU VIRQ (timer, debug) stays on its vCPU. */
+        if (virq_is_global(ports[p].virq))
+            ports[p].vcpu = (uint8_t)vcpu;
+        else
+            rc = -XEN_EINVAL;
+        break;
+    case ECS_UNBOUND:
+    case ECS_SHIM:              /* interdomain, to the shim's backend */
+        ports[p].vcpu = (uint8_t)vcpu;
+        break;
+    default:                    /* IPI ports stay where they were bound */
+        rc = -XEN_EINVAL;
+        break;
+    }
+    unlock(f);
+    return rc;
+}
+
+/* Xen evtchn_reset (DOMID_SELF): close every port the guest may close. */
+static long evtchn_reset(domid_t dom)
+{
+    unsigned long f;
+
+    if (dom != DOMID_SELF)
+        return -XEN_ESRCH;      /* no other domain is visible */
+    f = lock();
+    for (evtchn_port_t p = 1; p < NR_PORTS; p++)
+        if (ports[p].state != ECS_FREE && ports[p].state != ECS_SHIM)
+            close_locked(p);
+    unlock(f);
+    return 0;
+}
+
+static long bind_virq(struct evtchn_bind_virq *b)
+{
+    struct vcpu *v;
+    evtchn_port_t p;
+    unsigned long f;
+
+    if (b->virq >= NR_VIRQS)
+        return -XEN_EINVAL;
+    if (virq_is_global(b->virq) && b->vcpu != 0)
+        return -XEN_EINVAL;
+    if (b->vcpu >= pv_dom.nr_vcpus)
+        return -XEN_ENOENT;
+    v = &pv_dom.vcpus[b->vcpu];
+    f = lock();
+    if (v->virq_to_evtchn[b->virq]) {
+        unlock(f);
+        return -XEN_EEXIST;
+    }
+    p = get_free_port();
+    if (!p) {
+        unlock(f);
+        return -XEN_ENOSPC;
+    }
+    ports[p] = (struct port){ .state = ECS_VIRQ, .virq = (uint16_t)b->virq,
+                              .vcpu = (uint8_t)b->vcpu };
+    v->virq_to_evtchn[b->virq] = p;
+    unlock(f);
+    b->port = p;
+    return 0;
+}
+
+static long status(struct evtchn_status *s)
+{
+    const struct port *pt;
+    unsigned long f;
+
+    if (s->dom != DOMID_SELF)
+        return -XEN_ESRCH;
+    if (!port_is_valid(s->port))
+        return -XEN_EINVAL;
+    memset(&s->u, 0, sizeof(s->u));
+    f = lock();
+    pt = &ports[s->port];
+    s->vcpu = pt->vcpu;
+    switch (pt->state) {
+    case ECS_FREE: s->status = EVTCHNSTAT_closed; break;
+    case ECS_UNBOUND: s->status = EVTCHNSTAT_unbound; s->u.unbound.dom = pt->remote; break;
+    case ECS_VIRQ: s->status = EVTCHNSTAT_virq; s->u.virq = pt->virq; break;
+    case ECS_IPI: s->status = EVTCHNSTAT_ipi; break;
+    default: s->status = EVTCHNSTAT_interdomain; s->u.interdomain.dom = pt->remote;
+             s->u.interdomain.port = pt->remote_port ? pt->remote_port : s->port; break;
+    }
+    unlock(f);
+    return 0;
+}
+
+/* Allocate a port in state st bound to vcpu; 0 when the table is full. */
+static evtchn_port_t alloc_port(uint8_t st, unsigned int vcpu, domid_t remote)
+{
+    unsigned long f = lock();
+    evtchn_port_t p = get_free_port();
+
+    if (p)
+        ports[p] = (struct port){ .state = st, .vcpu = (uint8_t)vcpu, .remote = remote };
+    unlock(f);
+    return p;
+}
+
 long do_event_channel_op(int cmd, uint64_t arg)
 {
+    long rc;
+
     switch (cmd) {
     case EVTCHNOP_alloc_unbound: {
         struct evtchn_alloc_unbound a;
-        evtchn_port_t p;
 
         if (copy_from_guest(&a, arg, sizeof(a)))
             return -XEN_EFAULT;
         if (a.dom != DOMID_SELF)
             return -XEN_ESRCH;      /* no other domain is visible */
-        p = get_free_port();
-        if (!p)
+        a.port = alloc_port(ECS_UNBOUND, 0, a.remote_dom);
+        if (!a.port)
             return -XEN_ENOSPC;
-        ports[p] = (struct port){ .state = ECS_UNBOUND, .remote = a.remote_dom };
-        a.port = p;
         if (copy_to_guest(arg, &a, sizeof(a))) {
-            ports[p].state = ECS_FREE;
+            evtchn_close(a.port);
             return -XEN_EFAULT;
         }
         return 0;
     }
     case EVTCHNOP_bind_virq: {
         struct evtchn_bind_virq b;
-        evtchn_port_t p;
 
         if (copy_from_guest(&b, arg, sizeof(b)))
             return -XEN_EFAULT;
-        if (b.virq >= NR_VIRQS)
-            return -XEN_EINVAL;
-        if (virq_is_global(b.virq) && b.vcpu != 0)
-            return -XEN_EINVAL;
-        if (b.vcpu >= pv_dom.nr_vcpus)
-            return -XEN_ENOENT;
-        if (virq_port[b.virq])
-            return -XEN_EEXIST;
-        p = get_free_port();
-        if (!p)
-            return -XEN_ENOSPC;
-        ports[p] = (struct port){ .state = ECS_VIRQ, .virq = (uint16_t)b.virq,
-                                  .vcpu = (uint8_t)b.vcpu };
-        virq_port[b.virq] = p;
-        b.port = p;
-        return copy_to_guest(arg, &b, sizeof(b)) ? -XEN_EFAULT : 0;
+        rc = bind_virq(&b);
+        if (!rc && copy_to_guest(arg, &b, sizeof(b)))
+            rc = -XEN_EFAULT;   /* Xen: "Cleaning up here would be a mess!" */
+        return rc;
     }
     case EVTCHNOP_bind_ipi: {
         struct evtchn_bind_ipi b;
-        evtchn_port_t p;
 
         if (copy_from_guest(&b, arg, sizeof(b)))
             return -XEN_EFAULT;
         if (b.vcpu >= pv_dom.nr_vcpus)
             return -XEN_ENOENT;
-        p = get_free_port();
-        if (!p)
+        b.port = alloc_port(ECS_IPI, b.vcpu, DOMID_SELF);
+        if (!b.port)
             return -XEN_ENOSPC;
-        ports[p] = (struct port){ .state = ECS_IPI, .vcpu = (uint8_t)b.vcpu };
-        b.port = p;
         return copy_to_guest(arg, &b, sizeof(b)) ? -XEN_EFAULT : 0;
     }
     case EVTCHNOP_close: {
@@ -236,29 +530,103 @@ long do_event_channel_op(int cmd, uint64_t arg)
     }
     case EVTCHNOP_status: {
         struct evtchn_status s;
-        const struct port *pt;
 
         if (copy_from_guest(&s, arg, sizeof(s)))
             return -XEN_EFAULT;
-        if (s.dom != DOMID_SELF)
-            return -XEN_ESRCH;
-        if (s.port >= NR_PORTS)
-            return -XEN_EINVAL;
-        pt = &ports[s.port];
-        memset(&s.u, 0, sizeof(s.u));
-        s.vcpu = pt->vcpu;
-        switch (pt->state) {
-        case ECS_FREE: s.status = EVTCHNSTAT_closed; break;
-        case ECS_UNBOUND: s.status = EVTCHNSTAT_unbound; s.u.unbound.dom = pt->remote; break;
-        case ECS_VIRQ: s.status = EVTCHNSTAT_virq; s.u.virq = pt->virq; break;
-        case ECS_IPI: s.status = EVTCHNSTAT_ipi; break;
-        default: s.status = EVTCHNSTAT_interdomain; s.u.interdomain.dom = DOMID_SELF;
-                 s.u.interdomain.port = s.port; break;
-        }
-        return copy_to_guest(arg, &s, sizeof(s)) ? -XEN_EFAULT : 0;
+        rc = status(&s);
+        if (!rc && copy_to_guest(arg, &s, sizeof(s)))
+            rc = -XEN_EFAULT;
+        return rc;
+    }
+    case EVTCHNOP_bind_vcpu: {
+        struct evtchn_bind_vcpu b;
+
+        if (copy_from_guest(&b, arg, sizeof(b)))
+            return -XEN_EFAULT;
+        return evtchn_bind_vcpu(b.port, b.vcpu);
+    }
+    case EVTCHNOP_reset: {
+        struct evtchn_reset r;
+
+        if (copy_from_guest(&r, arg, sizeof(r)))
+            return -XEN_EFAULT;
+        return evtchn_reset(r.dom);
     }
     default:
-        /* bind_interdomain, bind_pirq, bind_vcpu, reset, FIFO ops. */
+        /* bind_interdomain, bind_pirq, FIFO ops. */
         return -XEN_ENOSYS;
     }
+}
+
+/* ------------------------------------------------------- SCHEDOP_poll --- */
+
+/* Xen local_events_need_delivery(). */
+static bool events_need_delivery(const struct vcpu *v)
+{
+    return __atomic_load_n(&v->vcpu_info->evtchn_upcall_pending, __ATOMIC_SEQ_CST) &&
+           !__atomic_load_n(&v->vcpu_info->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
+}
+
+void pv_evtchn_poll_expired(struct vcpu *v)
+{
+    uint64_t b = 1ULL << v->id;
+
+    /* Xen poll_timer_fn: wake only a vCPU still polling. */
+    if (__atomic_fetch_and(&poll_mask, ~b, __ATOMIC_SEQ_CST) & b)
+        __atomic_store_n(&v->blocked, false, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Xen do_poll(): block until one of the ports is pending or the absolute
+ * timeout (system time, ns; 0 = none) passes. The order of the checks is
+ * Xen's: an upcall that needs delivery ends the poll before the ports are
+ * even read, and a pending port ends it before later ports are checked.
+ */
+long pv_evtchn_poll(struct vcpu *v, uint64_t ports_gva, unsigned int nr_ports,
+                    uint64_t timeout)
+{
+    uint64_t b = 1ULL << v->id;
+    evtchn_port_t port = 0;
+    long rc = 0;
+
+    /* "Fairly arbitrary limit." */
+    if (nr_ports > 128)
+        return -XEN_EINVAL;
+    if (!guest_access_ok(ports_gva, (size_t)nr_ports * sizeof(evtchn_port_t)))
+        return -XEN_EFAULT;
+
+    __atomic_store_n(&v->blocked, true, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&v->poll_evtchn, -1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_or(&poll_mask, b, __ATOMIC_SEQ_CST);
+
+    if (events_need_delivery(v))
+        goto out;
+    for (unsigned int i = 0; i < nr_ports; i++) {
+        if (copy_from_guest(&port, ports_gva + i * sizeof(port), sizeof(port))) {
+            rc = -XEN_EFAULT;
+            goto out;
+        }
+        if (port >= MAX_EVTCHNS) {
+            rc = -XEN_EINVAL;
+            goto out;
+        }
+        if (pv_evtchn_is_pending(port))
+            goto out;
+    }
+    if (nr_ports == 1)
+        __atomic_store_n(&v->poll_evtchn, (int)port, __ATOMIC_SEQ_CST);
+    if (timeout) {
+        v->poll_deadline = timeout;
+        pv_time_reprogram(v);
+    }
+    pv_vcpu_sleep(v);
+    if (timeout) {
+        v->poll_deadline = 0;
+        pv_time_reprogram(v);
+    }
+out:
+    __atomic_store_n(&v->poll_evtchn, 0, __ATOMIC_SEQ_CST);
+    __atomic_fetch_and(&poll_mask, ~b, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&v->blocked, false, __ATOMIC_SEQ_CST);
+    return rc;
 }

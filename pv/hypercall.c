@@ -47,6 +47,7 @@ static long hc_physdev_op(struct cpu_regs *r, const unsigned long *a) { (void)r;
 static long hc_set_gdt(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_gdt(A(0), (unsigned int)A(1)); }
 static long hc_update_descriptor(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_update_descriptor(A(0), A(1)); }
 static long hc_grant_table_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_grant_table_op((unsigned int)A(0), A(1), (unsigned int)A(2)); }
+static long hc_sysctl(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sysctl(A(0)); }
 #undef A
 
 static const hc_fn hypercall_table[PV_NR_HYPERCALLS] = {
@@ -75,6 +76,7 @@ static const hc_fn hypercall_table[PV_NR_HYPERCALLS] = {
     [__HYPERVISOR_event_channel_op] = hc_event_channel_op,
     [__HYPERVISOR_physdev_op] = hc_physdev_op,
     [__HYPERVISOR_grant_table_op] = hc_grant_table_op,
+    [__HYPERVISOR_sysctl] = hc_sysctl,
 };
 
 long pv_do_hypercall(struct cpu_regs *regs, unsigned int nr, const unsigned long args[6])
@@ -153,10 +155,8 @@ long do_sched_op(int cmd, uint64_t arg)
     case SCHEDOP_yield:
         return 0;
     case SCHEDOP_block:
-        /* Xen: enable event delivery, then sleep until an event. One vCPU
-         * and no device: wake at once; a guest must tolerate that. */
-        pv_current()->vcpu_info->evtchn_upcall_mask = 0;
-        return 0;
+        /* Xen: enable event delivery, then sleep until an upcall. */
+        return pv_vcpu_block(pv_current());
     case SCHEDOP_shutdown:
         if (copy_from_guest(&sd, arg, sizeof(sd)))
             return -XEN_EFAULT;
@@ -175,27 +175,8 @@ long do_sched_op(int cmd, uint64_t arg)
 
         if (copy_from_guest(&sp, arg, sizeof(sp)))
             return -XEN_EFAULT;
-        /* Xen do_poll(): at most 128 ports, every one a valid port. */
-        if (sp.nr_ports > 128)
-            return -XEN_EINVAL;
-        if (!guest_access_ok((uint64_t)sp.ports.p,
-                             (size_t)sp.nr_ports * sizeof(evtchn_port_t)))
-            return -XEN_EFAULT;
-        for (unsigned int i = 0; i < sp.nr_ports; i++) {
-            evtchn_port_t port;
-
-            if (copy_from_guest(&port, (uint64_t)sp.ports.p + i * sizeof(port),
-                                sizeof(port)))
-                return -XEN_EFAULT;
-            if (!pv_evtchn_port_in_range(port))
-                return -XEN_EINVAL;
-            if (pv_evtchn_is_pending(port))
-                return 0;
-        }
-        /* Nothing pending: Xen would sleep until a port fires or the
-         * timeout passes. Without a timer interrupt the shim returns at
-         * once (a spurious wake-up, which callers must handle anyway). */
-        return 0;
+        return pv_evtchn_poll(pv_current(), (uint64_t)(uintptr_t)sp.ports.p,
+                              sp.nr_ports, sp.timeout);
     }
     case SCHEDOP_remote_shutdown:
     case SCHEDOP_pin_override:
@@ -266,7 +247,13 @@ long do_xen_version(int cmd, uint64_t arg)
             return -XEN_EFAULT;
         switch (fi.submap_idx) {
         case 0:
-            fi.submap = 0;
+            /* Xen 4.17 common/kernel.c, a PV domU: PRESERVE_AD updates
+             * and MMUEXT_{CLEAR,COPY}_PAGE exist (pv/mm.c); Linux >= 5.19
+             * panics without preserve_ad and gnttab_map_avail_bits (the
+             * latter only describes GNTTABOP_map_grant_ref semantics). */
+            fi.submap = (1u << XENFEAT_mmu_pt_update_preserve_ad) |
+                        (1u << XENFEAT_highmem_assist) |
+                        (1u << XENFEAT_gnttab_map_avail_bits);
             if (pv_dom.vm_assist & (1UL << VMASST_TYPE_pae_extended_cr3))
                 fi.submap |= 1u << XENFEAT_pae_pgdir_above_4gb;
             break;
@@ -386,6 +373,10 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
     case VCPUOP_set_periodic_timer:
     case VCPUOP_stop_periodic_timer:
         return pv_vcpu_timer_op(cmd, v, arg);
+    case VCPUOP_register_vcpu_info:
+    case VCPUOP_register_runstate_memory_area:
+    case VCPUOP_get_runstate_info:
+        return pv_vcpu_op_info(cmd, v, arg);
     default:
         return -XEN_ENOSYS;
     }
@@ -453,6 +444,21 @@ long do_physdev_op(int cmd, uint64_t arg)
         if (s.iopl > 3)
             return -XEN_EINVAL;
         pv_current()->iopl = s.iopl;
+        return 0;
+    }
+    case PHYSDEVOP_set_iobitmap: {
+        struct physdev_set_iobitmap s;
+        uint64_t bitmap;
+
+        if (copy_from_guest(&s, arg, sizeof(s)))
+            return -XEN_EFAULT;
+        bitmap = (uint64_t)(uintptr_t)s.bitmap.p;
+        /* Xen: guest_handle_okay(bitmap, IOBMP_BYTES) and at most 65536
+         * ports; the bitmap itself is read at each access (pv/emul_io.c). */
+        if (!guest_access_ok(bitmap, 8192) || s.nr_ports > 65536)
+            return -XEN_EINVAL;
+        pv_current()->iobmp = bitmap;
+        pv_current()->iobmp_limit = s.nr_ports;
         return 0;
     }
     default:

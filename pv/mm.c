@@ -10,7 +10,9 @@
 #include <string.h>
 #include <minishim/arch.h>
 #include <minishim/flush.h>
+#include <minishim/inject.h>
 #include <minishim/layout.h>
+#include <minishim/percpu.h>
 #include <minishim/pv_mm.h>
 #include <minishim/shim.h>
 #include <minishim/spinlock.h>
@@ -123,7 +125,7 @@ static void type_change_flush(unsigned int old_type)
     unsigned int flags = FLUSH_GUEST_ALL;
 
     if (is_pt_type(old_type))
-        flags |= FLUSH_NO_ASSIST;
+        flags |= FLUSH_NO_ASSIST | FLUSH_TAG_PT_RETYPE;
     if (!cpumask_empty(cfg.dirty_mask))
         flush_mask(cfg.dirty_mask, flags, va(0), 0);
 }
@@ -604,6 +606,29 @@ static void guest_flush_mask(const cpumask_t *mask, unsigned int flags, uint64_t
         flush_mask(mask, flags, va(addr), 0);
 }
 
+static bool has_remote_cpu(const cpumask_t *mask)
+{
+    cpumask_t others = *mask;
+
+    cpumask_clear_cpu(&others, arch_cpu_id());
+    return !cpumask_empty(&others);
+}
+
+/* A guest-requested flush of one kind. Fault injection (shim/inject.c,
+ * inject=flush-skip:<kind>) may drop its remote part, to prove a test
+ * catches the missed flush. */
+static void guest_flush_kind(const cpumask_t *mask, unsigned int flags, uint64_t addr,
+                             enum inject_point kind)
+{
+    /* Strike only a flush that has a remote part to drop. */
+    if (inject_is_armed(kind) && has_remote_cpu(mask) && inject_fire(kind)) {
+        if (cpumask_test(mask, arch_cpu_id()))
+            guest_flush_local(flags, addr);
+        return;
+    }
+    guest_flush_mask(mask, flags, addr);
+}
+
 /*
  * Xen's vcpumask_to_pcpumask: a guest bitmap of vCPUs (unsigned longs)
  * to the CPUs running them (vCPU n runs on CPU n). 0 or -XEN_EFAULT.
@@ -802,6 +827,71 @@ long pv_mm_update_entry(uint64_t ptr, uint64_t val, bool l1_only)
     return rc;
 }
 
+/* ------------------------------------------ writable page tables (ptwr) - */
+
+static bool find_l1e(mfn_t l4, uint64_t addr, mfn_t *l1, unsigned int *slot);
+
+/*
+ * Xen 4.17 pv_ro_page_fault() + ptwr_emulated_update()
+ * (xen/arch/x86/pv/ro-page-fault.c): the guest kernel wrote 'bytes' at
+ * 'addr' and faulted because its own page tables map addr read-only onto
+ * an in-use L1 page. The store is applied as an L1 update with every
+ * mmu_update check; anything else is not ours (the #PF goes to the guest).
+ *   - the kernel page tables must map addr present and read-only, onto a
+ *     frame that is a validated L1 (PGT_l1_page_table, type count > 0);
+ *   - 1, 2, 4 or 8 bytes, naturally aligned (Xen: "bad access");
+ *   - a sub-word store is merged into the full 8-byte entry;
+ *   - the new entry passes get_page_from_l1e (here mod_entry), else
+ *     refused: "could not get_page_from_l1e()".
+ * The read of the old value, op() and the write happen under the MMU
+ * lock, which every writer of a validated table holds, so read-modify-
+ * write instructions (xchg, lock cmpxchg/and/or/bt*) are atomic as the
+ * guest expects. op(ctx, old, &new) returns false to store nothing (a
+ * failed cmpxchg). Returns 0 (done, *oldp = old sub-word value),
+ * -XEN_EINVAL (not a ptwr case or the entry is refused).
+ */
+long pv_mm_ptwr_rmw(uint64_t addr, unsigned int bytes,
+                    bool (*op)(void *ctx, uint64_t old, uint64_t *nv), void *ctx,
+                    uint64_t *oldp)
+{
+    struct pv_mm_vcpu_state *v = cfg.current_vcpu();
+    unsigned int slot, shift = (unsigned int)(addr & 7) * 8;
+    uint64_t pte, full, old, nv, mask;
+    mfn_t pt, l1;
+    long rc = -XEN_EINVAL;
+
+    if (!bytes || bytes > 8 || (bytes & (bytes - 1)) || (addr & (bytes - 1)))
+        return -XEN_EINVAL;
+    mask = bytes == 8 ? ~0ULL : (1ULL << (bytes * 8)) - 1;
+    spin_lock(&mm_lock);
+    if (!v || !find_l1e(v->kernel_l4, addr, &pt, &slot))
+        goto out;
+    pte = __atomic_load_n(map_table(pt) + slot, __ATOMIC_SEQ_CST);
+    /* "We are only interested in read-only mappings." */
+    if ((pte & (PTE_PRESENT | PTE_RW)) != PTE_PRESENT)
+        goto out;
+    l1 = pte_mfn(pte);
+    /* "We are looking only for read-only mappings of p.t. pages." */
+    if (l1.mfn >= nr_frames || frame(l1)->type != PGT_L1 || !frame(l1)->type_count ||
+        !(frame(l1)->flags & PV_FRAME_VALIDATED))
+        goto out;
+    slot = (unsigned int)((addr & (PAGE_SIZE - 1)) >> 3);
+    full = __atomic_load_n(map_table(l1) + slot, __ATOMIC_SEQ_CST);
+    old = (full >> shift) & mask;
+    if (!op(ctx, old, &nv)) {
+        rc = 0;                     /* cmpxchg miss: nothing stored */
+    } else {
+        /* Turn the sub-word access into a full-word one. */
+        nv = (full & ~(mask << shift)) | ((nv & mask) << shift);
+        rc = mod_entry(1, l1, slot, nv, false);
+    }
+    if (!rc && oldp)
+        *oldp = old;
+out:
+    spin_unlock(&mm_lock);
+    return rc;
+}
+
 /* -------------------------------------------------- update_va_mapping --- */
 
 /* Find the L1 entry mapping va in L4 'l4' (Xen's map_guest_l1e). */
@@ -857,20 +947,22 @@ long do_update_va_mapping(unsigned long addr, uint64_t val, unsigned long flags)
         if (bmap == UVMF_LOCAL) {
             guest_flush_local(FLUSH_GUEST_ALL, 0);
         } else if (bmap == UVMF_ALL) {
-            guest_flush_mask(cfg.dirty_mask, FLUSH_GUEST_ALL, 0);
+            guest_flush_kind(cfg.dirty_mask, FLUSH_GUEST_ALL, 0, INJECT_SKIP_UVMF_FLUSH_ALL);
         } else {
             rc = vcpumask_to_cpumask(bmap, &mask);
-            guest_flush_mask(&mask, FLUSH_GUEST_ALL, 0);
+            guest_flush_kind(&mask, FLUSH_GUEST_ALL, 0, INJECT_SKIP_UVMF_FLUSH_MULTI);
         }
         break;
     case UVMF_INVLPG:
         if (bmap == UVMF_LOCAL) {
             guest_flush_local(FLUSH_TLB | FLUSH_VA_VALID, addr);
         } else if (bmap == UVMF_ALL) {
-            guest_flush_mask(cfg.dirty_mask, FLUSH_TLB | FLUSH_VA_VALID, addr);
+            guest_flush_kind(cfg.dirty_mask, FLUSH_TLB | FLUSH_VA_VALID, addr,
+                             INJECT_SKIP_UVMF_INVLPG_ALL);
         } else {
             rc = vcpumask_to_cpumask(bmap, &mask);
-            guest_flush_mask(&mask, FLUSH_TLB | FLUSH_VA_VALID, addr);
+            guest_flush_kind(&mask, FLUSH_TLB | FLUSH_VA_VALID, addr,
+                             INJECT_SKIP_UVMF_INVLPG_MULTI);
         }
         break;
     default:                        /* UVMF_NONE (and 3): no flush */
@@ -915,8 +1007,7 @@ static long mmuext_one(const struct mmuext_req *op, struct pv_mm_vcpu_state *v)
             rc = set_base(v, m, false);
             if (rc)
                 return rc;
-            if (cfg.ldt_changed)
-                cfg.ldt_changed(v);
+            /* cfg.ldt_changed runs in do_mmuext_op, outside mm_lock. */
         }
         if (cfg.load_kernel_pt)
             cfg.load_kernel_pt(v);
@@ -941,18 +1032,20 @@ static long mmuext_one(const struct mmuext_req *op, struct pv_mm_vcpu_state *v)
         if (vcpumask_to_cpumask(op->arg2, &mask))
             return -XEN_EINVAL;
         if (op->cmd == MMUEXT_TLB_FLUSH_MULTI)
-            guest_flush_mask(&mask, FLUSH_GUEST_ALL, 0);
+            guest_flush_kind(&mask, FLUSH_GUEST_ALL, 0, INJECT_SKIP_TLB_FLUSH_MULTI);
         else if (guest_addr_ok(op->arg1))
-            guest_flush_mask(&mask, FLUSH_TLB | FLUSH_VA_VALID, op->arg1);
+            guest_flush_kind(&mask, FLUSH_TLB | FLUSH_VA_VALID, op->arg1,
+                             INJECT_SKIP_INVLPG_MULTI);
         return 0;
 
     case MMUEXT_TLB_FLUSH_ALL:
-        guest_flush_mask(cfg.dirty_mask, FLUSH_GUEST_ALL, 0);
+        guest_flush_kind(cfg.dirty_mask, FLUSH_GUEST_ALL, 0, INJECT_SKIP_TLB_FLUSH_ALL);
         return 0;
 
     case MMUEXT_INVLPG_ALL:
         if (guest_addr_ok(op->arg1))
-            guest_flush_mask(cfg.dirty_mask, FLUSH_TLB | FLUSH_VA_VALID, op->arg1);
+            guest_flush_kind(cfg.dirty_mask, FLUSH_TLB | FLUSH_VA_VALID, op->arg1,
+                             INJECT_SKIP_INVLPG_ALL);
         return 0;
 
     /* A domU without I/O resources may not flush caches (Xen:
@@ -968,12 +1061,11 @@ static long mmuext_one(const struct mmuext_req *op, struct pv_mm_vcpu_state *v)
 
         if (ents > 8192 || (ents && ((base & (PAGE_SIZE - 1)) || !guest_addr_ok(base))))
             return -XEN_EINVAL;
-        if (v->ldt_ents != ents || v->ldt_base != base) {
-            v->ldt_base = base;
-            v->ldt_ents = ents;
-            if (cfg.ldt_changed)
-                cfg.ldt_changed(v);
-        }
+        /* Xen: the shadow LDT goes only when base or size change; the
+         * ldt_changed hook runs in do_mmuext_op, outside mm_lock (it
+         * takes and drops segment-descriptor type references). */
+        v->ldt_base = base;
+        v->ldt_ents = ents;
         return 0;
     }
 
@@ -1025,14 +1117,25 @@ long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone,
 
     for (i = 0; i < count; i++) {
         struct mmuext_req op;
+        uint64_t old_ldt_base = v->ldt_base;
+        unsigned int old_ldt_ents = v->ldt_ents;
+        mfn_t old_l4 = v->kernel_l4;
 
         if (cfg.guest->copy_from(&op, uops + (uint64_t)i * sizeof(op), sizeof(op))) {
             rc = -XEN_EFAULT;
             break;
         }
+
         spin_lock(&mm_lock);
         rc = mmuext_one(&op, v);
         spin_unlock(&mm_lock);
+        /* The old LDT mappings go with a new LDT or a new kernel base
+         * (Xen pv_destroy_ldt in MMUEXT_SET_LDT and new_guest_cr3). */
+        if (!rc && cfg.ldt_changed &&
+            ((op.cmd == MMUEXT_SET_LDT &&
+              (v->ldt_base != old_ldt_base || v->ldt_ents != old_ldt_ents)) ||
+             (op.cmd == MMUEXT_NEW_BASEPTR && v->kernel_l4.mfn != old_l4.mfn)))
+            cfg.ldt_changed(v);
         if (rc)
             break;
     }

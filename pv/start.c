@@ -9,6 +9,7 @@
 #include <minishim/page_alloc.h>
 #include <minishim/pv_domain.h>
 #include <minishim/pv_pt.h>
+#include <minishim/pv_store.h>
 #include <minishim/shim.h>
 
 /* Frames kept back for the shim itself (tables, M2P, per-CPU pages). */
@@ -80,5 +81,10 @@ void __noreturn pv_start(paddr_t start_info)
         pr_err("guest: the PV MMU refused the initial page tables (%d)\n", rc);
         shim_shutdown(SHUTDOWN_crash);
     }
+    /* xenstore from L0 (pv/store.c); without one (QEMU-direct) the store
+     * fields of start_info stay 0, as for a domain with no toolstack. */
+    rc = pv_store_init();
+    if (rc && rc != -XEN_ENODEV)
+        pr_warn("guest: no xenstore for the guest (%d)\n", rc);
     pv_run();
 }

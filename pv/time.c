@@ -1,41 +1,177 @@
 /*
- * Guest time: Xen system time and the per-vCPU timers (xen/common/timer.c,
- * xen/common/domain.c VCPUOP_*_timer, xen/arch/x86/time.c). See
- * include/minishim/pv_time.h for the contract with the event code.
+ * Guest time: Xen system time, vcpu_time_info and the wallclock in
+ * shared_info, and the per-vCPU timers (set_timer_op, VCPUOP singleshot
+ * and periodic) that raise VIRQ_TIMER. Contract with the event code:
+ * include/minishim/pv_time.h. Facts from Xen 4.17:
+ *   xen/arch/x86/time.c       __update_vcpu_system_time, update_domain_wallclock_time
+ *   xen/common/sched/core.c   do_set_timer_op, vcpu_periodic_timer_work_locked
+ *   xen/common/domain.c       VCPUOP_{set,stop}_{singleshot,periodic}_timer
+ *   xen/arch/x86/pv/domain.c  pv_vcpu_initialise: a 100 Hz periodic timer
  */
 #include <minishim/arch.h>
+#include <minishim/ipi.h>
 #include <minishim/pv.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_time.h>
+#include <minishim/timer.h>
 #include <xen/vcpu.h>
+
+/* "PV guests by default have a 100Hz ticker" (pv_vcpu_initialise). */
+#define PERIODIC_DEFAULT_NS (10 * NS_PER_MS)
+/* VCPUOP_set_periodic_timer bounds: MILLISECS(1) and STIME_DELTA_MAX. */
+#define PERIODIC_MIN_NS     NS_PER_MS
+#define STIME_DELTA_MAX     (~0ULL >> 2)
+/* do_set_timer_op: deadlines beyond 2^50 ns, or negative, fire in 100 ms. */
+#define HUGE_TIMEOUT_SHIFT  50
+#define HUGE_TIMEOUT_NS     (100 * NS_PER_MS)
 
 uint64_t pv_now_ns(void)
 {
-    /* Uncalibrated: treat the TSC as 1 GHz. Enough for ordering. */
-    return arch_rdtsc();
+    return clock_now_ns();
+}
+
+/* Xen version_update_begin/_end: odd while the record changes. */
+static inline uint32_t version_update_begin(uint32_t v) { return (v + 1) | 1; }
+static inline uint32_t version_update_end(uint32_t v)   { return v + 1; }
+
+/*
+ * Xen __update_vcpu_system_time: publish the record, only when it changed
+ * unless forced. Every vCPU gets the same record (one TSC stamp and scale
+ * for the whole shim, see timer.h), so a guest reading vCPU A's clock and
+ * then vCPU B's never sees time go back. flags: 0, as Xen's pv-shim sets
+ * them (XEN_PVCLOCK_TSC_STABLE_BIT only with clocksource=tsc).
+ */
+static void update_vcpu_time(struct vcpu *v, bool force)
+{
+    volatile struct vcpu_time_info *u;
+    struct time_scale ts;
+    uint64_t tsc, stime;
+
+    if (!v->vcpu_info)
+        return;
+    u = &v->vcpu_info->time;
+    clock_stamp(&tsc, &stime, &ts);
+    if (!force && !(u->version & 1) && u->tsc_timestamp == tsc && u->system_time == stime &&
+        u->tsc_to_system_mul == ts.mul_frac && u->tsc_shift == ts.shift && u->flags == 0)
+        return;
+    u->version = version_update_begin(u->version);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    u->tsc_timestamp = tsc;
+    u->system_time = stime;
+    u->tsc_to_system_mul = ts.mul_frac;
+    u->tsc_shift = ts.shift;
+    u->flags = 0;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    u->version = version_update_end(u->version);
+}
+
+/* Xen update_domain_wallclock_time. */
+static void update_wallclock(void)
+{
+    volatile struct shared_info *s = pv_dom.shared_info;
+    uint64_t sec = 0;
+    uint32_t nsec = 0;
+
+    if (!s)
+        return;
+    clock_wallclock(&sec, &nsec);
+    s->wc_version = version_update_begin(s->wc_version);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    s->wc_sec = (uint32_t)sec;
+    s->wc_nsec = nsec;
+    s->wc_sec_hi = (uint32_t)(sec >> 32);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    s->wc_version = version_update_end(s->wc_version);
+}
+
+static void send_timer_event(struct vcpu *v)
+{
+    pv_send_vcpu_virq(v, VIRQ_TIMER);
+}
+
+void pv_time_init(void)
+{
+    for (unsigned int i = 0; i < pv_dom.nr_vcpus; i++) {
+        pv_dom.vcpus[i].periodic_period = PERIODIC_DEFAULT_NS;
+        pv_dom.vcpus[i].periodic_last_event = 0;
+        update_vcpu_time(&pv_dom.vcpus[i], true);
+    }
+    update_wallclock();
+}
+
+void pv_time_vcpu_start(struct vcpu *v)
+{
+    update_vcpu_time(v, true);
+    pv_time_check(v);
+}
+
+uint64_t pv_time_next_deadline(const struct vcpu *v)
+{
+    uint64_t d = 0, p = __atomic_load_n(&v->poll_deadline, __ATOMIC_RELAXED);
+
+    if (v->timer_set)
+        d = v->timer_deadline ? v->timer_deadline : 1;
+    if (v->periodic_period) {
+        uint64_t n = v->periodic_last_event + v->periodic_period;
+
+        if (!d || n < d)
+            d = n ? n : 1;
+    }
+    if (p && (!d || p < d))
+        d = p;
+    return d;
 }
 
 void pv_time_reprogram(struct vcpu *v)
 {
-    /* No shim timer interrupt yet: deadlines are checked on guest exits. */
-    (void)v;
+    if (this_cpu()->vcpu == v) {
+        timer_arm(pv_time_next_deadline(v));
+        return;
+    }
+    /* Another vCPU's timers changed (VCPUOP_set_periodic_timer may name
+     * any vCPU): its CPU re-arms in pv_time_check on the kick. */
+    if (v->started && v->id < NR_CPUS)
+        ipi_event_check(v->id);
 }
 
 void pv_time_check(struct vcpu *v)
 {
-    if (v->timer_set && pv_now_ns() >= v->timer_deadline) {
+    uint64_t now = pv_now_ns();
+
+    /* The guest can scribble over its vcpu_info: put the record back. */
+    update_vcpu_time(v, false);
+    if (v->timer_set && now >= v->timer_deadline) {
         v->timer_set = false;
-        pv_send_virq(VIRQ_TIMER);
+        send_timer_event(v);
     }
+    /* Xen vcpu_periodic_timer_work_locked. */
+    if (v->periodic_period && now >= v->periodic_last_event + v->periodic_period) {
+        send_timer_event(v);
+        v->periodic_last_event = now;
+    }
+    pv_time_reprogram(v);
 }
 
 long do_set_timer_op(uint64_t timeout)
 {
     struct vcpu *v = pv_current();
+    uint64_t now = pv_now_ns();
+    int64_t offset = (int64_t)(timeout - now);
 
-    v->timer_set = timeout != 0;
-    v->timer_deadline = timeout;
+    if (timeout == 0) {
+        v->timer_set = false;
+    } else if ((int64_t)timeout < 0 ||
+               (offset > 0 && (uint32_t)(offset >> HUGE_TIMEOUT_SHIFT) != 0)) {
+        /* Xen's "Linux workaround": a wrapped or absurdly far deadline
+         * (old Linux jiffy wrap, or no timer pending) fires in 100 ms. */
+        v->timer_deadline = now + HUGE_TIMEOUT_NS;
+        v->timer_set = true;
+    } else {
+        /* A past deadline fires at once: pv_time_check on the way out. */
+        v->timer_deadline = timeout;
+        v->timer_set = true;
+    }
     pv_time_reprogram(v);
     return 0;
 }
@@ -50,10 +186,19 @@ long pv_vcpu_timer_op(int cmd, struct vcpu *v, uint64_t arg)
             return -XEN_EINVAL;
         if (copy_from_guest(&t, arg, sizeof(t)))
             return -XEN_EFAULT;
-        if ((t.flags & VCPU_SSHOTTMR_future) && t.timeout_abs_ns < pv_now_ns())
-            return -XEN_ETIME;
-        v->timer_set = true;
-        v->timer_deadline = t.timeout_abs_ns;
+        /*
+         * Xen 4.17 ignores VCPU_SSHOTTMR_future (commit 19c6cbd90965
+         * "xen/vcpu: ignore VCPU_SSHOTTMR_future"; public/vcpu.h: "can be
+         * ignored by the hypervisor"): a past deadline stops the timer and
+         * sends the event at once, flag or not.
+         */
+        if (t.timeout_abs_ns < pv_now_ns()) {
+            v->timer_set = false;
+            send_timer_event(v);
+        } else {
+            v->timer_deadline = t.timeout_abs_ns;
+            v->timer_set = true;
+        }
         pv_time_reprogram(v);
         return 0;
     }
@@ -63,7 +208,28 @@ long pv_vcpu_timer_op(int cmd, struct vcpu *v, uint64_t arg)
         v->timer_set = false;
         pv_time_reprogram(v);
         return 0;
+    case VCPUOP_set_periodic_timer: {
+        struct vcpu_set_periodic_timer p;
+        uint64_t now;
+
+        if (copy_from_guest(&p, arg, sizeof(p)))
+            return -XEN_EFAULT;
+        if (p.period_ns < PERIODIC_MIN_NS || p.period_ns > STIME_DELTA_MAX)
+            return -XEN_EINVAL;
+        /* Xen vcpu_set_periodic_timer: an event at once if a period has
+         * passed since the last one, then every period from now. */
+        now = pv_now_ns();
+        v->periodic_period = p.period_ns;
+        if (now >= v->periodic_last_event + p.period_ns) {
+            send_timer_event(v);
+            v->periodic_last_event = now;
+        }
+        pv_time_reprogram(v);
+        return 0;
+    }
     case VCPUOP_stop_periodic_timer:
+        v->periodic_period = 0;
+        pv_time_reprogram(v);
         return 0;
     default:
         return -XEN_ENOSYS;

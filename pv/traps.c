@@ -15,8 +15,10 @@
 #include <minishim/arch.h>
 #include <minishim/console.h>
 #include <minishim/percpu.h>
+#include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_ptwr.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/shim.h>
@@ -310,6 +312,105 @@ static bool softint_permitted(const struct vcpu *v, unsigned int vector)
     return ti->address && (v->kernel_mode || (ti->flags & 3) == 3);
 }
 
+/* ----------------------------------------------------------- failsafe --- */
+
+/*
+ * Xen load_segments() (xen/arch/x86/domain.c), run when a vCPU is loaded:
+ * DS, ES, FS, GS from its saved state, each fault-safe; if any faulted
+ * (it is then null), the guest kernel is entered at its failsafe
+ * callback with this frame on its kernel stack (from the new %rsp up):
+ *   rcx, r11, ds, es, fs, gs, rip, cs | saved_upcall_mask << 32, rflags,
+ *   rsp, ss
+ * holding the selectors it asked for. CALLBACKF_mask_events on the
+ * failsafe callback (VGCF_failsafe_disables_events) masks events. Xen
+ * leaves through sysret there, so rcx/r11 hold rip/rflags on entry. No
+ * null check: a failsafe address 0 is entered like any other (the guest
+ * then faults at 0, as under Xen).
+ *
+ * In minishim a vCPU is loaded once, on its own CPU (vCPU n on shim CPU
+ * n, no context switches), so this runs for VCPUOP_initialise's
+ * user_regs.ds/es/fs/gs at the vCPU's first entry; the shim never reloads
+ * data segments otherwise (they stay as the guest loaded them).
+ */
+static uint16_t initial_segs[PV_MAX_VCPUS][4];
+static bool initial_segs_pending[PV_MAX_VCPUS];
+
+void pv_set_initial_segments(struct vcpu *v, const uint16_t sel[4])
+{
+    memcpy(initial_segs[v->id], sel, sizeof(initial_segs[v->id]));
+    initial_segs_pending[v->id] = true;
+}
+
+static void failsafe_bounce(struct vcpu *v, struct cpu_regs *regs, const uint16_t sel[4])
+{
+    uint8_t mask = v->vcpu_info->evtchn_upcall_mask;
+    uint64_t frame[11], rsp, cs = regs->cs, rflags;
+
+    if (!v->kernel_mode) {
+        toggle_guest_mode(v);
+        rsp = v->kernel_sp;
+    } else {
+        rsp = regs->rsp;
+        cs &= ~3UL;
+    }
+    rsp &= ~0xfUL;
+    rflags = regs->rflags & ~(EFLAGS_IF | EFLAGS_IOPL);
+    if (!mask)
+        rflags |= EFLAGS_IF;
+    if (pv_dom.vm_assist & (1UL << VMASST_TYPE_architectural_iopl))
+        rflags |= (uint64_t)v->iopl << 12;
+    frame[0] = regs->rcx;
+    frame[1] = regs->r11;
+    frame[2] = sel[0];
+    frame[3] = sel[1];
+    frame[4] = sel[2];
+    frame[5] = sel[3];
+    frame[6] = regs->rip;
+    frame[7] = (cs & 0xffff) | ((uint64_t)mask << 32);
+    frame[8] = rflags;
+    frame[9] = regs->rsp;
+    frame[10] = regs->ss;
+    rsp -= sizeof(frame);
+    if (copy_to_guest(rsp, frame, sizeof(frame)))
+        pv_domain_crash("error while creating failsafe callback frame at %lx",
+                        (unsigned long)rsp);
+    if (v->failsafe_mask_events)
+        v->vcpu_info->evtchn_upcall_mask = 1;
+    regs->rflags &= ~(EFLAGS_AC | EFLAGS_VM | EFLAGS_RF | EFLAGS_NT | EFLAGS_TF);
+    regs->rflags |= EFLAGS_IF;
+    regs->ss = FLAT_KERNEL_SS;
+    regs->rsp = rsp;
+    regs->cs = FLAT_KERNEL_CS;
+    regs->rip = v->failsafe_callback;
+    regs->rcx = regs->rip;              /* as after Xen's sysretq */
+    regs->r11 = regs->rflags;
+}
+
+void pv_load_initial_segments(struct vcpu *v)
+{
+    const uint16_t *sel = initial_segs[v->id];
+    unsigned int bad;
+
+    if (!initial_segs_pending[v->id])
+        return;
+    initial_segs_pending[v->id] = false;
+    /* Xen loads the LDT first and maps LDT pages on demand, also for
+     * loads from Xen itself: fault the pages these selectors need in. */
+    for (unsigned int i = 0; i < 4; i++)
+        if (sel[i] & 4)
+            (void)pv_vcpu_selector_ok(v, sel[i] | 3, false);
+    bad = arch_load_data_segs(sel);
+    /* Loading FS/GS selectors reset the bases. */
+    arch_wrmsr(MSR_FS_BASE, v->fs_base);
+    arch_wrmsr(MSR_GS_BASE, v->kernel_mode ? v->gs_base_kernel : v->gs_base_user);
+    arch_wrmsr(MSR_KERNEL_GS_BASE, v->kernel_mode ? v->gs_base_user : v->gs_base_kernel);
+    if (bad) {
+        pr_debug("pv: vCPU %u: data segments %x %x %x %x: loads %x faulted, "
+                 "failsafe callback\n", v->id, sel[0], sel[1], sel[2], sel[3], bad);
+        failsafe_bounce(v, &v->regs, sel);
+    }
+}
+
 /* -------------------------------------------------------------- iret --- */
 
 long do_iret(struct cpu_regs *regs)
@@ -327,15 +428,6 @@ long do_iret(struct cpu_regs *regs)
     }
     if (pv_dom.vm_assist & (1UL << VMASST_TYPE_architectural_iopl))
         v->iopl = (c.rflags & EFLAGS_IOPL) >> 12;
-    /* The shim's iretq must not fault on the guest's frame (Xen recovers
-     * from such a fault through the failsafe callback; minishim does not
-     * offer that yet and crashes the domain instead). */
-    if (!is_canonical(c.rip))
-        pv_domain_crash("iret to non-canonical rip %lx", (unsigned long)c.rip);
-    if (!pv_selector_ok((uint16_t)(c.cs | 3), true) ||
-        !pv_selector_ok((uint16_t)(c.ss | 3), false))
-        pv_domain_crash("iret with unusable selectors cs %lx ss %lx",
-                        (unsigned long)c.cs, (unsigned long)c.ss);
     regs->rip = c.rip;
     regs->cs = c.cs | 3;
     regs->rflags = (c.rflags & ~(EFLAGS_IOPL | EFLAGS_VM)) | EFLAGS_IF;
@@ -347,6 +439,39 @@ long do_iret(struct cpu_regs *regs)
     }
     /* Restore the upcall mask from the supplied EFLAGS.IF. */
     v->vcpu_info->evtchn_upcall_mask = !(c.rflags & EFLAGS_IF);
+
+    if ((c.flags & VGCF_in_syscall) && is_canonical(c.rip)) {
+        /* Xen leaves through sysretq/sysretl here (restore_all_guest):
+         * CS and SS come from MSR_STAR, the frame's are ignored. */
+        regs->cs = regs->cs == FLAT_RING3_CS32 ? FLAT_RING3_CS32 : FLAT_RING3_CS64;
+        regs->ss = FLAT_RING3_SS64;
+    } else {
+        /*
+         * Xen leaves through iretq; when that faults on the frame, its
+         * pre-exception fixup (.Lft0 in x86_64/entry.S) turns the fault
+         * into a #GP bounced to the guest on the frame iretq was given.
+         * The shim checks what iretq would (CS, then SS, then RIP: SDM
+         * IRET) so that its own iretq never faults, and bounces the same
+         * #GP: error code the selector (0 for a null one or a bad RIP).
+         */
+        bool bad = true;
+        uint32_t ec = 0;
+
+        if (!pv_selector_ok((uint16_t)regs->cs, true))
+            ec = (uint32_t)regs->cs & 0xfffc;
+        else if (!pv_selector_ok((uint16_t)regs->ss, false))
+            ec = (uint32_t)regs->ss & 0xfffc;
+        else if (!is_canonical(c.rip))
+            ec = 0;
+        else
+            bad = false;
+        if (bad) {
+            pr_debug("pv: iret to cs %lx ss %lx rip %lx: #GP(%x)\n", (unsigned long)regs->cs,
+                     (unsigned long)regs->ss, (unsigned long)regs->rip, ec);
+            regs->rax = c.rax;
+            bounce_trap(v, regs, X86_EXC_GP, true, ec);
+        }
+    }
     return (long)c.rax;
 }
 
@@ -354,6 +479,72 @@ long do_iret(struct cpu_regs *regs)
 
 /* Xen's forced-emulation prefix: ud2a; .ascii "xen" (XEN_EMULATE_PREFIX). */
 static const uint8_t emul_prefix[5] = { 0x0f, 0x0b, 'x', 'e', 'n' };
+
+/*
+ * Feature bits a PV guest must not see: Xen 4.17's
+ * xen/include/public/arch-x86/cpufeatureset.h marks them 'S' / 'H' (HVM
+ * only) or leaves them unmarked (never offered). The ones that matter
+ * for a PV kernel's MMU: PSE, PGE, PSE36, PAGE1GB (Linux would build
+ * 2 MiB / 1 GiB direct-map entries the PV MMU refuses), PCID/INVPCID,
+ * SMEP/SMAP/PKU/UMIP (CR4 bits a ring-3 kernel cannot own). XSAVE is
+ * hidden too: the shim keeps CR4.OSXSAVE clear and does not emulate
+ * XSETBV, so AVX and the other XSAVE-managed features go with it.
+ */
+void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
+{
+    switch (leaf) {
+    case 1:
+        r->edx &= ~((1u << 1) | (1u << 3) | (1u << 12) | (1u << 13) | (1u << 17) |
+                    (1u << 21) | (1u << 29) | (1u << 31));
+        /* MCE, MCA: Xen offers them with its vMCE (MCG_CAP, MCG_STATUS,
+         * MCi_* MSRs emulated); minishim emulates none of those MSRs, so
+         * it must not advertise machine checks (Linux mcheck_cpu_init
+         * reads MCG_CAP and panics on the #GP). */
+        r->edx &= ~((1u << 7) | (1u << 14));
+        r->ecx &= ~((1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
+                    (1u << 7) | (1u << 8) | (1u << 14) | (1u << 15) | (1u << 17) |
+                    (1u << 18) | (1u << 24) | (1u << 26) | (1u << 27) |
+                    (1u << 28) | (1u << 29) | (1u << 12));  /* XSAVE, OSXSAVE, AVX, F16C, FMA */
+        break;
+    case 7:
+        if (sub == 0) {
+            /* TSC_ADJUST SGX HLE SMEP INVPCID PQM MPX PQE SMAP PROC_TRACE,
+             * and the AVX2 / AVX-512 families (XSAVE state). */
+            /* FSGSBASE: Xen lets the guest own CR4.FSGSBASE
+             * (pv_fixup_guest_cr4); minishim discards guest CR4 writes,
+             * so the instructions would #UD: not offered (and never
+             * enabled behind the guest's back, XSA-293). */
+            r->ebx &= ~(1u << 0);
+            r->ebx &= ~((1u << 1) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 7) |
+                        (1u << 10) | (1u << 12) | (1u << 14) | (1u << 15) |
+                        (1u << 16) | (1u << 17) | (1u << 20) | (1u << 21) |
+                        (1u << 25) | (1u << 26) | (1u << 27) | (1u << 28) |
+                        (1u << 30) | (1u << 31));
+            /* UMIP PKU OSPKE CET_SS and the AVX-512 / VAES families. */
+            r->ecx &= ~((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 6) |
+                        (1u << 7) | (1u << 9) | (1u << 10) | (1u << 11) |
+                        (1u << 12) | (1u << 14));
+            /* AVX512_4VNNIW/4FMAPS/VP2INTERSECT, CET_IBT. */
+            r->edx &= ~((1u << 2) | (1u << 3) | (1u << 8) | (1u << 20));
+        } else {
+            *r = (struct cpuid_regs){ 0, 0, 0, 0 };
+        }
+        break;
+    case 0xd:                       /* XSAVE state: not offered (above) */
+        *r = (struct cpuid_regs){ 0, 0, 0, 0 };
+        break;
+    case 0x80000001:
+        r->edx &= ~(1u << 26);      /* PAGE1GB ('H') */
+        /* SVM EXTAPIC CR8_LEGACY OSVW IBS SKINIT WDT LWP NODEID TOPOEXT
+         * MONITORX, and XOP/FMA4 (XSAVE state). */
+        r->ecx &= ~((1u << 2) | (1u << 3) | (1u << 4) | (1u << 9) | (1u << 10) |
+                    (1u << 11) | (1u << 12) | (1u << 13) | (1u << 15) |
+                    (1u << 16) | (1u << 19) | (1u << 22) | (1u << 29));
+        break;
+    default:
+        break;
+    }
+}
 
 static void pv_cpuid(struct cpu_regs *regs)
 {
@@ -380,6 +571,7 @@ static void pv_cpuid(struct cpu_regs *regs)
             r.ecx &= ~(1u << 5);    /* no VMX for a PV guest */
             r.ecx &= ~(1u << 27);   /* OSXSAVE follows the guest's CR4: not offered */
         }
+        pv_cpuid_policy(leaf, sub, &r);
     }
     regs->rax = r.eax;
     regs->rbx = r.ebx;
@@ -427,10 +619,23 @@ static bool emulate_privileged(struct vcpu *v, struct cpu_regs *regs)
         case 0: val = 0x80050033UL | (v->fpu_ts ? 8 : 0); break; /* PG WP AM NE ET MP PE */
         case 2: val = v->vcpu_info->arch.cr2; break;
         case 3: val = pv_kernel_cr3(v); break;  /* Xen: machine address */
-        case 4: val = 0x20; break;              /* PAE */
+        /* Xen pv_fixup_guest_cr4(): the host's PAE, MCE, OSFXSR and
+         * OSXMMEXCPT (PV_CR4_GUEST_VISIBLE_MASK); no guest-owned bits. */
+        case 4: val = arch_read_cr4() & ((1UL << 5) | (1UL << 6) | (1UL << 9) | (1UL << 10)); break;
         default: return false;
         }
         *(uint64_t *)((uint8_t *)regs + off[reg]) = val;
+        regs->rip += 3;
+        return true;
+    }
+    if (insn[0] == 0x0f && insn[1] == 0x22 && (insn[2] & 0xc0) == 0xc0 &&
+        ((insn[2] >> 3) & 7) == 4) {
+        /* mov %reg, %cr4 (Linux cr4_update_irqsoff). Xen write_cr() ->
+         * pv_fixup_guest_cr4(): the guest sees the host's visible bits
+         * plus the guest-controllable ones its CPUID policy offers
+         * (TSD/DE/FSGSBASE/OSXSAVE); other bits are silently discarded.
+         * minishim's policy offers none of those, so the write is
+         * accepted and changes nothing (reads stay PAE). */
         regs->rip += 3;
         return true;
     }
@@ -442,6 +647,38 @@ static bool emulate_privileged(struct vcpu *v, struct cpu_regs *regs)
         case MSR_EFER: regs->rax = EFER_SCE | EFER_LME | (1UL << 10) | EFER_NXE; regs->rdx = 0; break;
         default: return false;
         }
+        regs->rip += 2;
+        return true;
+    }
+    if (insn[0] == 0xfa || insn[0] == 0xfb) {
+        /* cli / sti (Linux this_cpu_cmpxchg16b_emu before alternatives,
+         * native irq ops before xen_init_irq_ops). Xen emul-priv-op.c:
+         * permitted when iopl_ok() (virtual IOPL >= 1 for the guest
+         * kernel, 0 with VMASST_TYPE_architectural_iopl), and then a
+         * no-op ("too dangerous to allow": event masking is not touched);
+         * otherwise #GP. */
+        unsigned int cpl = (pv_dom.vm_assist & (1UL << VMASST_TYPE_architectural_iopl)) ? 0 : 1;
+
+        if (cpl > v->iopl)
+            return false;
+        regs->rip += 1;
+        return true;
+    }
+    if (insn[0] == 0x0f && insn[1] == 0x30) {   /* wrmsr (Linux startup_xen: GS base) */
+        /* Xen pv/emul-priv-op.c write_msr(): the three segment-base MSRs
+         * only; a non-canonical base is #GP (XSA-193). Other MSRs: #GP
+         * here (Xen ignores writes that match the host value). */
+        uint64_t val = (uint32_t)regs->rax | (regs->rdx << 32);
+        unsigned int which;
+
+        switch ((uint32_t)regs->rcx) {
+        case MSR_FS_BASE: which = SEGBASE_FS; break;
+        case MSR_GS_BASE: which = SEGBASE_GS_KERNEL; break;
+        case MSR_KERNEL_GS_BASE: which = SEGBASE_GS_USER; break;
+        default: return false;
+        }
+        if (do_set_segment_base(which, val))
+            return false;
         regs->rip += 2;
         return true;
     }
@@ -473,11 +710,14 @@ void pv_guest_trap(struct cpu_regs *regs)
     unsigned int vec = (unsigned int)regs->vector;
     uint64_t cr2;
     uint32_t ec;
+    bool handled;
 
-    if (vec != PV_VEC_SYSCALL)
-        pr_debug("pv: trap %u ec %lx at %lx (%s mode)\n", vec,
+    if (vec != PV_VEC_SYSCALL && (vec < X86_NR_EXCEPTIONS || vec == PV_VEC_INT80))
+        pr_debug("pv: trap %u ec %lx at %lx (%s mode)%s%lx\n", vec,
                  (unsigned long)regs->error_code, (unsigned long)regs->rip,
-                 v->kernel_mode ? "kernel" : "user");
+                 v->kernel_mode ? "kernel" : "user",
+                 vec == X86_EXC_PF ? " cr2 " : " rsp ",
+                 vec == X86_EXC_PF ? (unsigned long)arch_read_cr2() : (unsigned long)regs->rsp);
     switch (vec) {
     case PV_VEC_SYSCALL:
     case PV_VEC_SYSCALL32:
@@ -485,6 +725,17 @@ void pv_guest_trap(struct cpu_regs *regs)
         break;
     case X86_EXC_PF:
         cr2 = arch_read_cr2();
+        /* Writable page tables (Xen ptwr): a kernel store into its own
+         * read-only L1 is applied as an L1 update, with interrupts on as
+         * for a hypercall (the MMU lock may flush by IPI). */
+        if (v->kernel_mode &&
+            (pv_dom.vm_assist & (1UL << VMASST_TYPE_writable_pagetables))) {
+            arch_irq_restore(X86_EFLAGS_IF);
+            handled = pv_ptwr_fault(regs, cr2, (uint32_t)regs->error_code, true);
+            arch_irq_save();
+            if (handled)
+                break;
+        }
         v->vcpu_info->arch.cr2 = cr2;
         /* Xen pv_inject_event(): the U bit says guest user, not ring 3
          * (the guest kernel runs in ring 3 too). */
@@ -498,8 +749,39 @@ void pv_guest_trap(struct cpu_regs *regs)
             bounce_trap(v, regs, vec, false, 0);
         break;
     case X86_EXC_GP:
+        if (regs->error_code == 0) {
+            struct pv_emul_fault f;
+
+            switch (pv_emulate_io(v, regs, &f)) {
+            case PV_EMUL_DONE:
+                goto out;
+            case PV_EMUL_FAULT:
+                if (f.vector == X86_EXC_PF) {
+                    v->vcpu_info->arch.cr2 = f.cr2;
+                    bounce_trap(v, regs, X86_EXC_PF, true,
+                                f.ec | (v->kernel_mode ? 0 : PFEC_USER));
+                } else
+                    bounce_trap(v, regs, f.vector, true, f.ec);
+                goto out;
+            case PV_EMUL_NONE:
+                break;
+            }
+        }
         if (regs->error_code == 0 && emulate_privileged(v, regs))
             break;
+        /* An LDT selector: fault the LDT page in (Xen's LDT #PF path). */
+        if ((regs->error_code & 7) == 4) {
+            uint64_t lcr2;
+            int r = pv_ldt_fault(v, (uint32_t)regs->error_code, &lcr2);
+
+            if (r > 0)
+                break;
+            if (r < 0) {
+                v->vcpu_info->arch.cr2 = lcr2;
+                bounce_trap(v, regs, X86_EXC_PF, true, v->kernel_mode ? 0 : PFEC_USER);
+                break;
+            }
+        }
         /* "int $n" through a DPL-0 gate: error code n*8+2. Xen delivers it
          * as the software interrupt if the guest's gate allows the caller. */
         if ((regs->error_code & 3) == 2 && (regs->error_code >> 3) < 256) {
@@ -549,6 +831,7 @@ void pv_guest_trap(struct cpu_regs *regs)
          * guest yet (no passthrough devices). */
         break;
     }
+out:
     pv_time_check(v);
     /* VCPUOP_down (on itself, or by another vCPU): stay here until up. */
     pv_vcpu_park(v);
@@ -570,10 +853,13 @@ void __noreturn pv_run(void)
     arch_outb(0x21, 0xff);
     arch_outb(0xa1, 0xff);
     this_cpu()->vcpu = v;
+    pv_vcpu_runstate_init();
     arch_syscall_init(arch_cpu_id());
     trap_set_guest_handler(pv_guest_trap);
     smp_set_ap_work(pv_vcpu_ap_work);
     pv_console_init();
+    pv_time_init();
+    pv_time_vcpu_start(v);
     arch_wrmsr(MSR_FS_BASE, 0);
     arch_wrmsr(MSR_GS_BASE, 0);
     arch_wrmsr(MSR_KERNEL_GS_BASE, 0);

@@ -5,6 +5,11 @@
  * stays online. A vCPU that is down parks in the shim on its own CPU
  * (Xen's _VPF_down: state kept, resumed where it stopped).
  *
+ * Also the vCPU's scheduling state as Xen's scheduler keeps it: blocking
+ * (SCHEDOP_block/poll sleep here, halted, until kicked), the runstate
+ * accounting (xen/common/sched/core.c vcpu_runstate_change) and the
+ * guest-registered vcpu_info and runstate areas.
+ *
  * Errnos as Xen 4.17 xen/common/domain.c do_vcpu_op /
  * default_initialise_vcpu and xen/arch/x86/domain.c arch_set_info_guest.
  */
@@ -14,8 +19,10 @@
 #include <minishim/ipi.h>
 #include <minishim/percpu.h>
 #include <minishim/pv.h>
+#include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/shim.h>
 #include <minishim/smp.h>
@@ -39,6 +46,20 @@ static uint16_t fixup_sel(uint16_t sel)
  * goes through physdev_op (Xen keeps IOPL out of the real EFLAGS). */
 #define CTX_RFLAGS_KEEP 0xcd5UL
 
+/* CS/SS of a context: Xen's flat selectors now; a GDT (LDT) selector
+ * needs the context's own GDT (LDT) and is checked by set_info_guest once
+ * those are installed. */
+static bool ctx_selector_ok(const struct vcpu_guest_context *c, uint16_t sel, bool code)
+{
+    if ((sel & 3) != 3)
+        return false;
+    if (sel & 4)
+        return c->ldt_ents != 0;
+    if ((sel >> 3) >= FIRST_RESERVED_GDT_ENTRY)
+        return pv_selector_ok(sel, code);
+    return c->gdt_ents != 0;
+}
+
 int pv_vcpu_check_context(const struct vcpu_guest_context *c)
 {
     /* arch_set_info_guest(): every address the vCPU will use must be
@@ -55,18 +76,13 @@ int pv_vcpu_check_context(const struct vcpu_guest_context *c)
     if ((c->ldt_base & (PAGE_SIZE - 1)) || c->ldt_ents > 8192 ||
         c->gdt_ents > FIRST_RESERVED_GDT_ENTRY)
         return -XEN_EINVAL;
-    /* minishim: the GDT and LDT are domain-wide here (pv/descriptor.c),
-     * so a second vCPU starts on Xen's flat selectors; a per-vCPU GDT or
-     * LDT in the context is refused rather than ignored. */
-    if (c->gdt_ents || c->ldt_ents)
-        return -XEN_EINVAL;
     /* The vCPU starts in guest kernel mode (Linux cpu_initialize_context
      * sets VGCF_in_kernel); user mode needs a user L4 in ctrlreg[1]. */
     if (!(c->flags & VGCF_in_kernel))
         return -XEN_EINVAL;
     /* The shim's iretq must never fault on the first entry. */
-    if (!pv_selector_ok(fixup_sel(c->user_regs.cs), true) ||
-        !pv_selector_ok(fixup_sel(c->user_regs.ss), false))
+    if (!ctx_selector_ok(c, fixup_sel(c->user_regs.cs), true) ||
+        !ctx_selector_ok(c, fixup_sel(c->user_regs.ss), false))
         return -XEN_EINVAL;
     /* ctrlreg[3] names the kernel L4 (xen_pfn_to_cr3 format); frame 0 is
      * never a guest frame. */
@@ -96,7 +112,26 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
         pv_mm_vcpu_destroy(&v->mm);
         return -XEN_EINVAL;
     }
+    /* Xen arch_set_info_guest: the LDT as MMUEXT_SET_LDT records it (its
+     * pages fault in on first use, on v's own CPU), the GDT frames as
+     * set_gdt takes them (pv_set_gdt); CS/SS must then be usable. */
+    pv_ldt_destroy(v);
+    v->mm.ldt_base = c->ldt_ents ? c->ldt_base : 0;
+    v->mm.ldt_ents = c->ldt_ents;
+    rc = pv_set_gdt(v, c->gdt_frames, c->gdt_ents);
+    if (!rc && (!pv_vcpu_selector_ok(v, fixup_sel(u->cs), true) ||
+                !pv_vcpu_selector_ok(v, fixup_sel(u->ss), false)))
+        rc = -XEN_EINVAL;
+    if (rc) {
+        pv_set_gdt(v, NULL, 0);
+        pv_ldt_destroy(v);
+        v->mm.ldt_base = 0;
+        v->mm.ldt_ents = 0;
+        pv_mm_vcpu_destroy(&v->mm);
+        return -XEN_EINVAL;
+    }
     v->guest_table = mfn_to_paddr(l4).pa;
+    pv_set_initial_segments(v, (const uint16_t[4]){ u->ds, u->es, u->fs, u->gs });
 
     memset(&v->regs, 0, sizeof(v->regs));
     v->regs.r15 = u->r15; v->regs.r14 = u->r14; v->regs.r13 = u->r13;
@@ -134,21 +169,10 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
     return 0;
 }
 
-static void kick(void *arg)
-{
-    (void)arg;
-}
-
 /* Wake v's shim CPU (parked in pv_vcpu_park, or idle). */
 static void kick_cpu(unsigned int cpu)
 {
-    cpumask_t one;
-
-    if (cpu == arch_cpu_id() || !cpumask_test(&cpu_online_mask, cpu))
-        return;
-    cpumask_clear(&one);
-    cpumask_set(&one, cpu);
-    ipi_call_mask(&one, kick, NULL, false);
+    ipi_event_check(cpu);
 }
 
 static spinlock_t vcpu_lock = SPINLOCK_INIT;
@@ -191,6 +215,7 @@ static long vcpu_up(struct vcpu *v)
 
 static long vcpu_down(struct vcpu *v)
 {
+    struct vcpu *self = pv_current();
     unsigned int others = 0;
 
     spin_lock(&vcpu_lock);
@@ -206,7 +231,17 @@ static long vcpu_down(struct vcpu *v)
     __atomic_store_n(&v->down, true, __ATOMIC_SEQ_CST);
     spin_unlock(&vcpu_lock);
     /* The vCPU parks at its next entry into the shim (pv_vcpu_park): at
-     * once for the caller itself, after this hypercall returns 0. */
+     * once for the caller itself, after this hypercall returns 0. Another
+     * vCPU is interrupted (it may spin in guest code, or block) and, as
+     * Xen's pv-shim does (pv_shim_cpu_down: vcpu_sleep_sync), waited for
+     * until it has stopped. The wait ends early if the caller is taken
+     * down itself meanwhile (two vCPUs downing each other). */
+    if (v == self || (v->id != 0 && !v->started))
+        return 0;
+    kick_cpu(v->id);
+    while (!__atomic_load_n(&v->parked, __ATOMIC_SEQ_CST) &&
+           !(self && __atomic_load_n(&self->down, __ATOMIC_SEQ_CST)))
+        arch_cpu_relax();
     return 0;
 }
 
@@ -240,13 +275,27 @@ long pv_vcpu_op_updown(int cmd, unsigned int vcpuid, uint64_t arg)
 
 void pv_vcpu_park(struct vcpu *v)
 {
+    unsigned long flags;
+
     if (!__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
         return;
     pr_debug("guest: vCPU %u down\n", v->id);
-    arch_irq_save();
-    /* sti;hlt is atomic for a wake-up IPI sent after the check. */
-    while (__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
-        arch_wait_for_interrupt();
+    pv_vcpu_runstate_change(v, RUNSTATE_offline);
+    flags = arch_irq_save();
+    for (;;) {
+        /* parked is what vcpu_down() waits for; it is cleared before the
+         * last look at down, so a down that comes after that look sees
+         * parked clear and waits for the kick to bring us back here. */
+        __atomic_store_n(&v->parked, true, __ATOMIC_SEQ_CST);
+        /* sti;hlt is atomic for a wake-up IPI sent after the check. */
+        while (__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
+            arch_wait_for_interrupt();
+        __atomic_store_n(&v->parked, false, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
+            break;
+    }
+    arch_irq_restore(flags);
+    pv_vcpu_runstate_change(v, RUNSTATE_running);
     pr_debug("guest: vCPU %u up again\n", v->id);
 }
 
@@ -258,6 +307,11 @@ void pv_vcpu_enter(struct vcpu *v)
     arch_wrmsr(MSR_GS_BASE, v->gs_base_kernel);
     arch_wrmsr(MSR_KERNEL_GS_BASE, v->gs_base_user);
     arch_write_cr3(pv_kernel_cr3(v));
+    /* offline -> running, written to a runstate area registered for it
+     * while it was down (its address space is loaded now). */
+    pv_vcpu_runstate_change(v, RUNSTATE_running);
+    pv_time_vcpu_start(v);
+    pv_load_initial_segments(v);        /* pv/traps.c: may enter failsafe */
     arch_enter_guest(&v->regs);
 }
 
@@ -269,10 +323,251 @@ void pv_vcpu_ap_work(unsigned int cpu)
     if (cpu >= pv_dom.nr_vcpus)
         return;
     v = &pv_dom.vcpus[cpu];
-    if (!v->initialised || !v->started || __atomic_load_n(&v->down, __ATOMIC_SEQ_CST) ||
-        this_cpu()->vcpu == v)
+    if (!v->initialised || !v->started || this_cpu()->vcpu == v)
         return;
+    /* Same order as pv_vcpu_park: clear parked, then look at down. */
+    __atomic_store_n(&v->parked, false, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&v->down, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&v->parked, true, __ATOMIC_SEQ_CST);
+        return;
+    }
     pr_info("guest: vCPU %u starts on shim CPU %u at %lx\n", v->id, cpu,
             (unsigned long)v->regs.rip);
     pv_vcpu_enter(v);
+}
+
+/* ------------------------------------------------------------ runstate --- */
+
+/* Runstate updates come from v's own CPU and from vCPUs reading it. */
+static unsigned long runstate_lock(struct vcpu *v)
+{
+    unsigned long flags = arch_irq_save();
+
+    while (__atomic_exchange_n(&v->runstate_lock, 1, __ATOMIC_ACQUIRE))
+        arch_cpu_relax();
+    return flags;
+}
+
+static void runstate_unlock(struct vcpu *v, unsigned long flags)
+{
+    __atomic_store_n(&v->runstate_lock, 0, __ATOMIC_RELEASE);
+    arch_irq_restore(flags);
+}
+
+/* Xen update_runstate_area(): with VMASST_TYPE_runstate_update_flag the
+ * guest sees XEN_RUNSTATE_UPDATE in state_entry_time while the copy is
+ * being written. Faults are ignored, as in Xen. Runs in v's (or, at
+ * registration, the caller's) address space. */
+static void runstate_to_guest(struct vcpu *v, const struct vcpu_runstate_info *rs)
+{
+    uint64_t gva = __atomic_load_n(&v->runstate_guest, __ATOMIC_ACQUIRE);
+    uint64_t at = gva + offsetof(struct vcpu_runstate_info, state_entry_time);
+    struct vcpu_runstate_info r = *rs;
+    bool flag = pv_dom.vm_assist & (1UL << VMASST_TYPE_runstate_update_flag);
+
+    if (!gva)
+        return;
+    if (flag) {
+        r.state_entry_time |= XEN_RUNSTATE_UPDATE;
+        (void)copy_to_guest(at, &r.state_entry_time, sizeof(r.state_entry_time));
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+    }
+    (void)copy_to_guest(gva, &r, sizeof(r));
+    if (flag) {
+        r.state_entry_time &= ~XEN_RUNSTATE_UPDATE;
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        (void)copy_to_guest(at, &r.state_entry_time, sizeof(r.state_entry_time));
+    }
+}
+
+void pv_vcpu_runstate_init(void)
+{
+    uint64_t now = pv_now_ns();
+
+    for (unsigned int i = 0; i < pv_dom.nr_vcpus; i++) {
+        struct vcpu *v = &pv_dom.vcpus[i];
+
+        memset(&v->runstate, 0, sizeof(v->runstate));
+        v->runstate.state = i == 0 ? RUNSTATE_running : RUNSTATE_offline;
+        v->runstate.state_entry_time = now;
+        v->parked = i != 0;
+    }
+}
+
+/*
+ * Xen vcpu_runstate_change(): the time since the last change goes to the
+ * old state. The registered area is rewritten at each change (Xen writes
+ * it when it schedules a vCPU, which here is exactly such a change); every
+ * change happens on v's own CPU, in v's address space.
+ */
+void pv_vcpu_runstate_change(struct vcpu *v, int state)
+{
+    uint64_t now = pv_now_ns();
+    struct vcpu_runstate_info snap;
+    unsigned long flags = runstate_lock(v);
+
+    if (v->runstate.state != state) {
+        int64_t delta = (int64_t)(now - v->runstate.state_entry_time);
+
+        if (delta > 0) {
+            v->runstate.time[v->runstate.state] += (uint64_t)delta;
+            v->runstate.state_entry_time = now;
+        }
+        v->runstate.state = state;
+    }
+    snap = v->runstate;
+    runstate_unlock(v, flags);
+    if (v == pv_current())
+        runstate_to_guest(v, &snap);
+}
+
+void pv_vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *r)
+{
+    uint64_t now = pv_now_ns();
+    unsigned long flags = runstate_lock(v);
+    int64_t delta;
+
+    *r = v->runstate;
+    runstate_unlock(v, flags);
+    delta = (int64_t)(now - r->state_entry_time);
+    if (delta > 0 && (unsigned int)r->state < 4)
+        r->time[r->state] += (uint64_t)delta;
+}
+
+/* ------------------------------------------------------ block and poll --- */
+
+void pv_vcpu_sleep(struct vcpu *v)
+{
+    unsigned long flags;
+
+    pv_vcpu_runstate_change(v, RUNSTATE_blocked);
+    for (;;) {
+        /* An expired timer raises VIRQ_TIMER on v, which unblocks it. */
+        pv_time_check(v);
+        if (v->poll_deadline && pv_now_ns() >= v->poll_deadline)
+            pv_evtchn_poll_expired(v);
+        flags = arch_irq_save();
+        if (!__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST) ||
+            __atomic_load_n(&v->down, __ATOMIC_SEQ_CST)) {
+            arch_irq_restore(flags);
+            break;
+        }
+        /* Woken by a kick (pv_vcpu_kick, vcpu_down), the shim timer
+         * pv_time_reprogram armed, or any other interrupt. sti;hlt
+         * closes the race with a kick sent after the check above. */
+        arch_wait_for_interrupt();
+        arch_irq_restore(flags);
+    }
+    /* A vCPU taken down while blocked parks on its way out (and its
+     * block returns when it is up again: a spurious wake-up, which PV
+     * guests handle; Xen would keep it blocked). */
+    pv_vcpu_runstate_change(v, RUNSTATE_running);
+}
+
+/* Xen vcpu_block_enable_events(): enable delivery, block unless an upcall
+ * is already pending. */
+long pv_vcpu_block(struct vcpu *v)
+{
+    struct vcpu_info *vi = v->vcpu_info;
+
+    __atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&v->blocked, true, __ATOMIC_SEQ_CST);
+    /* Check for events after setting the flag: a sender either sees us
+     * blocked (and kicks) or we see its upcall here. */
+    if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST))
+        pv_vcpu_sleep(v);
+    __atomic_store_n(&v->blocked, false, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+/* -------------------------------------------- vcpu_info and runstate ops --- */
+
+/*
+ * VCPUOP_register_vcpu_info as the reference shim (Debian's Xen 4.17.7,
+ * whose do_vcpu_op has the guest-area rework of later Xen: map_guest_area)
+ * answers: an offset outside the frame is -EINVAL, a second registration
+ * -EINVAL, a vcpu_info that does not fit in the page or is not 8-byte
+ * aligned -ENXIO, a frame that is not the guest's or cannot take a
+ * writable type -EINVAL. Xen 4.17.0's map_vcpu_info() said -EINVAL for
+ * all of them; tests/guests/README.md has the observation.
+ */
+static long register_vcpu_info(struct vcpu *v, uint64_t arg)
+{
+    struct vcpu_register_vcpu_info info;
+    struct vcpu_info *nvi;
+    mfn_t m;
+    long rc = 0;
+
+    if (copy_from_guest(&info, arg, sizeof(info)))
+        return -XEN_EFAULT;
+    if (info.offset >= PAGE_SIZE)
+        return -XEN_EINVAL;             /* gaddr no longer in info.mfn */
+    m = mfn(info.mfn);
+    spin_lock(&vcpu_lock);              /* Xen: domain_lock */
+    if (v->vcpu_info_mfn.mfn) {
+        rc = -XEN_EINVAL;               /* once only */
+        goto out;
+    }
+    /* The whole vcpu_info inside the page, xen_ulong_t aligned. */
+    if (info.offset > PAGE_SIZE - sizeof(struct vcpu_info) ||
+        (info.offset & (sizeof(xen_ulong_t) - 1))) {
+        rc = -XEN_ENXIO;
+        goto out;
+    }
+    /* Xen 4.17 map_vcpu_info(): "Run this command on yourself or on
+     * other offline VCPUS" (a running vCPU is never switched under it). */
+    if (v != pv_current() && !__atomic_load_n(&v->down, __ATOMIC_SEQ_CST)) {
+        rc = -XEN_EINVAL;
+        goto out;
+    }
+    /* A PV guest names the machine frame; it must be the guest's and
+     * take a writable type (a page table or descriptor page cannot),
+     * held as long as the vcpu_info lives there. */
+    if (!info.mfn || pv_mm_get_page_and_type(m, PGT_WRITABLE)) {
+        rc = -XEN_EINVAL;
+        goto out;
+    }
+    nvi = (struct vcpu_info *)((uint8_t *)arch_phys_to_virt(mfn_to_paddr(m)) +
+                               info.offset);
+    v->vcpu_info_mfn = m;
+    pv_evtchn_move_vcpu_info(v, nvi);
+out:
+    spin_unlock(&vcpu_lock);
+    return rc;
+}
+
+long pv_vcpu_op_info(int cmd, struct vcpu *v, uint64_t arg)
+{
+    struct vcpu_runstate_info r;
+
+    switch (cmd) {
+    case VCPUOP_register_vcpu_info:
+        return register_vcpu_info(v, arg);
+    case VCPUOP_register_runstate_memory_area: {
+        uint64_t gva;
+
+        /* Xen: the handle must be a guest range (NULL is, and stops the
+         * updates); the area is written at once, faults ignored. */
+        if (copy_from_guest(&gva, arg, sizeof(gva)))
+            return -XEN_EFAULT;
+        if (!guest_access_ok(gva, sizeof(r)))
+            return -XEN_EFAULT;
+        __atomic_store_n(&v->runstate_guest, gva, __ATOMIC_RELEASE);
+        if (v == pv_current()) {
+            unsigned long flags = runstate_lock(v);
+
+            r = v->runstate;
+            runstate_unlock(v, flags);
+        } else {
+            pv_vcpu_runstate_get(v, &r);
+        }
+        runstate_to_guest(v, &r);
+        return 0;
+    }
+    case VCPUOP_get_runstate_info:
+        pv_vcpu_runstate_get(v, &r);
+        return copy_to_guest(arg, &r, sizeof(r)) ? -XEN_EFAULT : 0;
+    default:
+        return -XEN_ENOSYS;
+    }
 }

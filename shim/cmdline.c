@@ -100,6 +100,33 @@ static bool parse_tlbclock(const char *v, struct shim_config *cfg)
     return true;
 }
 
+/* l0-flush=: which L0 interface does assisted flushes (hypercall/l0.c). */
+static bool parse_l0_flush(const char *v, struct shim_config *cfg)
+{
+    if (!strcmp(v, "auto"))
+        cfg->l0_flush = L0_FLUSH_USE_AUTO;
+    else if (!strcmp(v, "xen"))
+        cfg->l0_flush = L0_FLUSH_USE_XEN;
+    else if (!strcmp(v, "hyperv"))
+        cfg->l0_flush = L0_FLUSH_USE_HYPERV;
+    else if (!strcmp(v, "none"))
+        cfg->l0_flush = L0_FLUSH_USE_NONE;
+    else
+        return false;
+    return true;
+}
+
+static bool parse_l0_selftest(const char *v, struct shim_config *cfg)
+{
+    if (!strcmp(v, "on"))
+        cfg->l0_selftest = true;
+    else if (!strcmp(v, "off"))
+        cfg->l0_selftest = false;
+    else
+        return false;
+    return true;
+}
+
 static bool parse_smp_selftest(const char *v, struct shim_config *cfg)
 {
     if (!strcmp(v, "on"))
@@ -136,6 +163,12 @@ static bool parse_guest_mem(const char *v, struct shim_config *cfg)
     return true;
 }
 
+/* inject=...: fault injection for tests (shim/inject.c has the syntax). */
+static bool parse_inject(const char *v, struct shim_config *cfg)
+{
+    return inject_parse(v, &cfg->inject);
+}
+
 struct option {
     const char *name;
     bool (*parse)(const char *value, struct shim_config *cfg);
@@ -148,7 +181,10 @@ static const struct option options[] = {
     { "smp-selftest", parse_smp_selftest, "on|off; the bare word means on" },
     { "flush", parse_flush, "auto|ipi|assist" },
     { "tlbclock", parse_tlbclock, "on|off" },
+    { "l0-flush", parse_l0_flush, "auto|xen|hyperv|none" },
+    { "l0-selftest", parse_l0_selftest, "on|off; the bare word means on" },
     { "guest_mem", parse_guest_mem, "<n>[K|M|G], 4M..1T" },
+    { "inject", parse_inject, INJECT_SYNTAX },
 };
 
 void cmdline_defaults(struct shim_config *cfg)
@@ -175,6 +211,10 @@ static void parse_token(const char *tok, struct shim_config *cfg,
     }
     if (!eq && !strcmp(tok, "smp-selftest")) {
         cfg->smp_selftest = true;
+        return;
+    }
+    if (!eq && !strcmp(tok, "l0-selftest")) {
+        cfg->l0_selftest = true;
         return;
     }
     for (size_t i = 0; i < ARRAY_SIZE(options); i++) {

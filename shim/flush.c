@@ -25,10 +25,12 @@
  */
 #include <minishim/arch.h>
 #include <minishim/flush.h>
+#include <minishim/inject.h>
 #include <minishim/ipi.h>
 #include <minishim/l0.h>
 #include <minishim/percpu.h>
 #include <minishim/tlbclock.h>
+#include <minishim/xen-public.h>
 
 static enum flush_policy policy = FLUSH_POLICY_AUTO;
 
@@ -92,7 +94,7 @@ static enum flush_reason remote_reason(unsigned int flags)
         return FLUSH_R_IPI_NO_ASSIST;
     if (policy == FLUSH_POLICY_IPI)
         return FLUSH_R_IPI_POLICY;
-    if (flags & ~FLUSH_ASSIST_WHITELIST)
+    if (flags & ~(FLUSH_ASSIST_WHITELIST | FLUSH_TAGS))
         return FLUSH_R_IPI_FLAGS;
     caps = l0_flush_caps();
     if (!(caps & L0_FLUSH_AVAILABLE))
@@ -100,6 +102,13 @@ static enum flush_reason remote_reason(unsigned int flags)
     if (policy == FLUSH_POLICY_AUTO && !(caps & L0_FLUSH_RECOMMENDED))
         return FLUSH_R_IPI_NO_BACKEND;
     return FLUSH_R_ASSISTED;
+}
+
+static void count(enum flush_reason why, unsigned int flags)
+{
+    flush_stats_count(why);
+    if (flags & FLUSH_TAGS)
+        flush_stats_count_tagged(why, flags);
 }
 
 void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
@@ -113,7 +122,7 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     uint64_t t0;
 
     if (!(flags & (FLUSH_TLB | FLUSH_TLB_GLOBAL))) {
-        flush_stats_count(FLUSH_R_NOTHING);
+        count(FLUSH_R_NOTHING, flags);
         return;
     }
     cpumask_and(&remote, mask, &cpu_online_mask);
@@ -123,7 +132,7 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     if (local)
         flush_local(&req);
     if (cpumask_empty(&remote)) {
-        flush_stats_count(local ? FLUSH_R_LOCAL_ONLY : FLUSH_R_NOTHING);
+        count(local ? FLUSH_R_LOCAL_ONLY : FLUSH_R_NOTHING, flags);
         return;
     }
 
@@ -131,12 +140,14 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     why = remote_reason(flags);
     t0 = arch_rdtsc();
     if (why == FLUSH_R_ASSISTED) {
-        int rc = l0_flush_tlb(&remote, va, order, flags);
+        /* inject=l0-flush-fail: L0 "fails", the fallback must run. */
+        int rc = inject_hit(INJECT_L0_FLUSH_FAIL) ? -XEN_EIO
+                 : l0_flush_tlb(&remote, va, order, flags & ~FLUSH_TAGS);
 
         if (rc == 0) {
             flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),
                                arch_rdtsc() - t0);
-            flush_stats_count(FLUSH_R_ASSISTED);
+            count(FLUSH_R_ASSISTED, flags);
             return;
         }
         flush_stats_backend_error(rc);
@@ -144,5 +155,5 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     }
     ipi_flush_mask(&remote, &req);
     flush_stats_remote(FLUSH_PATH_IPI, cpumask_weight(&remote), arch_rdtsc() - t0);
-    flush_stats_count(why);
+    count(why, flags);
 }

@@ -46,6 +46,12 @@ void flush_stats_count(enum flush_reason r)
         ADD(stats.reason[r], 1);
 }
 
+void flush_stats_count_tagged(enum flush_reason r, unsigned int flags)
+{
+    if ((unsigned int)r < FLUSH_NR_REASONS && (flags & FLUSH_TAG_PT_RETYPE))
+        ADD(stats.retype[r], 1);
+}
+
 void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cycles)
 {
     if ((unsigned int)path >= FLUSH_NR_PATHS)
@@ -80,6 +86,8 @@ void flush_stats_get(struct flush_stats *out)
         for (unsigned int b = 0; b < FLUSH_HIST_BUCKETS; b++)
             out->hist[p][b] = GET(stats.hist[p][b]);
     out->spurious_pf = GET(stats.spurious_pf);
+    for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
+        out->retype[r] = GET(stats.retype[r]);
 }
 
 void flush_stats_reset(void)
@@ -134,6 +142,22 @@ void flush_stats_print(void)
                  (unsigned long)s.ipi_cpus, (unsigned long)s.assist_cpus,
                  (unsigned long)s.backend_errors, (long)s.last_backend_error,
                  (unsigned long)s.spurious_pf);
+    /* Retype-away-from-page-table flushes (FLUSH_TAG_PT_RETYPE) that had
+     * remote CPUs: by IPI, and to L0 (must stay 0: the safety rule in
+     * flush.c); and those that needed this CPU only. */
+    {
+        uint64_t ipi = 0;
+        size_t m = strlen(line);
+
+        for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
+            if (r != FLUSH_R_NOTHING && r != FLUSH_R_LOCAL_ONLY && r != FLUSH_R_ASSISTED)
+                ipi += s.retype[r];
+        if (m < sizeof(line))
+            snprintf(line + m, sizeof(line) - m,
+                     " retype-local=%lu retype-ipi=%lu retype-assisted=%lu",
+                     (unsigned long)s.retype[FLUSH_R_LOCAL_ONLY], (unsigned long)ipi,
+                     (unsigned long)s.retype[FLUSH_R_ASSISTED]);
+    }
     pr_info("%s\n", line);
     print_hist("assisted", s.hist[FLUSH_PATH_ASSIST]);
     print_hist("ipi", s.hist[FLUSH_PATH_IPI]);

@@ -175,6 +175,30 @@ void ipi_call_mask(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wa
     post(mask, IPI_KIND_CALL, fn, arg, NULL, wait, IPI_VECTOR_CALL);
 }
 
+void ipi_event_check(unsigned int cpu)
+{
+    unsigned long flags;
+    cpumask_t one;
+
+    if (cpu >= NR_CPUS || cpu == arch_cpu_id() || !cpu_is_online(cpu))
+        return;
+    cpumask_clear(&one);
+    cpumask_set(&one, cpu);
+    /* Interrupts off: an xAPIC ICR write is two register writes. */
+    flags = arch_irq_save();
+    if (send_fn)
+        send_fn(&one, IPI_VECTOR_EVENT);
+    else
+        apic_send_ipi(cpu, IPI_VECTOR_EVENT);
+    arch_irq_restore(flags);
+}
+
+void ipi_event_interrupt(struct cpu_regs *regs)
+{
+    (void)regs;
+    apic_eoi();
+}
+
 /* The flush and call vectors: acknowledge the interrupt, then serve. EOI
  * first, so a request posted after our scan raises a fresh interrupt. */
 void ipi_interrupt(struct cpu_regs *regs)

@@ -11,11 +11,14 @@
 #include <minishim/console.h>
 #include <minishim/elf.h>
 #include <minishim/flush.h>
+#include <minishim/inject.h>
 #include <minishim/l0.h>
 #include <minishim/pv_domain.h>
 #include <minishim/shim.h>
 #include <minishim/smp.h>
+#include <minishim/timer.h>
 #include <minishim/tlbclock.h>
+#include <minishim/trap.h>
 
 struct shim_config shim_cfg;
 struct boot_info boot_info;
@@ -48,6 +51,7 @@ void __noreturn shim_shutdown(unsigned int reason)
 {
     pr_info("minishim: shutting down (%s)\n", shutdown_reason_name(reason));
     flush_stats_print();
+    inject_print();
     l0_shutdown(reason);
 }
 
@@ -86,6 +90,10 @@ static void report_l0(void)
                 d->hv_bit ? "set" : "clear");
     pr_info("l0: using backend '%s'%s\n", l0_name(),
             l0_kind() == L0_NONE ? " (no assisted flush: IPIs only)" : "");
+    pr_info("l0: flush backend '%s' (%s; l0-flush=%s)\n", l0_flush_backend_name(),
+            l0_flush_why(), l0_flush_use_name(shim_cfg.l0_flush));
+    if (shim_cfg.l0_selftest)
+        l0_selftest();
 }
 
 static void fetch_memmap_from_xen(void)
@@ -174,7 +182,7 @@ void __noreturn shim_main(paddr_t start_info)
     if (rc == 0)
         cmdline_parse(boot_info.cmdline, &shim_cfg, collect_warning, NULL);
 
-    l0_init();
+    l0_setup(shim_cfg.l0_flush);
 
     /* Now apply console= and loglvl=. */
     console_remove_all_sinks();
@@ -203,6 +211,17 @@ void __noreturn shim_main(paddr_t start_info)
                 pvcons_rc);
 
     report_l0();
+    if (l0_kind() == L0_XEN) {
+        /* Upcalls from L0's event channels (hypercall/xen_evtchn.c): the
+         * handler first, L0 may inject as soon as the vector is set. */
+        int ev_rc;
+
+        trap_set_irq_handler(L0_UPCALL_VECTOR, l0_evtchn_upcall);
+        ev_rc = l0_evtchn_init(L0_UPCALL_VECTOR);
+        if (ev_rc)
+            pr_warn("l0: no event channel upcalls from L0 (%d); no xenstore for the guest\n",
+                    ev_rc);
+    }
     flush_init(shim_cfg.flush);
     tlbclock_init(shim_cfg.tlbclock, 1);
     pr_info("flush: flush=%s, tlbclock=%s, L0 flush %s\n", flush_policy_name(shim_cfg.flush),
@@ -210,12 +229,14 @@ void __noreturn shim_main(paddr_t start_info)
             !(l0_flush_caps() & L0_FLUSH_AVAILABLE) ? "unavailable" :
             (l0_flush_caps() & L0_FLUSH_RECOMMENDED) ? "available (recommended)" :
             "available (not recommended)");
+    inject_init(&shim_cfg.inject);
     if (l0_kind() == L0_XEN && (shim_cfg.console & CONSOLE_XEN) && xen_console_io_refused())
         pr_info("console: L0 refuses console_io (a release build of Xen does so for domUs); "
                 "%s\n", xen_pvconsole_ready() ? "using the PV console ring" : "no L0 console left");
     report_memory();
     report_cpus();
     smp_init(&boot_info, acpi_find_rsdp(boot_info.rsdp));
+    clock_init();       /* TSC, wallclock, APIC timer (shim/timer.c) */
     if (shim_cfg.smp_selftest)
         smp_selftest();
 

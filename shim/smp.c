@@ -112,6 +112,7 @@ int smp_init(const struct boot_info *bi, paddr_t rsdp)
 
     trap_set_irq_handler(IPI_VECTOR_FLUSH, ipi_interrupt);
     trap_set_irq_handler(IPI_VECTOR_CALL, ipi_interrupt);
+    trap_set_irq_handler(IPI_VECTOR_EVENT, ipi_event_interrupt);
     trap_set_irq_handler(APIC_SPURIOUS_VECTOR, spurious_interrupt);
 
     mode = apic_init_bsp();

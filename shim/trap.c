@@ -75,10 +75,23 @@ void trap_handle(struct cpu_regs *regs, uint64_t cr2)
     if (regs->vector >= X86_NR_EXCEPTIONS && regs->vector < ARRAY_SIZE(irq_handlers) &&
         irq_handlers[regs->vector]) {
         irq_handlers[regs->vector](regs);
+        /* Taken in guest context: the guest-facing layer gets to act on
+         * the way back (deliver events raised meanwhile, park a vCPU
+         * that was taken down, check timers), as after any guest trap. */
+        if ((regs->cs & 3) && guest_handler)
+            guest_handler(regs);
         return;
     }
     if ((regs->cs & 3) && guest_handler) {
         guest_handler(regs);
+        return;
+    }
+    /* A #DB in the shim can only be one the guest deferred with mov/pop
+     * %ss across a syscall (XSA-260; guest breakpoints on shim addresses
+     * are refused): a trap, so ignore it and go on, as Xen does ("Hit #DB
+     * in Xen context"). */
+    if (regs->vector == X86_EXC_DB) {
+        pr_warn("trap: #DB in shim context at %lx (ignored)\n", (unsigned long)regs->rip);
         return;
     }
     trap_fatal(regs, cr2);

@@ -9,6 +9,12 @@
  * trap_set_irq_handler):
  *   0xf1  IPI_VECTOR_FLUSH    flush_local() for a remote flush request
  *   0xf2  IPI_VECTOR_CALL     run a function (ipi_call_mask, wake-ups)
+ *   0xf3  IPI_VECTOR_EVENT    event check (ipi_event_check): no work, no
+ *                             acknowledgement; the interrupt itself makes
+ *                             the target leave hlt or guest context
+ *   0xf4  L0_UPCALL_VECTOR    L0 Xen event channel upcall (l0.h; L0 injects
+ *                             it, not the LAPIC: no EOI)
+ *   0xf5  TIMER_VECTOR        the shim's one-shot timer (timer.h)
  *   0xff  APIC_SPURIOUS_VECTOR  spurious interrupt: ignored, no EOI (SDM 10.9)
  */
 #ifndef MINISHIM_APIC_H
@@ -19,6 +25,7 @@
 
 #define IPI_VECTOR_FLUSH     0xf1
 #define IPI_VECTOR_CALL      0xf2
+#define IPI_VECTOR_EVENT     0xf3
 #define APIC_SPURIOUS_VECTOR 0xff
 
 /* Register offsets (xAPIC MMIO offset; the x2APIC MSR is 0x800 + off/16). */

@@ -94,8 +94,15 @@ void arch_set_cr0_ts(bool ts);
 size_t arch_copy_from_guest(void *dst, uint64_t src_va, size_t n);
 size_t arch_copy_to_guest(uint64_t dst_va, const void *src, size_t n);
 /* Write nr guest GDT entries from index first (below the reserved area)
- * of this CPU's GDT; desc NULL clears them. Callers validate first. */
-void arch_set_guest_gdt_entries(unsigned int first, const uint64_t *desc,
-                                unsigned int nr);
+ * of shim CPU cpu's GDT; desc NULL clears them. Callers validate first. */
+void arch_set_guest_gdt_entries(unsigned int cpu, unsigned int first,
+                                const uint64_t *desc, unsigned int nr);
+/* Load DS, ES, FS, GS (sel[0..3]) on this CPU, each fault-safe: a
+ * selector that faults is replaced by the null selector. Returns a mask
+ * of the ones that faulted (bit n: sel[n]). FS/GS bases are clobbered. */
+unsigned int arch_load_data_segs(const uint16_t sel[4]);
+/* Point this CPU's LDTR at ents descriptors at base (shim memory the
+ * caller filled with validated descriptors); ents 0 loads a null LDT. */
+void arch_load_ldt(const void *base, unsigned int ents);
 
 #endif

@@ -9,6 +9,8 @@
 
 #include <minishim/console.h>
 #include <minishim/flush.h>
+#include <minishim/l0.h>
+#include <minishim/inject.h>
 
 #define CONSOLE_COM1 (1u << 0)
 #define CONSOLE_XEN  (1u << 1)
@@ -22,7 +24,10 @@ struct shim_config {
     bool smp_selftest;          /* smp-selftest[=on|off] (shim/smp.c)     */
     enum flush_policy flush;    /* flush=auto|ipi|assist (shim/flush.c)  */
     bool tlbclock;              /* tlbclock=on|off (shim/tlbclock.c)     */
+    enum l0_flush_use l0_flush; /* l0-flush=auto|xen|hyperv|none (hypercall/l0.c) */
+    bool l0_selftest;           /* l0-selftest[=on|off] (hypercall/l0.c)  */
     uint64_t guest_mem;         /* guest_mem=<n>[K|M|G] bytes, 0 = auto (pv/) */
+    struct inject_config inject; /* inject=... (shim/inject.c), tests only */
 };
 
 typedef void (*cmdline_warn_fn)(void *ctx, const char *msg);

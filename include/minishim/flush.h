@@ -17,6 +17,11 @@
                                           with the IRQ-off spurious #PF walker
                                           (retype away from a page table,
                                           allocator reuse) */
+/* Telemetry tags: say what a flush is for; they never change how it is
+ * delivered (remote_reason() and the backends ignore them). */
+#define FLUSH_TAG_PT_RETYPE (1u << 12)  /* a page-table page changes type
+                                          (pv/mm.c type_change_flush) */
+#define FLUSH_TAGS          (FLUSH_TAG_PT_RETYPE)
 
 struct flush_request {
     unsigned int flags;
@@ -87,10 +92,15 @@ struct flush_stats {
     int64_t last_backend_error;     /* last -errno from l0_flush_tlb        */
     uint64_t hist[FLUSH_NR_PATHS][FLUSH_HIST_BUCKETS];
     uint64_t spurious_pf;           /* #PFs spurious_page_fault() absorbed  */
+    /* flush_mask calls tagged FLUSH_TAG_PT_RETYPE, by reason again: the
+     * bed asserts that none was assisted and some went by IPI. */
+    uint64_t retype[FLUSH_NR_REASONS];
 };
 
 unsigned int flush_hist_bucket(uint64_t cycles);
 void flush_stats_count(enum flush_reason r);
+/* The same flush counted once more under its tag (FLUSH_TAG_*). */
+void flush_stats_count_tagged(enum flush_reason r, unsigned int flags);
 void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cycles);
 void flush_stats_backend_error(int rc);
 void flush_stats_spurious_pf(void);

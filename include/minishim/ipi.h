@@ -21,4 +21,14 @@ void ipi_flush_mask(const cpumask_t *mask, const struct flush_request *req);
  * return only after all have finished. */
 void ipi_call_mask(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wait);
 
+/*
+ * Event check (Xen's smp_send_event_check_cpu): interrupt CPU cpu on
+ * IPI_VECTOR_EVENT and return at once. The handler does nothing but EOI;
+ * the interrupt wakes a CPU halted in arch_wait_for_interrupt, and one
+ * taken in guest context passes through the guest trap handler (which
+ * delivers pending upcalls, parks a downed vCPU). No-op for this CPU or a
+ * CPU that is not online. Never waits for the target: safe under locks.
+ */
+void ipi_event_check(unsigned int cpu);
+
 #endif

@@ -28,16 +28,58 @@ struct l0_detect {
     uint32_t other_base;
 };
 
+/*
+ * Two choices are made at boot. The platform L0 (l0_kind) serves the
+ * shim's PVH duties: Xen when Xen's leaves are found anywhere (hypercall
+ * page, console, shutdown, vCPU bring-up), else Hyper-V, else none. The
+ * flush backend (l0_flush_backend) is chosen separately, because Xen can
+ * offer its Hyper-V interface (viridian) next to its own: then Hyper-V is
+ * at 0x40000000 and Xen at 0x40000100 (Xen's xen/arch/x86/cpuid.c,
+ * guest_cpuid()), and both flush interfaces work.
+ */
 enum l0_kind { L0_NONE, L0_XEN, L0_HYPERV };
+
+/* Command line l0-flush=auto|xen|hyperv|none (shim/cmdline.c). */
+enum l0_flush_use {
+    L0_FLUSH_USE_AUTO,          /* see l0_setup()                          */
+    L0_FLUSH_USE_XEN,           /* HVMOP_flush_tlbs; Xen must be the L0    */
+    L0_FLUSH_USE_HYPERV,        /* Hyper-V flush hypercalls; Hyper-V (or
+                                 * Xen's viridian) must be offered          */
+    L0_FLUSH_USE_NONE,          /* no L0 flush: every remote flush by IPI  */
+};
 
 /* Pure CPUID scan; fills d. */
 void l0_detect(struct l0_detect *d);
 
-/* Detect and set up the backend (Xen: hypercall page). */
+/*
+ * Detect, set up the platform L0 (Xen: hypercall page) and choose the
+ * flush backend. auto: Hyper-V alone -> hyperv; Xen alone -> xen; Xen with
+ * viridian -> hyperv when L0 recommends its remote-flush hypercalls (CPUID
+ * 0x40000004 EAX bit 2, which Xen sets only when the toolstack enabled
+ * HVMPV_hcall_remote_tlb_flush), else xen. Both reach the same code in
+ * Xen (paging_flush_tlb()), but the Hyper-V call names the target vCPUs,
+ * so Xen pauses and flushes only those, where HVMOP_flush_tlbs takes every
+ * vCPU of the domain. An explicit choice that L0 cannot serve leaves no
+ * flush backend (IPIs), with the reason in l0_flush_why().
+ */
+void l0_setup(enum l0_flush_use use);
+/* l0_setup(L0_FLUSH_USE_AUTO). */
 void l0_init(void);
 const struct l0_detect *l0_detected(void);
 enum l0_kind l0_kind(void);
 const char *l0_name(void);
+enum l0_kind l0_flush_backend(void);    /* L0_NONE: no L0 flush          */
+const char *l0_flush_backend_name(void);
+const char *l0_flush_why(void);         /* one phrase: why this backend  */
+const char *l0_flush_use_name(enum l0_flush_use use);
+/*
+ * Probe the flush backend against the real L0 and print one line per probe
+ * plus a summary "l0: selftest ... mismatches=N" (Hyper-V: each flush
+ * hypercall form, Ex with sparse and "all" VP sets, a rep List, and two
+ * inputs the TLFS says must be refused). Returns the number of answers
+ * that differ from the TLFS. Flushes only this CPU's own TLB entries.
+ */
+unsigned int l0_selftest(void);
 
 /* Xen L0 console (console_io). No-op when L0 is not Xen. */
 void l0_console_write(const char *s, size_t len);
@@ -49,6 +91,13 @@ void l0_console_write(const char *s, size_t len);
  * 35 = reboot, 39 = crash). Never returns; halts if nothing worked.
  */
 void __noreturn l0_shutdown(unsigned int reason);
+/*
+ * One line with the flush backend's own counts (called by l0_shutdown):
+ *   l0: flush calls backend=hyperv space=N list=N space-ex=N list-ex=N
+ *       all-processors=N errors=N last-status=0x...
+ *   l0: flush calls backend=xen hvmop-flush-tlbs=N errors=N
+ */
+void l0_print_stats(void);
 #define ISA_DEBUG_EXIT_PORT 0xf4
 #define ISA_DEBUG_EXIT_BASE 0x10
 
@@ -90,11 +139,28 @@ int xen_vcpu_start(unsigned int vcpu, const struct arch_ap_regs *r);
 int xen_vcpu_op(int cmd, unsigned int vcpu);
 /* HVMOP_flush_tlbs: 0 or -errno. */
 int xen_flush_tlb(void);
+/* L0's wall time now (hypercall/xen_time.c) from L0's shared_info (wc_*
+ * plus L0's pvclock for vCPU 0; call on the boot CPU): the one
+ * l0_evtchn_init mapped, else mapped now at the shim frame 'frame'
+ * (XENMAPSPACE_shared_info; the frame's RAM is given up). 0 or an errno. */
+int xen_wallclock(paddr_t frame, uint64_t *sec, uint32_t *nsec);
 
 /* Hyper-V backend (hypercall/hyperv.c). */
 int hyperv_init(const struct l0_detect *d);
 void hyperv_cpu_init(void);
 bool hyperv_flush_recommended(void);
+uint32_t hyperv_recommendations(void);  /* CPUID base+4 EAX, read after init */
+/* hyperv_flush_tlb() calls by form: 0 Space, 1 List, 2 SpaceEx, 3 ListEx
+ * (the self-test's probes are not counted). */
+#define HV_NR_FORMS 4
+struct hyperv_stats {
+    uint64_t calls[HV_NR_FORMS];
+    uint64_t all_processors;    /* calls with HV_FLUSH_ALL_PROCESSORS    */
+    uint64_t errors;            /* calls that did not succeed (-> IPIs)  */
+    uint64_t last_bad_status;   /* the last HV_STATUS_* other than success */
+};
+void hyperv_get_stats(struct hyperv_stats *st);
+unsigned int hyperv_selftest(void);     /* see l0_selftest()             */
 int hyperv_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
                      unsigned int flags);
 
@@ -106,5 +172,40 @@ void xen_pvconsole_write(const char *s, size_t len);
 unsigned long xen_pvconsole_dropped(void);
 /* Put up to len bytes into the ring's out[] side; returns bytes written. */
 size_t xencons_ring_put(struct xencons_interface *r, const char *s, size_t len);
+
+/*
+ * Event channels from L0 Xen (hypercall/xen_evtchn.c). L0's shared_info is
+ * mapped in the shim and L0 raises L0_UPCALL_VECTOR (HVM_PARAM_CALLBACK_IRQ,
+ * vector type: no LAPIC EOI) while the shim's vCPU has an event pending;
+ * l0_evtchn_upcall is that vector's handler (registered by shim/main.c with
+ * trap_set_irq_handler) and calls the handler bound to each pending port.
+ * Every function answers -XEN_ENODEV until l0_evtchn_init succeeded (no Xen
+ * L0: QEMU-direct, Hyper-V), -XEN_EINVAL for port 0 or a port >=
+ * L0_EVTCHN_MAX_PORTS. Ports stay masked in L0's shared_info until bound.
+ */
+#define L0_UPCALL_VECTOR     0xf4   /* beside the IPI vectors of apic.h */
+#define L0_EVTCHN_MAX_PORTS  1024
+struct cpu_regs;
+struct evtchn_status;
+typedef void (*l0_evtchn_handler_fn)(uint32_t port, void *arg);
+int l0_evtchn_init(unsigned int vector);
+bool l0_evtchn_ready(void);
+/* L0's shared_info as l0_evtchn_init mapped it (NULL: not mapped). There
+ * is one per domain: mapping it again elsewhere would move it. */
+struct shared_info *l0_shared_info(void);
+/* Call fn(port, arg) from the upcall (interrupt context, CPU 0, interrupts
+ * off) each time L0 port fires, then unmask it; -XEN_EEXIST if bound. */
+int l0_evtchn_bind(uint32_t port, l0_evtchn_handler_fn fn, void *arg);
+int l0_evtchn_unmask(uint32_t port);
+int l0_evtchn_send(uint32_t port);                      /* EVTCHNOP_send   */
+int l0_evtchn_status(uint32_t port, struct evtchn_status *st);
+void l0_evtchn_upcall(struct cpu_regs *regs);
+unsigned long l0_evtchn_nr_upcalls(void);
+unsigned long l0_evtchn_nr_spurious(void);      /* pending, nobody bound */
+void l0_evtchn_reset(void);                     /* unit tests          */
+int xen_set_hvm_param(unsigned int index, uint64_t value);
+/* Move the page behind our frame from_gfn to frame to_gfn (XENMEM_
+ * add_to_physmap, XENMAPSPACE_gmfn; L0 frees what was at to_gfn). */
+int xen_move_frame(uint64_t from_gfn, uint64_t to_gfn);
 
 #endif

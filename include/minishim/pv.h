@@ -7,14 +7,16 @@
 #define MINISHIM_PV_H
 
 #include <minishim/xen-public.h>
+#include <xen/vcpu.h>
 #include <minishim/cpumask.h>
 #include <minishim/percpu.h>
 #include <minishim/pv_mm.h>
 #include <minishim/regs.h>
 #include <minishim/types.h>
 
-/* Guest vCPU n runs on shim CPU n; vcpu_info lives in shared_info, which
- * has room for XEN_LEGACY_MAX_VCPUS (no VCPUOP_register_vcpu_info yet). */
+/* Guest vCPU n runs on shim CPU n; vcpu_info starts in shared_info, which
+ * has room for XEN_LEGACY_MAX_VCPUS (VCPUOP_register_vcpu_info may move
+ * it, but a vCPU beyond those slots is not offered). */
 #define PV_MAX_VCPUS (NR_CPUS < XEN_LEGACY_MAX_VCPUS ? NR_CPUS : XEN_LEGACY_MAX_VCPUS)
 
 /* Pseudo vector trap_entry() sees for a SYSCALL (boot/pv_entry.S). */
@@ -36,18 +38,36 @@ struct vcpu {
     uint64_t guest_table;           /* kernel L4 (cr3 value) before the MMU
                                        holds it; then mm.kernel_l4 rules   */
     struct pv_mm_vcpu_state mm;     /* base pointers, LDT (pv/mm.c)         */
-    struct vcpu_info *vcpu_info;    /* in shared_info                       */
+    struct vcpu_info *vcpu_info;    /* in shared_info, or registered (shim
+                                       pointer into vcpu_info_mfn)         */
+    mfn_t vcpu_info_mfn;            /* VCPUOP_register_vcpu_info frame (0:
+                                       none); holds a writable type ref    */
     uint64_t fs_base, gs_base_kernel, gs_base_user;
     bool fpu_ts;                    /* fpu_taskswitch: virtual CR0.TS       */
     uint64_t debugreg[8];
     unsigned int iopl;              /* physdev_op set_iopl (0..3)           */
+    uint64_t iobmp;                 /* PHYSDEVOP_set_iobitmap: guest va     */
+    unsigned int iobmp_limit;       /*   and nr_ports (pv/emul_io.c)        */
     bool timer_set;
     uint64_t timer_deadline;        /* ns, set_timer_op / vcpu_op           */
     uint64_t poll_deadline;         /* ns, SCHEDOP_poll timeout (0: none)   */
+    uint64_t periodic_period;       /* ns, VCPUOP_set_periodic_timer (0: off) */
+    uint64_t periodic_last_event;   /* ns, last periodic VIRQ_TIMER (Xen)   */
     unsigned int in_multicall;
     bool initialised;               /* Xen is_initialised (VCPUOP_initialise) */
     bool down;                      /* Xen _VPF_down; parked in the shim    */
     bool started;                   /* its shim CPU was brought up for it   */
+    /* Events and scheduling (pv/event.c, pv/vcpu.c). */
+    evtchn_port_t virq_to_evtchn[NR_VIRQS]; /* Xen: per-vCPU VIRQ ports;
+                                       global VIRQs live in vCPU 0's       */
+    bool blocked;                   /* Xen _VPF_blocked: in block/poll      */
+    int poll_evtchn;                /* Xen poll_evtchn: the one port polled,
+                                       -1 several, 0 none                  */
+    bool parked;                    /* not running guest or hypercall code
+                                       (down, or never entered)            */
+    struct vcpu_runstate_info runstate;     /* Xen accounting, pv_now_ns() */
+    uint64_t runstate_guest;        /* registered area (guest VA), 0: none  */
+    int runstate_lock;              /* spinlock word for runstate           */
 };
 
 struct pv_console_ring;

@@ -33,6 +33,11 @@ struct pv_layout {
     uint64_t vpt_start, vpt_end;
     uint64_t vstack_start, vstack_end;
     unsigned long nr_pt_pages;
+    /* XEN_ELFNOTE_INIT_P2M: the P2M lives at vphysmap_start outside the
+     * initial mapping, in nr_p2m_pages frames mapped by nr_p2m_tables new
+     * page-table frames; all of them are the guest pfns right after the
+     * initial mapping (start_info first_p2m_pfn / nr_p2m_frames). */
+    unsigned long nr_p2m_pages, nr_p2m_tables;
 };
 
 /* Features a 64-bit PV guest may require of the shim (XENFEAT_* bits). */

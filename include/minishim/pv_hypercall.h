@@ -37,6 +37,13 @@ long do_physdev_op(int cmd, uint64_t arg);
 long do_iret(struct cpu_regs *regs);
 long do_set_gdt(uint64_t frame_list, unsigned int entries);
 long do_update_descriptor(uint64_t maddr, uint64_t desc);
+/* pv/sysctl.c: an unprivileged domU's sysctl, plus debug key 'f'. */
+long do_sysctl(uint64_t arg);
+
+/* pv/traps.c: the PV CPUID policy applied to host leaf values (Xen's
+ * PV featureset: features a PV guest must not see are cleared). */
+struct cpuid_regs;
+void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r);
 
 /* Descriptors (pv/descriptor.c). */
 bool pv_check_descriptor(uint64_t *desc);
@@ -54,11 +61,26 @@ void pv_console_kick(void);
 void pv_evtchn_reset(void);
 /* Allocate a port bound to the shim itself (console); 0 on failure. */
 evtchn_port_t pv_evtchn_alloc_shim_port(void (*notify)(void));
+void pv_evtchn_set_shim_remote(evtchn_port_t p, domid_t dom, evtchn_port_t rport);
 /* Mark port pending and raise the upcall as Xen's evtchn_set_pending. */
 void pv_evtchn_set_pending(evtchn_port_t port);
 bool pv_evtchn_port_in_range(evtchn_port_t port);
 bool pv_evtchn_is_pending(evtchn_port_t port);
-/* Raise VIRQ virq if the guest bound it. */
+/* Raise global VIRQ virq if the guest bound it (Xen
+ * send_guest_global_virq: vCPU 0's binding, delivered to the port's vCPU). */
 void pv_send_virq(unsigned int virq);
+/* Raise per-vCPU VIRQ virq (VIRQ_TIMER, VIRQ_DEBUG) on v if v bound it
+ * (Xen send_guest_vcpu_virq). Any CPU, any interrupt state; kicks v's shim
+ * CPU when v runs or blocks elsewhere. */
+void pv_send_vcpu_virq(struct vcpu *v, unsigned int virq);
+/* VCPUOP_register_vcpu_info, the event part: copy v's vcpu_info to nvi,
+ * switch to it, mark every selector and the upcall pending (Xen
+ * map_vcpu_info). */
+void pv_evtchn_move_vcpu_info(struct vcpu *v, struct vcpu_info *nvi);
+/* SCHEDOP_poll for the current vCPU v (Xen do_poll): 0 or -XEN_E*. */
+long pv_evtchn_poll(struct vcpu *v, uint64_t ports_gva, unsigned int nr_ports,
+                    uint64_t timeout);
+/* v's poll deadline passed: wake it if it still polls (poll_timer_fn). */
+void pv_evtchn_poll_expired(struct vcpu *v);
 
 #endif

@@ -160,6 +160,20 @@ long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone,
  */
 long pv_mm_update_entry(uint64_t ptr, uint64_t val, bool l1_only);
 
+/*
+ * Writable page tables (Xen's ptwr, pv/ro-page-fault.c): apply one
+ * guest-kernel store of 'bytes' (1/2/4/8, naturally aligned) at guest VA
+ * addr, which the current vCPU's kernel page tables map read-only onto an
+ * in-use L1 page, as an L1 entry update with every mmu_update check. Under
+ * the MMU lock, op(ctx, old, &new) turns the old sub-word value into the
+ * new one (false: store nothing, e.g. a failed cmpxchg). 0 with *oldp =
+ * the old value, or -XEN_EINVAL: not a ptwr case or the entry is refused
+ * (reflect the #PF to the guest). Call with interrupts on.
+ */
+long pv_mm_ptwr_rmw(uint64_t addr, unsigned int bytes,
+                    bool (*op)(void *ctx, uint64_t old, uint64_t *nv), void *ctx,
+                    uint64_t *oldp);
+
 /* Page-table entry bits the MMU checks (Intel SDM vol. 3 4.5; Xen's
  * x86_64/page.h for the guest-kernel marker). */
 #define PTE_PRESENT       (1ULL << 0)

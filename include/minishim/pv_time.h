@@ -17,7 +17,17 @@
 struct vcpu;
 
 uint64_t pv_now_ns(void);
+/* Domain start (pv_run, before the first entry): every vCPU gets Xen's
+ * default 100 Hz periodic timer and its vcpu_time_info; shared_info gets
+ * the wallclock. */
+void pv_time_init(void);
+/* v starts running on this CPU: publish its vcpu_time_info, run its
+ * timers (Xen does both when it schedules a vCPU in). */
+void pv_time_vcpu_start(struct vcpu *v);
 void pv_time_reprogram(struct vcpu *v);
+/* The earliest of v's singleshot, periodic and poll deadlines (ns; 0:
+ * none): what pv_time_reprogram arms when v runs on this CPU. */
+uint64_t pv_time_next_deadline(const struct vcpu *v);
 void pv_time_check(struct vcpu *v);
 
 /* Hypercalls. */

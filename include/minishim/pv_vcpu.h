@@ -17,6 +17,27 @@ long pv_vcpu_op_updown(int cmd, unsigned int vcpuid, uint64_t arg);
 /* If v is down, stay in the shim (halted) until it is brought up again. */
 void pv_vcpu_park(struct vcpu *v);
 
+/* Xen vcpu_unblock + vcpu_kick: clear v's blocked state and interrupt its
+ * shim CPU (unless it is this one). */
+void pv_vcpu_kick(struct vcpu *v);
+/* Sleep (interrupts on, halted) until v is unblocked (v->blocked
+ * cleared), its poll deadline passes or it is taken down; runs
+ * pv_time_check(v) after every wake-up. v is the current vCPU. */
+void pv_vcpu_sleep(struct vcpu *v);
+/* SCHEDOP_block (Xen vcpu_block_enable_events). */
+long pv_vcpu_block(struct vcpu *v);
+
+/* Runstate (Xen vcpu_runstate_change): every vCPU's state from now on;
+ * vCPU 0 running, the others offline. Called once when the guest starts. */
+void pv_vcpu_runstate_init(void);
+void pv_vcpu_runstate_change(struct vcpu *v, int state);
+/* Xen vcpu_runstate_get: the times including the current state so far. */
+void pv_vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *r);
+
+/* VCPUOP_register_vcpu_info, VCPUOP_register_runstate_memory_area,
+ * VCPUOP_get_runstate_info on vCPU v (Xen 4.17 do_vcpu_op). */
+long pv_vcpu_op_info(int cmd, struct vcpu *v, uint64_t arg);
+
 /* Load v's guest state on this CPU and enter it; never returns. */
 void __noreturn pv_vcpu_enter(struct vcpu *v);
 

@@ -68,6 +68,8 @@ uint64_t smp_pick_trampoline(const struct boot_info *bi);
 void ipi_service(void);
 /* Interrupt handler for IPI_VECTOR_FLUSH and IPI_VECTOR_CALL. */
 void ipi_interrupt(struct cpu_regs *regs);
+/* Interrupt handler for IPI_VECTOR_EVENT (EOI only). */
+void ipi_event_interrupt(struct cpu_regs *regs);
 /* Unit tests: replace the APIC send by fn (NULL restores the APIC). */
 void ipi_set_send_hook(void (*fn)(const cpumask_t *targets, unsigned int vector));
 

@@ -45,6 +45,7 @@
 #define IST_DF  1
 #define IST_NMI 2
 #define IST_MC  3
+#define IST_DB  4   /* XSA-260: never on a guest-controlled stack */
 
 /* MSRs */
 #define MSR_EFER         0xC0000080

@@ -19,7 +19,9 @@
 #   BED_EXPECT_FAIL         guests that must fail, as NAME=REGEX (the failure
 #                           reason must match REGEX; no spaces, use '.'):
 #                           proves the runner reports failures as failures
-#   BED_L0_CPUS, BED_TIMEOUT, BED_HANG_TIMEOUT
+#   BED_L0_CPUS, BED_TIMEOUT, BED_HANG_TIMEOUT, BED_RETYPE_TIMEOUT
+#   BED_FLUSH_FALLBACK=0    skip the smp run with inject=l0-flush-fail:all
+#                           (IPI fallback on a real L0) in test-bed-minishim
 
 BED_AVAILABLE := 1
 
@@ -27,6 +29,11 @@ BED_RUN                 := tests/bed/run-bed.sh
 BED_L0_CPUS             ?= 2
 BED_TIMEOUT             ?= 60
 BED_HANG_TIMEOUT        ?= 10
+# smpevt waits for cross-vCPU wake-ups, each hundreds of ms on the TCG bed.
+BED_SMPEVT_TIMEOUT      ?= 240
+# retype: two handshakes with 3 spinning readers per round, 4 vCPUs on 2 L0
+# CPUs (40 rounds took 177 s behind the reference shim on a loaded host).
+BED_RETYPE_TIMEOUT      ?= 240
 BED_EXPECT_FAIL         ?= fail=deliberate.failure hang=timeout \
                            fault=unexpected.exception.\#UD
 BED_MINISHIM_GUESTS     ?= 1
@@ -35,7 +42,7 @@ BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
 
 # BED_GUEST_VCPUS: guests that need more than one vCPU, as NAME=N.
-BED_GUEST_VCPUS         ?= smp=4
+BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3
 bed_guest_vcpus = $(foreach e,$(BED_GUEST_VCPUS),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
                          :$(lastword $(subst =, ,$(e)))))
@@ -45,7 +52,11 @@ bed_expect_args = $(foreach e,$(BED_EXPECT_FAIL),\
                          --expect-fail '$(e)'))
 bed_common_args = --l0-cpus $(BED_L0_CPUS) --timeout $(BED_TIMEOUT) \
                   $(if $(filter hang,$(notdir $(basename $(GUEST_ELFS)))),\
-                       --guest-timeout hang=$(BED_HANG_TIMEOUT))
+                       --guest-timeout hang=$(BED_HANG_TIMEOUT)) \
+                  $(if $(filter smpevt,$(notdir $(basename $(GUEST_ELFS)))),\
+                       --guest-timeout smpevt=$(BED_SMPEVT_TIMEOUT)) \
+                  $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),\
+                       --guest-timeout retype=$(BED_RETYPE_TIMEOUT))
 
 .PHONY: test-bed test-bed-reference test-bed-minishim bed
 
@@ -54,6 +65,7 @@ test-bed: $(IMAGE) $(GUEST_ELFS)
 	$(Q)rc=0; \
 	$(MAKE) --no-print-directory test-bed-reference || rc=1; \
 	$(MAKE) --no-print-directory test-bed-minishim || rc=1; \
+	$(if $(filter 1,$(BED_VIRIDIAN)),$(MAKE) --no-print-directory test-bed-viridian || rc=1;) \
 	exit $$rc
 
 # The reference shim proves the guests and the bed itself: hello passes,
@@ -80,19 +92,41 @@ BED_FLUSH_STATS := flush: stats policy=
 BED_FLUSH_IPI_CMDLINE := pv-shim console=xen,pv flush=ipi
 BED_EXPECT_LOG_AUTO ?= 'smp=$(BED_FLUSH_STATS)auto .* assisted=[1-9][0-9]* .* l0-errors=0 '
 BED_EXPECT_LOG_IPI  ?= 'smp=$(BED_FLUSH_STATS)ipi .* ipi-policy=[1-9][0-9]* .* assisted=0 .* assist-cpus=0 '
+# The retype guest (4 vCPUs) under flush=auto: every remote flush that may
+# go to L0 did (guest flushes, pin and linear-table flushes: no IPI for
+# lack of a backend, no fallback, no L0 error), while the flushes for a
+# retype away from a page table went by IPI and none to L0 (the safety
+# rule, FLUSH_NO_ASSIST; counted under FLUSH_TAG_PT_RETYPE).
+# inject=l0-flush-fail:all (shim/inject.c): every L0 flush "fails", so the
+# engine must fall back to IPIs on a real L0 and the smp guest still pass.
+# BED_FLUSH_FALLBACK=0 skips this run (one more L0 boot; the guest takes
+# ~160 s of nested TCG on IPIs).
+BED_FLUSH_FALLBACK ?= 1
+BED_FLUSH_FALLBACK_CMDLINE := pv-shim console=xen,pv inject=l0-flush-fail:all
+BED_FLUSH_FALLBACK_TIMEOUT ?= 300
+BED_EXPECT_LOG_FALLBACK ?= 'smp=$(BED_FLUSH_STATS)auto .* assisted=0 ipi-fallback=[1-9][0-9]* .* assist-cpus=0 l0-errors=[1-9][0-9]* l0-last-error=-5 '
+BED_EXPECT_LOG_RETYPE ?= 'retype=$(BED_FLUSH_STATS)auto .* ipi-flags=0 ipi-nobackend=0 assisted=[1-9][0-9]* ipi-fallback=0 .* l0-errors=0 .* retype-ipi=[1-9][0-9]* retype-assisted=0([^0-9]|$$)'
 
 ifeq ($(BED_MINISHIM_GUESTS),1)
 test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	@echo "== Xen bed: guests under minishim"
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim $(bed_common_args) \
 	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
-	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO))
+	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO)) \
+	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_RETYPE))
 	$(Q)$(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),\
 	    echo "== Xen bed: smp guest under minishim with flush=ipi" && \
 	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-flush-ipi \
 	      --shim-cmdline "$(BED_FLUSH_IPI_CMDLINE)" $(bed_common_args) \
 	      $(call bed_guest_args,$(filter %/smp.elf,$(GUEST_ELFS))) \
 	      --expect-log $(BED_EXPECT_LOG_IPI))
+	$(Q)$(if $(and $(filter 1,$(BED_FLUSH_FALLBACK)),$(filter smp,$(notdir $(basename $(GUEST_ELFS))))),\
+	    echo "== Xen bed: smp guest under minishim with every L0 flush failing (IPI fallback)" && \
+	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-flush-fallback \
+	      --shim-cmdline "$(BED_FLUSH_FALLBACK_CMDLINE)" $(bed_common_args) \
+	      --guest-timeout smp=$(BED_FLUSH_FALLBACK_TIMEOUT) \
+	      $(call bed_guest_args,$(filter %/smp.elf,$(GUEST_ELFS))) \
+	      --expect-log $(BED_EXPECT_LOG_FALLBACK))
 else
 test-bed-minishim: $(IMAGE) $(GUEST_DEMO)
 	@echo "== Xen bed: minishim boots as a PVH domU (BED_MINISHIM_GUESTS=1 runs all guests)"
@@ -101,6 +135,35 @@ test-bed-minishim: $(IMAGE) $(GUEST_DEMO)
 	    --boot-check '$(BED_MINISHIM_BOOT_REGEX)' \
 	    $(if $(filter 1,$(BED_MINISHIM_BOOT_STRICT)),--boot-check-strict)
 endif
+
+# minishim's Hyper-V flush backend against L0 Xen's own Hyper-V interface
+# (viridian, set on the shim's PVH domain by the bed: docs/bed.md). With
+# l0-flush=auto Xen's recommendation picks the Hyper-V backend; asserted:
+# L0 took HVM_PARAM_VIRIDIAN, the backend is hyperv, the self-test probes
+# (Space, List, SpaceEx/ListEx with sparse and all sets, refused inputs)
+# got the TLFS answers, the smp guest's remote flushes were assisted by
+# Hyper-V hypercalls, and L0 returned no error.
+BED_VIRIDIAN            ?= 1
+BED_VIRIDIAN_FLAGS      ?= base,hcall_remote_tlb_flush,ex_processor_masks
+BED_VIRIDIAN_CMDLINE    ?= pv-shim console=xen,pv l0-flush=auto l0-selftest
+BED_VIRIDIAN_LOG1 := 'smp=^BED-VIRIDIAN domid=[0-9]+ set=0x411 readback=0x411 rc=0$$'
+BED_VIRIDIAN_LOG2 := 'smp=^l0: flush backend .hyperv. \(auto: Xen with viridian recommends'
+BED_VIRIDIAN_LOG3 := 'smp=^l0: selftest backend=hyperv probes=9 mismatches=0$$'
+BED_VIRIDIAN_LOG4 := 'smp=^$(BED_FLUSH_STATS)auto .* assisted=[1-9][0-9]* ipi-fallback=0 .* l0-errors=0 '
+BED_VIRIDIAN_LOG5 := 'smp=^l0: flush calls backend=hyperv space=[0-9]+ list=[0-9]+ .* errors=0 '
+BED_VIRIDIAN_LOG6 := 'smp=^l0: flush calls backend=hyperv space=([1-9]|0 list=[1-9])'
+# L0's side: Xen logs the first use of each viridian flush hypercall group.
+BED_VIRIDIAN_LOG7 := 'smp=d[0-9]+: VIRIDIAN HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE/LIST$$'
+BED_VIRIDIAN_LOG8 := 'smp=d[0-9]+: VIRIDIAN HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE/LIST_EX$$'
+
+.PHONY: test-bed-viridian
+test-bed-viridian: $(IMAGE) $(GUEST_ELFS)
+	@echo "== Xen bed: smp guest under minishim, Hyper-V flush backend on L0 Xen's viridian"
+	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-viridian \
+	    --shim-cmdline "$(BED_VIRIDIAN_CMDLINE)" $(bed_common_args) \
+	    $(call bed_guest_args,$(filter %/smp.elf,$(GUEST_ELFS))) \
+	    --viridian $(BED_VIRIDIAN_FLAGS) \
+	    $(foreach n,1 2 3 4 5 6 7 8,--expect-log $(BED_VIRIDIAN_LOG$(n)))
 
 # make bed: one guest by hand. GUEST may be a guest name or an ELF path.
 bed_guest = $(or $(GUEST),$(GUEST_DEMO))

@@ -8,6 +8,10 @@
 #                            Xen then skips decompressing it under TCG, which
 #                            takes ~6 s of every boot
 #   OUTDIR/dom0-base.cpio.gz dom0 initramfs: busybox, Xen modules, toolstack
+#   OUTDIR/bed-viridian      the bed's own dom0 tool (tests/bed/dom0/bed-viridian.c,
+#                            built here against Debian's libxenctrl from
+#                            libxen-dev): sets HVM_PARAM_VIRIDIAN on a paused
+#                            domain (run-bed.sh --viridian)
 #
 # The per-run part (guests, shims, xl configs) is a second cpio archive that
 # run-bed.sh appends; Linux unpacks concatenated archives in order.
@@ -56,11 +60,21 @@ done
 [ -x "$XEN_BIN/xl" ] || die "$XEN_BIN/xl missing (need xen-utils-4.17)"
 [ -x /bin/busybox ] || die "/bin/busybox missing (need busybox-static)"
 command -v cpio >/dev/null || die "cpio missing"
+[ -r /usr/include/xenctrl.h ] || die "/usr/include/xenctrl.h missing (need libxen-dev)"
+command -v gcc >/dev/null || die "gcc missing"
+mkdir -p "$out"
+# The bed's own dom0 tool, rebuilt when its source is newer.
+viridian_src="$here/dom0/bed-viridian.c"
+if [ ! -x "$out/bed-viridian" ] || [ "$viridian_src" -nt "$out/bed-viridian" ]; then
+    gcc -O2 -Wall -Wextra -Werror -o "$out/bed-viridian.tmp" "$viridian_src" -lxenctrl ||
+        die "could not build $viridian_src (need libxen-dev)"
+    mv "$out/bed-viridian.tmp" "$out/bed-viridian"
+fi
 
 # Host files that go into the archive (binaries first; libraries via ldd).
 files=(/bin/busybox)
 for t in "${TOOLS[@]}"; do files+=("$XEN_BIN/$t"); done
-libs=$(for t in "${TOOLS[@]}"; do ldd "$XEN_BIN/$t"; done |
+libs=$( (for t in "${TOOLS[@]}"; do ldd "$XEN_BIN/$t"; done; ldd "$out/bed-viridian") |
        awk '/=>/ && $3 ~ /^\// {print $3} /^[ \t]*\/[^ ]*ld-linux/ {print $1}' |
        sort -u)
 # libgcc_s is dlopen()ed by glibc for pthread_cancel/unwinding: not in ldd.
@@ -78,13 +92,13 @@ done
 key=$( {
     echo "kernel $kver"
     for f in "$XEN_GZ" "/boot/vmlinuz-$kver" "${files[@]}" $libs "${mods[@]}" \
-             "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh"; do
+             "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" \
+             "$out/bed-viridian"; do
         stat -L -c '%n %s %Y' "$f"
     done
-    cat "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh"
+    cat "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" "$viridian_src"
 } | sha256sum | cut -d' ' -f1)
 
-mkdir -p "$out"
 if [ -f "$out/dom0.key" ] && [ "$(cat "$out/dom0.key")" = "$key" ] &&
    [ -f "$out/xen" ] && [ -f "$out/dom0-kernel" ] && [ -f "$out/dom0-base.cpio.gz" ]; then
     exit 0
@@ -120,6 +134,7 @@ done
 cp /etc/xen/xl.conf "$root/etc/xen/xl.conf" 2>/dev/null || true
 install -m 0755 "$here/dom0/init" "$root/init"
 install -m 0755 "$here/dom0/run-guests.sh" "$root/bed/run-guests.sh"
+install -m 0755 "$out/bed-viridian" "$root/bed/bed-viridian"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
 

@@ -41,7 +41,15 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
                                   matching REGEX (repeatable), e.g. the shim's
                                   flush statistics; else it fails
   --xl-extra 'LINE'               append a line to every guest's xl config
-                                  (repeatable), e.g. 'viridian = ["base"]'
+                                  (repeatable; note libxl ignores viridian=
+                                  for the shim's type="pvh" domain)
+  --viridian FLAGS                give every guest's (shim's) domain Xen's
+                                  Hyper-V interface: created paused, then
+                                  HVM_PARAM_VIRIDIAN = FLAGS (a number or a
+                                  comma list of HVMPV_* names without the
+                                  prefix, e.g. base,hcall_remote_tlb_flush,
+                                  ex_processor_masks), then unpaused
+  --guest-viridian NAME=FLAGS     the same for one guest
   --boot-timeout S                limit for L0 + dom0 to come up (default 240)
   --xen-args "..."                append to L0 Xen's command line
                                   (config/bed/xen.cmdline)
@@ -79,6 +87,8 @@ xen_args=""
 dom0_args=""
 guests=()
 xl_extra=()
+viridian=""
+declare -A guest_viridian=()
 declare -A expect_fail=()
 declare -A expect_log=()
 declare -A guest_timeout=()
@@ -101,6 +111,13 @@ while [ $# -gt 0 ]; do
         --boot-check-strict) boot_strict=1; shift ;;
         --memory) memory=${2:?}; shift 2 ;;
         --xl-extra) xl_extra+=("${2:?}"); shift 2 ;;
+        --viridian) viridian=${2:?}; shift 2 ;;
+        --guest-viridian)
+            case "${2:?}" in
+                *=?*) guest_viridian[${2%%=*}]=${2#*=} ;;
+                *) die "--guest-viridian wants NAME=FLAGS" ;;
+            esac
+            shift 2 ;;
         --expect-log)
             case "${2:?}" in
                 *=*) expect_log[${2%%=*}]+="${2#*=}"$'\n' ;;
@@ -190,7 +207,12 @@ for spec in "${guests[@]}"; do
         -e "s|@CMDLINE@|$cmdline|" -e "s|@MEMORY@|$memory|" -e "s|@VCPUS@|$vcpus|" \
         "$cfgdir/guest.cfg.in" >"$root/bed/cfg/$name.cfg"
     for line in "${xl_extra[@]}"; do printf '%s\n' "$line" >>"$root/bed/cfg/$name.cfg"; done
-    echo "$name $t" >>"$root/bed/guests.list"
+    v=${guest_viridian[$name]:-${guest_viridian[$base]:-$viridian}}
+    case "$v" in *[!A-Za-z0-9_,]*) die "bad viridian flags '$v' for $name" ;; esac
+    echo "$name $t $v" >>"$root/bed/guests.list"
+done
+for n in "${!guest_viridian[@]}"; do
+    [ -n "${seen[$n]:-}" ] || die "--guest-viridian $n: no such guest"
 done
 for n in "${!expect_fail[@]}"; do
     [ -n "${seen[$n]:-}" ] || die "--expect-fail $n: no such guest"
@@ -224,6 +246,8 @@ for n in "${names[@]}"; do total=$((total + ${g_timeout[$n]} + 30)); done
     echo "shim cmdline: ${shim_cmdline:-(xl default)}"
     echo "l0 cpus: $l0_cpus"
     echo "guests: ${guests[*]}"
+    [ -z "$viridian" ] || echo "viridian: $viridian"
+    for n in "${!guest_viridian[@]}"; do echo "viridian $n: ${guest_viridian[$n]}"; done
     printf 'qemu:'; printf ' %q' "${qemu[@]}"; echo
 } >"$logs/run.info"
 
@@ -386,6 +410,8 @@ for name in "${names[@]}"; do
         v=FAIL; why="timeout after ${g_timeout[$name]}s${result:+ (last: $result)}"
     elif [ "$status" = create-failed ]; then
         v=FAIL; why="xl create failed: $(xl_error "$name")"
+    elif [ "$status" = viridian-failed ]; then
+        v=FAIL; why="setting HVM_PARAM_VIRIDIAN failed: $(grep -m 1 -E 'BED-VIRIDIAN|bed-viridian' "$logs/$name.console")"
     elif [ -z "$result" ]; then
         v=FAIL; why="no RESULT line"
     elif [ "$verdict" = PASS ] && [ "$status" = poweroff ]; then

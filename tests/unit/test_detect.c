@@ -1,5 +1,6 @@
 /* L0 detection over the CPUID hypervisor leaves. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <minishim/l0.h>
 #include "fake/fake.h"
@@ -85,4 +86,69 @@ Test(detect, last_block_is_scanned)
     l0_detect(&d);
     cr_expect(d.xen);
     cr_expect_eq(d.xen_base, CPUID_HV_LAST);
+}
+
+/* l0-flush= and l0-selftest on the command line (shim/cmdline.c). */
+#include <minishim/cmdline.h>
+
+static unsigned int nr_warnings;
+static char last_warning[200];
+
+static void note_warning(void *ctx, const char *msg)
+{
+    (void)ctx;
+    nr_warnings++;
+    snprintf(last_warning, sizeof(last_warning), "%s", msg);
+}
+
+Test(detect, l0_flush_cmdline)
+{
+    static const struct {
+        const char *line;
+        enum l0_flush_use want;
+        const char *name;
+    } ok[] = {
+        { "pv-shim", L0_FLUSH_USE_AUTO, "auto" },
+        { "l0-flush=auto", L0_FLUSH_USE_AUTO, "auto" },
+        { "l0-flush=xen", L0_FLUSH_USE_XEN, "xen" },
+        { "l0-flush=hyperv", L0_FLUSH_USE_HYPERV, "hyperv" },
+        { "pv-shim l0-flush=none flush=auto", L0_FLUSH_USE_NONE, "none" },
+    };
+    struct shim_config cfg;
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        cmdline_defaults(&cfg);
+        cr_expect_eq(cmdline_parse(ok[i].line, &cfg, note_warning, NULL), 0, "%s", ok[i].line);
+        cr_expect_eq(cfg.l0_flush, ok[i].want, "%s", ok[i].line);
+        cr_expect_str_eq(l0_flush_use_name(cfg.l0_flush), ok[i].name);
+    }
+}
+
+Test(detect, l0_flush_cmdline_bad_values)
+{
+    static const char *const bad[] = { "l0-flush=Xen", "l0-flush=", "l0-flush=kvm",
+                                       "l0-flush=hyperv,xen", "l0-flush" };
+    struct shim_config cfg;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cmdline_defaults(&cfg);
+        cfg.l0_flush = L0_FLUSH_USE_XEN;
+        nr_warnings = 0;
+        cr_expect_eq(cmdline_parse(bad[i], &cfg, note_warning, NULL), 1, "%s", bad[i]);
+        cr_expect_eq(cfg.l0_flush, L0_FLUSH_USE_XEN, "%s: value kept", bad[i]);
+        cr_expect(strstr(last_warning, "auto|xen|hyperv|none"), "%s: %s", bad[i], last_warning);
+    }
+}
+
+Test(detect, l0_selftest_cmdline)
+{
+    struct shim_config cfg;
+
+    cmdline_defaults(&cfg);
+    cr_expect_not(cfg.l0_selftest);
+    cr_expect_eq(cmdline_parse("l0-selftest", &cfg, note_warning, NULL), 0);
+    cr_expect(cfg.l0_selftest);
+    cr_expect_eq(cmdline_parse("l0-selftest=off", &cfg, note_warning, NULL), 0);
+    cr_expect_not(cfg.l0_selftest);
+    cr_expect_eq(cmdline_parse("l0-selftest=maybe", &cfg, note_warning, NULL), 1);
 }

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <minishim/inject.h>
 #include "test_flush_env.h"
 
 #define NCPUS 4                          /* CPUs 0..3 online; 5 exists, offline */
@@ -388,9 +389,106 @@ Test(flush_stats, print_names_every_counter)
     flush_stats_print();
     cr_assert(strstr(printed, "flush: stats policy=auto nothing=0 local=0 ipi-forced=0 "
                      "ipi-policy=0 ipi-flags=0 ipi-nobackend=0 assisted=0 ipi-fallback=1 "
-                     "ipi-cpus=2 assist-cpus=0 l0-errors=1 l0-last-error=-22 spurious-pf=0\n"),
+                     "ipi-cpus=2 assist-cpus=0 l0-errors=1 l0-last-error=-22 spurious-pf=0 "
+                     "retype-local=0 retype-ipi=0 retype-assisted=0\n"),
               "%s", printed);
     cr_assert(strstr(printed, "flush: ipi remote-flush latency, TSC cycles (1 flushes):\n"
                      "flush:   [2^9, 2^10) 1\n"), "%s", printed);
     cr_assert_null(strstr(printed, "assisted remote-flush"), "%s", printed);
+}
+
+/*
+ * Page-table retype flushes (FLUSH_TAG_PT_RETYPE, pv/mm.c) are counted by
+ * outcome as well. The tag itself never changes the decision, so the
+ * retype-assisted counter would show a retype flush that lost its
+ * FLUSH_NO_ASSIST (the bed asserts it stays 0).
+ */
+Test(flush_retype, tagged_flushes_counted_by_outcome)
+{
+    cpumask_t all = env_mask(0x0f), self = env_mask(0x01);
+    struct flush_stats st;
+
+    env_setup(ENV_XEN_OK, 4, FLUSH_POLICY_AUTO, true);
+    flush_mask(&all, FLUSH_TLB_GLOBAL | FLUSH_NO_ASSIST | FLUSH_TAG_PT_RETYPE, va(0), 0);
+    flush_mask(&self, FLUSH_TLB_GLOBAL | FLUSH_NO_ASSIST | FLUSH_TAG_PT_RETYPE, va(0), 0);
+    flush_mask(&all, FLUSH_TLB_GLOBAL, va(0), 0);                 /* untagged */
+    flush_stats_get(&st);
+    cr_assert_eq(st.reason[FLUSH_R_IPI_NO_ASSIST], 1);
+    cr_assert_eq(st.reason[FLUSH_R_LOCAL_ONLY], 1);
+    cr_assert_eq(st.reason[FLUSH_R_ASSISTED], 1);
+    for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
+        cr_assert_eq(st.retype[r], (r == FLUSH_R_IPI_NO_ASSIST || r == FLUSH_R_LOCAL_ONLY) ? 1u : 0u,
+                     "retype[%s] = %lu", flush_reason_name(r), (unsigned long)st.retype[r]);
+    cr_assert_eq(env_xen_flushes, 1);
+}
+
+Test(flush_retype, the_tag_alone_does_not_force_ipis)
+{
+    cpumask_t all = env_mask(0x0f);
+    struct flush_stats st;
+
+    env_setup(ENV_XEN_OK, 4, FLUSH_POLICY_AUTO, true);
+    flush_mask(&all, FLUSH_TLB_GLOBAL | FLUSH_TAG_PT_RETYPE, va(0), 0);
+    flush_stats_get(&st);
+    cr_assert_eq(st.reason[FLUSH_R_ASSISTED], 1, "a tag is not a flag off the whitelist");
+    cr_assert_eq(st.retype[FLUSH_R_ASSISTED], 1);
+    cr_assert_eq(fake_nr_ipi_calls, 0);
+    printed[0] = '\0';
+    console_add_sink("test", capture);
+    console_set_level(LOG_INFO);
+    flush_stats_print();
+    cr_assert(strstr(printed, " retype-local=0 retype-ipi=0 retype-assisted=1\n"), "%s", printed);
+}
+
+Test(flush_retype, tag_never_reaches_the_backend)
+{
+    cpumask_t m = env_mask(0x06);
+
+    env_setup(ENV_HV_OK, 4, FLUSH_POLICY_AUTO, true);
+    flush_mask(&m, FLUSH_TLB | FLUSH_TAG_PT_RETYPE, va(0), 0);
+    cr_assert_eq(only_reason(), FLUSH_R_ASSISTED);
+    cr_assert_eq(fake_nr_hv_calls, 1);
+}
+
+/* inject=l0-flush-fail: L0 is not even asked, the IPI fallback runs and is
+ * counted as after a real L0 error. */
+Test(flush_inject, l0_flush_fail_falls_back_to_ipis)
+{
+    struct inject_config c;
+    cpumask_t m = env_mask(0x0f);
+    struct flush_stats st;
+
+    memset(&c, 0, sizeof(c));
+    c.count[INJECT_L0_FLUSH_FAIL] = 1;
+    env_setup(ENV_XEN_OK, 4, FLUSH_POLICY_AUTO, true);
+    inject_init(&c);
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    cr_assert_eq(only_reason(), FLUSH_R_IPI_FALLBACK);
+    cr_assert_eq(env_xen_flushes, 0);
+    cr_assert_eq(fake_ipi_last_targets.bits[0], 0x0e);
+    flush_stats_get(&st);
+    cr_assert_eq(st.backend_errors, 1);
+    cr_assert_eq(st.last_backend_error, -XEN_EIO);
+    cr_assert_eq(inject_fired(INJECT_L0_FLUSH_FAIL), 1);
+    /* Used up: the next one is assisted again. */
+    flush_stats_reset();
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    cr_assert_eq(only_reason(), FLUSH_R_ASSISTED);
+    cr_assert_eq(env_xen_flushes, 1);
+    inject_init(NULL);
+}
+
+Test(flush_inject, l0_flush_fail_not_reached_without_assist)
+{
+    struct inject_config c;
+    cpumask_t m = env_mask(0x0f);
+
+    memset(&c, 0, sizeof(c));
+    c.count[INJECT_L0_FLUSH_FAIL] = INJECT_COUNT_ALWAYS;
+    env_setup(ENV_XEN_OK, 4, FLUSH_POLICY_IPI, true);
+    inject_init(&c);
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    cr_assert_eq(only_reason(), FLUSH_R_IPI_POLICY);
+    cr_assert_eq(inject_fired(INJECT_L0_FLUSH_FAIL), 0);
+    inject_init(NULL);
 }

@@ -44,9 +44,11 @@ Test(hyperv, init_writes_guest_os_id_then_hypercall_page)
 {
     setup_hv(REC_ALL, 2);
     cr_assert_eq(l0_kind(), L0_HYPERV);
-    /* Open source (bit 63), OS type 3 "Xen" (bits 62:56), version 0.1
-     * (bits 47:16 = 1). */
-    cr_assert_eq(fake_msr_value(0x40000000), 0x8300000000010000ULL);
+    /* Open source (bit 63), OS type 3 "Xen" (bits 62:56), version 4.17
+     * in bits 47:16 as 0x04110000: bits 47:40 = 4, which Xen's viridian
+     * reads as the "OS" field and wants >= 4 before it fills CPUID
+     * 0x40000004. */
+    cr_assert_eq(fake_msr_value(0x40000000), 0x8300041100000000ULL);
     cr_assert_eq(fake_msr_value(0x40000001) & 1, 1, "hypercall page enabled");
     cr_assert_eq(fake_msr_value(0x40000001) & 0xfff, 1);
     cr_assert_neq(fake_msr_value(0x40000001) & ~0xfffULL, 0);
@@ -341,4 +343,255 @@ Test(hyperv, per_cpu_input_pages)
     cr_assert_neq(fake_hv_calls[0].in_gpa, fake_hv_calls[1].in_gpa);
     cr_assert_eq(fake_hv_calls[0].in_gpa & 0xfff, 0, "page aligned: no page crossing");
     cr_assert_eq(fake_hv_calls[1].input[2], 0x1, "VP 0 from CPU 2");
+}
+
+/* ---------------------------------------------- Xen L0 with viridian --- */
+
+/*
+ * Xen's layout with viridian on (xen/arch/x86/cpuid.c guest_cpuid(),
+ * viridian.c cpuid_viridian_leaves()): Hyper-V at 0x40000000 (max leaf
+ * 0x40000006), Xen at 0x40000100 with its hypercall MSR moved to
+ * 0x40000200; CPUID 0x40000004 stays empty until the guest OS ID is
+ * written, then shows what the toolstack enabled.
+ */
+static uint32_t viridian_rec;
+
+static void viridian_msr_hook(uint32_t msr, uint64_t val)
+{
+    if (msr == 0x40000000 && val)
+        fake_set_cpuid(0x40000004, viridian_rec, 0x7ff, 0, 0);
+    if (msr == 0x40000200 && val)       /* Xen's hypercall page */
+        memset(fake_pa_to_ptr(val & ~0xfffULL), 0xcc, 32);
+}
+
+static void setup_xen_viridian(uint32_t rec, enum l0_flush_use use)
+{
+    env_setup(ENV_NONE, 1, FLUSH_POLICY_AUTO, true);
+    fake_set_cpuid_sig(0x40000000, 0x40000006, "Microsoft Hv");
+    fake_set_cpuid(0x40000001, HV_INTERFACE_HV1, 0, 0, 0);
+    fake_set_cpuid(0x40000003, HV_MSR_HYPERCALL_AVAILABLE | HV_MSR_VP_INDEX_AVAILABLE, 0, 0, 0);
+    fake_set_cpuid(0x40000004, 0, 0, 0, 0);
+    fake_set_cpuid_sig(0x40000100, 0x40000105, "XenVMMXenVMM");
+    fake_set_cpuid(0x40000101, (4u << 16) | 17, 0, 0, 0);
+    fake_set_cpuid(0x40000102, 1, 0x40000200, 0, 0);
+    viridian_rec = rec;
+    fake_wrmsr_hook = viridian_msr_hook;
+    fake_hypercall_handler = env_xen_handler;
+    fake_hv_handler = env_hv_handler;
+    l0_setup(use);
+    env_cpus_online(4, NULL);
+    flush_init(FLUSH_POLICY_AUTO);
+    flush_stats_reset();
+}
+
+Test(hyperv, xen_viridian_auto_uses_hyperv_when_recommended)
+{
+    cpumask_t m = env_mask(0x06);
+    struct hyperv_stats hs;
+
+    setup_xen_viridian(REC_ALL, L0_FLUSH_USE_AUTO);
+    cr_assert_eq(l0_kind(), L0_XEN, "Xen still serves the PVH duties");
+    cr_assert_eq(fake_msr_writes(0x40000200), 1, "Xen hypercall page at the moved MSR");
+    cr_assert_eq(l0_flush_backend(), L0_HYPERV);
+    cr_assert_eq(hyperv_recommendations(), REC_ALL,
+                 "recommendations read after the guest OS ID was written");
+    cr_assert_eq(l0_flush_caps(), L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED);
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    cr_assert_eq(fake_nr_hv_calls, 1);
+    cr_assert_eq(env_xen_flushes, 0);
+    cr_assert_eq(fake_hv_calls[0].input[2], 0x6, "only VPs 1 and 2");
+    m = env_mask(0x0e);
+    flush_mask(&m, FLUSH_TLB | FLUSH_VA_VALID, va(0x1000), 0);
+    hyperv_get_stats(&hs);
+    cr_assert_eq(hs.calls[0], 1, "one Space");
+    cr_assert_eq(hs.calls[1], 1, "one List");
+    cr_assert_eq(hs.calls[2] + hs.calls[3], 0);
+    cr_assert_eq(hs.all_processors, 1, "CPUs 1-3 are every other CPU");
+    cr_assert_eq(hs.errors, 0);
+}
+
+Test(hyperv, xen_viridian_auto_uses_xen_without_recommendation)
+{
+    cpumask_t m = env_mask(0x06);
+
+    /* viridian with "base" only: Xen sets no remote-flush recommendation. */
+    setup_xen_viridian(0, L0_FLUSH_USE_AUTO);
+    cr_assert_eq(l0_kind(), L0_XEN);
+    cr_assert_eq(l0_flush_backend(), L0_XEN);
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    cr_assert_eq(env_xen_flushes, 1);
+    cr_assert_eq(fake_nr_hv_calls, 0);
+}
+
+Test(hyperv, xen_viridian_explicit_xen_leaves_hyperv_alone)
+{
+    setup_xen_viridian(REC_ALL, L0_FLUSH_USE_XEN);
+    cr_assert_eq(l0_flush_backend(), L0_XEN);
+    cr_assert_eq(fake_msr_writes(0x40000000), 0, "no guest OS ID written");
+    cr_assert_eq(fake_msr_writes(0x40000001), 0, "no Hyper-V hypercall page");
+}
+
+Test(hyperv, xen_viridian_explicit_hyperv_without_recommendation)
+{
+    cpumask_t m = env_mask(0x02);
+
+    setup_xen_viridian(HV_EX_PROCESSOR_MASKS_RECOMMENDED, L0_FLUSH_USE_HYPERV);
+    cr_assert_eq(l0_flush_backend(), L0_HYPERV);
+    cr_assert_eq(l0_flush_caps(), L0_FLUSH_AVAILABLE, "not recommended: flush=auto uses IPIs");
+    flush_init(FLUSH_POLICY_ASSIST);
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    cr_assert_eq(fake_nr_hv_calls, 1, "flush=assist uses it");
+}
+
+Test(hyperv, xen_viridian_hyperv_error_falls_back_to_ipis_counted)
+{
+    cpumask_t m = env_mask(0x06);
+    struct flush_stats st;
+    struct hyperv_stats hs;
+
+    setup_xen_viridian(REC_ALL, L0_FLUSH_USE_HYPERV);
+    env_l0_fails = true;
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    flush_stats_get(&st);
+    cr_assert_eq(fake_nr_hv_calls, 1);
+    cr_assert_eq(env_xen_flushes, 0, "an error goes to IPIs, not to the other interface");
+    cr_assert_eq(st.reason[FLUSH_R_IPI_FALLBACK], 1);
+    cr_assert_eq(st.backend_errors, 1);
+    cr_assert_eq(fake_nr_ipi_calls, 1);
+    hyperv_get_stats(&hs);
+    cr_assert_eq(hs.errors, 1);
+    cr_assert_eq(hs.last_bad_status, HV_STATUS_INVALID_PARAMETER);
+}
+
+Test(hyperv, explicit_choices_l0_cannot_serve)
+{
+    /* Xen alone: no Hyper-V interface to use. */
+    env_setup(ENV_XEN_OK, 1, FLUSH_POLICY_AUTO, true);
+    l0_setup(L0_FLUSH_USE_HYPERV);
+    cr_assert_eq(l0_kind(), L0_XEN);
+    cr_assert_eq(l0_flush_backend(), L0_NONE);
+    cr_assert_eq(l0_flush_caps(), 0);
+    cr_assert(strstr(l0_flush_why(), "no Hyper-V"));
+
+    /* Hyper-V alone: l0-flush=xen has nothing to call. */
+    env_setup(ENV_HV_OK, 1, FLUSH_POLICY_AUTO, true);
+    l0_setup(L0_FLUSH_USE_XEN);
+    cr_assert_eq(l0_kind(), L0_HYPERV);
+    cr_assert_eq(l0_flush_backend(), L0_NONE);
+    cr_assert(strstr(l0_flush_why(), "not Xen"));
+
+    /* none: nothing, whatever L0 offers. */
+    setup_xen_viridian(REC_ALL, L0_FLUSH_USE_NONE);
+    cr_assert_eq(l0_kind(), L0_XEN);
+    cr_assert_eq(l0_flush_backend(), L0_NONE);
+    cr_assert_eq(l0_flush_caps(), 0);
+}
+
+/* ------------------------------------------------------------ selftest --- */
+
+/* An L0 that answers as the TLFS says: bad set format -> invalid
+ * parameter, unknown code -> invalid code, else success with every rep. */
+static uint64_t tlfs_l0(uint64_t control, const uint64_t *input)
+{
+    uint16_t code = control & 0xffff;
+
+    if ((code == 0x13 || code == 0x14) && input[2] > 1)
+        return HV_STATUS_INVALID_PARAMETER;
+    if (code != 0x2 && code != 0x3 && code != 0x13 && code != 0x14)
+        return HV_STATUS_INVALID_HYPERCALL_CODE;
+    return control & HV_HC_REP_COUNT_MASK;
+}
+
+Test(hyperv, selftest_against_a_tlfs_l0)
+{
+    setup_xen_viridian(REC_ALL, L0_FLUSH_USE_HYPERV);
+    fake_hv_handler = tlfs_l0;
+    fake_cpu_id = 3;                       /* VP 3 */
+    cr_assert_eq(l0_selftest(), 0);
+    cr_assert_eq(fake_nr_hv_calls, 9);
+    /* space mask: VP 3 only. */
+    cr_assert_eq(fake_hv_calls[1].control, 0x0002ULL);
+    cr_assert_eq(fake_hv_calls[1].input[2], 0x8);
+    /* list: 2 reps after the mask. */
+    cr_assert_eq(fake_hv_calls[2].control, 0x0000000200000003ULL);
+    /* space-ex sparse: varhead 1, bank 0 valid, VP 3. */
+    cr_assert_eq(fake_hv_calls[3].control, 0x0000000000020013ULL);
+    cr_assert_eq(fake_hv_calls[3].input[3], 0x1);
+    cr_assert_eq(fake_hv_calls[3].input[4], 0x8);
+    /* list-ex: varhead 1, 2 reps, GVAs after the bank. */
+    cr_assert_eq(fake_hv_calls[4].control, 0x0000000200020014ULL);
+    cr_assert_eq(fake_hv_calls[4].input[5], 0xffff800000000000ULL);
+    /* with an empty bank: banks 0 and 1 valid, varhead 2. */
+    cr_assert_eq(fake_hv_calls[5].control, 0x0000000000040013ULL);
+    cr_assert_eq(fake_hv_calls[5].input[3], 0x3);
+    cr_assert_eq(fake_hv_calls[5].input[5], 0);
+}
+
+Test(hyperv, selftest_reports_an_l0_that_accepts_everything)
+{
+    setup_xen_viridian(REC_ALL, L0_FLUSH_USE_HYPERV);
+    /* env_hv_handler: success for every input, even the refused ones. */
+    cr_assert_eq(l0_selftest(), 2);
+}
+
+Test(hyperv, selftest_reports_an_l0_that_refuses_everything)
+{
+    setup_xen_viridian(REC_ALL, L0_FLUSH_USE_HYPERV);
+    fake_hv_handler = fail_status;
+    cr_assert_eq(l0_selftest(), 9);
+}
+
+Test(hyperv, selftest_reports_missing_reps)
+{
+    setup_xen_viridian(REC_ALL, L0_FLUSH_USE_HYPERV);
+    fake_hv_handler = no_progress;
+    /* Two list probes report success with 0 of 2 reps done; the refused
+     * probes get success too. */
+    cr_assert_eq(l0_selftest(), 4);
+}
+
+Test(hyperv, selftest_xen_backend)
+{
+    env_setup(ENV_XEN_OK, 2, FLUSH_POLICY_AUTO, true);
+    cr_assert_eq(l0_selftest(), 0);
+    cr_assert_eq(env_xen_flushes, 1);
+    env_setup(ENV_XEN_FAIL, 2, FLUSH_POLICY_AUTO, true);
+    cr_assert_eq(l0_selftest(), 1);
+}
+
+static char printed[2048];
+
+static void capture(const char *s, size_t len)
+{
+    size_t used = strlen(printed);
+
+    if (used + len < sizeof(printed)) {
+        memcpy(printed + used, s, len);
+        printed[used + len] = '\0';
+    }
+}
+
+Test(hyperv, l0_stats_line)
+{
+    cpumask_t m = env_mask(0x02);
+
+    setup_xen_viridian(REC_ALL, L0_FLUSH_USE_HYPERV);
+    printed[0] = '\0';
+    console_add_sink("test", capture);
+    console_set_level(LOG_INFO);
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    env_l0_fails = true;
+    flush_mask(&m, FLUSH_TLB_GLOBAL | FLUSH_VA_VALID, va(0x1000), 0);
+    l0_print_stats();
+    cr_assert(strstr(printed, "l0: flush calls backend=hyperv space=1 list=1 space-ex=0 "
+                              "list-ex=0 all-processors=0 errors=1 last-status=0x5\n"),
+              "%s", printed);
+
+    env_setup(ENV_XEN_OK, 3, FLUSH_POLICY_AUTO, true);
+    printed[0] = '\0';
+    console_add_sink("test", capture);
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    l0_print_stats();
+    cr_assert(strstr(printed, "l0: flush calls backend=xen hvmop-flush-tlbs=1 errors=0\n"),
+              "%s", printed);
 }

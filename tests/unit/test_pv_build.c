@@ -357,3 +357,92 @@ Test(pv_build, one_vcpu_per_shim_cpu)
         cr_expect_eq(pv_dom.vcpus[i].vcpu_info, &pv_dom.shared_info->vcpu_info[i]);
     }
 }
+
+/* ------------------------------------------------ XEN_ELFNOTE_INIT_P2M --- */
+
+#define P2M_BASE 0x0000008000000000ULL   /* Linux's: L4 slot 1 */
+
+static void add_init_p2m_note(uint64_t base)
+{
+    size_t n = note_at(img_size, XEN_ELFNOTE_INIT_P2M, &base, 8);
+
+    ph(1)->p_filesz += n;
+    img_size += n;
+}
+
+Test(pv_build, init_p2m_layout)
+{
+    struct pv_parms p;
+    struct pv_layout l;
+
+    add_init_p2m_note(P2M_BASE);
+    cr_assert_eq(parms(&p), 0);
+    cr_expect_eq(p.p2m_base, P2M_BASE);
+    cr_assert_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), 0, "%s", err);
+    cr_expect_eq(l.vphysmap_start, P2M_BASE);
+    cr_expect_eq(l.vphysmap_end, P2M_BASE + 2048 * 8);
+    cr_expect_eq(l.vstartinfo_start, KBASE + 0x3000, "no P2M in the initial mapping");
+    cr_expect_eq(l.nr_p2m_pages, 4);
+    cr_expect_eq(l.nr_p2m_tables, 3, "a new L3, L2 and L1 in L4 slot 1");
+
+    /* Refused: hypervisor range, over the initial mapping, unaligned,
+     * non-canonical, too little memory for the P2M frames. */
+    p.p2m_base = 0xffff830000000000ULL;
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "hypervisor"), "%s", err);
+    p.p2m_base = KBASE + 0x200000;
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "initial mapping"), "%s", err);
+    p.p2m_base = P2M_BASE + 8;
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL);
+    p.p2m_base = 0x00007ffffffff000ULL;
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL);
+    p.p2m_base = P2M_BASE;
+    cr_expect_eq(pv_compute_layout(&p, 1024 + 4, 0, &l, err, sizeof(err)), -XEN_ENOMEM);
+    /* Inside the kernel image: libelf refuses it already. */
+    build_image("!writable_page_tables", "xen-3.0", true);
+    add_init_p2m_note(KBASE + 0x1000);
+    cr_expect_eq(parms(&p), -XEN_EINVAL);
+}
+
+Test(pv_build, init_p2m_mapped_and_reported)
+{
+    struct pv_build_args a = { .image = img, .image_size = img_size, .nr_pages = 2048 };
+    const struct start_info *si;
+    uint64_t flags, cr3, m;
+    unsigned long count;
+
+    add_init_p2m_note(P2M_BASE);
+    a.image_size = img_size;
+    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
+    cr3 = pv_dom.vcpus[0].guest_table;
+    si = pv_initial_va_to_ptr(pv_dom.vcpus[0].regs.rsi);
+    cr_assert_not_null(si);
+    count = (pv_dom.virt_end - pv_dom.virt_start) >> PAGE_SHIFT;
+    cr_expect_eq(si->mfn_list, P2M_BASE);
+    cr_expect_eq(si->first_p2m_pfn, count);
+    cr_expect_eq(si->nr_p2m_frames, 4 + 3);
+    cr_expect_null(pv_initial_va_to_ptr(P2M_BASE));
+    /* Each P2M page is guest pfn first_p2m_pfn + i, mapped writable at
+     * P2M_BASE + i pages, and holds the list the M2P agrees with. */
+    for (unsigned int i = 0; i < 4; i++) {
+        unsigned long pfn = count + i;
+        const unsigned long *page;
+
+        m = walk(cr3, P2M_BASE + i * PAGE_SIZE, &flags);
+        cr_assert_eq(m, mfn_to_paddr(mfn(pv_dom.p2m[pfn])).pa, "page %u", i);
+        cr_expect_eq(flags & (_PAGE_RW | _PAGE_USER), _PAGE_RW | _PAGE_USER);
+        page = arch_phys_to_virt(pa(m));
+        for (unsigned int j = 0; j < 512; j++) {
+            cr_assert_eq(page[j], pv_dom.p2m[i * 512 + j]);
+            cr_assert_eq(pv_m2p[page[j]], i * 512 + j);
+        }
+    }
+    cr_expect_eq(walk(cr3, P2M_BASE + 4 * PAGE_SIZE, &flags), ~0ULL, "nothing after it");
+    /* The three table frames are the next guest pfns. */
+    {
+        uint64_t *l4 = arch_phys_to_virt(pa(cr3));
+
+        cr_expect_eq(l4[1] & PT_ADDR_MASK, mfn_to_paddr(mfn(pv_dom.p2m[count + 4])).pa);
+    }
+}

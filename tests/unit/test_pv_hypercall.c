@@ -175,6 +175,9 @@ Test(pv_hc, sched_op)
     cr_expect_eq(do_sched_op(SCHEDOP_shutdown, HV_ADDR), -XEN_EFAULT);
     cr_expect_eq(do_sched_op(SCHEDOP_remote_shutdown, 0), -XEN_EPERM);
     cr_expect_eq(do_sched_op(42, 0), -XEN_ENOSYS);
+    /* An upcall already pending: block enables events and returns at
+     * once (blocking itself: test_pv_event.c). */
+    shinfo.vcpu_info[0].evtchn_upcall_pending = 1;
     cr_expect_eq(do_sched_op(SCHEDOP_block, 0), 0);
     cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_mask, 0, "block enables events");
 }
@@ -344,8 +347,18 @@ Test(pv_hc, check_descriptor_rules)
     cr_expect_not(pv_check_descriptor(&d), "system descriptor");
     d = 0x0000820000000000ULL;                  /* LDT */
     cr_expect_not(pv_check_descriptor(&d));
-    d = 0x00008c0000000000ULL;                  /* call gate */
-    cr_expect_not(pv_check_descriptor(&d), "call gates not offered");
+    /* Call gates (Xen check_descriptor): to a guest segment only, DPL
+     * forced to 0 with the old DPL in the target's RPL, no reserved bits. */
+    d = 0x0000ec00e0331000ULL;                  /* call gate, DPL 3, to FLAT_KERNEL_CS */
+    cr_expect(pv_check_descriptor(&d), "call gate to a guest segment");
+    cr_expect_eq(d, 0x00008c00e0331000ULL, "gate DPL 0, target RPL 3");
+    d = 0x0000ec0000081000ULL;                  /* to GDT entry 1, RPL 0 */
+    cr_expect(pv_check_descriptor(&d));
+    cr_expect_eq((d >> 16) & 0xffff, 0x000b);
+    d = 0x0000ec00e0081000ULL;                  /* to the shim's code segment */
+    cr_expect_not(pv_check_descriptor(&d), "gate to a Xen segment");
+    d = 0x0000ec01e0331000ULL;                  /* reserved bits set */
+    cr_expect_not(pv_check_descriptor(&d), "gate with reserved bits");
     d = 0x0000090000000067ULL;                  /* not present TSS */
     cr_expect(pv_check_descriptor(&d), "not present is harmless");
     d = 0x0000800000000000ULL;                  /* type 0 system: gate upper half */

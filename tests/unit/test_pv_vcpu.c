@@ -6,6 +6,7 @@
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_vcpu.h>
+#include <minishim/timer.h>
 #include <minishim/xen-public.h>
 #include <xen/vcpu.h>
 #include "fake/fake.h"
@@ -81,7 +82,8 @@ Test(pv_vcpu, bad_contexts_are_einval)
     BAD(ctx.ldt_base = 0x1008, "unaligned LDT base");
     BAD(ctx.ldt_ents = 8193, "LDT too long");
     BAD(ctx.gdt_ents = FIRST_RESERVED_GDT_ENTRY + 1, "GDT into Xen's entries");
-    BAD(ctx.gdt_ents = 16, "per-vCPU GDT (not supported)");
+    /* A per-vCPU GDT/LDT is accepted (tests/unit/test_pv_emul.c). */
+    BAD(ctx.user_regs.cs = 0x13, "a GDT selector without a GDT in the context");
     BAD(ctx.flags = 0, "not in kernel mode");
     BAD(ctx.user_regs.cs = 0x10, "the shim's ring-0 code selector");
     BAD(ctx.user_regs.cs = FLAT_KERNEL_SS, "a data selector as CS");
@@ -128,4 +130,53 @@ Test(pv_vcpu, initialise_errors)
     cr_expect_eq(do_vcpu_op(VCPUOP_initialise, 1, gp(&ctx)), -XEN_EINVAL);
     cr_expect_not(pv_dom.vcpus[1].initialised);
     cr_expect_eq(do_vcpu_op(VCPUOP_up, 1, 0), -XEN_EINVAL);
+}
+
+/* Parking (pv_vcpu_park): offline while down, parked flag for a
+ * VCPUOP_down waiting on another CPU, running again once up. */
+static unsigned int park_wfi;
+
+static void up_on_third_halt(void)
+{
+    cr_expect(pv_dom.vcpus[0].parked, "parked while halted");
+    if (++park_wfi == 3)
+        __atomic_store_n(&pv_dom.vcpus[0].down, false, __ATOMIC_SEQ_CST);
+}
+
+Test(pv_vcpu, park_until_up_with_runstate)
+{
+    struct vcpu *v = &pv_dom.vcpus[0];
+    struct vcpu_runstate_info r;
+
+    /* A 1 GHz TSC (as test_pv_time.c) so that pv_now_ns() moves. */
+    fake_set_cpuid(0, 0x15, 0, 0, 0);
+    fake_set_cpuid(0x15, 1, 1, 1000000000u, 0);
+    fake_port_in[0x71] = 0;
+    clock_init();
+    pv_vcpu_runstate_init();
+    cr_expect_not(v->parked, "vCPU 0 runs from the start");
+    cr_expect(pv_dom.vcpus[1].parked, "the others never ran");
+    pv_vcpu_park(v);                    /* not down: returns at once */
+    cr_expect_eq(fake_nr_wfi, 0);
+    v->down = true;
+    park_wfi = 0;
+    fake_wfi_hook = up_on_third_halt;
+    pv_vcpu_park(v);
+    fake_wfi_hook = NULL;
+    cr_expect_eq(park_wfi, 3, "halted until brought up");
+    cr_expect_not(v->parked);
+    pv_vcpu_runstate_get(v, &r);
+    cr_expect_eq(r.state, RUNSTATE_running);
+    cr_expect_gt(r.time[RUNSTATE_offline], 0, "the parked time is offline time");
+}
+
+Test(pv_vcpu, down_of_self_does_not_wait)
+{
+    /* vCPU 1 up and running; vCPU 0 downs itself: 0 at once (it parks on
+     * the way out), no kick and no wait for its own parked flag. */
+    pv_dom.vcpus[1].down = false;
+    cr_expect_eq(do_vcpu_op(VCPUOP_down, 0, 0), 0);
+    cr_expect(pv_dom.vcpus[0].down);
+    cr_expect_not(pv_dom.vcpus[0].parked);
+    /* The last vCPU going down would power the domain off (Xen). */
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs inside the bed's dom0: creates each guest listed in /bed/guests.list
-# ("name timeout_seconds" per line) from /bed/cfg/<name>.cfg, one after the
+# ("name timeout_seconds [viridian_flags]" per line) from /bed/cfg/<name>.cfg,
+# one after the
 # other, waits until it shuts down, crashes or times out, and prints its
 # console log between markers. The domain is always destroyed before the
 # next one starts, so domids are never reused within a run.
@@ -8,12 +9,17 @@
 # Markers (one line each, parsed by tests/bed/run-bed.sh):
 #   BED-GUEST-BEGIN <name>
 #   BED-GUEST-DOMID <name> <domid|none>
+#   BED-VIRIDIAN domid=<d> set=<flags> readback=<flags> rc=<rc>   (with flags)
 #   BED-GUEST-STATE <name> <xl state flags> <seconds>
 #   BED-LOG-BEGIN <name> ... BED-LOG-END <name>      PV console ring
 #   BED-XL-BEGIN <name> ... BED-XL-END <name>        xl create output + log
 #   BED-GUEST-END <name> status=<status> seconds=<s.ss>
 # status: poweroff | reboot | suspend | watchdog | shutdown | crash |
-#         timeout | create-failed | vanished
+#         timeout | create-failed | viridian-failed | vanished
+#
+# With viridian flags the domain is created paused (xl create -p), gets
+# HVM_PARAM_VIRIDIAN from /bed/bed-viridian (libxl only sets it for
+# type="hvm"; Xen accepts it for PVH), and is then unpaused.
 
 # centiseconds since boot, from /proc/uptime ("123.45 ...")
 now_cs() {
@@ -43,27 +49,58 @@ shutdown_reason() {
 run_guest() {
     name=$1
     limit=$2
+    viridian=$3
     cfg=/bed/cfg/$name.cfg
     status=""
 
     echo "BED-GUEST-BEGIN $name"
     start=$(now_cs)
-    timeout -s KILL "$limit" xl create "$cfg" >"/tmp/xl-create-$name.out" 2>&1
+    if [ -n "$viridian" ]; then
+        timeout -s KILL "$limit" xl create -p "$cfg" >"/tmp/xl-create-$name.out" 2>&1
+    else
+        timeout -s KILL "$limit" xl create "$cfg" >"/tmp/xl-create-$name.out" 2>&1
+    fi
     rc=$?
     domid=$(xl domid "$name" 2>/dev/null)
     echo "BED-GUEST-DOMID $name ${domid:-none} create-rc=$rc"
 
-    if [ -z "$domid" ]; then
+    if [ -n "$domid" ] && [ -n "$viridian" ]; then
+        vout=$(/bed/bed-viridian "$domid" "$viridian" 2>&1)
+        vrc=$?
+        echo "$vout"
+        echo "$vout" >>"/tmp/xl-create-$name.out"
+        if [ $vrc = 0 ] && xl unpause "$domid" >>"/tmp/xl-create-$name.out" 2>&1; then
+            :
+        else
+            status=viridian-failed
+            xl destroy "$domid" >/dev/null 2>&1
+        fi
+    fi
+
+    if [ -n "$status" ]; then
+        :
+    elif [ -z "$domid" ]; then
         status=create-failed
     else
         last=""
+        misses=0
         while :; do
-            line=$(xl list "$name" 2>/dev/null | sed -n 2p)
+            line=$(xl list "$name" 2>"/tmp/xl-list-$name.err" | sed -n 2p)
             elapsed=$(( $(now_cs) - start ))
             if [ -z "$line" ]; then
-                status=vanished
-                break
+                # Under load a single "xl list" can come back empty while
+                # the domain is alive (seen with both shims): only several
+                # misses in a row mean the domain is gone.
+                misses=$((misses + 1))
+                echo "BED-GUEST-LIST-MISS $name $misses $(secs $elapsed) $(head -c 200 "/tmp/xl-list-$name.err" | tr '\n' ' ')"
+                if [ $misses -ge 5 ]; then
+                    status=vanished
+                    break
+                fi
+                sleep 0.5
+                continue
             fi
+            misses=0
             # Name ID Mem VCPUs State Time(s): State is the 5th field.
             state=$(echo "$line" | awk '{print $5}')
             if [ "$state" != "$last" ]; then
@@ -98,7 +135,7 @@ run_guest() {
 
 echo "BED-RUN-BEGIN $(wc -l </bed/guests.list) guest(s)"
 # The list is read on fd 3 so nothing a guest run starts can eat it.
-while read -r name limit <&3; do
-    [ -n "$name" ] && run_guest "$name" "$limit" </dev/null
+while read -r name limit viridian <&3; do
+    [ -n "$name" ] && run_guest "$name" "$limit" "$viridian" </dev/null
 done 3</bed/guests.list
 echo "BED-RUN-END"

@@ -25,6 +25,10 @@ uint64_t fake_msr_value(uint32_t msr);
 unsigned int fake_msr_writes(uint32_t msr);
 extern void (*fake_wrmsr_hook)(uint32_t msr, uint64_t val);
 
+/* TSC: each arch_rdtsc() adds fake_tsc_step (1000 after fake_reset) to
+ * fake_tsc and returns it; step 0 freezes time for a test. */
+extern uint64_t fake_tsc, fake_tsc_step;
+
 /* Ports: inb returns fake_port_in[port] (default 0xff); outb is logged. */
 extern uint8_t fake_port_in[65536];
 struct fake_port_write { uint16_t port; uint8_t val; };
@@ -90,7 +94,14 @@ extern bool fake_cr0_ts;
 extern unsigned int fake_syscall_inits;
 extern const struct cpu_regs *fake_entered_regs;
 /* Guest part of the GDT as arch_set_guest_gdt_entries left it. */
-extern uint64_t fake_guest_gdt[8192];
+#define FAKE_GDT_CPUS 4
+extern uint64_t fake_guest_gdt[FAKE_GDT_CPUS][8192];
+/* arch_load_data_segs: the mask it reports, what it loaded. */
+extern unsigned int fake_data_segs_bad;
+extern uint16_t fake_data_segs[4];
+/* What arch_load_ldt loaded last (NULL/0: a null LDT). */
+extern const void *fake_ldt_base;
+extern unsigned int fake_ldt_ents;
 
 /* Local APIC / SMP (shim/apic.c, shim/smp.c). MMIO: reads return the last
  * value written to the address (0 if none) unless fake_mmio_read_hook is

@@ -37,6 +37,7 @@ static uint64_t cr3;
 
 void fake_reset(void)
 {
+    fake_tsc_step = 1000;
     if (!fake_mem)
         fake_mem = aligned_alloc(4096, FAKE_MEM_SIZE);
     memset(fake_mem, 0, FAKE_MEM_SIZE);
@@ -214,11 +215,12 @@ void arch_irq_restore(unsigned long flags) { fake_irqs_on = flags; }
 bool arch_irqs_enabled(void) { return fake_irqs_on; }
 void arch_cpu_relax(void) { }
 
+uint64_t fake_tsc;
+uint64_t fake_tsc_step = 1000;
+
 uint64_t arch_rdtsc(void)
 {
-    static uint64_t tsc;
-
-    return tsc += 1000;
+    return fake_tsc += fake_tsc_step;
 }
 
 void arch_halt_forever(void)
@@ -389,10 +391,27 @@ void arch_ap_regs(unsigned int cpu, struct arch_ap_regs *r)
                                 .cr4 = 0x6a0, .efer = 0xd01 };
 }
 
-uint64_t fake_guest_gdt[8192];
-void arch_set_guest_gdt_entries(unsigned int first, const uint64_t *desc,
-                                unsigned int nr)
+uint64_t fake_guest_gdt[FAKE_GDT_CPUS][8192];
+unsigned int fake_data_segs_bad;    /* mask arch_load_data_segs reports */
+uint16_t fake_data_segs[4];
+unsigned int arch_load_data_segs(const uint16_t sel[4])
 {
+    for (unsigned int i = 0; i < 4; i++)
+        fake_data_segs[i] = (fake_data_segs_bad & (1u << i)) ? 0 : sel[i];
+    return fake_data_segs_bad;
+}
+const void *fake_ldt_base;
+unsigned int fake_ldt_ents;
+void arch_load_ldt(const void *base, unsigned int ents)
+{
+    fake_ldt_base = ents ? base : NULL;
+    fake_ldt_ents = ents;
+}
+void arch_set_guest_gdt_entries(unsigned int cpu, unsigned int first,
+                                const uint64_t *desc, unsigned int nr)
+{
+    if (cpu >= FAKE_GDT_CPUS)
+        return;
     for (unsigned int i = 0; i < nr && first + i < 7168; i++)
-        fake_guest_gdt[first + i] = desc ? desc[i] : 0;
+        fake_guest_gdt[cpu][first + i] = desc ? desc[i] : 0;
 }

@@ -1,0 +1,84 @@
+/*
+ * Fault injection (shim/inject.c): named points in the shim where a test
+ * can make something go wrong on purpose, to prove that the test catches
+ * it. Configured only from the command line (inject=..., parsed by
+ * inject_parse() through shim/cmdline.c); nothing a guest does arms a
+ * point.
+ *
+ *   inject=<spec>[,<spec>...]
+ *   <spec> = flush-skip:<kind>[:<count>]   drop the remote part of the next
+ *                                          <count> guest flushes of <kind>
+ *          | l0-flush-fail[:<count>]       the next <count> L0 flushes fail
+ *   <count> = 1..1000000 or 'all' (every time); default 1
+ *
+ * Cost when nothing is armed: inject_hit() is inline, one relaxed load of
+ * a word that is written only at boot and when a point runs out, and a
+ * not-taken branch; no call. Adding a point: a row in enum inject_point,
+ * its name in inject.c, and inject_hit(point) where it should strike.
+ */
+#ifndef MINISHIM_INJECT_H
+#define MINISHIM_INJECT_H
+
+#include <minishim/types.h>
+
+enum inject_point {
+    /* flush-skip:<kind>, the guest flushes the smp guest uses (pv/mm.c). */
+    INJECT_SKIP_UVMF_INVLPG_ALL,    /* update_va_mapping UVMF_INVLPG|UVMF_ALL */
+    INJECT_SKIP_UVMF_INVLPG_MULTI,  /* UVMF_INVLPG with a vCPU mask           */
+    INJECT_SKIP_UVMF_FLUSH_ALL,     /* UVMF_TLB_FLUSH|UVMF_ALL                */
+    INJECT_SKIP_UVMF_FLUSH_MULTI,   /* UVMF_TLB_FLUSH with a vCPU mask        */
+    INJECT_SKIP_TLB_FLUSH_ALL,      /* MMUEXT_TLB_FLUSH_ALL                   */
+    INJECT_SKIP_TLB_FLUSH_MULTI,    /* MMUEXT_TLB_FLUSH_MULTI                 */
+    INJECT_SKIP_INVLPG_ALL,         /* MMUEXT_INVLPG_ALL                      */
+    INJECT_SKIP_INVLPG_MULTI,       /* MMUEXT_INVLPG_MULTI                    */
+    INJECT_L0_FLUSH_FAIL,           /* shim/flush.c: l0_flush_tlb "fails"     */
+    INJECT_NR_POINTS
+};
+#define INJECT_FIRST_SKIP INJECT_SKIP_UVMF_INVLPG_ALL
+#define INJECT_LAST_SKIP  INJECT_SKIP_INVLPG_MULTI
+
+#define INJECT_COUNT_MAX    1000000u
+#define INJECT_COUNT_ALWAYS UINT32_MAX      /* 'all': never runs out */
+
+/* What the command line asked for: count[p] = 0 means point p is off. */
+struct inject_config {
+    uint32_t count[INJECT_NR_POINTS];
+};
+
+/* Parse an inject= value and add its points to *out (all or nothing:
+ * false leaves *out unchanged). Several inject= options add up; a point
+ * named again takes the later count; within one option a point may appear
+ * once. */
+bool inject_parse(const char *value, struct inject_config *out);
+/* The accepted syntax, for the command-line warning. */
+#define INJECT_SYNTAX "comma list of flush-skip:<kind>[:<n>|:all], " \
+                      "l0-flush-fail[:<n>|:all]"
+
+/* Arm the configured points (boot, once; also resets the counters). */
+void inject_init(const struct inject_config *cfg);
+/* "flush-skip:tlb-flush-all", ... */
+const char *inject_point_name(enum inject_point p);
+/* Times point p struck since inject_init. */
+uint64_t inject_fired(enum inject_point p);
+/* One "inject: ..." line per configured point (shutdown summary). */
+void inject_print(void);
+
+/* Bit p set: point p is armed. */
+extern uint32_t inject_armed;
+/* Out of line: consume one use of an armed point; true = strike now. */
+bool inject_fire(enum inject_point p);
+
+/* The fast check alone (for a point with a further condition of its own:
+ * inject_is_armed(p) && cond && inject_fire(p)). */
+static inline bool inject_is_armed(enum inject_point p)
+{
+    return __builtin_expect(!!(__atomic_load_n(&inject_armed, __ATOMIC_RELAXED) & (1u << p)), 0);
+}
+
+/* At an injection point: true when the fault must be injected now. */
+static inline bool inject_hit(enum inject_point p)
+{
+    return inject_is_armed(p) && inject_fire(p);
+}
+
+#endif

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# run-linux.sh: boot Debian's installed Linux kernel as the PV guest of
+# minishim under QEMU-direct (`make linux`) and say how far it got.
+#   BUILD_DIR      build directory (default: build), holds minishim.elf
+#   LINUX_IMAGE    bzImage or vmlinux (default: newest /boot/vmlinuz-*)
+#   LINUX_TIMEOUT  seconds before QEMU is stopped (default 600; TCG is slow)
+#   LINUX_MEM      QEMU RAM in MiB (default 1024), LINUX_SMP (default 1)
+#   LINUX_CMDLINE  guest command line
+#   SHIM_CMDLINE   shim options (default loglvl=info)
+# Exit 0 when the kernel booted (reached its root mount / init), 1 otherwise.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+build_dir=${BUILD_DIR:-$top/build}
+out="$build_dir/linux"
+mkdir -p "$out"
+vmlinux="$out/vmlinux"
+log="$out/boot.log"
+guest_cmdline=${LINUX_CMDLINE:-earlyprintk=xen console=hvc0 loglevel=8}
+
+src=${LINUX_IMAGE:-$(ls /boot/vmlinuz-* 2>/dev/null | grep -v cloud | sort -V | tail -n 1)}
+[ -n "$src" ] || { echo "run-linux: no kernel under /boot (set LINUX_IMAGE)" >&2; exit 1; }
+if [ ! -s "$vmlinux" ] || [ "$src" -nt "$vmlinux" ] || [ ! -e "$out/.src" ] ||
+   [ "$(cat "$out/.src")" != "$src" ]; then
+    "$here/extract-vmlinux.sh" "$src" "$vmlinux" || exit 1
+    echo "$src" > "$out/.src"
+fi
+
+echo "run-linux: booting $src under minishim (QEMU TCG, smp ${LINUX_SMP:-1}," \
+     "timeout ${LINUX_TIMEOUT:-600}s; log in $log)"
+BUILD_DIR="$build_dir" "$top/tests/qemu/run-shim.sh" --quiet \
+    --smp "${LINUX_SMP:-1}" --mem "${LINUX_MEM:-1024}" --timeout "${LINUX_TIMEOUT:-600}" \
+    --guest "$vmlinux" --cmdline "${SHIM_CMDLINE:-loglvl=info} -- $guest_cmdline" \
+    --log "$log"
+rc=$?
+
+# Milestones of a Linux PV boot, in order (docs/linux-guest.md).
+stages=(
+  "guest: entering the PV guest|the shim entered the guest"
+  "mapping kernel into physical memory|xen_start_kernel ran (raw console)"
+  "Linux version|start_kernel: first printk"
+  "Hypervisor detected: Xen PV|setup_arch: Xen PV detected"
+  "Zone ranges:|setup_arch: memory map and zones"
+  "Booting kernel on Xen|setup_per_cpu_areas"
+  "printk: console \[hvc0\] enabled|hvc0 console up"
+  "x86/fpu:|identify_boot_cpu (CPUID, FPU)"
+  "smp: Brought up|SMP bring-up"
+  "devtmpfs: initialized|driver core"
+  "clocksource: Switched to clocksource|clocksource switch"
+  "Freeing unused kernel|initcalls done"
+  "VFS: Unable to mount root|BOOTED: root mount (no root device given)"
+  "No working init found|BOOTED: looked for init"
+  "Run /init as init process|BOOTED: initramfs /init started"
+)
+reached="(nothing: see the log)"
+booted=0
+for s in "${stages[@]}"; do
+    pat=${s%%|*}
+    if grep -aqE "$pat" "$log"; then
+        reached=${s#*|}
+        case $reached in BOOTED*) booted=1 ;; esac
+    fi
+done
+
+echo "---- last guest lines ----"
+grep -avE '^(pv: |  [0-9a-f]{16}-|mem: |l0: )' "$log" | sed 's/^(guest) //' | tail -n 25
+echo "---- shim ----"
+grep -aE '^(ERROR|WARN|guest: |minishim: shutting)' "$log" | tail -n 5
+echo "run-linux: furthest milestone: $reached"
+case $rc in
+  2) echo "run-linux: QEMU timed out after ${LINUX_TIMEOUT:-600}s" ;;
+esac
+[ "$booted" = 1 ]

@@ -1,0 +1,206 @@
+/*
+ * Fault injection: the command-line syntax, the armed points and their
+ * counters (interface and cost argument: include/minishim/inject.h).
+ *
+ * A point is armed with a number of uses (or 'all'). Each strike consumes
+ * one use with a compare-and-swap, so two CPUs reaching the point at once
+ * never strike more often than configured; the point's bit in
+ * inject_armed is cleared when its last use is consumed, which brings the
+ * hook back to its one-load fast path.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <minishim/console.h>
+#include <minishim/inject.h>
+
+uint32_t inject_armed;
+static uint32_t left[INJECT_NR_POINTS];
+static uint32_t configured[INJECT_NR_POINTS];
+static uint64_t fired[INJECT_NR_POINTS];
+
+/* Names after "flush-skip:" (the skip points) or the whole spec. */
+static const char *const point_key[INJECT_NR_POINTS] = {
+    [INJECT_SKIP_UVMF_INVLPG_ALL] = "uvmf-invlpg-all",
+    [INJECT_SKIP_UVMF_INVLPG_MULTI] = "uvmf-invlpg-multi",
+    [INJECT_SKIP_UVMF_FLUSH_ALL] = "uvmf-flush-all",
+    [INJECT_SKIP_UVMF_FLUSH_MULTI] = "uvmf-flush-multi",
+    [INJECT_SKIP_TLB_FLUSH_ALL] = "tlb-flush-all",
+    [INJECT_SKIP_TLB_FLUSH_MULTI] = "tlb-flush-multi",
+    [INJECT_SKIP_INVLPG_ALL] = "invlpg-all",
+    [INJECT_SKIP_INVLPG_MULTI] = "invlpg-multi",
+    [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
+};
+
+static const char *const point_name[INJECT_NR_POINTS] = {
+    [INJECT_SKIP_UVMF_INVLPG_ALL] = "flush-skip:uvmf-invlpg-all",
+    [INJECT_SKIP_UVMF_INVLPG_MULTI] = "flush-skip:uvmf-invlpg-multi",
+    [INJECT_SKIP_UVMF_FLUSH_ALL] = "flush-skip:uvmf-flush-all",
+    [INJECT_SKIP_UVMF_FLUSH_MULTI] = "flush-skip:uvmf-flush-multi",
+    [INJECT_SKIP_TLB_FLUSH_ALL] = "flush-skip:tlb-flush-all",
+    [INJECT_SKIP_TLB_FLUSH_MULTI] = "flush-skip:tlb-flush-multi",
+    [INJECT_SKIP_INVLPG_ALL] = "flush-skip:invlpg-all",
+    [INJECT_SKIP_INVLPG_MULTI] = "flush-skip:invlpg-multi",
+    [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
+};
+
+const char *inject_point_name(enum inject_point p)
+{
+    return (unsigned int)p < INJECT_NR_POINTS ? point_name[p] : "?";
+}
+
+/* "<n>" in 1..INJECT_COUNT_MAX, or "all". */
+static bool parse_count(const char *s, size_t len, uint32_t *out)
+{
+    char buf[12];
+    char *end;
+    unsigned long n;
+
+    if (len == 3 && !strncmp(s, "all", 3)) {
+        *out = INJECT_COUNT_ALWAYS;
+        return true;
+    }
+    if (len == 0 || len >= sizeof(buf) || s[0] < '0' || s[0] > '9')
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    n = strtoul(buf, &end, 10);
+    if (*end || n == 0 || n > INJECT_COUNT_MAX)
+        return false;
+    *out = (uint32_t)n;
+    return true;
+}
+
+static int find_point(const char *s, size_t len, enum inject_point first,
+                      enum inject_point last)
+{
+    for (unsigned int p = first; p <= (unsigned int)last; p++)
+        if (strlen(point_key[p]) == len && !strncmp(point_key[p], s, len))
+            return (int)p;
+    return -1;
+}
+
+/* One spec: "flush-skip:<kind>[:<count>]" or "l0-flush-fail[:<count>]". */
+static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
+{
+    static const char skip[] = "flush-skip:";
+    const char *colon;
+    size_t name_len;
+    uint32_t count = 1;
+    int p;
+
+    if (len > sizeof(skip) - 1 && !strncmp(s, skip, sizeof(skip) - 1)) {
+        s += sizeof(skip) - 1;
+        len -= sizeof(skip) - 1;
+        colon = memchr(s, ':', len);
+        name_len = colon ? (size_t)(colon - s) : len;
+        p = find_point(s, name_len, INJECT_FIRST_SKIP, INJECT_LAST_SKIP);
+    } else {
+        colon = memchr(s, ':', len);
+        name_len = colon ? (size_t)(colon - s) : len;
+        p = find_point(s, name_len, INJECT_L0_FLUSH_FAIL, INJECT_L0_FLUSH_FAIL);
+    }
+    if (p < 0)
+        return false;
+    if (colon && !parse_count(colon + 1, len - name_len - 1, &count))
+        return false;
+    if (cfg->count[p])                  /* the same point twice: ambiguous */
+        return false;
+    cfg->count[p] = count;
+    return true;
+}
+
+bool inject_parse(const char *v, struct inject_config *out)
+{
+    struct inject_config cfg;
+
+    memset(&cfg, 0, sizeof(cfg));
+    if (!v || !*v)
+        return false;
+    while (*v) {
+        size_t n = strcspn(v, ",");
+
+        if (n == 0 || !parse_spec(v, n, &cfg))
+            return false;
+        v += n;
+        if (*v == ',' && !*++v)
+            return false;               /* trailing comma */
+    }
+    /* Added to what earlier inject= options armed (the command line limits
+     * one option's length); a point named again takes the new count. */
+    for (unsigned int p = 0; p < INJECT_NR_POINTS; p++)
+        if (cfg.count[p])
+            out->count[p] = cfg.count[p];
+    return true;
+}
+
+void inject_init(const struct inject_config *cfg)
+{
+    uint32_t armed = 0;
+
+    for (unsigned int p = 0; p < INJECT_NR_POINTS; p++) {
+        configured[p] = cfg ? cfg->count[p] : 0;
+        left[p] = configured[p];
+        __atomic_store_n(&fired[p], 0, __ATOMIC_RELAXED);
+        if (configured[p])
+            armed |= 1u << p;
+    }
+    __atomic_store_n(&inject_armed, armed, __ATOMIC_SEQ_CST);
+    for (unsigned int p = 0; p < INJECT_NR_POINTS; p++) {
+        if (!configured[p])
+            continue;
+        if (configured[p] == INJECT_COUNT_ALWAYS)
+            pr_warn("inject: %s armed (every time): fault injection is on\n", point_name[p]);
+        else
+            pr_warn("inject: %s armed (%lu times): fault injection is on\n", point_name[p],
+                    (unsigned long)configured[p]);
+    }
+}
+
+bool inject_fire(enum inject_point p)
+{
+    uint32_t n;
+    uint64_t nr;
+
+    if ((unsigned int)p >= INJECT_NR_POINTS)
+        return false;
+    n = __atomic_load_n(&left[p], __ATOMIC_RELAXED);
+    for (;;) {
+        if (n == 0)
+            return false;               /* another CPU took the last use */
+        if (n == INJECT_COUNT_ALWAYS)
+            break;
+        if (__atomic_compare_exchange_n(&left[p], &n, n - 1, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED)) {
+            if (n == 1)
+                __atomic_fetch_and(&inject_armed, ~(1u << p), __ATOMIC_SEQ_CST);
+            break;
+        }
+    }
+    nr = __atomic_add_fetch(&fired[p], 1, __ATOMIC_RELAXED);
+    /* Say so the first times: a test log must show the fault was made. */
+    if (nr <= 3)
+        pr_info("inject: %s struck (%lu)\n", point_name[p], (unsigned long)nr);
+    return true;
+}
+
+uint64_t inject_fired(enum inject_point p)
+{
+    return (unsigned int)p < INJECT_NR_POINTS ? __atomic_load_n(&fired[p], __ATOMIC_RELAXED) : 0;
+}
+
+void inject_print(void)
+{
+    for (unsigned int p = 0; p < INJECT_NR_POINTS; p++) {
+        unsigned long n = (unsigned long)inject_fired(p);
+
+        if (!configured[p])
+            continue;
+        if (configured[p] == INJECT_COUNT_ALWAYS)
+            pr_info("inject: %s fired %lu times (every time)\n", point_name[p], n);
+        else
+            pr_info("inject: %s fired %lu of %lu\n", point_name[p], n,
+                    (unsigned long)configured[p]);
+        if (!n)
+            pr_warn("inject: %s was never reached\n", point_name[p]);
+    }
+}

@@ -1,0 +1,105 @@
+/*
+ * seg.S - trap plumbing of pvseg: setjmp/longjmp, entry stubs for #NP,
+ * #GP, #PF and the failsafe callback that record the frame Xen built and
+ * longjmp back to the test, and pseg_iret(frame): HYPERVISOR_iret with a
+ * caller-built struct iret_context.
+ */
+#include <xen/xen.h>
+
+    .text
+    .code64
+
+    .globl pseg_setjmp
+pseg_setjmp:
+    mov     %rbx, 0(%rdi)
+    mov     %rbp, 8(%rdi)
+    mov     %r12, 16(%rdi)
+    mov     %r13, 24(%rdi)
+    mov     %r14, 32(%rdi)
+    mov     %r15, 40(%rdi)
+    lea     8(%rsp), %rax
+    mov     %rax, 48(%rdi)
+    mov     (%rsp), %rax
+    mov     %rax, 56(%rdi)
+    xor     %eax, %eax
+    ret
+
+    .globl pseg_longjmp
+pseg_longjmp:
+    mov     0(%rdi), %rbx
+    mov     8(%rdi), %rbp
+    mov     16(%rdi), %r12
+    mov     24(%rdi), %r13
+    mov     32(%rdi), %r14
+    mov     40(%rdi), %r15
+    mov     48(%rdi), %rsp
+    mov     $1, %eax
+    jmp     *56(%rdi)
+
+/* void pseg_iret(const uint64_t ctx[6]): flags rip cs rflags rsp ss (the
+ * bottom of struct iret_context) copied to a stack of our own; the
+ * hypercall page's iret entry pushes rax, r11 and rcx itself. */
+    .globl pseg_iret
+pseg_iret:
+    mov     %rdi, %rsi
+    lea     pseg_iret_stack_top(%rip), %rsp
+    sub     $48, %rsp
+    mov     %rsp, %rdi
+    mov     $6, %ecx
+    rep movsq
+    jmp     hypercall_page + __HYPERVISOR_iret * 32
+
+.macro entry name:req, kind:req, has_ec:req
+    .globl \name
+\name:
+    pop     %rcx
+    pop     %r11
+    mov     %rsp, %rdi
+    mov     $\kind, %esi
+    mov     $\has_ec, %edx
+    and     $-16, %rsp
+    call    pseg_entered
+    ud2
+.endm
+
+entry pseg_db_entry, 1, 0
+entry pseg_np_entry, 11, 1
+
+/*
+ * XSA-260: single-step armed, then mov %ss (holds the #DB back one
+ * instruction), then syscall: the #DB arrives on the hypervisor's first
+ * instruction, still on our stack. Xen ignores it there; the hypercall
+ * (xen_version(XENVER_version)) completes, its result is stored, and the
+ * single-step #DB comes to us after that store.
+ */
+    .globl pseg_movss_syscall
+pseg_movss_syscall:
+    mov     %ss, %dx
+    mov     $__HYPERVISOR_xen_version, %eax
+    xor     %edi, %edi
+    xor     %esi, %esi
+    pushfq
+    orq     $0x100, (%rsp)
+    popfq
+    mov     %dx, %ss
+    syscall
+    mov     %rax, pseg_movss_rax(%rip)
+    nop
+    nop
+    pushfq
+    andq    $~0x100, (%rsp)
+    popfq
+    ret
+entry pseg_gp_entry, 13, 1
+entry pseg_pf_entry, 14, 1
+
+    .bss
+    .globl pseg_movss_rax
+    .p2align 3
+pseg_movss_rax:
+    .skip 8
+    .p2align 4
+    .skip 4096
+pseg_iret_stack_top:
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,347 @@
+/*
+ * retype - page-table retypes while other vCPUs run in the same address
+ * space (issue 7: "a multi-vCPU PV test guest doing guest flushes and
+ * page-table retypes"). vCPUs 1..3 spin reading a window of pages mapped
+ * through an L1 that vCPU 0 rebuilds every round:
+ *
+ *   map the L1's frame writable (a type change away from a page table:
+ *   the shim must flush every CPU that may cache it, by IPI), write its
+ *   entries (round r maps window page i to data page (r + i) % ND), drop
+ *   the writable mapping, pin it as an L1, hook it into the window's L2;
+ *   let the readers check every page of the window holds the data page
+ *   this round mapped there; then, once they stopped reading, unhook it,
+ *   flush all vCPUs (MMUEXT_TLB_FLUSH_ALL / _MULTI) and unpin it.
+ *
+ * A reader that sees another round's data page read through a stale
+ * translation. Between phases the guest asks the shim for its flush
+ * statistics (sysctl XEN_SYSCTL_debug_keys "f", a minishim addition; any
+ * error, as under Xen's own shim, means "not available").
+ * Needs 2+ vCPUs (SKIP with 1); the bed gives it 4.
+ */
+#define __XEN_TOOLS__ 1                 /* xen/sysctl.h */
+#include "guest.h"
+#include <xen/errno.h>
+#include <xen/sysctl.h>
+
+#define _P   0x001UL
+#define _RW  0x002UL
+#define _US  0x004UL
+#define _A   0x020UL
+#define _D   0x040UL
+#define UP   (_P | _RW | _US | _A)
+
+#define MAX_VCPUS 4
+#define SPIN_LIMIT 400000000UL
+#define ROUNDS 16UL
+#define NP 4                            /* window pages                     */
+#define ND 7                            /* data pages (prime to NP)         */
+#define WINDOW (32UL << 39)             /* L4 slot 32: empty at boot        */
+#define TAG(k) (0xda7a000000000000UL | (k))
+
+static uint8_t data[ND][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+/* An image page whose virtual address is borrowed to map the L1 frame
+ * writable; its own frame goes back when the round is done. */
+static volatile uint64_t wwin[PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t ap_stack[MAX_VCPUS][4 * PAGE_SIZE] __attribute__((aligned(16)));
+static uint64_t hot[MAX_VCPUS][PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
+static struct vcpu_guest_context ctx;
+
+/* phase: (round << 1) | mapped. */
+static volatile unsigned long phase, stop;
+static volatile unsigned long ack[MAX_VCPUS], reads[MAX_VCPUS];
+static volatile unsigned long bad[MAX_VCPUS], bad_round[MAX_VCPUS], bad_page[MAX_VCPUS];
+static volatile uint64_t bad_val[MAX_VCPUS];
+static volatile unsigned long ran[MAX_VCPUS];
+
+static const unsigned long *p2m;
+
+static unsigned long mfn_of(const volatile void *p)
+{
+    return p2m[((unsigned long)p - (unsigned long)_image_start) >> PAGE_SHIFT];
+}
+static uint64_t pte(unsigned long mfn, uint64_t flags) { return ((uint64_t)mfn << PAGE_SHIFT) | flags; }
+static uint64_t ma(unsigned long mfn, unsigned int slot) { return ((uint64_t)mfn << PAGE_SHIFT) + slot * 8; }
+
+static long mmu_update(uint64_t ptr, uint64_t val)
+{
+    mmu_update_t req = { .ptr = ptr, .val = val };
+
+    return hypercall4(__HYPERVISOR_mmu_update, &req, 1, NULL, DOMID_SELF);
+}
+
+static long mmuext(unsigned int cmd, unsigned long arg1, const void *arg2)
+{
+    struct mmuext_op op;
+
+    memset(&op, 0, sizeof(op));
+    op.cmd = cmd;
+    op.arg1.mfn = arg1;
+    set_xen_guest_handle(op.arg2.vcpumask, arg2);
+    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+}
+
+static long uvm(const volatile void *va, uint64_t val, unsigned long flags)
+{
+    return hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)va, val, flags);
+}
+
+/* ------------------------------------------------------------ readers - */
+
+static void reader(unsigned long id)
+{
+    volatile uint64_t *win = (volatile uint64_t *)WINDOW;
+    unsigned long seen = ~0UL, n = 0;
+
+    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+        unsigned long ph = __atomic_load_n(&phase, __ATOMIC_ACQUIRE);
+
+        hot[id][n++ % (PAGE_SIZE / 8)]++;           /* other mappings stay busy */
+        if (ph & 1) {
+            unsigned long r = ph >> 1;
+
+            for (unsigned int i = 0; i < NP; i++) {
+                uint64_t v = win[i * (PAGE_SIZE / 8)];
+
+                if (v != TAG((r + i) % ND) && !bad[id]++) {
+                    bad_round[id] = r;
+                    bad_page[id] = i;
+                    bad_val[id] = v;
+                }
+            }
+            reads[id]++;
+        }
+        if (ph != seen) {
+            seen = ph;
+            /* Acknowledged only after a full pass in this phase: in a
+             * quiet phase, after the last read of the window. */
+            __atomic_store_n(&ack[id], ph, __ATOMIC_RELEASE);
+        }
+    }
+}
+
+void ap_main(unsigned long id);
+asm(".pushsection .text\n"
+    ".globl ap_entry\n"
+    "ap_entry:\n"
+    "    call ap_main\n"
+    "    ud2\n"
+    ".popsection");
+extern char ap_entry[];
+
+void ap_main(unsigned long id)
+{
+    id %= MAX_VCPUS;
+    __atomic_store_n(&ran[id], 1, __ATOMIC_SEQ_CST);
+    reader(id);
+    for (;;)
+        hypercall_vcpu_op(VCPUOP_down, (unsigned int)id, NULL);
+}
+
+static void fill_ctx_for(unsigned int id, unsigned long l4_mfn)
+{
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.flags = VGCF_in_kernel;
+    ctx.user_regs.rip = (unsigned long)ap_entry;
+    ctx.user_regs.rsp = (unsigned long)(ap_stack[id] + sizeof(ap_stack[id]));
+    ctx.user_regs.rdi = id;
+    ctx.user_regs.cs = FLAT_KERNEL_CS;
+    ctx.user_regs.ss = FLAT_KERNEL_SS;
+    ctx.user_regs.rflags = 0x202;
+    ctx.kernel_ss = FLAT_KERNEL_SS;
+    ctx.kernel_sp = ctx.user_regs.rsp;
+    ctx.ctrlreg[3] = xen_pfn_to_cr3(l4_mfn);
+}
+
+/* ------------------------------------------------------------- vCPU 0 - */
+
+static unsigned int nr_readers;
+
+static bool wait_acks(unsigned long ph)
+{
+    for (unsigned int id = 1; id <= nr_readers; id++) {
+        unsigned long i;
+
+        for (i = 0; i < SPIN_LIMIT && __atomic_load_n(&ack[id], __ATOMIC_ACQUIRE) != ph; i++)
+            ;
+        if (i == SPIN_LIMIT) {
+            check(false, "vCPU %u never acknowledged phase %lx (it has %lx)", id, ph, ack[id]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void publish(unsigned long ph)
+{
+    __atomic_store_n(&phase, ph, __ATOMIC_RELEASE);
+}
+
+/* The shim's flush statistics on its console, between phases. */
+static bool stats_available = true;
+static long shim_stats(const char *when)
+{
+    static const char key[] = "f";
+    struct xen_sysctl op;
+    long rc;
+
+    memset(&op, 0, sizeof(op));
+    op.cmd = XEN_SYSCTL_debug_keys;
+    op.interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+    set_xen_guest_handle(op.u.debug_keys.keys, key);
+    op.u.debug_keys.nr_keys = 1;
+    rc = hypercall1(__HYPERVISOR_sysctl, &op);
+    if (rc == 0)
+        printk("retype: shim flush stats %s (sysctl debug_keys 'f')\n", when);
+    else if (stats_available)
+        printk("retype: shim flush stats not available (sysctl debug_keys 'f': %ld)\n", rc);
+    stats_available = rc == 0;
+    return rc;
+}
+
+/* The answers an unprivileged domU gets (Xen's do_sysctl + dummy XSM),
+ * checked where the shim offers key 'f' at all. */
+static void sysctl_errnos(void)
+{
+    static const char keys[] = "fx";
+    struct xen_sysctl op;
+
+    memset(&op, 0, sizeof(op));
+    op.cmd = XEN_SYSCTL_debug_keys;
+    op.interface_version = XEN_SYSCTL_INTERFACE_VERSION - 1;
+    check(hypercall1(__HYPERVISOR_sysctl, &op) == -XEN_EACCES, "sysctl: old interface version");
+    op.interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+    op.cmd = XEN_SYSCTL_physinfo;
+    check(hypercall1(__HYPERVISOR_sysctl, &op) == -XEN_EPERM, "sysctl physinfo from a domU");
+    op.cmd = XEN_SYSCTL_debug_keys;
+    set_xen_guest_handle(op.u.debug_keys.keys, keys);
+    op.u.debug_keys.nr_keys = 2;
+    check(hypercall1(__HYPERVISOR_sysctl, &op) == -XEN_EPERM, "sysctl debug key 'x'");
+    op.u.debug_keys.nr_keys = 1;
+    op.u.debug_keys.keys.p = (char *)0xffff830000000000UL;    /* the hypervisor's */
+    check(hypercall1(__HYPERVISOR_sysctl, &op) == -XEN_EFAULT, "sysctl keys in the hypervisor");
+    check(hypercall1(__HYPERVISOR_sysctl, (void *)0xffff830000000000UL) == -XEN_EFAULT,
+          "sysctl struct in the hypervisor");
+}
+
+static void rounds(unsigned long first, unsigned long last, unsigned long l1,
+                   unsigned long l2, unsigned long wwin_mfn)
+{
+    static uint64_t vmask;
+    unsigned long r;
+
+    vmask = (1UL << (nr_readers + 1)) - 1;
+    for (r = first; r <= last && !test_failures(); r++) {
+        /* A type change away from L1 (from round 2 on): the retype flush. */
+        check(uvm(wwin, pte(l1, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
+              "round %lu: map the L1 frame writable", r);
+        for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
+            wwin[i] = i < NP ? pte(mfn_of(data[(r + i) % ND]), _P | _US | _A) : 0;
+        check(uvm(wwin, pte(wwin_mfn, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
+              "round %lu: restore the borrowed page", r);
+        check(mmuext(MMUEXT_PIN_L1_TABLE, l1, NULL) == 0, "round %lu: pin the L1", r);
+        check(mmu_update(ma(l2, 0), pte(l1, UP)) == 0, "round %lu: hook the L1", r);
+        if (test_failures())
+            break;
+
+        publish(r << 1 | 1);
+        if (!wait_acks(r << 1 | 1))
+            break;
+        publish(r << 1);
+        if (!wait_acks(r << 1))
+            break;
+
+        check(mmu_update(ma(l2, 0), 0) == 0, "round %lu: unhook the L1", r);
+        if (r & 1)
+            check(mmuext(MMUEXT_TLB_FLUSH_ALL, 0, NULL) == 0, "round %lu: TLB_FLUSH_ALL", r);
+        else
+            check(mmuext(MMUEXT_TLB_FLUSH_MULTI, 0, &vmask) == 0, "round %lu: TLB_FLUSH_MULTI", r);
+        check(mmuext(MMUEXT_UNPIN_TABLE, l1, NULL) == 0, "round %lu: unpin the L1", r);
+    }
+    printk("retype: rounds %lu..%lu done\n", first, r - 1);
+}
+
+void test_main(void)
+{
+    unsigned long nr = start_info->nr_pages, l4, l3, l2, l1, wwin_mfn;
+    unsigned long bad_total = 0;
+    unsigned int id;
+    long rc;
+
+    p2m = (const unsigned long *)start_info->mfn_list;
+    l4 = mfn_of((const void *)start_info->pt_base);
+    wwin_mfn = mfn_of(wwin);
+
+    rc = hypercall_vcpu_op(VCPUOP_is_up, 1, NULL);
+    if (rc == -XEN_ENOENT)
+        test_skip("needs 2 vCPUs (VCPUOP_is_up(1) = -ENOENT)");
+    if (nr < 2048)
+        test_skip("needs at least 8 MiB (nr_pages %lu)", nr);
+
+    rc = shim_stats("at start");
+    if (rc == 0)
+        sysctl_errnos();
+
+    for (unsigned int k = 0; k < ND; k++) {
+        ((volatile uint64_t *)data[k])[0] = TAG(k);
+    }
+    /* Window: L4[32] -> L3 -> L2 (slot 0 gets the L1 each round); frames
+     * beyond the initial mapping, written as data first (as the mmu guest). */
+    l3 = p2m[nr - 8];
+    l2 = p2m[nr - 7];
+    l1 = p2m[nr - 6];
+    check(mmuext(MMUEXT_CLEAR_PAGE, l3, NULL) == 0, "clear the L3");
+    check(mmuext(MMUEXT_CLEAR_PAGE, l2, NULL) == 0, "clear the L2");
+    check(mmuext(MMUEXT_CLEAR_PAGE, l1, NULL) == 0, "clear the L1");
+    check(mmu_update(ma(l3, 0), pte(l2, UP)) == 0, "L3 -> L2");
+    check(mmu_update(ma(l4, 32), pte(l3, UP)) == 0, "hook the window's L3");
+    if (test_failures())
+        return;
+
+    /* Readers on vCPUs 1..3 (as many as the domain has). */
+    for (id = 1; id < MAX_VCPUS; id++) {
+        if (hypercall_vcpu_op(VCPUOP_is_up, id, NULL) < 0)
+            break;
+        fill_ctx_for(id, l4);
+        check(hypercall_vcpu_op(VCPUOP_initialise, id, &ctx) == 0, "initialise vCPU %u", id);
+        check(hypercall_vcpu_op(VCPUOP_up, id, NULL) == 0, "up vCPU %u", id);
+    }
+    nr_readers = id - 1;
+    for (id = 1; id <= nr_readers; id++) {
+        unsigned long i;
+
+        for (i = 0; i < SPIN_LIMIT && !__atomic_load_n(&ran[id], __ATOMIC_SEQ_CST); i++)
+            ;
+        check(ran[id], "vCPU %u never ran", id);
+    }
+    if (test_failures())
+        return;
+    printk("retype: %u reader vCPUs up, %lu rounds of L1 retypes\n", nr_readers, ROUNDS);
+
+    rounds(1, ROUNDS / 2, l1, l2, wwin_mfn);
+    shim_stats("after the first half of the rounds");
+    rounds(ROUNDS / 2 + 1, ROUNDS, l1, l2, wwin_mfn);
+    shim_stats("after all rounds");
+
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (id = 1; id <= nr_readers; id++) {
+        unsigned long i;
+
+        for (i = 0; i < SPIN_LIMIT && hypercall_vcpu_op(VCPUOP_is_up, id, NULL) != 0; i++)
+            ;
+        check(i < SPIN_LIMIT, "vCPU %u did not go down", id);
+        bad_total += bad[id];
+        check(bad[id] == 0, "stale translation: vCPU %u read %lx in window page %lu in round %lu "
+              "(want %lx; %lu bad reads)", id, (unsigned long)bad_val[id], bad_page[id],
+              bad_round[id], TAG((bad_round[id] + bad_page[id]) % ND), bad[id]);
+        check(reads[id] > 0, "vCPU %u never read the window", id);
+    }
+    if (!bad_total && !test_failures())
+        printk("retype: %u readers, no stale translation (reads:%lu %lu %lu)\n", nr_readers,
+               reads[1], reads[2], reads[3]);
+
+    /* Tear down: the L1 is plain data again, the window is gone. */
+    check(mmu_update(ma(l4, 32), 0) == 0, "unhook the window");
+    check(mmuext(MMUEXT_CLEAR_PAGE, l1, NULL) == 0, "the L1 frame is free of references");
+    check(mmuext(MMUEXT_CLEAR_PAGE, l2, NULL) == 0, "the L2 frame is free of references");
+    check(mmuext(MMUEXT_CLEAR_PAGE, l3, NULL) == 0, "the L3 frame is free of references");
+}

@@ -1,0 +1,559 @@
+/* Event channels across vCPUs (pv/event.c) and blocking (pv/vcpu.c):
+ * per-vCPU VIRQs, the kick sent to another vCPU's shim CPU, bind_vcpu's
+ * rules, SCHEDOP_block/poll waking on events, deadlines and VCPUOP_down,
+ * VCPUOP_register_vcpu_info and the runstate (Xen 4.17
+ * xen/common/event_channel.c, event_2l.c, sched/core.c, domain.c). Fake
+ * CPUs: the test runs as CPU 0 (vCPU 0); "another CPU" is played from the
+ * IPI send hook and the halt hook. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <minishim/apic.h>
+#include <minishim/pv_guest_access.h>
+#include <minishim/pv_hypercall.h>
+#include <minishim/pv_time.h>
+#include <minishim/pv_vcpu.h>
+#include <minishim/smp.h>
+#include <minishim/timer.h>
+#include <minishim/xen-public.h>
+#include <xen/event_channel.h>
+#include <xen/vcpu.h>
+#include "test_mm_env.h"
+
+#define HV_PTR 0xffff830000001000ULL
+#define NVCPU 3
+
+static struct shared_info shinfo;
+static uint64_t gp(const void *p) { return (uint64_t)(uintptr_t)p; }
+
+/* IPIs the logic sent: per target CPU, event-check vector only. */
+static unsigned int kicks[NVCPU];
+static unsigned int other_vectors;
+static void (*on_kick)(unsigned int cpu);
+
+static void send_hook(const cpumask_t *targets, unsigned int vector)
+{
+    for_each_cpu(c, targets) {
+        if (vector != IPI_VECTOR_EVENT) {
+            other_vectors++;
+            continue;
+        }
+        if (c < NVCPU)
+            kicks[c]++;
+        if (on_kick)
+            on_kick(c);
+    }
+}
+
+static void setup(void)
+{
+    mm_setup();                 /* guest frames for register_vcpu_info */
+    fake_guest_fault_start = fake_guest_fault_end = 0;
+    memset(&pv_dom, 0, sizeof(pv_dom));
+    memset(&shinfo, 0, sizeof(shinfo));
+    pv_dom.shared_info = &shinfo;
+    pv_dom.nr_vcpus = NVCPU;
+    for (unsigned int i = 0; i < NVCPU; i++) {
+        pv_dom.vcpus[i].id = i;
+        pv_dom.vcpus[i].vcpu_info = &shinfo.vcpu_info[i];
+        pv_dom.vcpus[i].initialised = true;
+        pv_dom.vcpus[i].started = true;
+        shinfo.vcpu_info[i].evtchn_upcall_mask = 1;
+        percpu[i].vcpu = &pv_dom.vcpus[i];
+        cpumask_set(&cpu_online_mask, i);
+    }
+    pv_evtchn_reset();
+    /* A 1 GHz TSC (CPUID 15h), as test_pv_time.c: pv_now_ns() moves
+     * 1000 ns per read. */
+    fake_set_cpuid(0, 0x15, 0, 0, 0);
+    fake_set_cpuid(0x15, 1, 1, 1000000000u, 0);
+    fake_port_in[0x71] = 0;
+    clock_init();
+    memset(kicks, 0, sizeof(kicks));
+    other_vectors = 0;
+    on_kick = NULL;
+    fake_wfi_hook = NULL;
+    ipi_set_send_hook(send_hook);
+    fake_cpu_id = 0;
+    pv_vcpu_runstate_init();
+    for (unsigned int i = 1; i < NVCPU; i++) {   /* all running */
+        pv_dom.vcpus[i].runstate.state = RUNSTATE_running;
+        pv_dom.vcpus[i].parked = false;
+    }
+}
+
+static void teardown(void)
+{
+    ipi_set_send_hook(NULL);
+    fake_wfi_hook = NULL;
+    for (unsigned int i = 0; i < NVCPU; i++)
+        percpu[i].vcpu = NULL;
+}
+
+TestSuite(pv_event, .init = setup, .fini = teardown, .timeout = 10);
+
+static evtchn_port_t bind_ipi(unsigned int vcpu)
+{
+    struct evtchn_bind_ipi b = { .vcpu = vcpu };
+
+    cr_assert_eq(do_event_channel_op(EVTCHNOP_bind_ipi, gp(&b)), 0);
+    return b.port;
+}
+
+static long send(evtchn_port_t p)
+{
+    struct evtchn_send s = { .port = p };
+
+    return do_event_channel_op(EVTCHNOP_send, gp(&s));
+}
+
+static bool pending(evtchn_port_t p)
+{
+    return shinfo.evtchn_pending[p / 64] & (1UL << (p % 64));
+}
+
+Test(pv_event, per_vcpu_virqs)
+{
+    struct evtchn_bind_virq b0 = { .virq = VIRQ_TIMER, .vcpu = 0 };
+    struct evtchn_bind_virq b1 = { .virq = VIRQ_TIMER, .vcpu = 1 };
+    struct evtchn_bind_virq g = { .virq = VIRQ_DOM_EXC, .vcpu = 1 };
+    struct evtchn_close c;
+
+    /* Xen evtchn_bind_virq: one binding per vCPU for VIRQ_TIMER. */
+    cr_assert_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&b0)), 0);
+    cr_assert_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&b1)), 0);
+    cr_expect_neq(b0.port, b1.port);
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&b1)), -XEN_EEXIST);
+    /* A global VIRQ binds on vCPU 0 only. */
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&g)), -XEN_EINVAL);
+    g.vcpu = 0;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&g)), 0);
+
+    shinfo.vcpu_info[1].evtchn_upcall_mask = 0;
+    pv_send_vcpu_virq(&pv_dom.vcpus[1], VIRQ_TIMER);
+    cr_expect(pending(b1.port));
+    cr_expect_not(pending(b0.port), "vCPU 0's timer stays quiet");
+    cr_expect_eq(shinfo.vcpu_info[1].evtchn_upcall_pending, 1);
+    cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_pending, 0);
+    cr_expect_eq(kicks[1], 1, "vCPU 1's CPU is told");
+    pv_send_vcpu_virq(&pv_dom.vcpus[2], VIRQ_TIMER);   /* not bound: nothing */
+    cr_expect_eq(kicks[2], 0);
+
+    /* Closing vCPU 1's timer frees its binding (and the pending bit). */
+    c.port = b1.port;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_close, gp(&c)), 0);
+    cr_expect_not(pending(b1.port), "free_evtchn clears pending");
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&b1)), 0);
+    cr_expect_eq(pv_dom.vcpus[0].virq_to_evtchn[VIRQ_TIMER], b0.port);
+}
+
+Test(pv_event, send_to_another_vcpu_kicks_its_cpu)
+{
+    evtchn_port_t p1 = bind_ipi(1), p0 = bind_ipi(0);
+
+    shinfo.vcpu_info[1].evtchn_upcall_mask = 0;
+    cr_expect_eq(send(p1), 0);
+    cr_expect(pending(p1));
+    cr_expect_eq(shinfo.vcpu_info[1].evtchn_upcall_pending, 1);
+    cr_expect(shinfo.vcpu_info[1].evtchn_pending_sel & 1);
+    cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_pending, 0, "not the sender's");
+    cr_expect_eq(kicks[1], 1);
+    /* Already pending: Xen kicks only on the 0 -> 1 transition. */
+    cr_expect_eq(send(p1), 0);
+    cr_expect_eq(kicks[1], 1);
+    /* To ourselves: delivered on the way out, no IPI. */
+    cr_expect_eq(send(p0), 0);
+    cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_pending, 1);
+    cr_expect_eq(kicks[0], 0);
+    cr_expect_eq(other_vectors, 0, "the kick waits for nobody (no call IPI)");
+
+    /* A masked port: pending, no upcall, no kick; unmask re-raises it on
+     * the port's vCPU and kicks then. */
+    shinfo.vcpu_info[2].evtchn_upcall_mask = 0;
+    {
+        evtchn_port_t p2 = bind_ipi(2);
+        struct evtchn_unmask u = { .port = p2 };
+
+        shinfo.evtchn_mask[0] |= 1UL << p2;
+        cr_expect_eq(send(p2), 0);
+        cr_expect_eq(shinfo.vcpu_info[2].evtchn_upcall_pending, 0);
+        cr_expect_eq(kicks[2], 0);
+        cr_expect_eq(do_event_channel_op(EVTCHNOP_unmask, gp(&u)), 0);
+        cr_expect_eq(shinfo.vcpu_info[2].evtchn_upcall_pending, 1);
+        cr_expect_eq(kicks[2], 1);
+    }
+    /* A CPU that is not online gets no IPI. */
+    cpumask_clear_cpu(&cpu_online_mask, 1);
+    shinfo.vcpu_info[1].evtchn_upcall_pending = 0;
+    shinfo.evtchn_pending[0] = 0;
+    cr_expect_eq(send(p1), 0);
+    cr_expect_eq(kicks[1], 1);
+}
+
+Test(pv_event, bind_vcpu_rules)
+{
+    struct evtchn_bind_virq t = { .virq = VIRQ_TIMER, .vcpu = 0 };
+    struct evtchn_bind_virq g = { .virq = VIRQ_DOM_EXC, .vcpu = 0 };
+    struct evtchn_alloc_unbound au = { .dom = DOMID_SELF, .remote_dom = 0 };
+    struct evtchn_bind_vcpu bv;
+    struct evtchn_status st = { .dom = DOMID_SELF };
+    evtchn_port_t ipi = bind_ipi(0);
+
+    cr_assert_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&t)), 0);
+    cr_assert_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&g)), 0);
+    cr_assert_eq(do_event_channel_op(EVTCHNOP_alloc_unbound, gp(&au)), 0);
+#define BV(port_, vcpu_) (bv = (struct evtchn_bind_vcpu){ .port = (port_), .vcpu = (vcpu_) }, \
+                          do_event_channel_op(EVTCHNOP_bind_vcpu, gp(&bv)))
+    cr_expect_eq(BV(g.port, NVCPU), -XEN_ENOENT, "no such vCPU, checked first");
+    cr_expect_eq(BV(5000, NVCPU), -XEN_ENOENT);
+    cr_expect_eq(BV(5000, 1), -XEN_EINVAL, "bad port");
+    cr_expect_eq(BV(ipi, 1), -XEN_EINVAL, "IPI ports stay");
+    cr_expect_eq(BV(t.port, 1), -XEN_EINVAL, "per-vCPU VIRQ stays");
+    cr_expect_eq(BV(700, 1), -XEN_EINVAL, "a free port");
+    cr_expect_eq(BV(0, 1), -XEN_EINVAL, "port 0");
+    cr_expect_eq(BV(g.port, 2), 0, "global VIRQ moves");
+    cr_expect_eq(BV(au.port, 1), 0, "unbound moves");
+    cr_expect_eq(BV(pv_evtchn_alloc_shim_port(NULL), 1), 0, "interdomain moves");
+#undef BV
+    st.port = g.port;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_status, gp(&st)), 0);
+    cr_expect_eq(st.status, EVTCHNSTAT_virq);
+    cr_expect_eq(st.vcpu, 2, "status reports the vCPU");
+    st.port = ipi;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_status, gp(&st)), 0);
+    cr_expect_eq(st.vcpu, 0);
+    /* The global VIRQ now raises vCPU 2's upcall. */
+    shinfo.vcpu_info[2].evtchn_upcall_mask = 0;
+    pv_send_virq(VIRQ_DOM_EXC);
+    cr_expect(pending(g.port));
+    cr_expect_eq(shinfo.vcpu_info[2].evtchn_upcall_pending, 1);
+    cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_pending, 0);
+    cr_expect_eq(kicks[2], 1);
+}
+
+Test(pv_event, reset_closes_guest_ports)
+{
+    struct evtchn_reset r = { .dom = DOMID_SELF };
+    struct evtchn_status st = { .dom = DOMID_SELF };
+    struct evtchn_bind_virq t = { .virq = VIRQ_TIMER, .vcpu = 1 };
+    evtchn_port_t shim = pv_evtchn_alloc_shim_port(NULL);
+    evtchn_port_t ipi = bind_ipi(1);
+
+    cr_assert_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&t)), 0);
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_reset, gp(&r)), 0);
+    st.port = ipi;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_status, gp(&st)), 0);
+    cr_expect_eq(st.status, EVTCHNSTAT_closed);
+    cr_expect_eq(pv_dom.vcpus[1].virq_to_evtchn[VIRQ_TIMER], 0);
+    st.port = shim;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_status, gp(&st)), 0);
+    cr_expect_eq(st.status, EVTCHNSTAT_interdomain, "the shim's backend stays");
+    r.dom = 3;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_reset, gp(&r)), -XEN_ESRCH);
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_reset, HV_PTR), -XEN_EFAULT);
+}
+
+/* ------------------------------------------------------------ blocking --- */
+
+static evtchn_port_t wake_port;
+static unsigned int wfi_calls, wfi_send_at;
+
+/* The halt hook plays vCPU 1 on CPU 1 sending to wake_port. */
+static void wfi_send(void)
+{
+    if (++wfi_calls != wfi_send_at)
+        return;
+    fake_cpu_id = 1;
+    cr_expect_eq(send(wake_port), 0);
+    fake_cpu_id = 0;
+}
+
+Test(pv_event, block_sleeps_until_another_vcpu_sends)
+{
+    struct vcpu *v = &pv_dom.vcpus[0];
+    struct vcpu_runstate_info r;
+
+    wake_port = bind_ipi(0);
+    wfi_calls = 0;
+    wfi_send_at = 3;
+    fake_wfi_hook = wfi_send;
+    cr_expect_eq(do_sched_op(SCHEDOP_block, 0), 0);
+    cr_expect_eq(wfi_calls, 3, "halted until the send, not before");
+    cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_mask, 0, "events enabled");
+    cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_pending, 1);
+    cr_expect_not(v->blocked);
+    cr_expect_eq(kicks[0], 1, "the sender kicked CPU 0");
+    pv_vcpu_runstate_get(v, &r);
+    cr_expect_eq(r.state, RUNSTATE_running);
+    cr_expect_gt(r.time[RUNSTATE_blocked], 0, "blocked time accounted");
+
+    /* Upcall already pending: no halt at all. */
+    wfi_calls = 0;
+    cr_expect_eq(do_sched_op(SCHEDOP_block, 0), 0);
+    cr_expect_eq(wfi_calls, 0);
+}
+
+static unsigned int wfi_seq;
+static evtchn_port_t seq_ports[2];
+
+static void wfi_two_sends(void)
+{
+    wfi_seq++;
+    fake_cpu_id = 1;
+    if (wfi_seq == 1)
+        send(seq_ports[0]);     /* masked: must not wake */
+    else if (wfi_seq == 4)
+        send(seq_ports[1]);
+    fake_cpu_id = 0;
+}
+
+Test(pv_event, block_wakes_only_on_an_upcall)
+{
+    seq_ports[0] = bind_ipi(0);
+    seq_ports[1] = bind_ipi(0);
+    shinfo.evtchn_mask[0] = 1UL << seq_ports[0];
+    wfi_seq = 0;
+    fake_wfi_hook = wfi_two_sends;
+    cr_expect_eq(do_sched_op(SCHEDOP_block, 0), 0);
+    cr_expect_eq(wfi_seq, 4, "the masked port did not wake it");
+    cr_expect(pending(seq_ports[0]));
+}
+
+static void wfi_down(void)
+{
+    if (++wfi_calls == 2)
+        __atomic_store_n(&pv_dom.vcpus[0].down, true, __ATOMIC_SEQ_CST);
+}
+
+Test(pv_event, block_ends_when_taken_down)
+{
+    wfi_calls = 0;
+    fake_wfi_hook = wfi_down;
+    cr_expect_eq(do_sched_op(SCHEDOP_block, 0), 0);
+    cr_expect_eq(wfi_calls, 2, "left the sleep when downed (it parks next)");
+    cr_expect_not(pv_dom.vcpus[0].blocked);
+}
+
+static void poll_call(const evtchn_port_t *ports, unsigned int n, uint64_t timeout,
+                      long want, const char *why)
+{
+    struct sched_poll sp = { .nr_ports = n, .timeout = timeout };
+
+    set_xen_guest_handle(sp.ports, (evtchn_port_t *)ports);
+    cr_expect_eq(do_sched_op(SCHEDOP_poll, gp(&sp)), want, "%s", why);
+    cr_expect_eq(pv_dom.vcpus[0].poll_evtchn, 0);
+    cr_expect_not(pv_dom.vcpus[0].blocked);
+}
+
+Test(pv_event, poll)
+{
+    evtchn_port_t a = bind_ipi(0), b = bind_ipi(1);
+    evtchn_port_t list[3] = { a, b, 4096 };
+    evtchn_port_t bad[1] = { 4096 };
+
+    shinfo.evtchn_mask[0] = ~0UL;               /* pollers mask their ports */
+    /* Xen do_poll errnos. */
+    poll_call(list, 129, 0, -XEN_EINVAL, "more than 128 ports");
+    poll_call((const evtchn_port_t *)HV_PTR, 1, 0, -XEN_EFAULT, "ports in the shim");
+    poll_call(bad, 1, 0, -XEN_EINVAL, "port beyond the 2-level space");
+    /* A pending port ends the poll before later (bad) ports are read. */
+    fake_cpu_id = 1;
+    cr_expect_eq(send(b), 0);
+    fake_cpu_id = 0;
+    wfi_calls = 0;
+    fake_wfi_hook = wfi_send;
+    wfi_send_at = 100;
+    poll_call(list, 3, 0, 0, "b pending");
+    cr_expect_eq(wfi_calls, 0, "no sleep");
+    shinfo.evtchn_pending[0] = 0;
+    /* An upcall that needs delivery ends it before any port is read. */
+    shinfo.vcpu_info[0].evtchn_upcall_pending = 1;
+    shinfo.vcpu_info[0].evtchn_upcall_mask = 0;
+    poll_call(bad, 1, 0, 0, "upcall pending: 0 even with a bad port");
+    shinfo.vcpu_info[0].evtchn_upcall_pending = 0;
+    shinfo.vcpu_info[0].evtchn_upcall_mask = 1;
+
+    /* Sleeps until the one polled port fires (from another vCPU). */
+    wake_port = a;
+    wfi_calls = 0;
+    wfi_send_at = 2;
+    poll_call(list, 1, 0, 0, "woken by a");
+    cr_expect_eq(wfi_calls, 2);
+    cr_expect(pending(a));
+    cr_expect_eq(kicks[0], 1, "check_pollers kicked the poller's CPU");
+    cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_pending, 0, "masked: no upcall");
+}
+
+Test(pv_event, poll_single_port_ignores_other_ports)
+{
+    evtchn_port_t a = bind_ipi(0), b = bind_ipi(0);
+    evtchn_port_t one[1] = { a };
+
+    shinfo.evtchn_mask[0] = ~0UL;
+    seq_ports[0] = b;           /* not polled: no wake */
+    seq_ports[1] = a;
+    wfi_seq = 0;
+    fake_wfi_hook = wfi_two_sends;
+    poll_call(one, 1, 0, 0, "woken by a only");
+    cr_expect_eq(wfi_seq, 4);
+}
+
+Test(pv_event, poll_timeout)
+{
+    evtchn_port_t a = bind_ipi(0);
+    evtchn_port_t one[1] = { a };
+    uint64_t now;
+
+    shinfo.evtchn_mask[0] = ~0UL;
+    wfi_calls = 0;
+    wfi_send_at = 1000000;      /* nobody sends */
+    fake_wfi_hook = wfi_send;
+    /* A deadline in the past: returns without waiting for anyone. */
+    poll_call(one, 1, 1, 0, "deadline passed");
+    /* A deadline ahead: sleeps until time reaches it (the fake TSC moves
+     * on every read), never returns early. */
+    now = pv_now_ns();
+    poll_call(one, 1, now + 50000, 0, "deadline ahead");
+    cr_expect_geq(pv_now_ns(), now + 50000);
+    cr_expect_gt(wfi_calls, 0, "it halted meanwhile");
+    cr_expect_eq(pv_dom.vcpus[0].poll_deadline, 0);
+}
+
+/* --------------------------------------------------- down of a spinner --- */
+
+static void kick_parks(unsigned int cpu)
+{
+    /* What CPU cpu does on the kick: trap to the shim, see down, park. */
+    if (cpu < NVCPU && pv_dom.vcpus[cpu].down)
+        __atomic_store_n(&pv_dom.vcpus[cpu].parked, true, __ATOMIC_SEQ_CST);
+}
+
+Test(pv_event, down_kicks_and_waits_for_the_vcpu)
+{
+    on_kick = kick_parks;
+    cr_expect_eq(do_vcpu_op(VCPUOP_down, 2, 0), 0);
+    cr_expect_eq(kicks[2], 1, "the spinning vCPU is interrupted");
+    cr_expect(pv_dom.vcpus[2].parked, "and has stopped when down returns");
+    cr_expect_eq(do_vcpu_op(VCPUOP_is_up, 2, 0), 0);
+}
+
+/* --------------------------------------------------- register_vcpu_info --- */
+
+Test(pv_event, register_vcpu_info)
+{
+    struct vcpu_register_vcpu_info ri = { .mfn = G(5).mfn, .offset = 128 };
+    struct vcpu_info *nvi = (struct vcpu_info *)(fake_mem + (G(5).mfn << PAGE_SHIFT) + 128);
+    evtchn_port_t p1 = bind_ipi(1);
+
+    cr_assert_eq(pv_mm_get_page_and_type(G(5), PGT_WRITABLE), 0);  /* mapped RW */
+    shinfo.vcpu_info[0].evtchn_upcall_mask = 0;
+    shinfo.vcpu_info[0].arch.cr2 = 0x1234;
+    /* The reference shim's errnos (pv/vcpu.c register_vcpu_info). */
+    ri.offset = PAGE_SIZE - sizeof(struct vcpu_info) + 8;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 0, gp(&ri)), -XEN_ENXIO, "past the page");
+    ri.offset = 132;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 0, gp(&ri)), -XEN_ENXIO, "misaligned");
+    ri.offset = PAGE_SIZE;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 0, gp(&ri)), -XEN_EINVAL, "not in the frame");
+    ri.offset = 128;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 1, gp(&ri)), -XEN_EINVAL,
+                 "another vCPU that is up");
+    ri.mfn = SHIM_FRAME.mfn;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 0, gp(&ri)), -XEN_EINVAL, "not a guest frame");
+    ri.mfn = 0;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 0, gp(&ri)), -XEN_EINVAL, "frame 0");
+    {
+        /* A page-table page cannot take a writable type. */
+        memset(tab(G(6)), 0, PAGE_SIZE);
+        cr_assert_eq(pv_mm_pin_table(G(6), 1), 0);
+        ri.mfn = G(6).mfn;
+        cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 0, gp(&ri)), -XEN_EINVAL, "an L1");
+    }
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 0, HV_PTR), -XEN_EFAULT);
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, NVCPU, gp(&ri)), -XEN_ENOENT);
+
+    ri.mfn = G(5).mfn;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 0, gp(&ri)), 0);
+    cr_expect_eq(pv_dom.vcpus[0].vcpu_info, nvi);
+    cr_expect_eq(nvi->arch.cr2, 0x1234, "contents copied");
+    cr_expect_eq(nvi->evtchn_upcall_mask, 0);
+    cr_expect_eq(nvi->evtchn_pending_sel, ~0UL, "every selector bit set");
+    cr_expect_eq(nvi->evtchn_upcall_pending, 1, "and an upcall");
+    cr_expect_eq(F(G(5))->type_count, 2, "a writable type ref is held");
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 0, gp(&ri)), -XEN_EINVAL, "once only");
+
+    /* An offline vCPU may be registered by another: then events for it
+     * land in the new place, the old slot stays untouched. */
+    pv_dom.vcpus[1].down = true;
+    ri.offset = 256;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_info, 1, gp(&ri)), 0);
+    nvi = (struct vcpu_info *)(fake_mem + (G(5).mfn << PAGE_SHIFT) + 256);
+    nvi->evtchn_upcall_pending = 0;
+    nvi->evtchn_pending_sel = 0;
+    nvi->evtchn_upcall_mask = 0;
+    cr_expect_eq(send(p1), 0);
+    cr_expect_eq(nvi->evtchn_upcall_pending, 1);
+    cr_expect(nvi->evtchn_pending_sel & 1);
+    cr_expect_eq(shinfo.vcpu_info[1].evtchn_upcall_pending, 0);
+    cr_expect_eq(shinfo.vcpu_info[1].evtchn_pending_sel, 0);
+}
+
+/* ------------------------------------------------------------- runstate --- */
+
+Test(pv_event, runstate)
+{
+    struct vcpu_runstate_info r, area;
+    struct vcpu_register_runstate_memory_area ra = { .addr.p = gp(&area) };
+
+    pv_vcpu_runstate_init();            /* vCPU 0 running, others offline */
+    pv_vcpu_runstate_get(&pv_dom.vcpus[1], &r);
+    cr_expect_eq(r.state, RUNSTATE_offline);
+    cr_expect_gt(r.time[RUNSTATE_offline], 0);
+    cr_expect_eq(do_vcpu_op(VCPUOP_get_runstate_info, 2, gp(&r)), 0);
+    cr_expect_eq(r.state, RUNSTATE_offline);
+    cr_expect_eq(do_vcpu_op(VCPUOP_get_runstate_info, 0, gp(&r)), 0);
+    cr_expect_eq(r.state, RUNSTATE_running);
+    cr_expect_eq(do_vcpu_op(VCPUOP_get_runstate_info, 0, HV_PTR), -XEN_EFAULT);
+    cr_expect_eq(do_vcpu_op(VCPUOP_get_runstate_info, NVCPU, gp(&r)), -XEN_ENOENT);
+
+    /* Registration writes the area at once; transitions rewrite it. */
+    memset(&area, 0xff, sizeof(area));
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_runstate_memory_area, 0, gp(&ra)), 0);
+    cr_expect_eq(area.state, RUNSTATE_running);
+    pv_vcpu_runstate_change(&pv_dom.vcpus[0], RUNSTATE_blocked);
+    cr_expect_eq(area.state, RUNSTATE_blocked);
+    pv_vcpu_runstate_change(&pv_dom.vcpus[0], RUNSTATE_running);
+    cr_expect_eq(area.state, RUNSTATE_running);
+    cr_expect_gt(area.time[RUNSTATE_blocked], 0);
+    cr_expect_eq(area.state_entry_time & XEN_RUNSTATE_UPDATE, 0);
+    /* Exact accounting with the clock frozen (1 tick = 1 ns). */
+    fake_tsc_step = 0;
+    pv_vcpu_runstate_init();
+    fake_tsc += 5000;
+    pv_vcpu_runstate_change(&pv_dom.vcpus[0], RUNSTATE_blocked);
+    fake_tsc += 3000;
+    pv_vcpu_runstate_change(&pv_dom.vcpus[0], RUNSTATE_running);
+    fake_tsc += 2000;
+    pv_vcpu_runstate_get(&pv_dom.vcpus[0], &r);
+    cr_expect_eq(r.time[RUNSTATE_running], 7000);
+    cr_expect_eq(r.time[RUNSTATE_blocked], 3000);
+    cr_expect_eq(r.time[RUNSTATE_runnable] + r.time[RUNSTATE_offline], 0);
+    cr_expect_eq(area.time[RUNSTATE_blocked], 3000, "the area got the same");
+    pv_vcpu_runstate_get(&pv_dom.vcpus[1], &r);
+    cr_expect_eq(r.time[RUNSTATE_offline], 10000, "offline all along");
+    /* VMASST_TYPE_runstate_update_flag: the flag is clear once written. */
+    pv_dom.vm_assist |= 1UL << VMASST_TYPE_runstate_update_flag;
+    pv_vcpu_runstate_change(&pv_dom.vcpus[0], RUNSTATE_blocked);
+    cr_expect_eq(area.state, RUNSTATE_blocked);
+    cr_expect_eq(area.state_entry_time & XEN_RUNSTATE_UPDATE, 0);
+    fake_tsc_step = 1000;
+
+    /* Bad areas: not a guest range is -EFAULT; NULL stops updates. */
+    ra.addr.p = HV_PTR;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_runstate_memory_area, 0, gp(&ra)), -XEN_EFAULT);
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_runstate_memory_area, 0, HV_PTR), -XEN_EFAULT);
+    ra.addr.p = 0;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_runstate_memory_area, 0, gp(&ra)), 0);
+    area.state = 77;
+    pv_vcpu_runstate_change(&pv_dom.vcpus[0], RUNSTATE_blocked);
+    cr_expect_eq(area.state, 77, "unregistered: not written");
+}
