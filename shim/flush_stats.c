@@ -8,6 +8,7 @@
 #include <string.h>
 #include <minishim/console.h>
 #include <minishim/flush.h>
+#include <minishim/ipi.h>
 
 static struct flush_stats stats;
 
@@ -157,6 +158,10 @@ void flush_stats_print(void)
                      " retype-local=%lu retype-ipi=%lu retype-assisted=%lu",
                      (unsigned long)s.retype[FLUSH_R_LOCAL_ONLY], (unsigned long)ipi,
                      (unsigned long)s.retype[FLUSH_R_ASSISTED]);
+        m = strlen(line);
+        if (m < sizeof(line))
+            snprintf(line + m, sizeof(line) - m, " ipi-resends=%lu",
+                     (unsigned long)ipi_resend_count());
     }
     pr_info("%s\n", line);
     print_hist("assisted", s.hist[FLUSH_PATH_ASSIST]);

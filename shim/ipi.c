@@ -27,10 +27,24 @@ struct ipi_slot {
     void (*fn)(void *);
     void *arg;
     struct flush_request req;
+    unsigned int vector;
     cpumask_t pending;              /* targets that have not acknowledged */
 } __aligned(64);
 
 static struct ipi_slot slots[NR_CPUS];
+static uint64_t resends;            /* ipi_resend_count() */
+
+/*
+ * Spins of a sender's wait loop before it sends its vector again to the
+ * targets that have not picked the request up. An edge IPI whose IRR bit
+ * is already set merges with it, and one to a CPU that already served us
+ * only makes it scan once more, so a resend is harmless; it unsticks a
+ * target whose interrupt went missing. QEMU 7.2 TCG has been seen holding
+ * a flush vector in a target's IRR (ISR empty, PPR 0, guest running with
+ * IF=1) indefinitely while the sender waited with interrupts off; a second
+ * IPI makes the target poll its APIC again.
+ */
+#define IPI_RESEND_SPINS (1u << 20)
 static cpumask_t pending_from[NR_CPUS];    /* [target]: senders to serve */
 
 /* Test hook: how the request reaches the target (default: the APIC). */
@@ -96,9 +110,36 @@ void ipi_service(void)
  * that did is running it and will acknowledge, and must not find the
  * slot refilled under it.
  */
+static void resend(struct ipi_slot *slot, unsigned int self)
+{
+    cpumask_t late;
+
+    cpumask_clear(&late);
+    for (unsigned int c = 0; c < NR_CPUS; c++)
+        if (cpumask_test(&slot->pending, c) && cpu_is_online(c) &&
+            cpumask_test(&pending_from[c], self))
+            cpumask_set(&late, c);
+    if (cpumask_empty(&late))
+        return;                     /* picked up: they are working on it */
+    __atomic_fetch_add(&resends, 1, __ATOMIC_RELAXED);
+    if (send_fn)
+        send_fn(&late, slot->vector);
+    else
+        apic_send_ipi_mask(&late, slot->vector);
+}
+
+uint64_t ipi_resend_count(void)
+{
+    return __atomic_load_n(&resends, __ATOMIC_RELAXED);
+}
+
 static void wait_slot(struct ipi_slot *slot, unsigned int self)
 {
+    unsigned int spins = 0;
+
     while (!atomic_mask_empty(&slot->pending)) {
+        if (++spins % IPI_RESEND_SPINS == 0)
+            resend(slot, self);
         ipi_service();
         for (unsigned int c = 0; c < NR_CPUS; c++)
             if (cpumask_test(&slot->pending, c) && !cpu_is_online(c) &&
@@ -146,6 +187,7 @@ static void post(const cpumask_t *mask, enum ipi_kind kind, void (*fn)(void *),
     flags = arch_irq_save();
     wait_slot(slot, self);          /* a previous no-wait request */
     slot->kind = kind;
+    slot->vector = vector;
     slot->fn = fn;
     slot->arg = arg;
     if (req)

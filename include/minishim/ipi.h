@@ -31,4 +31,8 @@ void ipi_call_mask(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wa
  */
 void ipi_event_check(unsigned int cpu);
 
+/* How often a waiting sender re-sent its vector to targets that had not
+ * picked its request up (shim/ipi.c IPI_RESEND_SPINS). */
+uint64_t ipi_resend_count(void);
+
 #endif

@@ -177,3 +177,21 @@ bed: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) $(filter $(GUEST_ELFS),$(bed_
 	    $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
 	    --guest '$(bed_guest_path):$(or $(VCPUS),1)$(if $(GUEST_CMDLINE),:$(GUEST_CMDLINE))' \
 	    $(BED_ARGS)
+
+# make soak-bed: the cross-vCPU guests (issue #6) BED_SOAK times each, 4
+# vCPUs on BED_L0_CPUS L0 CPUs, in one L0 boot per shim (SOAK_SHIMS); the
+# runner names the repeats smp, smp-2, ... and ends with "N passed, N
+# failed". Not part of make test (about 5 min per shim on an idle host).
+BED_SOAK        ?= 20
+BED_SOAK_GUESTS ?= smp smpevt retype
+SOAK_SHIMS      ?= reference minishim
+.PHONY: soak-bed
+soak-bed: $(IMAGE) $(GUEST_ELFS)
+	$(Q)rc=0; for shim in $(SOAK_SHIMS); do \
+	  echo "== Xen bed soak: $(BED_SOAK_GUESTS) x$(BED_SOAK) under $$shim"; \
+	  BUILD=$(BUILD) $(BED_RUN) --shim $$shim --name $$shim-soak \
+	    --l0-cpus $(BED_L0_CPUS) --timeout $(BED_TIMEOUT) \
+	    $(foreach g,$(BED_SOAK_GUESTS),--guest-timeout $(g)=240) \
+	    $(foreach i,$(shell seq 1 $(BED_SOAK)),$(foreach g,$(BED_SOAK_GUESTS),--guest $(GUEST_OUT)/$(g).elf:4)) \
+	    || rc=1; \
+	done; exit $$rc

@@ -47,8 +47,12 @@ while [ $# -gt 0 ]; do
 done
 
 [ -f "$image" ] || { echo "run-shim: no shim image at $image (run make)" >&2; exit 3; }
+# QEMU_MONITOR=/path/sock: a monitor socket for debugging a hang (e.g.
+# `echo "info registers -a" | socat - UNIX-CONNECT:/path/sock`).
+monitor=none
+[ -n "${QEMU_MONITOR:-}" ] && monitor="unix:$QEMU_MONITOR,server,nowait"
 args=(-machine pc -cpu max -m "$mem" -smp "$smp" -nographic -no-reboot
-      -serial stdio -monitor none
+      -serial stdio -monitor "$monitor"
       -device isa-debug-exit,iobase=0xf4,iosize=4
       -kernel "$image" -append "$cmdline")
 if [ -n "$guest" ]; then

@@ -272,3 +272,49 @@ Test(ipi, interrupt_vectors_dispatch_before_the_guest_handler)
     trap_handle(&r, 0);
     cr_expect_eq(irq_calls, 2);
 }
+
+/* A target whose interrupt went missing: the first send is lost, so the
+ * waiting sender must send the vector again to it (and only to it), and
+ * count that; a target that already picked the request up is not re-sent. */
+static unsigned int lose_first;
+
+static void lossy_hook(const cpumask_t *targets, unsigned int vector)
+{
+    unsigned int self = fake_cpu_id;
+
+    sent_to = *targets;
+    last_vector = vector;
+    if (nr_sends++ < lose_first)
+        return;                         /* lost on the way */
+    for_each_cpu(c, targets) {
+        fake_cpu_id = c;
+        ipi_service();
+    }
+    fake_cpu_id = self;
+}
+
+Test(ipi, lost_interrupt_is_resent)
+{
+    cpumask_t m = mask_of(1, 1, 1);
+    uint64_t before = ipi_resend_count();
+
+    online(2);
+    ipi_set_send_hook(lossy_hook);
+    nr_sends = 0;
+    lose_first = 1;
+    memset(ran_on, 0, sizeof(ran_on));
+    ipi_call_mask(&m, record, NULL, true);
+    cr_assert_eq(ran_on[1], 1, "the call ran once on the target");
+    cr_assert_eq(nr_sends, 2, "sent, then re-sent once");
+    cr_assert_eq(last_vector, IPI_VECTOR_CALL);
+    cr_assert(cpumask_test(&sent_to, 1) && cpumask_weight(&sent_to) == 1);
+    cr_assert_eq(ipi_resend_count(), before + 1);
+
+    /* Delivered at once: no resend. */
+    nr_sends = 0;
+    lose_first = 0;
+    ipi_call_mask(&m, record, NULL, true);
+    cr_assert_eq(nr_sends, 1);
+    cr_assert_eq(ipi_resend_count(), before + 1);
+    ipi_set_send_hook(NULL);
+}

@@ -63,6 +63,25 @@ unsigned int test_failures(void);
 void console_init(void);
 void console_flush(void);
 void traps_init(void);
+
+/* The event callback (lib/event.S): register guest_event_callback with
+ * set_callbacks / callback_op / a VCPUOP_initialise context; it calls
+ * guest_event_hook (if set) with the frame (rip, cs, rflags, rsp, ss) on
+ * whichever vCPU the upcall arrives, then returns with HYPERVISOR_iret. */
+extern const char guest_event_callback[];
+extern void (*guest_event_hook)(const uint64_t *frame);
+
+/* setjmp/longjmp for trap tests (lib/setjmp.S): guest_setjmp returns 0,
+ * then 1 when guest_longjmp resumes it. */
+struct jmpctx { uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip; };
+int guest_setjmp(struct jmpctx *c) __attribute__((returns_twice));
+void __noreturn guest_longjmp(struct jmpctx *c);
+
+/* A VCPUOP_initialise context for a vCPU starting in guest kernel mode at
+ * rip with stack rsp, %rdi = arg and the L4 whose MFN is l4_mfn (flat
+ * kernel selectors, EFLAGS.IF set, everything else zero). */
+void guest_vcpu_ctx(struct vcpu_guest_context *c, unsigned long rip,
+                    unsigned long rsp, unsigned long arg, unsigned long l4_mfn);
 void __noreturn guest_shutdown(unsigned int reason);
 
 /* format.c, string.c */

@@ -12,14 +12,12 @@
 
 #define EFLAGS_IF (1UL << 9)
 
-extern const char pve_callback[];
 static struct shared_info *shinfo;
 static volatile unsigned int nr_upcalls;
 static volatile uint64_t last_pending, frame_cs, frame_rflags;
 
 /* Event callback body: consume every pending, unmasked port. */
-void pve_event(const uint64_t *f);
-void pve_event(const uint64_t *f)
+static void pve_event(const uint64_t *f)
 {
     struct vcpu_info *vi = &shinfo->vcpu_info[0];
     xen_ulong_t sel;
@@ -142,7 +140,8 @@ void test_main(void)
 {
     long rc;
 
-    rc = hypercall3(__HYPERVISOR_set_callbacks, pve_callback, 0, 0);
+    guest_event_hook = pve_event;
+    rc = hypercall3(__HYPERVISOR_set_callbacks, guest_event_callback, 0, 0);
     check(rc == 0, "set_callbacks = %ld", rc);
     map_shared_info();
     test_ipi();

@@ -1,5 +1,5 @@
 /*
- * io.S - the trap plumbing of pvio: a setjmp/longjmp pair, entry stubs
+ * io.S - the trap plumbing of pvio (setjmp/longjmp: lib/setjmp.S): entry stubs
  * (kernel #GP, #PF and the syscall callback) that record the frame Xen
  * built and longjmp back to the test, and pio_enter_user(rip, rsp, rdx):
  * HYPERVISOR_iret to guest user mode with %rdx preset (the iret
@@ -9,33 +9,6 @@
 
     .text
     .code64
-
-    .globl pio_setjmp
-pio_setjmp:
-    mov     %rbx, 0(%rdi)
-    mov     %rbp, 8(%rdi)
-    mov     %r12, 16(%rdi)
-    mov     %r13, 24(%rdi)
-    mov     %r14, 32(%rdi)
-    mov     %r15, 40(%rdi)
-    lea     8(%rsp), %rax
-    mov     %rax, 48(%rdi)
-    mov     (%rsp), %rax
-    mov     %rax, 56(%rdi)
-    xor     %eax, %eax
-    ret
-
-    .globl pio_longjmp
-pio_longjmp:
-    mov     0(%rdi), %rbx
-    mov     8(%rdi), %rbp
-    mov     16(%rdi), %r12
-    mov     24(%rdi), %r13
-    mov     32(%rdi), %r14
-    mov     40(%rdi), %r15
-    mov     48(%rdi), %rsp
-    mov     $1, %eax
-    jmp     *56(%rdi)
 
     .globl pio_enter_user
 pio_enter_user:

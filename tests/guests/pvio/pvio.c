@@ -19,9 +19,6 @@
 #define PCI_CF8    0xcf8
 #define EFLAGS_DF  (1UL << 10)
 
-struct jmpctx { uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip; };
-int pio_setjmp(struct jmpctx *c) __attribute__((returns_twice));
-void __noreturn pio_longjmp(struct jmpctx *c);
 void __noreturn pio_enter_user(uint64_t rip, uint64_t rsp, uint64_t rdx);
 void __noreturn pio_entered(const uint64_t *f, unsigned int kind,
                             unsigned int has_ec, uint64_t rax);
@@ -52,13 +49,13 @@ void pio_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec,
     got.rip = hw[0];
     got.cs = hw[1];
     got.rax = rax;
-    pio_longjmp(&kctx);
+    guest_longjmp(&kctx);
 }
 
 /* Run stmt; a #GP/#PF (or the user's syscall) lands back here. */
 #define TRY(...) do {                                   \
         memset((void *)&got, 0, sizeof(got));           \
-        if (pio_setjmp(&kctx) == 0) {                   \
+        if (guest_setjmp(&kctx) == 0) {                   \
             __VA_ARGS__;                                \
         }                                               \
     } while (0)

@@ -22,9 +22,6 @@
 #define DATA_NP     0x00cf73000000ffffUL    /* the same, not present    */
 #define TSS_DESC    0x0000890000000067UL    /* a present 64-bit TSS     */
 
-struct jmpctx { uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip; };
-int pseg_setjmp(struct jmpctx *c) __attribute__((returns_twice));
-void __noreturn pseg_longjmp(struct jmpctx *c);
 void __noreturn pseg_iret(const uint64_t *ctx);
 void __noreturn pseg_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec);
 extern const char pseg_np_entry[], pseg_gp_entry[], pseg_pf_entry[], pseg_db_entry[];
@@ -52,12 +49,12 @@ void pseg_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec)
     got.cs = hw[1];
     got.rsp = hw[3];
     got.ss = hw[4];
-    pseg_longjmp(&kctx);
+    guest_longjmp(&kctx);
 }
 
 #define TRY(...) do {                                   \
         memset((void *)&got, 0, sizeof(got));           \
-        if (pseg_setjmp(&kctx) == 0) {                  \
+        if (guest_setjmp(&kctx) == 0) {                  \
             __VA_ARGS__;                                \
         }                                               \
     } while (0)

@@ -1,5 +1,5 @@
 /*
- * seg.S - trap plumbing of pvseg: setjmp/longjmp, entry stubs for #NP,
+ * seg.S - trap plumbing of pvseg (setjmp/longjmp: lib/setjmp.S): entry stubs for #NP,
  * #GP, #PF and the failsafe callback that record the frame Xen built and
  * longjmp back to the test, and pseg_iret(frame): HYPERVISOR_iret with a
  * caller-built struct iret_context.
@@ -8,33 +8,6 @@
 
     .text
     .code64
-
-    .globl pseg_setjmp
-pseg_setjmp:
-    mov     %rbx, 0(%rdi)
-    mov     %rbp, 8(%rdi)
-    mov     %r12, 16(%rdi)
-    mov     %r13, 24(%rdi)
-    mov     %r14, 32(%rdi)
-    mov     %r15, 40(%rdi)
-    lea     8(%rsp), %rax
-    mov     %rax, 48(%rdi)
-    mov     (%rsp), %rax
-    mov     %rax, 56(%rdi)
-    xor     %eax, %eax
-    ret
-
-    .globl pseg_longjmp
-pseg_longjmp:
-    mov     0(%rdi), %rbx
-    mov     8(%rdi), %rbp
-    mov     16(%rdi), %r12
-    mov     24(%rdi), %r13
-    mov     32(%rdi), %r14
-    mov     40(%rdi), %r15
-    mov     48(%rdi), %rsp
-    mov     $1, %eax
-    jmp     *56(%rdi)
 
 /* void pseg_iret(const uint64_t ctx[6]): flags rip cs rflags rsp ss (the
  * bottom of struct iret_context) copied to a stack of our own; the

@@ -14,7 +14,6 @@
 #define NS_PER_MS 1000000ULL
 #define NS_PER_S  1000000000ULL
 
-extern const char pvt_callback[];
 static struct shared_info *shinfo;
 static evtchn_port_t timer_port;
 static volatile unsigned int nr_timer_upcalls;
@@ -82,9 +81,9 @@ static uint64_t pvclock_now(void)
 }
 
 /* Event callback body: count VIRQ_TIMER, consume every pending port. */
-void pvt_event(void);
-void pvt_event(void)
+static void pvt_event(const uint64_t *f)
 {
+    (void)f;
     struct vcpu_info *vi = &shinfo->vcpu_info[0];
     xen_ulong_t sel;
 
@@ -484,7 +483,8 @@ void test_main(void)
 {
     long rc;
 
-    rc = hypercall3(__HYPERVISOR_set_callbacks, pvt_callback, 0, 0);
+    guest_event_hook = pvt_event;
+    rc = hypercall3(__HYPERVISOR_set_callbacks, guest_event_callback, 0, 0);
     check(rc == 0, "set_callbacks = %ld", rc);
     map_shared_info();
     /* PV vCPUs start with a 100 Hz periodic timer (Xen pv_vcpu_initialise). */

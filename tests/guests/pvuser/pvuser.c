@@ -11,9 +11,6 @@
 
 #define KBASE 0xffffffff80000000UL
 
-struct jmpctx { uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip; };
-int pvu_setjmp(struct jmpctx *c);
-void __noreturn pvu_longjmp(struct jmpctx *c);
 void __noreturn pvu_enter_user(uint64_t rip, uint64_t rsp);
 void __noreturn pvu_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec);
 
@@ -43,14 +40,14 @@ void pvu_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec)
     got.rsp = hw[3];
     got.ss = hw[4];
     got.frame_addr = (uint64_t)f;
-    pvu_longjmp(&kctx);
+    guest_longjmp(&kctx);
 }
 
 static bool run_user(const char *what, const char *code)
 {
     memset(&got, 0, sizeof(got));
     got.kind = ~0u;
-    if (pvu_setjmp(&kctx) == 0)
+    if (guest_setjmp(&kctx) == 0)
         pvu_enter_user((uint64_t)code, (uint64_t)(ustack + sizeof(ustack)));
     printk("%s: back in the kernel, kind %u rip %#lx cs %#lx ss %#lx ec %#lx\n",
            what, got.kind, got.rip, got.cs, got.ss, got.ec);

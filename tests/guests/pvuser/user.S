@@ -1,7 +1,7 @@
 /*
  * user.S - leaving the guest kernel for guest user mode and coming back.
  *
- * pvu_setjmp/pvu_longjmp: a minimal setjmp for the kernel context the
+ * guest_setjmp/guest_longjmp (lib/setjmp.S) keep the kernel context the
  * callbacks return to. pvu_enter_user(rip, rsp): HYPERVISOR_iret to user
  * mode (cs RPL 3). The entry stubs record the frame Xen built (after
  * restoring rcx/r11) and call pvu_entered(frame, kind, has_ec), which
@@ -11,33 +11,6 @@
 
     .text
     .code64
-
-    .globl pvu_setjmp
-pvu_setjmp:
-    mov     %rbx, 0(%rdi)
-    mov     %rbp, 8(%rdi)
-    mov     %r12, 16(%rdi)
-    mov     %r13, 24(%rdi)
-    mov     %r14, 32(%rdi)
-    mov     %r15, 40(%rdi)
-    lea     8(%rsp), %rax
-    mov     %rax, 48(%rdi)
-    mov     (%rsp), %rax
-    mov     %rax, 56(%rdi)
-    xor     %eax, %eax
-    ret
-
-    .globl pvu_longjmp
-pvu_longjmp:
-    mov     0(%rdi), %rbx
-    mov     8(%rdi), %rbp
-    mov     16(%rdi), %r12
-    mov     24(%rdi), %r13
-    mov     32(%rdi), %r14
-    mov     40(%rdi), %r15
-    mov     48(%rdi), %rsp
-    mov     $1, %eax
-    jmp     *56(%rdi)
 
 /*
  * void pvu_enter_user(uint64_t rip, uint64_t rsp)

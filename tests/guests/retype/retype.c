@@ -139,17 +139,8 @@ void ap_main(unsigned long id)
 
 static void fill_ctx_for(unsigned int id, unsigned long l4_mfn)
 {
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.flags = VGCF_in_kernel;
-    ctx.user_regs.rip = (unsigned long)ap_entry;
-    ctx.user_regs.rsp = (unsigned long)(ap_stack[id] + sizeof(ap_stack[id]));
-    ctx.user_regs.rdi = id;
-    ctx.user_regs.cs = FLAT_KERNEL_CS;
-    ctx.user_regs.ss = FLAT_KERNEL_SS;
-    ctx.user_regs.rflags = 0x202;
-    ctx.kernel_ss = FLAT_KERNEL_SS;
-    ctx.kernel_sp = ctx.user_regs.rsp;
-    ctx.ctrlreg[3] = xen_pfn_to_cr3(l4_mfn);
+    guest_vcpu_ctx(&ctx, (unsigned long)ap_entry,
+                   (unsigned long)(ap_stack[id] + sizeof(ap_stack[id])), id, l4_mfn);
 }
 
 /* ------------------------------------------------------------- vCPU 0 - */

@@ -27,7 +27,6 @@
  * that L0 descheduled takes hundreds of ms. */
 #define WAIT_NS   (10000 * MS)
 
-extern const char sev_callback[];
 static struct shared_info *shinfo;
 static struct vcpu_info *volatile vinfo[NV];
 /* The page the vCPUs move their vcpu_info to (offset 64 + 64 * id). */
@@ -141,8 +140,7 @@ static void delay_ns(uint64_t ns)
 
 /* Event callback body (any vCPU): consume this vCPU's pending, unmasked
  * ports (2-level ABI), answer pings. */
-void sev_event(const uint64_t *f);
-void sev_event(const uint64_t *f)
+static void sev_event(const uint64_t *f)
 {
     unsigned int id = my_id();
     struct vcpu_info *vi = vinfo[id];
@@ -370,18 +368,9 @@ static bool command(unsigned int id, int cmd, unsigned long arg, unsigned long a
 
 static void fill_ctx(unsigned int id, unsigned long l4_mfn)
 {
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.flags = VGCF_in_kernel;
-    ctx.user_regs.rip = (unsigned long)ap_entry;
-    ctx.user_regs.rsp = (unsigned long)(ap_stack[id] + sizeof(ap_stack[id]));
-    ctx.user_regs.rdi = id;
-    ctx.user_regs.cs = FLAT_KERNEL_CS;
-    ctx.user_regs.ss = FLAT_KERNEL_SS;
-    ctx.user_regs.rflags = 0x202;
-    ctx.kernel_ss = FLAT_KERNEL_SS;
-    ctx.kernel_sp = ctx.user_regs.rsp;
-    ctx.event_callback_eip = (unsigned long)sev_callback;
-    ctx.ctrlreg[3] = xen_pfn_to_cr3(l4_mfn);
+    guest_vcpu_ctx(&ctx, (unsigned long)ap_entry,
+                   (unsigned long)(ap_stack[id] + sizeof(ap_stack[id])), id, l4_mfn);
+    ctx.event_callback_eip = (unsigned long)guest_event_callback;
 }
 
 /* ------------------------------------------------------------ vCPU 0 --- */
@@ -696,7 +685,8 @@ void test_main(void)
     if (rc == -XEN_ENOENT)
         test_skip("needs %u vCPUs (VCPUOP_is_up(%u) = -ENOENT)", NV, NV - 1);
 
-    rc = hypercall3(__HYPERVISOR_set_callbacks, sev_callback, 0, 0);
+    guest_event_hook = sev_event;
+    rc = hypercall3(__HYPERVISOR_set_callbacks, guest_event_callback, 0, 0);
     check(rc == 0, "set_callbacks = %ld", rc);
     stop_periodic(0);
     map_shared_info();

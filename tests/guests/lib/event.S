@@ -1,15 +1,17 @@
 /*
- * callback.S - the event callback (CALLBACKTYPE_event). Entered like an
- * exception without error code: %rsp -> rcx, r11, rip, cs, rflags, rsp,
- * ss. Calls pve_event() with the frame, returns with HYPERVISOR_iret.
+ * event.S - the event callback (CALLBACKTYPE_event) every guest can
+ * register: guest_event_callback. Entered like an exception without error
+ * code: %rsp -> rcx, r11, rip, cs, rflags, rsp, ss. Saves the caller-saved
+ * registers, calls guest_event_dispatch() with a pointer to the frame
+ * (rip, cs, ...), and returns with HYPERVISOR_iret.
  */
 #include <xen/xen.h>
 
     .text
     .code64
-    .globl pve_callback
-    .type pve_callback, @function
-pve_callback:
+    .globl guest_event_callback
+    .type guest_event_callback, @function
+guest_event_callback:
     pop     %rcx
     pop     %r11
     push    %rax
@@ -25,7 +27,7 @@ pve_callback:
     lea     80(%rsp), %rdi
     mov     %rsp, %rbp
     and     $-16, %rsp
-    call    pve_event
+    call    guest_event_dispatch
     mov     %rbp, %rsp
     pop     %rbp
     pop     %r11
@@ -39,6 +41,6 @@ pve_callback:
     pop     %rax
     push    $0
     jmp     hypercall_page + __HYPERVISOR_iret * 32
-    .size pve_callback, . - pve_callback
+    .size guest_event_callback, . - guest_event_callback
 
     .section .note.GNU-stack, "", @progbits
