@@ -63,6 +63,45 @@ unsigned int arch_load_data_segs(const uint16_t sel[4])
     return mask;
 }
 
+unsigned int arch_load_gs_safe(uint16_t sel)
+{
+    unsigned int bad = 0;
+    uint32_t v = sel;
+
+    LOAD_SEG_SAFE(gs, v, bad);
+    return bad;
+}
+
+/* mov to/from %drN takes the register number in the instruction. */
+uint64_t arch_read_dr(unsigned int reg)
+{
+    uint64_t v = 0;
+
+    switch (reg) {
+    case 0: asm volatile("mov %%db0, %0" : "=r"(v)); break;
+    case 1: asm volatile("mov %%db1, %0" : "=r"(v)); break;
+    case 2: asm volatile("mov %%db2, %0" : "=r"(v)); break;
+    case 3: asm volatile("mov %%db3, %0" : "=r"(v)); break;
+    case 6: asm volatile("mov %%db6, %0" : "=r"(v)); break;
+    case 7: asm volatile("mov %%db7, %0" : "=r"(v)); break;
+    default: break;
+    }
+    return v;
+}
+
+void arch_write_dr(unsigned int reg, uint64_t v)
+{
+    switch (reg) {
+    case 0: asm volatile("mov %0, %%db0" :: "r"(v)); break;
+    case 1: asm volatile("mov %0, %%db1" :: "r"(v)); break;
+    case 2: asm volatile("mov %0, %%db2" :: "r"(v)); break;
+    case 3: asm volatile("mov %0, %%db3" :: "r"(v)); break;
+    case 6: asm volatile("mov %0, %%db6" :: "r"(v)); break;
+    case 7: asm volatile("mov %0, %%db7" :: "r"(v)); break;
+    default: break;
+    }
+}
+
 int arch_rdmsr_safe(uint32_t msr, uint64_t *val)
 {
     uint32_t lo = 0, hi = 0;

@@ -32,9 +32,15 @@ void trap_entry(struct cpu_regs *regs)
     if (regs->vector == X86_EXC_PF)
         asm volatile("mov %%cr2, %0" : "=r"(cr2));
 
-    /* Only faults in shim context (CPL 0) may be fixed up. */
+    /* Only faults in shim context (CPL 0) may be fixed up: not the traps
+     * (#DB, #BP, #OF report the instruction after the event, or a rep
+     * string instruction to resume: a guest data breakpoint matched by a
+     * copy_to_guest must not turn into -EFAULT), nor NMI and #MC, which
+     * can arrive on any instruction. */
     if ((regs->cs & 3) == 0 && regs->vector < X86_NR_EXCEPTIONS &&
-        fixup_exception(regs))
+        regs->vector != X86_EXC_DB && regs->vector != X86_EXC_NMI &&
+        regs->vector != X86_EXC_BP && regs->vector != X86_EXC_OF &&
+        regs->vector != X86_EXC_MC && fixup_exception(regs))
         return;
 
     trap_handle(regs, cr2);

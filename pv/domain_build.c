@@ -529,6 +529,7 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     v->regs.cs = FLAT_KERNEL_CS;
     v->regs.ss = FLAT_KERNEL_SS;
     v->regs.rflags = X86_EFLAGS_IF | 0x2;
+    pv_debugreg_reset(v);
     pv_dom.built = true;
 
     pr_info("guest: %lu pages; kernel %lx-%lx entry %lx\n", a->nr_pages,

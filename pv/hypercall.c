@@ -382,55 +382,6 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
     }
 }
 
-/* ------------------------------------------------------ debug registers --- */
-
-long do_set_debugreg(int reg, unsigned long value)
-{
-    struct vcpu *v = pv_current();
-
-    switch (reg) {
-    case 0: case 1: case 2: case 3:
-        /* Xen: a breakpoint address must be a guest address. */
-        if (!guest_access_ok(value, 1))
-            return -XEN_EPERM;
-        v->debugreg[reg] = value;
-        return 0;
-    case 4:     /* Xen set_debugreg(): %dr4/%dr5 alias %dr6/%dr7 while the */
-    case 6:     /* guest's CR4.DE is clear (minishim never sets it). */
-        /* Xen: the upper 32 bits are strictly reserved. */
-        if (value >> 32)
-            return -XEN_EINVAL;
-        v->debugreg[6] = (value & 0xffffefffUL) | 0xffff0ff0UL;
-        return 0;
-    case 5:
-    case 7:
-        if (value >> 32)
-            return -XEN_EINVAL;
-        /* Only the disabled state is accepted until debug traps are
-         * virtualised: enabling a breakpoint answers -EPERM. */
-        if (value & 0xff)
-            return -XEN_EPERM;
-        v->debugreg[7] = value;
-        return 0;
-    default:
-        /* Xen set_debugreg(): no such register is -ENODEV (#UD). */
-        return -XEN_ENODEV;
-    }
-}
-
-/* Xen 4.17 do_get_debugreg() (xen/arch/x86/pv/misc-hypercalls.c) answers
- * -ENODEV whenever x86emul_read_dr() would raise #UD: any register but
- * %dr0-%dr7 (and %dr4/%dr5 with CR4.DE set, which minishim never sets);
- * %dr4/%dr5 read as %dr6/%dr7. */
-long do_get_debugreg(int reg)
-{
-    if (reg == 4 || reg == 5)
-        reg += 2;
-    if (reg < 0 || reg > 7)
-        return -XEN_ENODEV;
-    return (long)pv_current()->debugreg[reg];
-}
-
 /* ----------------------------------------------------------- physdev_op --- */
 
 long do_physdev_op(int cmd, uint64_t arg)

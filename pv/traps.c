@@ -190,8 +190,34 @@ long do_set_segment_base(unsigned int which, unsigned long base)
         v->gs_base_kernel = base;
         arch_wrmsr(MSR_GS_BASE, base);
         return 0;
+    case SEGBASE_GS_USER_SEL: {
+        /*
+         * Xen do_set_segment_base(): load the user %gs selector from the
+         * GDT/LDT while in guest kernel mode (Xen: swapgs around a
+         * fault-safe mov to %gs). The selector register is shared by
+         * both modes; its descriptor's base becomes the user GS base and
+         * the kernel's stays. An RPL is forced to 3 for a non-null
+         * selector; one that faults becomes null. Errors are not
+         * reported (Linux BUG()s if this call fails): the caller re-reads
+         * %gs. A null %gs has base 0 (Xen loads a flat selector first on
+         * CPUs that would keep the old base, cpu_bug_null_seg).
+         */
+        uint16_t sel = (uint16_t)base;
+        unsigned int bad;
+
+        if (sel > 3) {
+            sel |= 3;
+            /* Xen maps LDT pages on demand, also for its own loads. */
+            if (sel & 4)
+                (void)pv_vcpu_selector_ok(v, sel, false);
+        }
+        bad = arch_load_gs_safe(sel);
+        v->gs_base_user = (bad || sel <= 3) ? 0 : arch_rdmsr(MSR_GS_BASE);
+        arch_wrmsr(MSR_GS_BASE, v->gs_base_kernel);
+        arch_wrmsr(MSR_KERNEL_GS_BASE, v->gs_base_user);
+        return 0;
+    }
     default:
-        /* SEGBASE_GS_USER_SEL needs a fault-safe selector load: not yet. */
         return -XEN_EINVAL;
     }
 }
@@ -595,50 +621,130 @@ static bool emulate_forced(struct vcpu *v, struct cpu_regs *regs)
     return true;
 }
 
-/* #GP from the guest kernel: the privileged instructions Xen emulates
- * for PV that our guests and early Linux use (cpuid without the prefix is
- * not faulting, so only rdmsr/wrmsr/mov-from-cr for now). */
-static bool emulate_privileged(struct vcpu *v, struct cpu_regs *regs)
+/* The guest's general-purpose register n (ModRM/REX numbering). */
+static uint64_t *guest_gpr(struct cpu_regs *regs, unsigned int n)
 {
-    uint8_t insn[3];
+    switch (n & 15) {
+    case 0: return &regs->rax;  case 1: return &regs->rcx;
+    case 2: return &regs->rdx;  case 3: return &regs->rbx;
+    case 4: return &regs->rsp;  case 5: return &regs->rbp;
+    case 6: return &regs->rsi;  case 7: return &regs->rdi;
+    case 8: return &regs->r8;   case 9: return &regs->r9;
+    case 10: return &regs->r10; case 11: return &regs->r11;
+    case 12: return &regs->r12; case 13: return &regs->r13;
+    case 14: return &regs->r14; default: return &regs->r15;
+    }
+}
 
-    if (!v->kernel_mode || copy_from_guest(insn, regs->rip, sizeof(insn)))
-        return false;
-    if (insn[0] == 0x0f && insn[1] == 0x20 && (insn[2] & 0xc0) == 0xc0) {
-        /* mov %crN, %reg */
-        unsigned int cr = (insn[2] >> 3) & 7, reg = insn[2] & 7;
-        static const size_t off[8] = {
-            offsetof(struct cpu_regs, rax), offsetof(struct cpu_regs, rcx),
-            offsetof(struct cpu_regs, rdx), offsetof(struct cpu_regs, rbx),
-            offsetof(struct cpu_regs, rsp), offsetof(struct cpu_regs, rbp),
-            offsetof(struct cpu_regs, rsi), offsetof(struct cpu_regs, rdi),
-        };
-        uint64_t val;
+/*
+ * mov to/from %crN / %drN (0f 20/22 and 0f 21/23, optional REX: REX.R
+ * extends the control/debug register number, REX.B the GPR; the ModRM
+ * mod bits are ignored, SDM vol. 2 MOV). Xen 4.17 read_cr()/write_cr()
+ * and x86emul_read_dr()/set_debugreg() in pv/emul-priv-op.c: %cr0, %cr2,
+ * %cr3, %cr4 read; %cr4 writes are filtered (pv_fixup_guest_cr4); the
+ * debug registers as the get/set_debugreg hypercalls, a register that
+ * does not exist being #UD and a refused value #GP. Returns the length
+ * of the instruction handled, 0 for "not this" (#GP), -1 when a #UD was
+ * bounced instead.
+ */
+static int emulate_mov_crdr(struct vcpu *v, struct cpu_regs *regs, const uint8_t *insn,
+                            unsigned int len)
+{
+    unsigned int rex = 0, p = 0, n, reg;
+    uint64_t *gpr, val;
+    long rc;
 
-        switch (cr) {
+    if (len && (insn[0] & 0xf0) == 0x40) {
+        rex = insn[0];
+        p = 1;
+    }
+    if (len < p + 3 || insn[p] != 0x0f)
+        return 0;
+    n = ((insn[p + 2] >> 3) & 7) | ((rex & 4) ? 8 : 0);
+    reg = (insn[p + 2] & 7) | ((rex & 1) ? 8 : 0);
+    gpr = guest_gpr(regs, reg);
+    switch (insn[p + 1]) {
+    case 0x20:                                  /* mov %crN, %reg */
+        switch (n) {
         case 0: val = 0x80050033UL | (v->fpu_ts ? 8 : 0); break; /* PG WP AM NE ET MP PE */
         case 2: val = v->vcpu_info->arch.cr2; break;
         case 3: val = pv_kernel_cr3(v); break;  /* Xen: machine address */
         /* Xen pv_fixup_guest_cr4(): the host's PAE, MCE, OSFXSR and
          * OSXMMEXCPT (PV_CR4_GUEST_VISIBLE_MASK); no guest-owned bits. */
         case 4: val = arch_read_cr4() & ((1UL << 5) | (1UL << 6) | (1UL << 9) | (1UL << 10)); break;
-        default: return false;
+        default: return 0;
         }
-        *(uint64_t *)((uint8_t *)regs + off[reg]) = val;
-        regs->rip += 3;
-        return true;
-    }
-    if (insn[0] == 0x0f && insn[1] == 0x22 && (insn[2] & 0xc0) == 0xc0 &&
-        ((insn[2] >> 3) & 7) == 4) {
-        /* mov %reg, %cr4 (Linux cr4_update_irqsoff). Xen write_cr() ->
+        *gpr = val;
+        return (int)p + 3;
+    case 0x22:                                  /* mov %reg, %crN */
+        /* %cr4 only (Linux cr4_update_irqsoff). Xen write_cr() ->
          * pv_fixup_guest_cr4(): the guest sees the host's visible bits
          * plus the guest-controllable ones its CPUID policy offers
          * (TSD/DE/FSGSBASE/OSXSAVE); other bits are silently discarded.
          * minishim's policy offers none of those, so the write is
-         * accepted and changes nothing (reads stay PAE). */
-        regs->rip += 3;
+         * accepted and changes nothing (reads stay as above). */
+        if (n != 4)
+            return 0;
+        return (int)p + 3;
+    case 0x21:                                  /* mov %drN, %reg */
+        rc = do_get_debugreg((int)n);
+        if (rc == -XEN_ENODEV)
+            goto ud;
+        *gpr = (uint64_t)rc;
+        return (int)p + 3;
+    case 0x23:                                  /* mov %reg, %drN */
+        rc = pv_set_debugreg(v, (int)n, *gpr);
+        if (rc == -XEN_ENODEV)
+            goto ud;
+        return rc ? 0 : (int)p + 3;
+    default:
+        return 0;
+    }
+ud:
+    bounce_trap(v, regs, X86_EXC_UD, false, 0);
+    return -1;
+}
+
+/* cli / sti (Linux this_cpu_cmpxchg16b_emu before alternatives, native
+ * irq ops before xen_init_irq_ops). Xen emul-priv-op.c: permitted when
+ * iopl_ok() (virtual IOPL >= 1 for the guest kernel, 0 with
+ * VMASST_TYPE_architectural_iopl), and then a no-op ("too dangerous to
+ * allow": event masking is not touched); otherwise #GP. */
+static bool emulate_cli_sti(struct vcpu *v, struct cpu_regs *regs)
+{
+    unsigned int cpl = (pv_dom.vm_assist & (1UL << VMASST_TYPE_architectural_iopl)) ? 0 : 1;
+
+    if (cpl > v->iopl)
+        return false;
+    regs->rip += 1;
+    return true;
+}
+
+/* #GP from the guest kernel: the privileged instructions Xen emulates
+ * for PV that our guests and early Linux use (cpuid without the prefix is
+ * not faulting, so only rdmsr/wrmsr/mov cr/dr/cli/sti for now). */
+static bool emulate_privileged(struct vcpu *v, struct cpu_regs *regs)
+{
+    uint8_t insn[4];
+    unsigned int len;
+    int done;
+
+    if (!v->kernel_mode)
+        return false;
+    /* Fetch up to 4 bytes; a short instruction may end a mapped page. */
+    for (len = sizeof(insn); len >= 1; len--)
+        if (!copy_from_guest(insn, regs->rip, len))
+            break;
+    if (!len)
+        return false;
+    done = emulate_mov_crdr(v, regs, insn, len);
+    if (done) {
+        if (done > 0)
+            regs->rip += (unsigned int)done;
         return true;
     }
+    if (len < 2)
+        return insn[0] == 0xfa || insn[0] == 0xfb ? emulate_cli_sti(v, regs) : false;
     if (insn[0] == 0x0f && insn[1] == 0x32) {   /* rdmsr: Xen reads 0 or #GP */
         switch ((uint32_t)regs->rcx) {
         case MSR_FS_BASE: regs->rax = (uint32_t)v->fs_base; regs->rdx = v->fs_base >> 32; break;
@@ -650,20 +756,8 @@ static bool emulate_privileged(struct vcpu *v, struct cpu_regs *regs)
         regs->rip += 2;
         return true;
     }
-    if (insn[0] == 0xfa || insn[0] == 0xfb) {
-        /* cli / sti (Linux this_cpu_cmpxchg16b_emu before alternatives,
-         * native irq ops before xen_init_irq_ops). Xen emul-priv-op.c:
-         * permitted when iopl_ok() (virtual IOPL >= 1 for the guest
-         * kernel, 0 with VMASST_TYPE_architectural_iopl), and then a
-         * no-op ("too dangerous to allow": event masking is not touched);
-         * otherwise #GP. */
-        unsigned int cpl = (pv_dom.vm_assist & (1UL << VMASST_TYPE_architectural_iopl)) ? 0 : 1;
-
-        if (cpl > v->iopl)
-            return false;
-        regs->rip += 1;
-        return true;
-    }
+    if (insn[0] == 0xfa || insn[0] == 0xfb)
+        return emulate_cli_sti(v, regs);
     if (insn[0] == 0x0f && insn[1] == 0x30) {   /* wrmsr (Linux startup_xen: GS base) */
         /* Xen pv/emul-priv-op.c write_msr(): the three segment-base MSRs
          * only; a non-canonical base is #GP (XSA-193). Other MSRs: #GP
@@ -804,7 +898,12 @@ void pv_guest_trap(struct cpu_regs *regs)
             bounce_trap(v, regs, vec, false, 0);
         }
         break;
-    case X86_EXC_DE: case X86_EXC_DB: case X86_EXC_BP: case X86_EXC_OF:
+    case X86_EXC_DB:
+        /* Xen do_debug(): %dr6 merged where get_debugreg(6) shows it. */
+        pv_debug_exception(v);
+        bounce_trap(v, regs, vec, false, 0);
+        break;
+    case X86_EXC_DE: case X86_EXC_BP: case X86_EXC_OF:
     case X86_EXC_BR: case X86_EXC_MF: case X86_EXC_XM:
         bounce_trap(v, regs, vec, false, 0);
         break;

@@ -162,9 +162,7 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
     v->iopl = 0;
     v->timer_set = false;
     v->in_multicall = 0;
-    memset(v->debugreg, 0, sizeof(v->debugreg));
-    v->debugreg[6] = 0xffff0ff0UL;
-    v->debugreg[7] = 0x400;
+    pv_debugreg_set_context(v, c->debugreg);
     v->initialised = true;
     return 0;
 }
@@ -311,6 +309,7 @@ void pv_vcpu_enter(struct vcpu *v)
      * while it was down (its address space is loaded now). */
     pv_vcpu_runstate_change(v, RUNSTATE_running);
     pv_time_vcpu_start(v);
+    pv_debugreg_load(v);                /* pv/debugreg.c */
     pv_load_initial_segments(v);        /* pv/traps.c: may enter failsafe */
     arch_enter_guest(&v->regs);
 }

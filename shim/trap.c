@@ -5,6 +5,7 @@
  * shutdown, never a silent hang.
  */
 #include <minishim/xen-public.h>
+#include <minishim/arch.h>
 #include <minishim/console.h>
 #include <minishim/l0.h>
 #include <minishim/trap.h>
@@ -86,12 +87,22 @@ void trap_handle(struct cpu_regs *regs, uint64_t cr2)
         guest_handler(regs);
         return;
     }
-    /* A #DB in the shim can only be one the guest deferred with mov/pop
-     * %ss across a syscall (XSA-260; guest breakpoints on shim addresses
-     * are refused): a trap, so ignore it and go on, as Xen does ("Hit #DB
-     * in Xen context"). */
+    /* A #DB in the shim is a trap, so it can be ignored: one the guest
+     * deferred with mov/pop %ss across a syscall (XSA-260), or a guest
+     * data breakpoint matched by the shim's own access to guest memory
+     * (pv/debugreg.c: guest breakpoints on shim addresses are refused).
+     * Reset %dr6 so the guest's next #DB does not inherit these bits, and
+     * go on, as Xen does ("Hit #DB in Xen context", rate limited: a guest
+     * can cause one per hypercall). */
     if (regs->vector == X86_EXC_DB) {
-        pr_warn("trap: #DB in shim context at %lx (ignored)\n", (unsigned long)regs->rip);
+        static unsigned long nr_shim_db;
+        uint64_t dr6 = arch_read_dr(6);
+        unsigned long n = __atomic_add_fetch(&nr_shim_db, 1, __ATOMIC_RELAXED);
+
+        arch_write_dr(6, 0xffff0ff0UL);
+        if (n <= 4 || !(n & (n - 1)))
+            pr_warn("trap: #DB in shim context at %lx, dr6 %lx (ignored; %lu so far)\n",
+                    (unsigned long)regs->rip, (unsigned long)dr6, n);
         return;
     }
     trap_fatal(regs, cr2);

@@ -101,6 +101,13 @@ void arch_set_guest_gdt_entries(unsigned int cpu, unsigned int first,
  * selector that faults is replaced by the null selector. Returns a mask
  * of the ones that faulted (bit n: sel[n]). FS/GS bases are clobbered. */
 unsigned int arch_load_data_segs(const uint16_t sel[4]);
+/* Fault-safe load of %gs alone: 0, or 1 when it faulted (null loaded). */
+unsigned int arch_load_gs_safe(uint16_t sel);
+
+/* This CPU's debug registers %dr0-%dr3, %dr6, %dr7 (pv/debugreg.c keeps
+ * the guest's in them; shim/trap.c resets %dr6 after a #DB). */
+uint64_t arch_read_dr(unsigned int reg);
+void arch_write_dr(unsigned int reg, uint64_t val);
 /* Point this CPU's LDTR at ents descriptors at base (shim memory the
  * caller filled with validated descriptors); ents 0 loads a null LDT. */
 void arch_load_ldt(const void *base, unsigned int ents);

@@ -33,6 +33,17 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg);
 long do_event_channel_op(int cmd, uint64_t arg);
 long do_set_debugreg(int reg, unsigned long value);
 long do_get_debugreg(int reg);
+/* pv/debugreg.c: set_debugreg for v (the current vCPU, or one being
+ * initialised); the reserved-bit rules for %dr6/%dr7; the register reset
+ * state; VCPUOP_initialise's debugreg[]; loading v's registers on its
+ * CPU; merging a guest #DB's %dr6 (before the bounce). */
+long pv_set_debugreg(struct vcpu *v, int reg, unsigned long value);
+uint64_t pv_dr6_adjust(uint64_t dr6);
+uint64_t pv_dr7_adjust(uint64_t dr7);
+void pv_debugreg_reset(struct vcpu *v);
+void pv_debugreg_set_context(struct vcpu *v, const uint64_t dr[8]);
+void pv_debugreg_load(const struct vcpu *v);
+void pv_debug_exception(struct vcpu *v);
 long do_physdev_op(int cmd, uint64_t arg);
 long do_iret(struct cpu_regs *regs);
 long do_set_gdt(uint64_t frame_list, unsigned int entries);

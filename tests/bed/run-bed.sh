@@ -234,7 +234,8 @@ qemu_args=($(read_words "$cfgdir/qemu.args"))
 qemu=(qemu-system-x86_64 "${qemu_args[@]}" -smp "$l0_cpus"
       -kernel "$bed/xen" -append "$xen_cmdline"
       -initrd "$bed/dom0-kernel $dom0_cmdline,$initrd"
-      -serial "file:$serial")
+      -serial "file:$serial"
+      -monitor "unix:$logs/monitor.sock,server,nowait")
 
 # Budget: L0 + dom0 boot, then each guest's timeout plus creation and
 # teardown slack; past that the whole run is abandoned (QEMU killed).
@@ -258,6 +259,41 @@ echo "bed: shim $shim ($shim_path), ${#names[@]} guest(s), L0 CPUs $l0_cpus, log
 t0=$(date +%s.%N)
 "${qemu[@]}" </dev/null >"$logs/qemu.out" 2>&1 &
 qpid=$!
+
+# dump_l0_state SOCK NCPUS: registers and local APIC of every L0 CPU,
+# read through the QEMU monitor socket.
+dump_l0_state() {
+    python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+sock, ncpus = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sock)
+def cmd(c):
+    s.sendall((c + "\n").encode())
+    time.sleep(0.5)
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+            if out.rstrip().endswith(b"(qemu)"):
+                break
+    except socket.timeout:
+        pass
+    # Drop the monitor's line-editing echo of the command.
+    print("\n".join(l for l in out.decode(errors="replace").splitlines()
+                    if "\x1b" not in l))
+cmd("")
+cmd("info registers -a")
+for c in range(ncpus):
+    cmd("cpu %d" % c)
+    cmd("info lapic")
+cmd("info pic")
+PY
+}
 
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -326,7 +362,15 @@ while kill -0 "$qpid" 2>/dev/null; do
 done
 if kill -0 "$qpid" 2>/dev/null; then
     # Abort path, or dom0 is still powering off: give it a moment.
-    [ -n "$abort" ] && echo "bed: ABORT: $abort" || sleep 2
+    if [ -n "$abort" ]; then
+        echo "bed: ABORT: $abort"
+        # What L0's CPUs were doing (a stalled L0 is idle in hlt with
+        # nothing pending, or has a vector stuck in IRR): QEMU's view.
+        dump_l0_state "$logs/monitor.sock" "$l0_cpus" >"$logs/l0-state.txt" 2>&1 &&
+            echo "bed: L0 CPU and local APIC state at the abort: $logs/l0-state.txt"
+    else
+        sleep 2
+    fi
     kill "$qpid" 2>/dev/null
     sleep 1
     kill -9 "$qpid" 2>/dev/null

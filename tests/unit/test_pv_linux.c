@@ -163,3 +163,45 @@ Test(pv_linux, cr4_and_cli_sti, .init = lx_setup)
     cr_assert_not(gp_at(sti, &r));
     cr_expect_eq(lx_shinfo.vcpu_info[0].evtchn_upcall_mask, 1, "event mask untouched");
 }
+
+/* mov cr/dr with REX prefixes (compilers pick %r8-%r15 freely): REX.B
+ * selects the GPR, REX.R the control/debug register (%cr8 and up are not
+ * emulated: #GP). Debug registers as the hypercalls: a refused value is
+ * #GP (here a crash: no trap table), a missing register #UD. */
+Test(pv_linux, mov_cr_dr_rex, .init = lx_setup)
+{
+    static const uint8_t from_cr4_r13[] = { 0x41, 0x0f, 0x20, 0xe5 };  /* mov %cr4,%r13 */
+    static const uint8_t from_cr3_r8[] = { 0x41, 0x0f, 0x20, 0xd8 };   /* mov %cr3,%r8 */
+    static const uint8_t from_cr8[] = { 0x44, 0x0f, 0x20, 0xc0 };      /* mov %cr8,%rax */
+    static const uint8_t to_cr4_r9[] = { 0x41, 0x0f, 0x22, 0xe1 };    /* mov %r9,%cr4 */
+    static const uint8_t to_dr0_r10[] = { 0x41, 0x0f, 0x23, 0xc2 };   /* mov %r10,%dr0 */
+    static const uint8_t from_dr0_r11[] = { 0x41, 0x0f, 0x21, 0xc3 }; /* mov %dr0,%r11 */
+    static const uint8_t to_dr7_rax[] = { 0x0f, 0x23, 0xf8, 0x90 };   /* mov %rax,%dr7 */
+    struct cpu_regs r = { 0 };
+
+    fake_cr4 = (1UL << 5) | (1UL << 7);
+    cr_assert_not(gp_at(from_cr4_r13, &r));
+    cr_expect_eq(r.rip, (uint64_t)(uintptr_t)from_cr4_r13 + 4);
+    cr_expect_eq(r.r13, 1UL << 5, "PAE only (PGE is not the guest's)");
+    cr_expect_eq(r.rax, 0, "not %%rax");
+    cr_assert_not(gp_at(from_cr3_r8, &r));
+    cr_expect_eq(r.r8, pv_kernel_cr3(&pv_dom.vcpus[0]));
+    cr_expect(gp_at(from_cr8, &r), "%%cr8 is not emulated");
+    r.r9 = ~0UL;
+    cr_assert_not(gp_at(to_cr4_r9, &r));
+    cr_expect_eq(r.rip, (uint64_t)(uintptr_t)to_cr4_r9 + 4);
+
+    r.r10 = 0x4000;
+    cr_assert_not(gp_at(to_dr0_r10, &r));
+    cr_expect_eq(pv_dom.vcpus[0].debugreg[0], 0x4000);
+    cr_expect_eq(fake_dr[0][0], 0x4000);
+    cr_assert_not(gp_at(from_dr0_r11, &r));
+    cr_expect_eq(r.r11, 0x4000);
+    r.r10 = 0xffff830000000000UL;
+    cr_expect(gp_at(to_dr0_r10, &r), "a shim address is refused: #GP");
+    r.rax = 1UL << 13;
+    cr_expect(gp_at(to_dr7_rax, &r), "GD is refused: #GP");
+    r.rax = 0x1;
+    cr_assert_not(gp_at(to_dr7_rax, &r));
+    cr_expect_eq(fake_dr[0][7], 0x401);
+}

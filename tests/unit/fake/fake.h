@@ -99,6 +99,14 @@ extern uint64_t fake_guest_gdt[FAKE_GDT_CPUS][8192];
 /* arch_load_data_segs: the mask it reports, what it loaded. */
 extern unsigned int fake_data_segs_bad;
 extern uint16_t fake_data_segs[4];
+/* arch_load_gs_safe: fault when fake_gs_bad; the base a non-null
+ * selector's descriptor gives; the selector left in %gs. */
+extern bool fake_gs_bad;
+extern uint64_t fake_gs_desc_base;
+extern uint16_t fake_gs_sel;
+/* Debug registers per fake CPU, and how many arch_write_dr calls. */
+extern uint64_t fake_dr[FAKE_NR_CPUS][8];
+extern unsigned int fake_dr_writes;
 /* What arch_load_ldt loaded last (NULL/0: a null LDT). */
 extern const void *fake_ldt_base;
 extern unsigned int fake_ldt_ents;

@@ -69,6 +69,11 @@ void fake_reset(void)
     fake_nr_wfi = 0;
     fake_nr_cpu_prepare = fake_nr_ap_trampoline = 0;
     fake_last_trampoline = 0;
+    fake_gs_bad = false;
+    fake_gs_desc_base = 0;
+    fake_gs_sel = 0;
+    memset(fake_dr, 0, sizeof(fake_dr));
+    fake_dr_writes = 0;
 }
 
 void fake_set_cpuid(uint32_t leaf, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
@@ -399,6 +404,28 @@ unsigned int arch_load_data_segs(const uint16_t sel[4])
     for (unsigned int i = 0; i < 4; i++)
         fake_data_segs[i] = (fake_data_segs_bad & (1u << i)) ? 0 : sel[i];
     return fake_data_segs_bad;
+}
+uint16_t fake_gs_sel;
+bool fake_gs_bad;
+uint64_t fake_gs_desc_base;
+unsigned int arch_load_gs_safe(uint16_t sel)
+{
+    fake_gs_sel = fake_gs_bad ? 0 : sel;
+    /* A selector load sets the GS base from the descriptor (null: 0). */
+    arch_wrmsr(0xC0000101, fake_gs_bad || sel < 4 ? 0 : fake_gs_desc_base);
+    return fake_gs_bad;
+}
+uint64_t fake_dr[FAKE_NR_CPUS][8];
+unsigned int fake_dr_writes;
+uint64_t arch_read_dr(unsigned int reg)
+{
+    return reg < 8 ? fake_dr[fake_cpu_id][reg] : 0;
+}
+void arch_write_dr(unsigned int reg, uint64_t val)
+{
+    if (reg < 8)
+        fake_dr[fake_cpu_id][reg] = val;
+    fake_dr_writes++;
 }
 const void *fake_ldt_base;
 unsigned int fake_ldt_ents;
