@@ -188,20 +188,6 @@ int pv_ptwr_decode(const uint8_t *insn, size_t n, struct pv_ptwr_insn *d)
 
 /* ---------------------------------------------------------- emulation --- */
 
-static uint64_t *gpr(struct cpu_regs *r, unsigned int n)
-{
-    switch (n) {
-    case 0: return &r->rax;   case 1: return &r->rcx;
-    case 2: return &r->rdx;   case 3: return &r->rbx;
-    case 4: return &r->rsp;   case 5: return &r->rbp;
-    case 6: return &r->rsi;   case 7: return &r->rdi;
-    case 8: return &r->r8;    case 9: return &r->r9;
-    case 10: return &r->r10;  case 11: return &r->r11;
-    case 12: return &r->r12;  case 13: return &r->r13;
-    case 14: return &r->r14;  default: return &r->r15;
-    }
-}
-
 static uint64_t width_mask(unsigned int bytes)
 {
     return bytes >= 8 ? ~0ULL : (1ULL << (bytes * 8)) - 1;
@@ -277,7 +263,7 @@ bool pv_ptwr_fault(struct cpu_regs *regs, uint64_t cr2, uint32_t ec, bool kernel
         return false;
 
     m = width_mask(d.bytes);
-    c.src = (d.src_reg ? *gpr(regs, d.reg) : d.imm) & m;
+    c.src = (d.src_reg ? *regs_gpr(regs, d.reg) : d.imm) & m;
     c.cmp = regs->rax & m;
     if (d.op == PTWR_BTS || d.op == PTWR_BTR) {
         /* A register bit offset may address beyond the operand (SDM BT):
@@ -294,7 +280,7 @@ bool pv_ptwr_fault(struct cpu_regs *regs, uint64_t cr2, uint32_t ec, bool kernel
     case PTWR_MOV:
         break;
     case PTWR_XCHG:
-        set_reg(gpr(regs, d.reg), old, d.bytes);
+        set_reg(regs_gpr(regs, d.reg), old, d.bytes);
         break;
     case PTWR_CMPXCHG: {
         /* Flags as CMP accumulator, old (SDM CMPXCHG). */

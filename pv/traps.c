@@ -621,20 +621,6 @@ static bool emulate_forced(struct vcpu *v, struct cpu_regs *regs)
     return true;
 }
 
-/* The guest's general-purpose register n (ModRM/REX numbering). */
-static uint64_t *guest_gpr(struct cpu_regs *regs, unsigned int n)
-{
-    switch (n & 15) {
-    case 0: return &regs->rax;  case 1: return &regs->rcx;
-    case 2: return &regs->rdx;  case 3: return &regs->rbx;
-    case 4: return &regs->rsp;  case 5: return &regs->rbp;
-    case 6: return &regs->rsi;  case 7: return &regs->rdi;
-    case 8: return &regs->r8;   case 9: return &regs->r9;
-    case 10: return &regs->r10; case 11: return &regs->r11;
-    case 12: return &regs->r12; case 13: return &regs->r13;
-    case 14: return &regs->r14; default: return &regs->r15;
-    }
-}
 
 /*
  * mov to/from %crN / %drN (0f 20/22 and 0f 21/23, optional REX: REX.R
@@ -662,7 +648,7 @@ static int emulate_mov_crdr(struct vcpu *v, struct cpu_regs *regs, const uint8_t
         return 0;
     n = ((insn[p + 2] >> 3) & 7) | ((rex & 4) ? 8 : 0);
     reg = (insn[p + 2] & 7) | ((rex & 1) ? 8 : 0);
-    gpr = guest_gpr(regs, reg);
+    gpr = regs_gpr(regs, reg);
     switch (insn[p + 1]) {
     case 0x20:                                  /* mov %crN, %reg */
         switch (n) {

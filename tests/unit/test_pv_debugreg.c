@@ -11,6 +11,7 @@
 #include <minishim/x86.h>
 #include <minishim/xen-public.h>
 #include "fake/fake.h"
+#include "pv_env.h"
 
 #define MSR_GS_BASE        0xC0000101
 #define MSR_KERNEL_GS_BASE 0xC0000102
@@ -21,18 +22,9 @@ static uint64_t kstack[64] __attribute__((aligned(16)));
 
 static void setup(void)
 {
-    fake_reset();
-    fake_guest_fault_start = fake_guest_fault_end = 0;
-    memset(&pv_dom, 0, sizeof(pv_dom));
-    memset(&shinfo, 0, sizeof(shinfo));
-    pv_dom.shared_info = &shinfo;
-    pv_dom.nr_vcpus = 2;
-    for (unsigned int i = 0; i < 2; i++) {
-        pv_dom.vcpus[i].id = i;
-        pv_dom.vcpus[i].vcpu_info = &shinfo.vcpu_info[i];
-        pv_dom.vcpus[i].kernel_mode = true;
+    pv_env_reset(&shinfo, 2);
+    for (unsigned int i = 0; i < 2; i++)
         pv_debugreg_reset(&pv_dom.vcpus[i]);
-    }
     shinfo.vcpu_info[0].evtchn_upcall_mask = 1;
 }
 

@@ -12,6 +12,7 @@
 #include <xen/vcpu.h>
 #include <xen/physdev.h>
 #include "fake/fake.h"
+#include "pv_env.h"
 
 static struct shared_info shinfo;
 static struct vcpu *v;
@@ -23,19 +24,8 @@ static struct pv_emul_fault f;
 
 static void setup(void)
 {
-    fake_reset();
-    fake_guest_fault_start = fake_guest_fault_end = 0;
-    memset(&pv_dom, 0, sizeof(pv_dom));
-    memset(&shinfo, 0, sizeof(shinfo));
-    pv_dom.shared_info = &shinfo;
-    pv_dom.nr_vcpus = 2;
-    for (unsigned int i = 0; i < 2; i++) {
-        pv_dom.vcpus[i].id = i;
-        pv_dom.vcpus[i].vcpu_info = &shinfo.vcpu_info[i];
-    }
+    pv_env_reset(&shinfo, 2);
     v = &pv_dom.vcpus[0];
-    v->kernel_mode = true;
-    v->initialised = true;
     pv_emul_io_reset();
     memset(&regs, 0, sizeof(regs));
     memset(code, 0x90, sizeof(code));

@@ -14,6 +14,7 @@
 #include <xen/event_channel.h>
 #include <xen/vcpu.h>
 #include "fake/fake.h"
+#include "pv_env.h"
 
 #define HV_PTR 0xffff830000001000ULL
 #define MSR_TSC_DEADLINE 0x6e0
@@ -36,18 +37,7 @@ static void setup(void)
 {
     struct evtchn_bind_virq bv = { .virq = VIRQ_TIMER, .vcpu = 0 };
 
-    fake_reset();
-    fake_guest_fault_start = fake_guest_fault_end = 0;
-    memset(&pv_dom, 0, sizeof(pv_dom));
-    memset(&shinfo, 0, sizeof(shinfo));
-    pv_dom.shared_info = &shinfo;
-    pv_dom.nr_vcpus = 2;
-    for (unsigned int i = 0; i < 2; i++) {
-        pv_dom.vcpus[i].id = i;
-        pv_dom.vcpus[i].vcpu_info = &shinfo.vcpu_info[i];
-    }
-    pv_dom.vcpus[0].kernel_mode = true;
-    pv_dom.vcpus[0].initialised = true;
+    pv_env_reset(&shinfo, 2);
     shinfo.vcpu_info[0].evtchn_upcall_mask = 1;
     pv_evtchn_reset();
     clock_1ghz();

@@ -10,6 +10,7 @@
 #include <minishim/xen-public.h>
 #include <xen/vcpu.h>
 #include "fake/fake.h"
+#include "pv_env.h"
 
 #define NONCANON 0x0000800000000000ULL
 
@@ -32,18 +33,7 @@ static void good_ctx(void)
 
 static void setup(void)
 {
-    fake_reset();
-    fake_guest_fault_start = fake_guest_fault_end = 0;
-    memset(&pv_dom, 0, sizeof(pv_dom));
-    memset(&shinfo, 0, sizeof(shinfo));
-    pv_dom.shared_info = &shinfo;
-    pv_dom.nr_vcpus = 2;
-    for (unsigned int i = 0; i < 2; i++) {
-        pv_dom.vcpus[i].id = i;
-        pv_dom.vcpus[i].vcpu_info = &shinfo.vcpu_info[i];
-    }
-    pv_dom.vcpus[0].kernel_mode = true;
-    pv_dom.vcpus[0].initialised = true;
+    pv_env_reset(&shinfo, 2);
     pv_dom.vcpus[1].down = true;
     good_ctx();
 }

@@ -9,6 +9,7 @@
  * jumps to the iret hypercall with flags 0 pushed (struct iret_context).
  */
 #include <xen/xen.h>
+#include "frame.h"
 
     .text
     .code64
@@ -17,35 +18,11 @@
     .globl pvt_handler_\vec
     .type pvt_handler_\vec, @function
 pvt_handler_\vec:
-    pop     %rcx
-    pop     %r11
-    push    %rax
-    push    %rcx
-    push    %rdx
-    push    %rsi
-    push    %rdi
-    push    %r8
-    push    %r9
-    push    %r10
-    push    %r11
-    push    %rbp
-    lea     80(%rsp), %rdi          /* [error code,] rip, ...          */
+    pv_frame_enter                  /* %rdi -> [error code,] rip, ... */
     mov     $\vec, %esi
     mov     $\has_ec, %edx
-    mov     %rsp, %rbp
-    and     $-16, %rsp
     call    pvt_trap
-    mov     %rbp, %rsp
-    pop     %rbp
-    pop     %r11
-    pop     %r10
-    pop     %r9
-    pop     %r8
-    pop     %rdi
-    pop     %rsi
-    pop     %rdx
-    pop     %rcx
-    pop     %rax
+    pv_frame_leave
     .if \has_ec
     add     $8, %rsp
     .endif
