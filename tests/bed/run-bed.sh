@@ -37,6 +37,10 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
                                   fault") is run once more in a new L0 boot
                                   and judged by that run; both are reported.
                                   For the reference shim (docs/bed.md)
+  --retry-l0-stall N              when L0 stalls (dom0 stops reporting, the run
+                                  is aborted), run the guests not judged yet
+                                  again in a new L0 boot, up to N times
+                                  (docs/bed.md: L0 stalls)
   --boot-check REGEX              judge guests only by whether the shim boots:
                                   pass if xl created the domain and it ran; say
                                   whether its console matched REGEX
@@ -99,10 +103,12 @@ declare -A expect_log=()
 declare -A guest_timeout=()
 
 retry_tf=0
+retry_stall=0
 orig_args=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
         --retry-shim-triple-fault) retry_tf=1; shift ;;
+        --retry-l0-stall) retry_stall=${2:?}; shift 2 ;;
         --shim) shim=${2:?}; shift 2 ;;
         --shim-cmdline) shim_cmdline=${2?}; shim_cmdline_set=1; shift 2 ;;
         --guest) guests+=("${2:?}"); shift 2 ;;
@@ -144,7 +150,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ ${#guests[@]} -gt 0 ] || { usage >&2; die "no --guest given"; }
-for n in "$l0_cpus" "$timeout" "$memory" "$boot_timeout"; do
+for n in "$l0_cpus" "$timeout" "$memory" "$boot_timeout" "$retry_stall"; do
     case "$n" in ''|*[!0-9]*) die "not a number: $n" ;; esac
 done
 
@@ -434,6 +440,8 @@ xl_error() {
 passed=0 failed=0 skipped=0
 summary=()
 tf_retry=()
+stalled=0
+case "${abort:-}" in *"did not report back"*) [ "$retry_stall" -gt 0 ] && stalled=1 ;; esac
 for name in "${names[@]}"; do
     endl=$(grep -E "BED-GUEST-END $name status=" "$log" | tail -n 1)
     domid=$(grep -E "BED-GUEST-DOMID $name " "$log" | tail -n 1 | sed -E 's/.*BED-GUEST-DOMID [^ ]+ ([^ ]+).*/\1/')
@@ -508,6 +516,11 @@ for name in "${names[@]}"; do
             tf_retry+=("$name")
         fi
     fi
+    # L0 stalled before this guest was judged: not the guest's verdict.
+    if [ "$v" = FAIL ] && [ $stalled = 1 ] && [ "${why#not run to the end}" != "$why" ]; then
+        v=RETRY; why="L0 stalled ($abort): run again below"
+        tf_retry+=("$name")
+    fi
     case "$v" in
         PASS|XFAIL) passed=$((passed + 1)) ;;
         SKIP) skipped=$((skipped + 1)) ;;
@@ -540,17 +553,20 @@ if [ ${#tf_retry[@]} -gt 0 ]; then
     while [ $# -gt 0 ]; do
         case "$1" in
             --retry-shim-triple-fault) shift ;;
-            --guest|--name) shift 2 ;;
+            --guest|--name|--retry-l0-stall) shift 2 ;;
             *) rargs+=("$1"); shift ;;
         esac
     done
     for n in "${tf_retry[@]}"; do rargs+=(--guest "${g_spec[$n]}"); done
-    echo "bed: the shim triple-faulted under ${tf_retry[*]}: running them again in a new L0 boot"
+    [ "$retry_stall" -gt 1 ] && rargs+=(--retry-l0-stall $((retry_stall - 1)))
+    echo "bed: running ${tf_retry[*]} again in a new L0 boot"
     "$0" "${rargs[@]}" --name "$tag-retry" >"$logs/retry.out" 2>&1
-    rrc=$?
     sed 's/^/bed: (rerun) /' "$logs/retry.out"
-    if [ $rrc -eq 0 ]; then
-        passed=$((passed + ${#tf_retry[@]}))
+    # Fold the rerun's own counts in (its last line).
+    counts=$(tail -n 1 "$logs/retry.out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p')
+    if [ -n "$counts" ]; then
+        passed=$((passed + ${counts% *}))
+        failed=$((failed + ${counts#* }))
     else
         failed=$((failed + ${#tf_retry[@]}))
     fi

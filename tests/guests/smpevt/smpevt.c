@@ -630,7 +630,12 @@ static void test_runstate(void)
         expect(hypercall_vcpu_op(VCPUOP_get_runstate_info, i, &r), 0);
         now = now_ns();
         sum = r.time[0] + r.time[1] + r.time[2] + r.time[3];
-        check(r.state == RUNSTATE_blocked || r.state == RUNSTATE_running,
+        /* Xen: a vCPU woken from block (the previous test's events) is
+         * runnable until its pCPU picks it up; with L0 preempting the
+         * shim's vCPUs that window is real (seen under the reference
+         * shim on the bed). Offline would be wrong. */
+        check(r.state == RUNSTATE_blocked || r.state == RUNSTATE_running ||
+              r.state == RUNSTATE_runnable,
               "vCPU %u idle in block: state %d", i, r.state);
         check(r.time[RUNSTATE_running] > 0 && r.time[RUNSTATE_blocked] > 0,
               "vCPU %u: running %lu blocked %lu ns", i,
