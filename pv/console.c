@@ -103,6 +103,23 @@ void pv_console_kick(void)
     pv_evtchn_set_pending(pv_dom.console_port);
 }
 
+/* The guest is stopping: show what it left in its ring without
+ * notifying (a panic written by a vCPU that died before its
+ * EVTCHNOP_send, hvc output still buffered) and any half line. A dom0
+ * console backend would still read the ring after the domain stopped. */
+void pv_console_drain_final(void)
+{
+    struct line_buf *lines[] = { &io_line, &ring_line };
+
+    pv_console_kick();
+    for (unsigned int i = 0; i < 2; i++) {
+        if (lines[i]->len) {
+            lines[i]->buf[lines[i]->len++] = '\n';     /* len < sizeof - 1 */
+            line_flush(lines[i]);
+        }
+    }
+}
+
 void pv_console_init(void)
 {
     struct start_info *si = NULL;

@@ -100,6 +100,7 @@ void __noreturn pv_domain_crash(const char *fmt, ...)
 {
     va_list ap;
 
+    pv_console_drain_final();
     va_start(ap, fmt);
     shim_vcrash("guest: domain crashed", fmt, ap);
 }

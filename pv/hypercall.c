@@ -160,8 +160,9 @@ long do_sched_op(int cmd, uint64_t arg)
     case SCHEDOP_shutdown:
         if (copy_from_guest(&sd, arg, sizeof(sd)))
             return -XEN_EFAULT;
-        pr_info("guest: SCHEDOP_shutdown, reason %u%s\n", sd.reason,
-                sd.reason == SHUTDOWN_crash ? " (crash)" : "");
+        pv_console_drain_final();
+        pr_info("guest: SCHEDOP_shutdown, reason %u%s, from vCPU %u\n", sd.reason,
+                sd.reason == SHUTDOWN_crash ? " (crash)" : "", pv_current()->id);
         /* Xen domain_shutdown() takes the reason as a u8. */
         shim_shutdown((uint8_t)sd.reason);
     case SCHEDOP_shutdown_code:

@@ -446,3 +446,27 @@ Test(pv_build, init_p2m_mapped_and_reported)
         cr_expect_eq(l4[1] & PT_ADDR_MASK, mfn_to_paddr(mfn(pv_dom.p2m[count + 4])).pa);
     }
 }
+
+/* Output the guest left in its console ring without notifying (a panic
+ * on a vCPU that died first) is shown when it shuts down, half line
+ * included: the ring is consumed before the shim stops. */
+Test(pv_build, console_drained_at_shutdown)
+{
+    struct pv_build_args a = { .image = img, .image_size = img_size,
+                               .nr_pages = 2048 };
+    struct sched_shutdown sd = { .reason = SHUTDOWN_crash };
+    struct xencons_interface *ring;
+    jmp_buf jb;
+
+    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
+    pv_evtchn_reset();
+    pv_console_init();
+    ring = arch_phys_to_virt(mfn_to_paddr(pv_dom.console_mfn));
+    memcpy(ring->out, "Kernel panic\nhalf", 17);
+    ring->out_prod = 17;
+    fake_halt_jmp = &jb;
+    if (setjmp(jb) == 0)
+        do_sched_op(SCHEDOP_shutdown, (uint64_t)(uintptr_t)&sd);
+    fake_halt_jmp = NULL;
+    cr_expect_eq(ring->out_cons, 17, "ring drained before the shutdown");
+}
