@@ -35,6 +35,7 @@
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_vcpu.h>
+#include <minishim/x86.h>
 
 /* Architectural %dr6/%dr7 bits (SDM vol. 3 17.2; Xen x86-defns.h). */
 #define DR6_BP_MASK     0xfUL                   /* B0-B3 */
@@ -42,7 +43,6 @@
 #define DR6_BS          (1UL << 14)
 #define DR6_BT          (1UL << 15)
 #define DR6_RTM         (1UL << 16)             /* inverted polarity */
-#define DR6_DEFAULT     0xffff0ff0UL
 #define DR6_ZEROS       0x1000UL                /* bit 12 */
 #define DR6_KNOWN       (DR6_BP_MASK | DR6_BD | DR6_BS | DR6_BT | DR6_RTM)
 #define DR7_ACTIVE_MASK 0xffUL                  /* L0-L3, G0-G3 */
@@ -66,13 +66,18 @@ static bool guest_has_rtm(void)
     return r.ebx & (1u << 11);
 }
 
-uint64_t pv_dr6_adjust(uint64_t dr6)
+static uint64_t dr6_adjust(uint64_t dr6, bool rtm)
 {
-    uint64_t ones = DR6_DEFAULT;
+    uint64_t ones = X86_DR6_DEFAULT;
 
-    if (guest_has_rtm())
+    if (rtm)
         ones &= ~DR6_RTM;
     return ((dr6 | ones) & ~DR6_ZEROS) & 0xffffffffUL;
+}
+
+uint64_t pv_dr6_adjust(uint64_t dr6)
+{
+    return dr6_adjust(dr6, guest_has_rtm());
 }
 
 uint64_t pv_dr7_adjust(uint64_t dr7)
@@ -175,7 +180,7 @@ void pv_debugreg_load(const struct vcpu *v)
 {
     for (unsigned int i = 0; i < 4; i++)
         arch_write_dr(i, v->debugreg[i]);
-    arch_write_dr(6, DR6_DEFAULT);
+    arch_write_dr(6, X86_DR6_DEFAULT);
     arch_write_dr(7, v->debugreg[7]);
 }
 
@@ -190,12 +195,13 @@ void pv_debugreg_load(const struct vcpu *v)
 void pv_debug_exception(struct vcpu *v)
 {
     uint64_t hw = arch_read_dr(6);
-    uint64_t pending = (hw ^ DR6_DEFAULT) & DR6_KNOWN;  /* positive polarity */
-    uint64_t dr6 = v->debugreg[6] ^ DR6_DEFAULT;
+    uint64_t pending = (hw ^ X86_DR6_DEFAULT) & DR6_KNOWN;  /* positive polarity */
+    uint64_t dr6 = v->debugreg[6] ^ X86_DR6_DEFAULT;
+    bool rtm = guest_has_rtm();
 
-    arch_write_dr(6, DR6_DEFAULT);
-    if (!guest_has_rtm())
+    arch_write_dr(6, X86_DR6_DEFAULT);
+    if (!rtm)
         pending &= ~DR6_RTM;
     dr6 = (dr6 & ~DR6_BP_MASK) | pending;
-    v->debugreg[6] = pv_dr6_adjust(dr6 ^ DR6_DEFAULT);
+    v->debugreg[6] = dr6_adjust(dr6 ^ X86_DR6_DEFAULT, rtm);
 }

@@ -621,7 +621,6 @@ static bool emulate_forced(struct vcpu *v, struct cpu_regs *regs)
     return true;
 }
 
-
 /*
  * mov to/from %crN / %drN (0f 20/22 and 0f 21/23, optional REX: REX.R
  * extends the control/debug register number, REX.B the GPR; the ModRM
@@ -723,6 +722,8 @@ static bool emulate_privileged(struct vcpu *v, struct cpu_regs *regs)
             break;
     if (!len)
         return false;
+    if (insn[0] == 0xfa || insn[0] == 0xfb)
+        return emulate_cli_sti(v, regs);
     done = emulate_mov_crdr(v, regs, insn, len);
     if (done) {
         if (done > 0)
@@ -730,7 +731,7 @@ static bool emulate_privileged(struct vcpu *v, struct cpu_regs *regs)
         return true;
     }
     if (len < 2)
-        return insn[0] == 0xfa || insn[0] == 0xfb ? emulate_cli_sti(v, regs) : false;
+        return false;
     if (insn[0] == 0x0f && insn[1] == 0x32) {   /* rdmsr: Xen reads 0 or #GP */
         switch ((uint32_t)regs->rcx) {
         case MSR_FS_BASE: regs->rax = (uint32_t)v->fs_base; regs->rdx = v->fs_base >> 32; break;
@@ -742,8 +743,6 @@ static bool emulate_privileged(struct vcpu *v, struct cpu_regs *regs)
         regs->rip += 2;
         return true;
     }
-    if (insn[0] == 0xfa || insn[0] == 0xfb)
-        return emulate_cli_sti(v, regs);
     if (insn[0] == 0x0f && insn[1] == 0x30) {   /* wrmsr (Linux startup_xen: GS base) */
         /* Xen pv/emul-priv-op.c write_msr(): the three segment-base MSRs
          * only; a non-canonical base is #GP (XSA-193). Other MSRs: #GP

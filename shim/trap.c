@@ -99,7 +99,7 @@ void trap_handle(struct cpu_regs *regs, uint64_t cr2)
         uint64_t dr6 = arch_read_dr(6);
         unsigned long n = __atomic_add_fetch(&nr_shim_db, 1, __ATOMIC_RELAXED);
 
-        arch_write_dr(6, 0xffff0ff0UL);
+        arch_write_dr(6, X86_DR6_DEFAULT);
         if (n <= 4 || !(n & (n - 1)))
             pr_warn("trap: #DB in shim context at %lx, dr6 %lx (ignored; %lu so far)\n",
                     (unsigned long)regs->rip, (unsigned long)dr6, n);

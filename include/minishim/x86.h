@@ -32,6 +32,10 @@
 #define X86_EXC_CP   21
 #define X86_NR_EXCEPTIONS 32
 
+/* %dr6 with no debug condition recorded (SDM vol. 3 17.2.3): what the
+ * register holds after reset and what a #DB handler writes back. */
+#define X86_DR6_DEFAULT 0xffff0ff0UL
+
 /* GDT layout: the last two pages of a 16-page GDT, as in Xen, so that the
  * guest's own GDT frames (set_gdt) can fill the first 14 pages later. */
 #define GDT_ENTRIES              (16 * 512)

@@ -439,7 +439,7 @@ xl_error() {
 
 passed=0 failed=0 skipped=0
 summary=()
-tf_retry=()
+rerun=()
 stalled=0
 case "${abort:-}" in *"did not report back"*) [ "$retry_stall" -gt 0 ] && stalled=1 ;; esac
 for name in "${names[@]}"; do
@@ -513,13 +513,13 @@ for name in "${names[@]}"; do
              sed -E 's/.*(d[0-9]+v[0-9]+ Triple fault).*/\1/')
         if [ -n "$tf" ]; then
             v=RETRY; why="the shim triple-faulted (L0: $tf): run again below${why:+; $why}"
-            tf_retry+=("$name")
+            rerun+=("$name")
         fi
     fi
     # L0 stalled before this guest was judged: not the guest's verdict.
     if [ "$v" = FAIL ] && [ $stalled = 1 ] && [ "${why#not run to the end}" != "$why" ]; then
         v=RETRY; why="L0 stalled ($abort): run again below"
-        tf_retry+=("$name")
+        rerun+=("$name")
     fi
     case "$v" in
         PASS|XFAIL) passed=$((passed + 1)) ;;
@@ -546,8 +546,9 @@ t() { [ -n "${mark_time[$1]:-}" ] && echo "${mark_time[$1]}s" || echo never; }
 echo "bed: timings: L0 Xen $(t xen), dom0 kernel $(t linux), dom0 up $(t dom0), total ${run_time}s"
 printf '%s\n' "${summary[@]}"
 echo "bed: logs in $logs (serial.log = L0 serial, <guest>.console = per-guest output)"
-if [ ${#tf_retry[@]} -gt 0 ]; then
-    # Same options, only these guests, no further retry, own log tag.
+if [ ${#rerun[@]} -gt 0 ]; then
+    # Same options, only these guests, own log tag; no triple-fault retry
+    # there, and one L0-stall retry fewer.
     rargs=()
     set -- "${orig_args[@]}"
     while [ $# -gt 0 ]; do
@@ -557,18 +558,20 @@ if [ ${#tf_retry[@]} -gt 0 ]; then
             *) rargs+=("$1"); shift ;;
         esac
     done
-    for n in "${tf_retry[@]}"; do rargs+=(--guest "${g_spec[$n]}"); done
+    for n in "${rerun[@]}"; do rargs+=(--guest "${g_spec[$n]}"); done
     [ "$retry_stall" -gt 1 ] && rargs+=(--retry-l0-stall $((retry_stall - 1)))
-    echo "bed: running ${tf_retry[*]} again in a new L0 boot"
+    echo "bed: running ${rerun[*]} again in a new L0 boot"
     "$0" "${rargs[@]}" --name "$tag-retry" >"$logs/retry.out" 2>&1
     sed 's/^/bed: (rerun) /' "$logs/retry.out"
-    # Fold the rerun's own counts in (its last line).
+    # Fold the rerun's own counts in (its last two lines).
     counts=$(tail -n 1 "$logs/retry.out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p')
+    rskipped=$(tail -n 2 "$logs/retry.out" | sed -nE 's/^([0-9]+) skipped$/\1/p')
+    skipped=$((skipped + ${rskipped:-0}))
     if [ -n "$counts" ]; then
         passed=$((passed + ${counts% *}))
         failed=$((failed + ${counts#* }))
     else
-        failed=$((failed + ${#tf_retry[@]}))
+        failed=$((failed + ${#rerun[@]}))
     fi
 fi
 echo "$skipped skipped"
