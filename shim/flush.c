@@ -104,6 +104,28 @@ static enum flush_reason remote_reason(unsigned int flags)
     return FLUSH_R_ASSISTED;
 }
 
+/*
+ * The remote part in L0's terms (l0.h): the flags on
+ * FLUSH_ASSIST_WHITELIST translated, and whether remote is every other
+ * online CPU, which lets L0 take all processors.
+ */
+static unsigned int l0_flags(unsigned int flags, const cpumask_t *remote,
+                             unsigned int self)
+{
+    unsigned int l0 = 0;
+    cpumask_t rest;
+
+    if (flags & FLUSH_TLB_GLOBAL)
+        l0 |= L0_FLUSH_GLOBAL;
+    if (flags & FLUSH_VA_VALID)
+        l0 |= L0_FLUSH_VA;
+    cpumask_andnot(&rest, &cpu_online_mask, remote);
+    cpumask_clear_cpu(&rest, self);
+    if (cpumask_empty(&rest))
+        l0 |= L0_FLUSH_ALL_OTHERS;
+    return l0;
+}
+
 static void count(enum flush_reason why, unsigned int flags)
 {
     flush_stats_count(why);
@@ -142,7 +164,7 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     if (why == FLUSH_R_ASSISTED) {
         /* inject=l0-flush-fail: L0 "fails", the fallback must run. */
         int rc = inject_hit(INJECT_L0_FLUSH_FAIL) ? -XEN_EIO
-                 : l0_flush_tlb(&remote, va, order, flags & ~FLUSH_TAGS);
+                 : l0_flush_tlb(&remote, va, order, l0_flags(flags, &remote, self));
 
         if (rc == 0) {
             flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),

@@ -53,7 +53,17 @@ Test(hyperv, init_writes_guest_os_id_then_hypercall_page)
     cr_assert_eq(fake_msr_value(0x40000001) & 0xfff, 1);
     cr_assert_neq(fake_msr_value(0x40000001) & ~0xfffULL, 0);
     cr_assert_eq(l0_flush_caps(), L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED);
-    cr_assert_eq(percpu[1].hv_vp_index, 1);
+}
+
+Test(hyperv, each_cpu_reads_its_own_vp_index)
+{
+    cpumask_t m = env_mask(0x08);          /* CPU 3 = VP 70: bank 1 bit 6 */
+
+    setup_hv(REC_ALL, 5);
+    fake_cpu_id = 4;
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL), 0);
+    cr_assert_eq(fake_hv_calls[0].input[3], 0x2, "valid banks: bank 1");
+    cr_assert_eq(fake_hv_calls[0].input[4], 0x40, "VP 70 read on CPU 3");
 }
 
 Test(hyperv, not_recommended_is_available_only)
@@ -98,7 +108,7 @@ Test(hyperv, empty_set_is_never_sent)
     cpumask_t m = env_mask(0);
 
     setup_hv(REC_ALL, 4);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), -XEN_EINVAL);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), -XEN_EINVAL);
     cr_assert_eq(fake_nr_hv_calls, 0);
 }
 
@@ -108,7 +118,7 @@ Test(hyperv, space_with_processor_mask)
     const uint64_t want[] = { 0, 0x2, 0x6 };
 
     setup_hv(REC_ALL, 4);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB_GLOBAL), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL), 0);
     cr_assert_eq(fake_nr_hv_calls, 1);
     cr_assert_eq(last_control(), 0x0002ULL);
     cr_assert_eq(fake_hv_calls[0].out_gpa, 0);
@@ -121,7 +131,7 @@ Test(hyperv, space_non_global_only_when_globals_may_stay)
     const uint64_t want[] = { 0, 0x6, 0x6 };
 
     setup_hv(REC_ALL, 4);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     cr_assert_eq(last_control(), 0x0002ULL);
     expect_input(want, 3);
 }
@@ -132,7 +142,7 @@ Test(hyperv, space_all_processors)
     const uint64_t want[] = { 0, 0x3, 0 };
 
     setup_hv(REC_ALL, 4);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB_GLOBAL), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL | L0_FLUSH_ALL_OTHERS), 0);
     cr_assert_eq(last_control(), 0x0002ULL);
     expect_input(want, 3);
 }
@@ -146,7 +156,7 @@ Test(hyperv, unknown_vp_index_flushes_all_processors)
     /* CPU 5 online but never ran l0_cpu_init: its VP index is unknown. */
     cpumask_set(&cpu_online_mask, 5);
     m = env_mask(0x22);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB_GLOBAL), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL), 0);
     expect_input(want, 3);
 }
 
@@ -157,7 +167,7 @@ Test(hyperv, list_one_page)
 
     setup_hv(REC_ALL, 4);
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123456ULL), 0,
-                                  FLUSH_TLB | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0000000100000003ULL, "List, 1 rep");
     expect_input(want, 4);
 }
@@ -169,7 +179,7 @@ Test(hyperv, list_eight_pages_in_one_range)
 
     setup_hv(REC_ALL, 4);
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123456ULL), 3,
-                                  FLUSH_TLB_GLOBAL | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_GLOBAL | L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0000000100000003ULL);
     expect_input(want, 4);
 }
@@ -182,7 +192,7 @@ Test(hyperv, list_8192_pages_two_ranges)
 
     setup_hv(REC_ALL, 4);
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123000ULL), 13,
-                                  FLUSH_TLB | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0000000200000003ULL, "List, 2 reps");
     expect_input(want, 5);
 }
@@ -194,7 +204,7 @@ Test(hyperv, huge_range_becomes_space_keeping_globals)
 
     setup_hv(REC_ALL, 4);
     /* 2^30 pages: 2^18 ranges do not fit the page; no NON_GLOBAL (VA). */
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 30, FLUSH_TLB | FLUSH_VA_VALID), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 30, L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0002ULL);
     expect_input(want, 3);
 }
@@ -207,7 +217,7 @@ Test(hyperv, space_ex_sparse_banks)
     const uint64_t want[] = { 0, 0x2, 0, 0x6, 0x40, 0x4 };
 
     setup_hv(REC_ALL, 5);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB_GLOBAL), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL), 0);
     cr_assert_eq(last_control(), 0x0000000000040013ULL, "SpaceEx, varhead 2");
     expect_input(want, 6);
 }
@@ -218,7 +228,7 @@ Test(hyperv, space_ex_non_global)
     const uint64_t want[] = { 0, 0x6, 0, 0x2, 0x40 };
 
     setup_hv(REC_ALL, 5);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     cr_assert_eq(last_control(), 0x0000000000020013ULL, "SpaceEx, varhead 1");
     expect_input(want, 5);
 }
@@ -230,7 +240,7 @@ Test(hyperv, list_ex_sparse_banks_then_gvas)
 
     setup_hv(REC_ALL, 5);
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123456ULL), 1,
-                                  FLUSH_TLB | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0000000100040014ULL, "ListEx, varhead 2, 1 rep");
     expect_input(want, 7);
 }
@@ -240,7 +250,7 @@ Test(hyperv, vp_64_without_ex_recommendation_is_refused)
     cpumask_t m = env_mask(0x08);
 
     setup_hv(HV_REMOTE_TLB_FLUSH_RECOMMENDED, 5);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), -XEN_EOPNOTSUPP);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), -XEN_EOPNOTSUPP);
     cr_assert_eq(fake_nr_hv_calls, 0);
 }
 
@@ -256,7 +266,7 @@ Test(hyperv, error_status_is_an_error)
 
     setup_hv(REC_ALL, 4);
     fake_hv_handler = fail_status;
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), -XEN_EIO);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), -XEN_EIO);
 }
 
 static unsigned int rep_calls;
@@ -275,7 +285,7 @@ Test(hyperv, rep_call_restarts_where_it_stopped)
     setup_hv(REC_ALL, 4);
     fake_hv_handler = one_rep_at_a_time;
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123000ULL), 13,
-                                  FLUSH_TLB | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_VA), 0);
     cr_assert_eq(rep_calls, 2);
     cr_assert_eq(fake_hv_calls[0].control, 0x0000000200000003ULL);
     cr_assert_eq(fake_hv_calls[1].control, 0x0001000200000003ULL, "rep start 1");
@@ -293,7 +303,7 @@ Test(hyperv, rep_call_without_progress_fails)
 
     setup_hv(REC_ALL, 4);
     fake_hv_handler = no_progress;
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 13, FLUSH_TLB | FLUSH_VA_VALID), -XEN_EIO);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 13, L0_FLUSH_VA), -XEN_EIO);
     cr_assert_eq(fake_nr_hv_calls, 1);
 }
 
@@ -325,7 +335,7 @@ Test(hyperv, input_page_used_with_interrupts_off)
     setup_hv(REC_ALL, 4);
     fake_hv_handler = note_irqs;
     cr_assert(fake_irqs_on);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     cr_assert_not(irqs_during_call, "an interrupt could reuse this CPU's input page");
     cr_assert(fake_irqs_on, "interrupts restored");
 }
@@ -336,10 +346,10 @@ Test(hyperv, per_cpu_input_pages)
 
     setup_hv(REC_ALL, 4);
     m = env_mask(0x02);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     fake_cpu_id = 2;
     m = env_mask(0x01);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     cr_assert_neq(fake_hv_calls[0].in_gpa, fake_hv_calls[1].in_gpa);
     cr_assert_eq(fake_hv_calls[0].in_gpa & 0xfff, 0, "page aligned: no page crossing");
     cr_assert_eq(fake_hv_calls[1].input[2], 0x1, "VP 0 from CPU 2");
