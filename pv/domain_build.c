@@ -507,8 +507,9 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     if (p.pae_extcr3)
         pv_dom.vm_assist |= 1UL << VMASST_TYPE_pae_extended_cr3;
 
-    /* One guest vCPU per shim CPU the MADT lists (issue 6); vCPUs but 0
-     * start down and uninitialised (VCPUOP_initialise + VCPUOP_up). */
+    /* One guest vCPU per shim CPU the MADT lists (vCPU n runs on shim
+     * CPU n); vCPUs but 0 start down and uninitialised (VCPUOP_initialise
+     * + VCPUOP_up). */
     pv_dom.nr_vcpus = nr_cpus_possible ? MIN(nr_cpus_possible, (unsigned int)PV_MAX_VCPUS) : 1;
     for (unsigned int i = 1; i < pv_dom.nr_vcpus; i++) {
         pv_dom.vcpus[i].id = i;

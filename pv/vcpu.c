@@ -1,5 +1,5 @@
 /*
- * Guest vCPUs beyond the first (issue 6): VCPUOP_initialise / up / down /
+ * Guest vCPUs beyond the first: VCPUOP_initialise / up / down /
  * is_up. Guest vCPU n runs on shim CPU n (pinned 1:1); the shim CPU is
  * started (smp_cpu_up) the first time the guest brings vCPU n up and then
  * stays online. A vCPU that is down parks in the shim on its own CPU

@@ -1,6 +1,6 @@
 /*
  * The flush engine: THE place that decides how a TLB flush is delivered
- * (DESIGN.md, "One place for each decision"). Callers say what and why
+ * (no other file chooses between IPIs and L0). Callers say what and why
  * (flags); this file picks the way, in seL4's spelling of a remote
  * operation: the local part first, then the remote part, either as one
  * L0-assisted flush or as IPIs that each remote CPU acknowledges.

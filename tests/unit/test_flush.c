@@ -46,7 +46,7 @@ static const enum flush_policy policies[] = {
     FLUSH_POLICY_AUTO, FLUSH_POLICY_IPI, FLUSH_POLICY_ASSIST,
 };
 
-/* The specification of the decision (DESIGN.md / issue 7), restated. */
+/* The specification of the decision (shim/flush.c's header), restated. */
 static enum flush_reason expected_reason(unsigned int flags, uint64_t mask,
                                          enum env_l0 l0, enum flush_policy pol)
 {

@@ -336,7 +336,7 @@ Test(pv_build, console_backend_notifies_guest)
     cr_expect_eq(sh->evtchn_pending[port / 64] & (1UL << (port % 64)), 0);
 }
 
-/* Issue 6: one guest vCPU per shim CPU the MADT lists, capped at the
+/* One guest vCPU per shim CPU the MADT lists, capped at the
  * vcpu_info slots of shared_info; vCPUs but 0 start down, uninitialised. */
 Test(pv_build, one_vcpu_per_shim_cpu)
 {
