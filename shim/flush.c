@@ -30,6 +30,7 @@
 #include <minishim/l0.h>
 #include <minishim/percpu.h>
 #include <minishim/tlbclock.h>
+#include <minishim/x86.h>
 #include <minishim/xen-public.h>
 
 static enum flush_policy policy = FLUSH_POLICY_AUTO;
@@ -71,7 +72,7 @@ void flush_local(const struct flush_request *req)
         for (uint64_t i = 0; i < (1ULL << req->order); i++) {
             uint64_t a = base + i * PAGE_SIZE;
 
-            if (((int64_t)(a << 16) >> 16) == (int64_t)a)
+            if (is_canonical(a))
                 arch_invlpg(va(a));
         }
         return;
