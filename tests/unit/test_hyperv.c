@@ -11,6 +11,7 @@
  */
 #include <criterion/criterion.h>
 #include "test_flush_env.h"
+#include "fake/fake_console.h"
 
 /* VP indexes for CPUs 0..4: CPU 3 is VP 70 (bank 1 bit 6), CPU 4 VP 130
  * (bank 2 bit 2). */
@@ -371,7 +372,7 @@ static void viridian_msr_hook(uint32_t msr, uint64_t val)
     if (msr == 0x40000000 && val)
         fake_set_cpuid(0x40000004, viridian_rec, 0x7ff, 0, 0);
     if (msr == 0x40000200 && val)       /* Xen's hypercall page */
-        memset(fake_pa_to_ptr(val & ~0xfffULL), 0xcc, 32);
+        fake_xen_fill_hcall_page(val);
 }
 
 static void setup_xen_viridian(uint32_t rec, enum l0_flush_use use)
@@ -569,39 +570,25 @@ Test(hyperv, selftest_xen_backend)
     cr_assert_eq(l0_selftest(), 1);
 }
 
-static char printed[2048];
-
-static void capture(const char *s, size_t len)
-{
-    size_t used = strlen(printed);
-
-    if (used + len < sizeof(printed)) {
-        memcpy(printed + used, s, len);
-        printed[used + len] = '\0';
-    }
-}
-
 Test(hyperv, l0_stats_line)
 {
     cpumask_t m = env_mask(0x02);
 
     setup_xen_viridian(REC_ALL, L0_FLUSH_USE_HYPERV);
-    printed[0] = '\0';
-    console_add_sink("test", capture);
+    fake_console_capture();
     console_set_level(LOG_INFO);
     flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
     env_l0_fails = true;
     flush_mask(&m, FLUSH_TLB_GLOBAL | FLUSH_VA_VALID, va(0x1000), 0);
     l0_print_stats();
-    cr_assert(strstr(printed, "l0: flush calls backend=hyperv space=1 list=1 space-ex=0 "
+    cr_assert(strstr(fake_console_out, "l0: flush calls backend=hyperv space=1 list=1 space-ex=0 "
                               "list-ex=0 all-processors=0 errors=1 last-status=0x5\n"),
-              "%s", printed);
+              "%s", fake_console_out);
 
     env_setup(ENV_XEN_OK, 3, FLUSH_POLICY_AUTO, true);
-    printed[0] = '\0';
-    console_add_sink("test", capture);
+    fake_console_capture();
     flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
     l0_print_stats();
-    cr_assert(strstr(printed, "l0: flush calls backend=xen hvmop-flush-tlbs=1 errors=0\n"),
-              "%s", printed);
+    cr_assert(strstr(fake_console_out, "l0: flush calls backend=xen hvmop-flush-tlbs=1 errors=0\n"),
+              "%s", fake_console_out);
 }
