@@ -30,6 +30,28 @@ extern const start_info_t *start_info;
 /* Image bounds from guest.lds. */
 extern char _image_start[], _image_end[];
 
+#define EFLAGS_IF (1UL << 9)       /* RFLAGS.IF (SDM vol. 1 3.4.3) */
+
+/* The TSC, not executed ahead of earlier loads (lfence). */
+static inline uint64_t guest_rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    asm volatile ("lfence; rdtsc" : "=a" (lo), "=d" (hi) :: "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * Map start_info's shared_info at the page after the boot stack (padding
+ * of the initial mapping) and mask every event port, as Linux does: only
+ * ports a test unmasks may raise upcalls (under Xen the console backend
+ * notifies its port at any time). test_fatal() if the mapping fails.
+ */
+struct shared_info *guest_map_shared_info(void);
+/* Xen system time in ns from t (public xen.h vcpu_time_info, with its
+ * odd/even version protocol). */
+uint64_t guest_system_time_ns(volatile struct vcpu_time_info *t);
+
 /* Provided by every guest. */
 void test_main(void);
 

@@ -96,36 +96,11 @@ static unsigned long mfn_of(const void *p)
 
 /* ------------------------------------------------------------ time --- */
 
-static uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
 
 /* Xen system time from this vCPU's vcpu_time_info (pvclock). */
 static uint64_t now_ns(void)
 {
-    volatile struct vcpu_time_info *t = &vinfo[my_id()]->time;
-    uint32_t ver;
-    uint64_t ns;
-
-    do {
-        uint64_t delta;
-
-        ver = t->version;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        delta = rdtsc() - t->tsc_timestamp;
-        if (t->tsc_shift < 0)
-            delta >>= -t->tsc_shift;
-        else
-            delta <<= t->tsc_shift;
-        ns = t->system_time +
-             (uint64_t)(((unsigned __int128)delta * t->tsc_to_system_mul) >> 32);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } while ((ver & 1) || ver != t->version);
-    return ns;
+    return guest_system_time_ns(&vinfo[my_id()]->time);
 }
 
 static void delay_ns(uint64_t ns)
@@ -377,15 +352,8 @@ static void fill_ctx(unsigned int id, unsigned long l4_mfn)
 
 static void map_shared_info(void)
 {
-    unsigned long va = start_info->pt_base + (start_info->nr_pt_frames + 1) * PAGE_SIZE;
-    long rc = hypercall3(__HYPERVISOR_update_va_mapping, va,
-                         start_info->shared_info | 7, UVMF_INVLPG);
-
-    if (rc)
-        test_fatal("update_va_mapping(shared_info) = %ld", rc);
-    shinfo = (struct shared_info *)va;
     /* Every port masked; the ones under test are unmasked when bound. */
-    memset(shinfo->evtchn_mask, 0xff, sizeof(shinfo->evtchn_mask));
+    shinfo = guest_map_shared_info();
     for (unsigned int i = 0; i < NV; i++)
         vinfo[i] = &shinfo->vcpu_info[i];
     for (unsigned int w = 0; w < ARRAY_SIZE(shinfo->evtchn_pending); w++)
