@@ -99,6 +99,20 @@ struct jmpctx { uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip; };
 int guest_setjmp(struct jmpctx *c) __attribute__((returns_twice));
 void __noreturn guest_longjmp(struct jmpctx *c);
 
+/*
+ * GUEST_AP_ENTRY(entry, fn): defines the code address entry, a vCPU start
+ * point (a context's rip, see guest_vcpu_ctx) that calls fn(%rdi) on the
+ * context's stack; fn must not return (ud2 after it).
+ */
+#define GUEST_AP_ENTRY(entry, fn)                                       \
+    asm(".pushsection .text\n"                                          \
+        ".globl " #entry "\n"                                           \
+        #entry ":\n"                                                    \
+        "    call " #fn "\n"                                            \
+        "    ud2\n"                                                     \
+        ".popsection");                                                 \
+    extern char entry[]
+
 /* A VCPUOP_initialise context for a vCPU starting in guest kernel mode at
  * rip with stack rsp, %rdi = arg and the L4 whose MFN is l4_mfn (flat
  * kernel selectors, EFLAGS.IF set, everything else zero). */

@@ -120,13 +120,7 @@ static void reader(unsigned long id)
 }
 
 void ap_main(unsigned long id);
-asm(".pushsection .text\n"
-    ".globl ap_entry\n"
-    "ap_entry:\n"
-    "    call ap_main\n"
-    "    ud2\n"
-    ".popsection");
-extern char ap_entry[];
+GUEST_AP_ENTRY(ap_entry, ap_main);
 
 void ap_main(unsigned long id)
 {

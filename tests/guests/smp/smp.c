@@ -86,13 +86,7 @@ static void tlb_reader(void)
 void ap_main(unsigned long id);
 /* A vCPU's entry: the context's rsp is the top of its ap_stack, %rdi its
  * id (the context's registers are loaded as they are). */
-asm(".pushsection .text\n"
-    ".globl ap_entry\n"
-    "ap_entry:\n"
-    "    call ap_main\n"
-    "    ud2\n"
-    ".popsection");
-extern char ap_entry[];
+GUEST_AP_ENTRY(ap_entry, ap_main);
 
 /* vCPU 1: one round per VCPUOP_up; no console use (vCPU 0 owns it).
  * vCPUs 2 and up: count their runs and go down. */
