@@ -100,6 +100,26 @@ int guest_setjmp(struct jmpctx *c) __attribute__((returns_twice));
 void __noreturn guest_longjmp(struct jmpctx *c);
 
 /*
+ * What a one-way trap entry (frame.h pv_oneway_entry) saw: its kind, the
+ * error code (~0: the vector has none), the frame Xen built, the
+ * interrupted context's rax and where the frame was.
+ */
+struct guest_trap_seen {
+    unsigned int kind;
+    uint64_t ec, rip, cs, rflags, rsp, ss, rax, frame_addr;
+};
+void guest_trap_record(volatile struct guest_trap_seen *g, const uint64_t *frame,
+                       unsigned int kind, unsigned int has_ec, uint64_t rax);
+/* Clear *seen, then run the statements; a one-way entry whose handler
+ * longjmps to ctx comes back here. */
+#define GUEST_TRY(ctx, seen, ...) do {                                  \
+        memset((void *)(seen), 0, sizeof(*(seen)));                     \
+        if (guest_setjmp(ctx) == 0) {                                   \
+            __VA_ARGS__;                                                \
+        }                                                               \
+    } while (0)
+
+/*
  * GUEST_AP_ENTRY(entry, fn): defines the code address entry, a vCPU start
  * point (a context's rip, see guest_vcpu_ctx) that calls fn(%rdi) on the
  * context's stack; fn must not return (ud2 after it).
