@@ -99,6 +99,10 @@ struct jmpctx { uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip; };
 int guest_setjmp(struct jmpctx *c) __attribute__((returns_twice));
 void __noreturn guest_longjmp(struct jmpctx *c);
 
+/* The MFN behind the guest page at va, from start_info's P2M (va inside
+ * the image, which the builder maps from _image_start at PFN 0). */
+unsigned long guest_mfn_of(const volatile void *va);
+
 /*
  * What a one-way trap entry (frame.h pv_oneway_entry) saw: its kind, the
  * error code (~0: the vector has none), the frame Xen built, the

@@ -1,4 +1,4 @@
-/* shared_info and Xen system time for test guests (guest.h). */
+/* Frames, shared_info and Xen system time for test guests (guest.h). */
 #include "guest.h"
 
 struct shared_info *guest_map_shared_info(void)
@@ -35,4 +35,11 @@ uint64_t guest_system_time_ns(volatile struct vcpu_time_info *t)
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
     } while ((ver & 1) || ver != t->version);
     return ns;
+}
+
+unsigned long guest_mfn_of(const volatile void *va)
+{
+    const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
+
+    return p2m[((unsigned long)va - (unsigned long)_image_start) >> PAGE_SHIFT];
 }

@@ -46,14 +46,9 @@ void pseg_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec,
 
 #define TRY(...) GUEST_TRY(&kctx, &got, __VA_ARGS__)
 
-static unsigned long mfn_of(const void *va)
-{
-    return p2m[((unsigned long)va - 0xffffffff80000000UL) >> PAGE_SHIFT];
-}
-
 static long map(const void *va, bool writable)
 {
-    uint64_t pte = ((uint64_t)mfn_of(va) << PAGE_SHIFT) | _P | _US | _A | _D |
+    uint64_t pte = ((uint64_t)guest_mfn_of(va) << PAGE_SHIFT) | _P | _US | _A | _D |
                    (writable ? _RW : 0);
 
     return hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)va, pte,
@@ -73,7 +68,7 @@ static long set_ldt(uint64_t base, unsigned int ents)
 
 static long update_desc(const void *slot, uint64_t d)
 {
-    uint64_t maddr = ((uint64_t)mfn_of(slot) << PAGE_SHIFT) |
+    uint64_t maddr = ((uint64_t)guest_mfn_of(slot) << PAGE_SHIFT) |
                      ((unsigned long)slot & (PAGE_SIZE - 1));
 
     return hypercall2(__HYPERVISOR_update_descriptor, maddr, d);

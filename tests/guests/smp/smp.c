@@ -107,11 +107,6 @@ void ap_main(unsigned long id)
 
 static const unsigned long *p2m;
 
-static unsigned long mfn_of(const void *p)
-{
-    return p2m[((unsigned long)p - (unsigned long)_image_start) >> PAGE_SHIFT];
-}
-
 static void fill_ctx_for(unsigned int id, unsigned long l4_mfn)
 {
     guest_vcpu_ctx(&ctx, (unsigned long)ap_entry,
@@ -182,8 +177,8 @@ static long uvm(const volatile void *va, unsigned long mfn, unsigned long flags)
 
 static void tlb_test(void)
 {
-    unsigned long mfn_a = mfn_of((const void *)tlb_page);
-    unsigned long mfn_b = mfn_of((const void *)tlb_b);
+    unsigned long mfn_a = guest_mfn_of((const void *)tlb_page);
+    unsigned long mfn_b = guest_mfn_of((const void *)tlb_b);
     static unsigned long vmask = 3;     /* vCPUs 0 and 1 */
     unsigned long g, i;
     long rc = 0;
@@ -256,7 +251,7 @@ void test_main(void)
     long rc;
 
     p2m = (const unsigned long *)start_info->mfn_list;
-    l4 = mfn_of((const void *)start_info->pt_base);
+    l4 = guest_mfn_of((const void *)start_info->pt_base);
 
     rc = hypercall_vcpu_op(VCPUOP_is_up, 1, NULL);
     if (rc == -XEN_ENOENT)
@@ -275,7 +270,7 @@ void test_main(void)
     expect(hypercall_vcpu_op(VCPUOP_initialise, 0, &ctx), -XEN_EEXIST);
 
     /* arch_set_info_guest: CR3 must name an L4 the guest may use as one. */
-    fill_ctx(mfn_of(ap_stack[1]));          /* a writable data page */
+    fill_ctx(guest_mfn_of(ap_stack[1]));          /* a writable data page */
     expect(hypercall_vcpu_op(VCPUOP_initialise, 1, &ctx), -XEN_EINVAL);
     fill_ctx(0);
     expect(hypercall_vcpu_op(VCPUOP_initialise, 1, &ctx), -XEN_EINVAL);

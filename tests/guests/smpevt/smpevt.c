@@ -89,11 +89,6 @@ static unsigned int my_id(void)
     return 0;
 }
 
-static unsigned long mfn_of(const void *p)
-{
-    return p2m[((unsigned long)p - (unsigned long)_image_start) >> PAGE_SHIFT];
-}
-
 /* ------------------------------------------------------------ time --- */
 
 
@@ -212,7 +207,7 @@ static void stop_periodic(unsigned int id)
 static void register_vcpu_info(unsigned int id)
 {
     struct vcpu_register_vcpu_info ri = {
-        .mfn = mfn_of(vinfo_page), .offset = 64 + 64 * id,
+        .mfn = guest_mfn_of(vinfo_page), .offset = 64 + 64 * id,
     };
     struct vcpu_info *old = &shinfo->vcpu_info[id];
     long rc;
@@ -356,7 +351,7 @@ static void map_shared_info(void)
 
 static void test_register_errors(unsigned long l4)
 {
-    struct vcpu_register_vcpu_info ri = { .mfn = mfn_of(vinfo_page), .offset = 64 };
+    struct vcpu_register_vcpu_info ri = { .mfn = guest_mfn_of(vinfo_page), .offset = 64 };
 
     /* Debian's Xen 4.17.7 (map_guest_area): a vcpu_info that does not fit
      * in the page, or is misaligned, is -ENXIO; other refusals -EINVAL. */
@@ -413,7 +408,7 @@ static void test_bad_args(void)
     expect(hypercall_vcpu_op(VCPUOP_register_runstate_memory_area, 0, &ra), -XEN_EFAULT);
     /* register_vcpu_info: once only, and not for another vCPU that is up. */
     {
-        struct vcpu_register_vcpu_info ri = { .mfn = mfn_of(vinfo_page), .offset = 512 };
+        struct vcpu_register_vcpu_info ri = { .mfn = guest_mfn_of(vinfo_page), .offset = 512 };
 
         expect(hypercall_vcpu_op(VCPUOP_register_vcpu_info, 0, &ri), -XEN_EINVAL);
         expect(hypercall_vcpu_op(VCPUOP_register_vcpu_info, 1, &ri), -XEN_EINVAL);
@@ -647,7 +642,7 @@ void test_main(void)
     long rc;
 
     p2m = (const unsigned long *)start_info->mfn_list;
-    l4 = mfn_of((const void *)start_info->pt_base);
+    l4 = guest_mfn_of((const void *)start_info->pt_base);
     rc = hypercall_vcpu_op(VCPUOP_is_up, NV - 1, NULL);
     if (rc == -XEN_ENOENT)
         test_skip("needs %u vCPUs (VCPUOP_is_up(%u) = -ENOENT)", NV, NV - 1);
