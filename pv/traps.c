@@ -888,6 +888,11 @@ void pv_guest_trap(struct cpu_regs *regs)
         }
         if (regs->error_code == 0 && emulate_privileged(v, regs))
             break;
+        /* TCG raises #GP(0) where the hardware gives #SS(0). */
+        if (regs->error_code == 0 && pv_gp_is_stack_fault(v, regs)) {
+            bounce_trap(v, regs, X86_EXC_SS, true, 0);
+            break;
+        }
         /* An LDT selector: fault the LDT page in (Xen's LDT #PF path). */
         if ((regs->error_code & 7) == 4) {
             uint64_t lcr2;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <minishim/pv.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_emul.h>
 #include <minishim/pv_msr.h>
 #include <minishim/regs.h>
 #include <minishim/x86.h>
@@ -294,4 +295,64 @@ Test(pv_conf, rdmsr_through_gp)
     cr_expect_eq(r.rip, gp(insn) + 2);
     cr_expect_eq(r.rax, 2);
     cr_expect_eq(r.rdx, 0);
+}
+
+/* ------------------------------------------------------------- #SS(0) --- */
+
+#define NONCANON_TOP 0x8000000000000000ULL
+
+static bool stack_fault(const uint8_t *insn, struct cpu_regs *r)
+{
+    r->rip = gp(insn);
+    return pv_gp_is_stack_fault(&pv_dom.vcpus[0], r);
+}
+
+Test(pv_conf, stack_fault_decode)
+{
+    static const uint8_t rsp_sib[] = { 0x48, 0x8b, 0x1c, 0x04 };    /* mov (%rsp,%rax),%rbx */
+    static const uint8_t rbp_d8[] = { 0x48, 0x8b, 0x45, 0x08 };     /* mov 8(%rbp),%rax */
+    static const uint8_t fs_rbp[] = { 0x64, 0x48, 0x8b, 0x45, 0x00 }; /* mov %fs:0(%rbp),%rax */
+    static const uint8_t rax_m[] = { 0x48, 0x8b, 0x18 };            /* mov (%rax),%rbx */
+    static const uint8_t r13_m[] = { 0x49, 0x8b, 0x45, 0x00 };      /* mov 0(%r13),%rax */
+    static const uint8_t push[] = { 0x50 };                         /* push %rax */
+    static const uint8_t lea[] = { 0x48, 0x8d, 0x45, 0x08 };        /* lea 8(%rbp),%rax */
+    static const uint8_t rip_rel[] = { 0x48, 0x8b, 0x05, 0, 0, 0, 0 };
+    static const uint8_t push_m[] = { 0xff, 0x30 };                 /* push (%rax) */
+    struct cpu_regs r = { .rsp = 0xffffffff80010000ULL, .rbp = NONCANON_TOP,
+                          .rax = NONCANON_TOP, .r13 = NONCANON_TOP };
+
+    cr_expect(stack_fault(rsp_sib, &r), "(%%rsp,%%rax)");
+    cr_expect(stack_fault(rbp_d8, &r), "8(%%rbp)");
+    cr_expect(stack_fault(fs_rbp, &r), "%%fs:(%%rbp)");
+    cr_expect_not(stack_fault(rax_m, &r), "(%%rax): #GP");
+    cr_expect_not(stack_fault(r13_m, &r), "(%%r13) is not %%rbp");
+    cr_expect_not(stack_fault(push, &r), "push with a good %%rsp");
+    cr_expect_not(stack_fault(lea, &r), "lea does not access memory");
+    cr_expect_not(stack_fault(rip_rel, &r), "rip-relative");
+    cr_expect_not(stack_fault(push_m, &r), "push (%%rax): the operand is #GP");
+    r.rbp = 0x1000;
+    cr_expect_not(stack_fault(rbp_d8, &r), "canonical: another cause");
+    /* An %fs base that makes it non-canonical. */
+    pv_dom.vcpus[0].fs_base = 0x00007fffffffff00ULL;
+    r.rbp = 0x1000;
+    cr_expect(stack_fault(fs_rbp, &r), "fs base + %%rbp");
+    r.rsp = NONCANON_TOP;
+    cr_expect(stack_fault(push, &r), "push with a non-canonical %%rsp");
+    cr_expect(stack_fault(push_m, &r), "push (%%rax) with a non-canonical %%rsp");
+}
+
+/* Through the trap path: #GP(0) from the guest becomes #SS(0). */
+Test(pv_conf, stack_fault_delivered_as_ss)
+{
+    static const uint8_t insn[] = { 0x48, 0x8b, 0x45, 0x08 };
+    struct cpu_regs r = { .vector = X86_EXC_GP, .error_code = 0, .rip = gp(insn),
+                          .cs = FLAT_KERNEL_CS, .ss = FLAT_KERNEL_SS, .rflags = 0x202,
+                          .rsp = gp(kstack + 64), .rbp = NONCANON_TOP };
+
+    set_trap(X86_EXC_GP, 0);
+    set_trap(X86_EXC_SS, 0);
+    pv_guest_trap(&r);
+    cr_expect_eq(r.rip, HANDLER(X86_EXC_SS));
+    cr_expect_eq(kstack[64 - 6], 0, "error code 0");
+    cr_expect_eq(kstack[64 - 5], gp(insn), "on the instruction");
 }

@@ -124,6 +124,30 @@ pvc_kernel_int91:
     int     $0x91
     ret
 
+/* Non-canonical memory operands (each faults; the stub longjmps back).
+ * Stack-relative ones must be #SS(0), the others #GP(0). */
+    .globl pvc_ss_rsp_index, pvc_ss_rbp, pvc_ss_rbp_fs, pvc_gp_rax, pvc_user_ss
+pvc_ss_rsp_index:
+    movabs  $0x8000000000000000, %rax
+    mov     (%rsp,%rax,1), %rbx
+    ret
+pvc_ss_rbp:
+    movabs  $0x8000000000000000, %rbp
+    mov     8(%rbp), %rax
+    ret
+pvc_ss_rbp_fs:
+    movabs  $0x8000000000000000, %rbp
+    mov     %fs:(%rbp), %rax
+    ret
+pvc_gp_rax:
+    movabs  $0x8000000000000000, %rax
+    mov     (%rax), %rbx
+    ret
+pvc_user_ss:
+    movabs  $0x8000000000000000, %rbp
+    mov     (%rbp), %rax
+    ud2
+
 /* rdmsr/wrmsr wrappers: a #GP goes to the stub and longjmps instead. */
     .globl pvc_rdmsr, pvc_wrmsr
 pvc_rdmsr:                          /* uint64_t pvc_rdmsr(uint32_t msr) */
