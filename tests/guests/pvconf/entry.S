@@ -148,6 +148,28 @@ pvc_user_ss:
     mov     (%rbp), %rax
     ud2
 
+/* Single-step over "mov %ss": the #DB is held for one instruction (the
+ * interrupt shadow) and arrives after the nop, at pvc_db_after_nop. */
+    .globl pvc_db_movss, pvc_db_after_nop, pvc_user_db_movss, pvc_user_db_after_nop
+pvc_db_movss:
+    mov     %ss, %eax
+    pushf
+    orq     $0x100, (%rsp)
+    popf
+    mov     %eax, %ss
+    nop
+pvc_db_after_nop:
+    ud2
+pvc_user_db_movss:
+    mov     %ss, %eax
+    pushf
+    orq     $0x100, (%rsp)
+    popf
+    mov     %eax, %ss
+    nop
+pvc_user_db_after_nop:
+    ud2
+
 /* rdmsr/wrmsr wrappers: a #GP goes to the stub and longjmps instead. */
     .globl pvc_rdmsr, pvc_wrmsr
 pvc_rdmsr:                          /* uint64_t pvc_rdmsr(uint32_t msr) */

@@ -40,6 +40,8 @@ void pvc_ss_rbp(void);
 void pvc_ss_rbp_fs(void);
 void pvc_gp_rax(void);
 extern const char pvc_user_ss[];
+void pvc_db_movss(void);
+extern const char pvc_db_after_nop[], pvc_user_db_movss[], pvc_user_db_after_nop[];
 void pvc_kernel_int90(void);
 void pvc_kernel_int91(void);
 extern const uint64_t pvc_trap_table[258];
@@ -354,6 +356,29 @@ static void test_stack_fault(void)
     printk("#SS: done\n");
 }
 
+/* ------------------------------------------------------ #DB after mov ss --- */
+
+static void test_db_movss(void)
+{
+    long dr6;
+
+    run_kernel(pvc_db_movss);
+    dr6 = hypercall1(__HYPERVISOR_get_debugreg, 6);
+    check(got.vec == 1 && got.rip == (uint64_t)pvc_db_after_nop,
+          "kernel mov %%ss + TF: vector %#x at %#lx, want #DB at %p", got.vec, got.rip,
+          pvc_db_after_nop);
+    check(dr6 & (1L << 14), "kernel mov %%ss + TF: %%dr6 %#lx lacks BS", dr6);
+    hypercall2(__HYPERVISOR_set_debugreg, 6, 0);
+    run_user(pvc_user_db_movss);
+    dr6 = hypercall1(__HYPERVISOR_get_debugreg, 6);
+    check(got.vec == 1 && got.rip == (uint64_t)pvc_user_db_after_nop &&
+          got.cs == FLAT_USER_CS, "user mov %%ss + TF: vector %#x at %#lx cs %#lx, "
+          "want #DB at %p", got.vec, got.rip, got.cs, pvc_user_db_after_nop);
+    check(dr6 & (1L << 14), "user mov %%ss + TF: %%dr6 %#lx lacks BS", dr6);
+    hypercall2(__HYPERVISOR_set_debugreg, 6, 0);
+    printk("#DB after mov %%ss: done\n");
+}
+
 /* ---------------------------------------------------------------- int $n --- */
 
 static const char *user_int(unsigned int n)
@@ -440,5 +465,6 @@ void test_main(void)
     test_multicall_iret();
     test_msrs();
     test_stack_fault();
+    test_db_movss();
     test_softint();
 }
