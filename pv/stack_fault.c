@@ -17,11 +17,6 @@
 #include <minishim/pv_guest_access.h>
 #include <minishim/x86.h>
 
-static bool canonical(uint64_t va)
-{
-    return va < (1UL << 47) || va >= 0xFFFF800000000000UL;
-}
-
 /* One-byte opcodes with a ModRM byte (64-bit mode). */
 static bool has_modrm_1(uint8_t op)
 {
@@ -117,7 +112,7 @@ bool pv_gp_is_stack_fault(struct vcpu *v, struct cpu_regs *regs)
         /* leave reads at %rbp; everything else at or below %rsp. */
         if (!twobyte && op == 0xc9)
             rsp = regs->rbp;
-        return implicit && (!canonical(rsp) || !canonical(rsp - 8));
+        return implicit && (!is_canonical(rsp) || !is_canonical(rsp - 8));
     }
     if (p >= len)
         return false;
@@ -125,7 +120,7 @@ bool pv_gp_is_stack_fault(struct vcpu *v, struct cpu_regs *regs)
     reg = (insn[p] >> 3) & 7;
     rm = insn[p] & 7;
     p++;
-    if (!twobyte && implicit_stack_1(op, reg) && (!canonical(rsp) || !canonical(rsp - 8)))
+    if (!twobyte && implicit_stack_1(op, reg) && (!is_canonical(rsp) || !is_canonical(rsp - 8)))
         return true;
     if (mod == 3)
         return false;                           /* register operand */
@@ -174,5 +169,5 @@ bool pv_gp_is_stack_fault(struct vcpu *v, struct cpu_regs *regs)
         ea += v->fs_base;
     else if (seg == 0x65)
         ea += v->kernel_mode ? v->gs_base_kernel : v->gs_base_user;
-    return !canonical(ea);
+    return !is_canonical(ea);
 }
