@@ -438,6 +438,54 @@ static void test_softint(void)
     printk("int $n: done, %u known reference differences\n", ref_diffs);
 }
 
+/* -------------------------------------------- VCPUOP_initialise, new L4 --- */
+
+static uint8_t new_l4[4096] __attribute__((aligned(4096)));
+
+static unsigned long mfn_of(const void *va)
+{
+    const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
+
+    return p2m[((unsigned long)va - KBASE) >> PAGE_SHIFT];
+}
+
+static void idle_vcpu(void)
+{
+    for (;;)
+        hypercall_sched_op(SCHEDOP_block, NULL);
+}
+
+/*
+ * Xen arch_set_info_guest() takes a root page-table type reference on
+ * ctrlreg[3], validating an L4 nobody pinned (Linux's cpu_bringup page
+ * tables are pinned, other kernels' need not be). The L4 is a copy of
+ * the running one (the hypervisor's slots included, which validation
+ * skips), mapped read-only first. Needs a second vCPU.
+ */
+static void test_initialise_unpinned_l4(void)
+{
+    static uint8_t stack[4096] __attribute__((aligned(16)));
+    struct vcpu_guest_context ctx;
+    unsigned long mfn = mfn_of(new_l4);
+    long rc;
+
+    rc = hypercall_vcpu_op(VCPUOP_is_up, 1, NULL);
+    if (rc < 0) {
+        printk("VCPUOP_initialise with an unpinned L4: not run, no vCPU 1 (%ld)\n", rc);
+        return;
+    }
+    memcpy(new_l4, (const void *)start_info->pt_base, sizeof(new_l4));
+    /* Read-only: present, user (a PV kernel's pages are), accessed. */
+    rc = hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)new_l4,
+                    (mfn << PAGE_SHIFT) | 0x25, UVMF_INVLPG | UVMF_LOCAL);
+    check(rc == 0, "new L4 read-only: update_va_mapping = %ld", rc);
+    guest_vcpu_ctx(&ctx, (unsigned long)idle_vcpu, (unsigned long)(stack + sizeof(stack)),
+                   0, mfn);
+    rc = hypercall_vcpu_op(VCPUOP_initialise, 1, &ctx);
+    check(rc == 0, "VCPUOP_initialise with an unpinned, valid L4 = %ld, want 0", rc);
+    printk("VCPUOP_initialise with an unpinned L4: %ld\n", rc);
+}
+
 void test_main(void)
 {
     const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
@@ -467,4 +515,5 @@ void test_main(void)
     test_stack_fault();
     test_db_movss();
     test_softint();
+    test_initialise_unpinned_l4();
 }
