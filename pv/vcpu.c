@@ -38,7 +38,7 @@ static uint16_t fixup_sel(uint16_t sel)
 }
 
 /* Arithmetic flags and DF a context may carry; IF is forced on and IOPL
- * goes through physdev_op (Xen keeps IOPL out of the real EFLAGS). */
+ * becomes the vCPU's virtual IOPL (Xen keeps it out of the real EFLAGS). */
 #define CTX_RFLAGS_KEEP 0xcd5UL
 
 /* CS/SS of a context: Xen's flat selectors now; a GDT (LDT) selector
@@ -154,7 +154,9 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
     v->gs_base_kernel = c->gs_base_kernel;
     v->gs_base_user = c->gs_base_user;
     v->fpu_ts = false;
-    v->iopl = 0;
+    /* Xen arch_set_info_guest(): the virtual IOPL is the context's
+     * EFLAGS.IOPL (what PHYSDEVOP_set_iopl would set). */
+    v->iopl = (unsigned int)(u->rflags >> 12) & 3;
     v->timer_set = false;
     v->in_multicall = 0;
     pv_debugreg_set_context(v, c->debugreg);

@@ -449,10 +449,27 @@ static unsigned long mfn_of(const void *va)
     return p2m[((unsigned long)va - KBASE) >> PAGE_SHIFT];
 }
 
-static void idle_vcpu(void)
+/* vCPU 1: 1 = "cli" was emulated (virtual IOPL 1 from the context's
+ * EFLAGS), 2 = it was #GP. */
+static volatile int vcpu1_state;
+
+static void __noreturn vcpu1_idle(void)
 {
     for (;;)
         hypercall_sched_op(SCHEDOP_block, NULL);
+}
+
+static void __noreturn vcpu1_main(void)
+{
+    asm volatile("cli" ::: "memory");
+    vcpu1_state = 1;
+    vcpu1_idle();
+}
+
+static void __noreturn vcpu1_gp(void)
+{
+    vcpu1_state = 2;
+    vcpu1_idle();
 }
 
 /*
@@ -479,11 +496,23 @@ static void test_initialise_unpinned_l4(void)
     rc = hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)new_l4,
                     (mfn << PAGE_SHIFT) | 0x25, UVMF_INVLPG | UVMF_LOCAL);
     check(rc == 0, "new L4 read-only: update_va_mapping = %ld", rc);
-    guest_vcpu_ctx(&ctx, (unsigned long)idle_vcpu, (unsigned long)(stack + sizeof(stack)),
+    guest_vcpu_ctx(&ctx, (unsigned long)vcpu1_main, (unsigned long)(stack + sizeof(stack)),
                    0, mfn);
+    /* Xen arch_set_info_guest(): EFLAGS.IOPL is the virtual IOPL. */
+    ctx.user_regs.rflags |= 1UL << 12;
+    ctx.trap_ctxt[13] = (struct trap_info){ 13, 0, FLAT_KERNEL_CS, (unsigned long)vcpu1_gp };
     rc = hypercall_vcpu_op(VCPUOP_initialise, 1, &ctx);
     check(rc == 0, "VCPUOP_initialise with an unpinned, valid L4 = %ld, want 0", rc);
     printk("VCPUOP_initialise with an unpinned L4: %ld\n", rc);
+    if (rc)
+        return;
+    rc = hypercall_vcpu_op(VCPUOP_up, 1, NULL);
+    check(rc == 0, "VCPUOP_up(1) = %ld", rc);
+    for (unsigned long i = 0; i < 20000000UL && !vcpu1_state; i++)
+        asm volatile("pause");
+    check(vcpu1_state == 1, "vCPU 1 (IOPL 1 in its context): cli %s",
+          vcpu1_state == 2 ? "was #GP" : "never ran");
+    printk("vCPU 1 on the new L4: state %d\n", vcpu1_state);
 }
 
 void test_main(void)
