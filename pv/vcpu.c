@@ -63,8 +63,14 @@ int pv_vcpu_check_context(const struct vcpu_guest_context *c)
         !is_canonical(c->kernel_sp) || !is_canonical(c->fs_base) ||
         !is_canonical(c->gs_base_kernel) || !is_canonical(c->gs_base_user) ||
         !is_canonical(c->event_callback_eip) || !is_canonical(c->failsafe_callback_eip) ||
-        !is_canonical(c->syscall_callback_eip) ||
-        (c->ldt_ents && !is_canonical(c->ldt_base)))
+        !is_canonical(c->syscall_callback_eip))
+        return -XEN_EINVAL;
+    for (unsigned int i = 0; i < ARRAY_SIZE(c->trap_ctxt); i++)
+        if (!is_canonical(c->trap_ctxt[i].address))
+            return -XEN_EINVAL;
+    /* Xen __addr_ok(ldt_base), whatever ldt_ents says: in the lower
+     * canonical half or above the hypervisor range's end. */
+    if (c->ldt_base >= (1UL << 47) && c->ldt_base < __HYPERVISOR_VIRT_END)
         return -XEN_EINVAL;
     /* arch_set_info_guest(): LDT page aligned, at most 8192 entries; GDT
      * not reaching into Xen's reserved entries. */
