@@ -39,7 +39,7 @@ static uint16_t fixup_sel(uint16_t sel)
 }
 
 /* Arithmetic flags and DF a context may carry; IF is forced on and IOPL
- * goes through physdev_op (Xen keeps IOPL out of the real EFLAGS). */
+ * becomes the vCPU's virtual IOPL (Xen keeps it out of the real EFLAGS). */
 #define CTX_RFLAGS_KEEP 0xcd5UL
 
 /* CS/SS of a context: Xen's flat selectors now; a GDT (LDT) selector
@@ -64,8 +64,14 @@ int pv_vcpu_check_context(const struct vcpu_guest_context *c)
         !is_canonical(c->kernel_sp) || !is_canonical(c->fs_base) ||
         !is_canonical(c->gs_base_kernel) || !is_canonical(c->gs_base_user) ||
         !is_canonical(c->event_callback_eip) || !is_canonical(c->failsafe_callback_eip) ||
-        !is_canonical(c->syscall_callback_eip) ||
-        (c->ldt_ents && !is_canonical(c->ldt_base)))
+        !is_canonical(c->syscall_callback_eip))
+        return -XEN_EINVAL;
+    for (unsigned int i = 0; i < ARRAY_SIZE(c->trap_ctxt); i++)
+        if (!is_canonical(c->trap_ctxt[i].address))
+            return -XEN_EINVAL;
+    /* Xen __addr_ok(ldt_base), whatever ldt_ents says: in the lower
+     * canonical half or above the hypervisor range's end. */
+    if (c->ldt_base >= (1UL << 47) && c->ldt_base < __HYPERVISOR_VIRT_END)
         return -XEN_EINVAL;
     /* arch_set_info_guest(): LDT page aligned, at most 8192 entries; GDT
      * not reaching into Xen's reserved entries. */
@@ -155,7 +161,9 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
     v->gs_base_kernel = c->gs_base_kernel;
     v->gs_base_user = c->gs_base_user;
     v->fpu_ts = false;
-    v->iopl = 0;
+    /* Xen arch_set_info_guest(): the virtual IOPL is the context's
+     * EFLAGS.IOPL (what PHYSDEVOP_set_iopl would set). */
+    v->iopl = (unsigned int)(u->rflags >> 12) & 3;
     v->timer_set = false;
     v->in_multicall = 0;
     pv_debugreg_set_context(v, c->debugreg);
