@@ -12,6 +12,7 @@
  * faulting is not emulated, so PLATFORM_INFO reads 0 and
  * MISC_FEATURES_ENABLES only takes 0.
  */
+#include <minishim/apic.h>       /* APIC_BASE_BSP, APIC_BASE_ENABLE */
 #include <minishim/arch.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_msr.h>
@@ -46,8 +47,6 @@
 #define MSR_K8_PSTATE7              0xc001006b
 #define MSR_AMD64_DE_CFG            0xc0011029
 
-#define APIC_BASE_BSP               (1UL << 8)
-#define APIC_BASE_ENABLE            (1UL << 11)
 #define APIC_DEFAULT_PHYS_BASE      0xfee00000UL
 /* Xen's own PAT (XEN_MSR_PAT): what a PV guest reads. */
 #define XEN_MSR_PAT                 0x0000050100070406UL
