@@ -6,6 +6,7 @@
 #include <string.h>
 #include <minishim/xen-public.h>
 #include <minishim/acpi.h>
+#include <minishim/bzimage.h>
 #include <minishim/arch.h>
 #include <minishim/boot.h>
 #include <minishim/console.h>
@@ -140,16 +141,29 @@ static void report_cpus(void)
         pr_info("cpu: no ACPI MADT; assuming 1 CPU\n");
 }
 
-/* Check module 0 is a 64-bit Xen PV kernel and describe it. */
+/* Check module 0 is a 64-bit Xen PV kernel (an ELF, or a bzImage /
+ * compressed kernel: its ELF is checked once decompressed, pv/start.c)
+ * and describe it. */
 static int inspect_guest(const struct boot_module *m)
 {
+    struct kernel_payload kp;
     struct elf_image img;
     struct xen_notes notes;
     char err[160];
 
     pr_info("guest: module 0 at %lx, %lu bytes, cmdline \"%s\"\n",
             (unsigned long)m->start.pa, (unsigned long)m->size, m->cmdline);
-    if (elf_check(arch_phys_to_virt(m->start), m->size, &img, err, sizeof(err)) ||
+    if (kernel_probe(arch_phys_to_virt(m->start), m->size, &kp, err, sizeof(err))) {
+        pr_err("guest: module 0 is not a usable PV kernel: %s\n", err);
+        return -XEN_EINVAL;
+    }
+    if (kp.comp != KCOMP_NONE) {
+        pr_info("guest: %s%s-compressed kernel, %lu bytes, %lu decompressed\n",
+                kp.bzimage ? "bzImage, " : "", kernel_comp_name(kp.comp),
+                (unsigned long)kp.len, (unsigned long)kp.out_len);
+        return 0;
+    }
+    if (elf_check(kp.data, kp.len, &img, err, sizeof(err)) ||
         elf_xen_notes(&img, &notes, err, sizeof(err))) {
         pr_err("guest: module 0 is not a usable PV kernel: %s\n", err);
         return -XEN_EINVAL;

@@ -74,6 +74,37 @@ case_ truncated-elf 1 "--guest '$trunc'" \
 
 case_ elf32-refused 1 "--guest '$elf32'" "+not a 64-bit ELF image"
 
+# The kernel as xl hands it over (pv/bzimage.c): Debian's /boot/vmlinuz
+# (bzImage, xz payload) decompressed by the shim and booted to its root
+# mount (~1 min under TCG), and bzImages the shim must refuse, each with a
+# reason and a crash shutdown.
+vmlinuz=$(ls /boot/vmlinuz-* 2>/dev/null | grep -v cloud | sort -V | tail -n 1)
+if [ -n "$vmlinuz" ]; then
+  # Payload start: (setup_sects + 1) * 512 + payload_offset (boot protocol).
+  u8()  { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+  u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+  poff=$(( ($(u8 "$vmlinuz" $((0x1f1))) + 1) * 512 + $(u32 "$vmlinuz" $((0x248))) ))
+  QEMU_TIMEOUT=300 case_ bzimage-linux 1 "--mem 1024 --guest '$vmlinuz' --cmdline 'loglvl=info -- console=hvc0'" \
+    "+guest: bzImage, xz-compressed kernel" "+guest: entering the PV guest" \
+    "+Linux version" "+Hypervisor detected: Xen PV" \
+    "+VFS: Unable to mount root fs" "+shutting down (crash)"
+  bzcut="$logdir/bzimage-cut.bin"
+  head -c $((poff + 65536)) "$vmlinuz" > "$bzcut"
+  case_ bzimage-truncated 1 "--guest '$bzcut'" \
+    "~not a usable PV kernel: bzImage payload .* lies outside the" "-entering the PV guest" \
+    "+shutting down (crash)"
+  bzbad="$logdir/bzimage-bzip2.bin"
+  cp "$vmlinuz" "$bzbad" && printf 'BZh9' | dd of="$bzbad" bs=1 seek="$poff" conv=notrunc status=none
+  case_ bzimage-bzip2 1 "--guest '$bzbad'" \
+    "+kernel compressed with bzip2: minishim decompresses gzip, xz, zstd and lz4" \
+    "+shutting down (crash)"
+  bzbad="$logdir/bzimage-corrupt.bin"
+  cp "$vmlinuz" "$bzbad" && head -c 4096 /dev/zero | dd of="$bzbad" bs=1 seek=$((poff + 200000)) conv=notrunc status=none
+  QEMU_TIMEOUT=120 case_ bzimage-corrupt 1 "--mem 1024 --guest '$bzbad'" \
+    "~guest: bad kernel image: cannot decompress the xz kernel payload: xz: (corrupt data|truncated)" \
+    "-entering the PV guest" "+shutting down (crash)"
+fi
+
 case_ no-xen-notes 1 "--guest '$build_dir/unit-tests'" \
   "+not a usable PV kernel: ELF type 3 is not an executable"
 
