@@ -140,6 +140,9 @@ void __noreturn pv_start(paddr_t start_info)
     if (boot_info.nr_modules > 1) {
         a.initrd = arch_phys_to_virt(boot_info.modules[1].start);
         a.initrd_size = boot_info.modules[1].size;
+        pr_info("guest: initrd (module 1) at %lx, %lu bytes\n",
+                (unsigned long)boot_info.modules[1].start.pa,
+                (unsigned long)a.initrd_size);
     }
     a.cmdline = m->cmdline;
     a.nr_pages = want;

@@ -259,6 +259,14 @@ void __noreturn shim_main(paddr_t start_info)
                "QEMU: -initrd <kernel>, xl: kernel=)\n");
         shim_shutdown(SHUTDOWN_crash);
     }
+    rc = bootinfo_split_bundle(&boot_info, err, sizeof(err));
+    if (rc < 0) {
+        pr_err("guest: bad module bundle: %s\n", err);
+        shim_shutdown(SHUTDOWN_crash);
+    }
+    if (rc > 0)
+        pr_info("guest: module bundle: %d parts (kernel%s)\n", rc,
+                rc > 1 ? ", initrd" : "");
     guest_args = cmdline_guest_args(boot_info.cmdline);
     if (guest_args && !boot_info.modules[0].cmdline[0])
         snprintf(boot_info.modules[0].cmdline, sizeof(boot_info.modules[0].cmdline),

@@ -88,6 +88,23 @@ if [ -n "$vmlinuz" ]; then
     "+guest: bzImage, xz-compressed kernel" "+guest: entering the PV guest" \
     "+Linux version" "+Hypervisor detected: Xen PV" \
     "+VFS: Unable to mount root fs" "+shutting down (crash)"
+  # Kernel + busybox initramfs as one module bundle (run-shim.sh --initrd,
+  # split by the shim; Linux's MOD_START_PFN note: an unmapped initrd):
+  # /init runs in user space and powers off (~45 s under TCG).
+  initramfs="$logdir/initramfs.gz"
+  if "$top/scripts/mk-initramfs.sh" "$initramfs"; then
+    QEMU_TIMEOUT=300 case_ linux-initramfs-smp1 0 "--mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0'" \
+      "+guest: module bundle: 2 parts (kernel, initrd)" "+guest: initrd (module 1)" \
+      "+Run /init as init process" "+minishim-linux: /init running (pid 1)" \
+      "+1 CPU(s) online" "+SCHEDOP_shutdown, reason 0" "+shutting down (poweroff)"
+    # An initrd larger than the guest's memory: refused, crash shutdown.
+    big="$logdir/initrd-too-big.bin"
+    truncate -s 40M "$big"
+    case_ linux-initrd-too-big 1 "--mem 512 --guest '$vmlinuz' --initrd '$big' --cmdline 'loglvl=info guest_mem=96M'" \
+      "~cannot build the PV domain: the initrd \(40960 KiB\) does not fit in guest memory" \
+      "-entering the PV guest" "+shutting down (crash)"
+    rm -f "$big"
+  fi
   bzcut="$logdir/bzimage-cut.bin"
   head -c $((poff + 65536)) "$vmlinuz" > "$bzcut"
   case_ bzimage-truncated 1 "--guest '$bzcut'" \
