@@ -53,6 +53,9 @@ void __noreturn shim_shutdown(unsigned int reason)
     pr_info("minishim: shutting down (%s)\n", shutdown_reason_name(reason));
     flush_stats_print();
     inject_print();
+    if (xen_pvconsole_dropped())
+        pr_warn("console: %lu bytes dropped: L0's PV console ring stayed full\n",
+                xen_pvconsole_dropped());
     l0_shutdown(reason);
 }
 
