@@ -159,7 +159,11 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
     v->gs_base_kernel = c->gs_base_kernel;
     v->gs_base_user = c->gs_base_user;
     v->fpu_ts = false;
-    v->iopl = 0;
+    /* arch_set_info_guest: "IOPL privileges are virtualised": the
+     * context's EFLAGS.IOPL becomes the vCPU's virtual IOPL (Linux's
+     * cpu_initialize_context passes IOPL 1 so its APs may do port I/O as
+     * the BSP does after PHYSDEVOP_set_iopl); it never reaches EFLAGS. */
+    v->iopl = (u->rflags >> 12) & 3;
     v->timer_set = false;
     v->in_multicall = 0;
     pv_debugreg_set_context(v, c->debugreg);
