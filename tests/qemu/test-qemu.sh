@@ -97,6 +97,10 @@ if [ -n "$vmlinuz" ]; then
       "+guest: module bundle: 2 parts (kernel, initrd)" "+guest: initrd (module 1)" \
       "+Run /init as init process" "+minishim-linux: /init running (pid 1)" \
       "+1 CPU(s) online" "+SCHEDOP_shutdown, reason 0" "+shutting down (poweroff)"
+    # 4 vCPUs: Linux brings up its APs (VCPUOP_initialise with IOPL 1).
+    QEMU_TIMEOUT=400 case_ linux-initramfs-smp4 0 "--smp 4 --mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0'" \
+      "+smp: Brought up 1 node, 4 CPUs" "+minishim-linux: /init running (pid 1)" \
+      "+4 CPU(s) online" "+SCHEDOP_shutdown, reason 0" "+shutting down (poweroff)"
     # An initrd larger than the guest's memory: refused, crash shutdown.
     big="$logdir/initrd-too-big.bin"
     truncate -s 40M "$big"
