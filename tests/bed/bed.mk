@@ -42,7 +42,7 @@ BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
 
 # BED_GUEST_VCPUS: guests that need more than one vCPU, as NAME=N.
-BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3
+BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=2
 bed_guest_vcpus = $(foreach e,$(BED_GUEST_VCPUS),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
                          :$(lastword $(subst =, ,$(e)))))
@@ -188,7 +188,7 @@ bed: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) $(filter $(GUEST_ELFS),$(bed_
 	    --guest '$(bed_guest_path):$(or $(VCPUS),1)$(if $(GUEST_CMDLINE),:$(GUEST_CMDLINE))' \
 	    $(BED_ARGS)
 
-# make soak-bed: the cross-vCPU guests (issue #6) BED_SOAK times each, 4
+# make soak-bed: the cross-vCPU guests BED_SOAK times each, 4
 # vCPUs on BED_L0_CPUS L0 CPUs, in one L0 boot per shim (SOAK_SHIMS); the
 # runner names the repeats smp, smp-2, ... and ends with "N passed, N
 # failed". Not part of make test (about 5 min per shim on an idle host).
