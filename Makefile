@@ -43,8 +43,8 @@ NEWLIB_CFLAGS := -O2 -g -ffreestanding -fno-stack-protector -fpie \
 # The guest kernel's decompressors (gzip, xz, zstd, lz4) are Linux's own
 # lib/ code from Debian's linux-source-6.1: only the members below are
 # unpacked from its tarball (about 10 s), once, into $(DECOMP_DIR), and
-# decomp/*.c (one per format) compile them with the kernel definitions of
-# decomp/include/ -- for the image with its ABI flags (-mgeneral-regs-only:
+# pv/decomp/*.c (one per format) compile them with the kernel definitions of
+# pv/decomp/include/ -- for the image with its ABI flags (-mgeneral-regs-only:
 # no SSE), and for the host unit tests. Each object keeps one global symbol
 # (decomp_<name>). Upstream code: built with -w, not -Werror.
 LINUX_SRC_TAR  := /usr/src/linux-source-6.1.tar.xz
@@ -59,10 +59,10 @@ DECOMP_MEMBERS := lib/xz lib/zlib_inflate lib/zstd lib/lz4 lib/xxhash.c \
                   include/linux/zstd_errors.h include/linux/zstd_lib.h \
                   include/linux/lz4.h include/linux/xxhash.h
 DECOMP_NAMES   := unxz gunzip unzstd unlz4
-DECOMP_INC     := -Idecomp/include -I$(DECOMP_SRC)/include -I$(DECOMP_SRC)/lib
+DECOMP_INC     := -Ipv/decomp/include -I$(DECOMP_SRC)/include -I$(DECOMP_SRC)/lib
 DECOMP_LIB     := $(DECOMP_DIR)/libdecomp.a
 DECOMP_HOST_LIB := $(DECOMP_DIR)/libdecomp-host.a
-DECOMP_DEPS    := decomp/include/decomp_compat.h include/minishim/decomp.h $(DECOMP_STAMP)
+DECOMP_DEPS    := pv/decomp/include/decomp_compat.h include/minishim/decomp.h $(DECOMP_STAMP)
 
 # ------------------------------------------------------------ image flags ---
 XEN_INC_DIR := $(BUILD)/xeninc
@@ -138,13 +138,13 @@ DECOMP_IMG_CFLAGS  := $(filter-out -Wall -Wextra -Werror -MMD -MP,$(IMG_CFLAGS))
 DECOMP_HOST_CFLAGS  = $(filter-out -Wall -Wextra -Werror -MMD -MP,$(HOST_CFLAGS)) \
                       -fgnu89-inline -w $(DECOMP_INC)
 
-$(DECOMP_DIR)/img/%.o: decomp/%.c $(DECOMP_DEPS) | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+$(DECOMP_DIR)/img/%.o: pv/decomp/%.c $(DECOMP_DEPS) | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (image)"
 	$(Q)$(CC) $(DECOMP_IMG_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(OBJCOPY) --keep-global-symbol=decomp_$* $@.tmp $@ && rm -f $@.tmp
 
-$(DECOMP_DIR)/host/%.o: decomp/%.c $(DECOMP_DEPS)
+$(DECOMP_DIR)/host/%.o: pv/decomp/%.c $(DECOMP_DEPS)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
 	$(Q)$(CC) $(DECOMP_HOST_CFLAGS) -c $< -o $@.tmp

@@ -1,7 +1,7 @@
 /*
  * Decompressors for the guest kernel (bzImage payloads): Linux's own
  * lib/ decompressors from Debian's linux-source-6.1, built freestanding by
- * the Makefile into $(BUILD)/decomp/ (one decomp/<format>.c wraps each).
+ * the Makefile into $(BUILD)/decomp/ (one pv/decomp/<format>.c wraps each).
  *
  * Each call decompresses one whole stream from in[0..in_len) into
  * out[0..out_size), never writing past out_size, using heap[0..heap_size)
