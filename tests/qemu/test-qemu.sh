@@ -218,6 +218,21 @@ if [ -f "$guests/smp.elf" ]; then
   case_ guest-smp-inject-bad 0 "--smp 2 --guest '$guests/smp.elf' --cmdline 'inject=flush-skip:everything'" \
     "+bad value 'flush-skip:everything' for inject=" "-inject: flush-skip" "+RESULT smp PASS"
 fi
+# A real spurious #PF in the shim's copy to the guest (shim/spurious_pf.c
+# on the shim-context #PF path, before the exception table): vCPU 1's
+# hypercall copies into a page vCPU 0 makes writable without a flush;
+# inject=pf-slow widens the fault-to-walk window so the rights arrive
+# between the fault and the walk. Every round must succeed and the shim
+# must count the spurious faults. Without the walker call the copies get
+# -EFAULT and the guest fails.
+if [ -f "$guests/spurious.elf" ]; then
+  case_ guest-spurious-smp2 0 "--smp 2 --guest '$guests/spurious.elf' --cmdline 'inject=pf-slow:all -- strict'" \
+    "+spurious: 8 rounds: 8 succeeded, 0 -EFAULT (strict)" \
+    "~flush: stats .* spurious-pf=[1-9][0-9]*" \
+    "+RESULT spurious PASS" "-FAIL:" "+shutting down (poweroff)"
+  case_ guest-spurious-smp1 0 "--smp 1 --guest '$guests/spurious.elf'" \
+    "+RESULT spurious SKIP needs 2 vCPUs"
+fi
 # Page-table retypes while other vCPUs read through the retyped L1 (issue
 # 7): passes, and the flush telemetry (printed on demand through sysctl
 # debug_keys 'f' between phases) shows retype flushes by IPI, none to L0.
