@@ -15,6 +15,7 @@
 #include <minishim/percpu.h>
 #include <minishim/pv_mm.h>
 #include <minishim/shim.h>
+#include <minishim/smp.h>
 #include <minishim/spinlock.h>
 #include <minishim/xen-public.h>
 
@@ -22,6 +23,14 @@ static struct pv_frame *frames;
 static unsigned long nr_frames;
 static struct pv_mm_config cfg;
 static spinlock_t mm_lock = SPINLOCK_INIT;
+
+/* Flushes are sent by IPI with mm_lock held, and some takers run with
+ * interrupts off (the LDT fault-in from a #GP, a vCPU's first entry):
+ * serve IPI requests while waiting (include/minishim/spinlock.h). */
+static void mm_lock_acquire(void)
+{
+    spin_lock_serving(&mm_lock, ipi_service);
+}
 
 #define ENTRIES 512u
 
@@ -531,7 +540,7 @@ int pv_mm_pin_table(mfn_t m, unsigned int level)
     int rc = -XEN_EINVAL;
 
     if (level >= 1 && level <= 4) {
-        spin_lock(&mm_lock);
+        mm_lock_acquire();
         rc = pin_table(m, level);
         spin_unlock(&mm_lock);
     }
@@ -542,7 +551,7 @@ int pv_mm_unpin_table(mfn_t m)
 {
     int rc;
 
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     rc = unpin_table(m);
     spin_unlock(&mm_lock);
     return rc;
@@ -552,7 +561,7 @@ int pv_mm_set_base(struct pv_mm_vcpu_state *v, mfn_t l4, bool user)
 {
     int rc;
 
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     rc = set_base(v, l4, user);
     spin_unlock(&mm_lock);
     return rc;
@@ -560,7 +569,7 @@ int pv_mm_set_base(struct pv_mm_vcpu_state *v, mfn_t l4, bool user)
 
 void pv_mm_vcpu_destroy(struct pv_mm_vcpu_state *v)
 {
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     if (v->kernel_l4.mfn)
         put_page_and_type(v->kernel_l4);
     if (v->user_l4.mfn)
@@ -576,7 +585,7 @@ int pv_mm_get_page_and_type(mfn_t m, enum pv_page_type type)
 
     if (type == PGT_NONE || type > PGT_SEG_DESC)
         return -XEN_EINVAL;
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     rc = get_page_and_type(m, type);
     spin_unlock(&mm_lock);
     return rc;
@@ -586,7 +595,7 @@ void pv_mm_put_page_and_type(mfn_t m)
 {
     if (m.mfn >= nr_frames)
         mm_bug("put of a frame out of range", m);
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     put_page_and_type(m);
     spin_unlock(&mm_lock);
 }
@@ -789,7 +798,7 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone,
             rc = -XEN_EFAULT;
             break;
         }
-        spin_lock(&mm_lock);
+        mm_lock_acquire();
         rc = mmu_update_one(&req, &flush_linear);
         spin_unlock(&mm_lock);
         if (rc)
@@ -816,7 +825,7 @@ long pv_mm_update_entry(uint64_t ptr, uint64_t val, bool l1_only)
     bool flush_linear = false;
     long rc = -XEN_EINVAL;
 
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     /* Xen's ptwr emulates writes into in-use L1 pages only. */
     if (!l1_only || (m.mfn < nr_frames && frame(m)->type == PGT_L1 &&
                      frame(m)->type_count && (frame(m)->flags & PV_FRAME_VALIDATED)))
@@ -863,7 +872,7 @@ long pv_mm_ptwr_rmw(uint64_t addr, unsigned int bytes,
     if (!bytes || bytes > 8 || (bytes & (bytes - 1)) || (addr & (bytes - 1)))
         return -XEN_EINVAL;
     mask = bytes == 8 ? ~0ULL : (1ULL << (bytes * 8)) - 1;
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     if (!v || !find_l1e(v->kernel_l4, addr, &pt, &slot))
         goto out;
     pte = __atomic_load_n(map_table(pt) + slot, __ATOMIC_SEQ_CST);
@@ -928,7 +937,7 @@ long do_update_va_mapping(unsigned long addr, uint64_t val, unsigned long flags)
     mfn_t l1;
     long rc = -XEN_EINVAL;
 
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     if (find_l1e(v->kernel_l4, addr, &l1, &slot) && get_page(l1)) {
         if (frame(l1)->type == PGT_L1 && frame(l1)->type_count &&
             (frame(l1)->flags & PV_FRAME_VALIDATED))
@@ -1126,7 +1135,7 @@ long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone,
             break;
         }
 
-        spin_lock(&mm_lock);
+        mm_lock_acquire();
         rc = mmuext_one(&op, v);
         spin_unlock(&mm_lock);
         /* The old LDT mappings go with a new LDT or a new kernel base
