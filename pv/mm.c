@@ -17,6 +17,7 @@
 #include <minishim/shim.h>
 #include <minishim/smp.h>
 #include <minishim/spinlock.h>
+#include <minishim/tlbclock.h>
 #include <minishim/xen-public.h>
 
 static struct pv_frame *frames;
@@ -129,14 +130,22 @@ static void devalidate(mfn_t m, unsigned int type);
  * flush must go by IPI (FLUSH_NO_ASSIST): the spurious-#PF walker relies on
  * IRQ-off to keep page-table pages from changing type under it.
  */
-static void type_change_flush(unsigned int old_type)
+static void type_change_flush(mfn_t m, unsigned int old_type)
 {
     unsigned int flags = FLUSH_GUEST_ALL;
+    cpumask_t mask = *cfg.dirty_mask;
+    unsigned int before = cpumask_weight(&mask);
 
     if (is_pt_type(old_type))
         flags |= FLUSH_NO_ASSIST | FLUSH_TAG_PT_RETYPE;
-    if (!cpumask_empty(cfg.dirty_mask))
-        flush_mask(cfg.dirty_mask, flags, va(0), 0);
+    /* Xen's _get_page_type(): tlbflush_filter(mask, tlbflush_timestamp).
+     * A CPU that ran a full flush of its own after the frame's last typed
+     * mapping went holds no translation from it and is not inside a
+     * spurious-#PF walk that could reach it (tlbclock.c, INVARIANT). */
+    tlbclock_filter(&mask, frame(m)->tlbflush_stamp);
+    flush_stats_tlbclock_skipped(before - cpumask_weight(&mask));
+    if (!cpumask_empty(&mask))
+        flush_mask(&mask, flags, va(0), 0);
 }
 
 /*
@@ -168,7 +177,7 @@ static int get_type(mfn_t m, unsigned int type)
     f->type_count = 1;
     /* A frame never typed had no typed mapping: nothing to flush. */
     if (old != type && old != PGT_NONE)
-        type_change_flush(old);
+        type_change_flush(m, old);
 
     if (f->flags & PV_FRAME_VALIDATED)
         return 0;
@@ -189,12 +198,19 @@ static int get_type(mfn_t m, unsigned int type)
     return 0;
 }
 
-static void put_type(mfn_t m)
+static void put_type_of(mfn_t m, bool mapping)
 {
     struct pv_frame *f = frame(m);
 
     if (f->type_count == 0)
         mm_bug("type reference underflow", m);
+    /* A typed mapping went (the entry is already cleared: callers write
+     * the new entry first): stamp the frame, Xen's _put_page_type()
+     * tlbflush_timestamp. Every such drop stamps, not only the last, so
+     * the stamp is never older than the frame's last mapping; a pin is no
+     * mapping (nothing walks a table through its pin) and leaves it. */
+    if (mapping)
+        f->tlbflush_stamp = tlbclock_now();
     if (--f->type_count)
         return;
     /* Page tables are devalidated at count zero (their entries' refs are
@@ -205,6 +221,11 @@ static void put_type(mfn_t m)
         if (f->linear)
             mm_bug("linear count left after devalidation", m);
     }
+}
+
+static void put_type(mfn_t m)
+{
+    put_type_of(m, true);
 }
 
 /* ----------------------------------------------------- entry refs ----- */
@@ -508,7 +529,8 @@ static int unpin_table(mfn_t m)
         return -XEN_EINVAL;         /* not pinned */
     }
     frame(m)->flags &= ~PV_FRAME_PINNED;
-    put_page_and_type(m);           /* the pin's references */
+    put_type_of(m, false);          /* the pin's references */
+    put_page(m);
     put_page(m);
     return 0;
 }

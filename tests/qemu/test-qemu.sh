@@ -244,6 +244,22 @@ if [ -f "$guests/retype.elf" ]; then
     "-stats not available" "+RESULT retype PASS" "-FAIL:" "+shutting down (poweroff)"
   case_ guest-retype-smp2 0 "--smp 2 --guest '$guests/retype.elf' --cmdline flush=ipi" \
     "+retype: 1 reader vCPUs up" "+RESULT retype PASS" "-FAIL:"
+  # The TLB clock filters (pv/mm.c type_change_flush, shim/tlbclock.c):
+  # the guest flushes every vCPU (by IPI here) after unhooking its L1 and
+  # before making it writable, so with tlbclock=on the retype flushes skip
+  # the CPUs that flushed since; with off every one goes to all of them.
+  case_ guest-retype-tlbclock-on 0 "--smp 4 --guest '$guests/retype.elf' --cmdline tlbclock=on" \
+    "~flush: stats .* tlbclock-skipped=[1-9][0-9]*" "+RESULT retype PASS" "-FAIL:"
+  case_ guest-retype-tlbclock-off 0 "--smp 4 --guest '$guests/retype.elf' --cmdline tlbclock=off" \
+    "~flush: stats .* tlbclock-skipped=0([^0-9]|\$)" "+RESULT retype PASS" "-FAIL:"
+  stat_() { grep -a "^flush: stats" "$logdir/guest-retype-tlbclock-$1.log" | tail -1 |
+            sed -n "s/.* $2=\([0-9]*\).*/\1/p"; }
+  on_ipi=$(stat_ on retype-ipi) off_ipi=$(stat_ off retype-ipi)
+  if [ -n "$on_ipi" ] && [ -n "$off_ipi" ] && [ "$on_ipi" -lt "$off_ipi" ]; then
+    passed=$((passed + 1)); echo "PASS guest-retype-tlbclock-fewer: retype IPI flushes on=$on_ipi < off=$off_ipi"
+  else
+    failed=$((failed + 1)); echo "FAIL guest-retype-tlbclock-fewer: retype IPI flushes on='$on_ipi' off='$off_ipi'"
+  fi
   case_ guest-retype-smp1 0 "--smp 1 --guest '$guests/retype.elf'" \
     "+RESULT retype SKIP needs 2 vCPUs" "+shutting down (poweroff)"
 fi
