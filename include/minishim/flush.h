@@ -15,8 +15,7 @@
 /* Why / constraints. */
 #define FLUSH_NO_ASSIST    (1u << 8)   /* must be delivered by IPI: interlocks
                                           with the IRQ-off spurious #PF walker
-                                          (retype away from a page table,
-                                          allocator reuse) */
+                                          (retype away from a page table) */
 /* Telemetry tags: say what a flush is for; they never change how it is
  * delivered (remote_reason() and the backends ignore them). */
 #define FLUSH_TAG_PT_RETYPE (1u << 12)  /* a page-table page changes type
