@@ -6,7 +6,8 @@
  * the access (a stale, narrower TLB entry, or rights another CPU added
  * after the fault was raised), the VA has been flushed locally, and the
  * faulting instruction is simply restarted. Guest-context #PFs are not
- * walked: they go to the guest (docs/architecture.md, "Traps").
+ * walked: they go to the guest, as in Xen 4.17 (docs/architecture.md,
+ * "Traps").
  */
 #ifndef MINISHIM_SPURIOUS_PF_H
 #define MINISHIM_SPURIOUS_PF_H
