@@ -20,9 +20,11 @@
  * lock, as Xen's LDT fault path takes a page type reference), SET_LDT 0.
  * Those lock acquisitions race vCPU 0's retypes, whose flush IPIs are sent
  * with the MMU lock held: a CPU spinning for that lock without serving
- * IPIs would never acknowledge, and both would hang. Between phases the guest asks the shim for its flush
- * statistics (sysctl XEN_SYSCTL_debug_keys "f", a minishim addition; any
- * error, as under Xen's own shim, means "not available").
+ * IPIs would never acknowledge, and both would hang.
+ *
+ * Between phases the guest asks the shim for its flush statistics
+ * (sysctl XEN_SYSCTL_debug_keys "f", a minishim addition; any error, as
+ * under Xen's own shim, means "not available").
  * Needs 2+ vCPUs (SKIP with 1); the bed gives it 4.
  */
 #define __XEN_TOOLS__ 1                 /* xen/sysctl.h */
@@ -67,10 +69,6 @@ static volatile unsigned long ran[MAX_VCPUS];
 
 static const unsigned long *p2m;
 
-static unsigned long mfn_of(const volatile void *p)
-{
-    return p2m[((unsigned long)p - (unsigned long)_image_start) >> PAGE_SHIFT];
-}
 static uint64_t pte(unsigned long mfn, uint64_t flags) { return ((uint64_t)mfn << PAGE_SHIFT) | flags; }
 static uint64_t ma(unsigned long mfn, unsigned int slot) { return ((uint64_t)mfn << PAGE_SHIFT) + slot * 8; }
 
@@ -164,13 +162,7 @@ static void reader(unsigned long id)
 }
 
 void ap_main(unsigned long id);
-asm(".pushsection .text\n"
-    ".globl ap_entry\n"
-    "ap_entry:\n"
-    "    call ap_main\n"
-    "    ud2\n"
-    ".popsection");
-extern char ap_entry[];
+GUEST_AP_ENTRY(ap_entry, ap_main);
 
 void ap_main(unsigned long id)
 {
@@ -270,7 +262,7 @@ static void rounds(unsigned long first, unsigned long last, unsigned long l1,
         check(uvm(wwin, pte(l1, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: map the L1 frame writable", r);
         for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-            wwin[i] = i < NP ? pte(mfn_of(data[(r + i) % ND]), _P | _US | _A) : 0;
+            wwin[i] = i < NP ? pte(guest_mfn_of(data[(r + i) % ND]), _P | _US | _A) : 0;
         check(uvm(wwin, pte(wwin_mfn, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: restore the borrowed page", r);
         check(mmuext(MMUEXT_PIN_L1_TABLE, l1, NULL) == 0, "round %lu: pin the L1", r);
@@ -303,8 +295,8 @@ void test_main(void)
     long rc;
 
     p2m = (const unsigned long *)start_info->mfn_list;
-    l4 = mfn_of((const void *)start_info->pt_base);
-    wwin_mfn = mfn_of(wwin);
+    l4 = guest_mfn_of((const void *)start_info->pt_base);
+    wwin_mfn = guest_mfn_of(wwin);
 
     rc = hypercall_vcpu_op(VCPUOP_is_up, 1, NULL);
     if (rc == -XEN_ENOENT)
@@ -336,7 +328,7 @@ void test_main(void)
      * writable mapping and PGT_seg_desc_page exclude each other). */
     for (id = 1; id < MAX_VCPUS; id++) {
         ldtp[id][1] = DATA_FLAT;
-        check(uvm(ldtp[id], pte(mfn_of(ldtp[id]), _P | _US | _A | _D), UVMF_INVLPG | UVMF_ALL) == 0,
+        check(uvm(ldtp[id], pte(guest_mfn_of(ldtp[id]), _P | _US | _A | _D), UVMF_INVLPG | UVMF_ALL) == 0,
               "map vCPU %u's LDT page read-only", id);
     }
     /* Readers on vCPUs 1..3 (as many as the domain has). */
