@@ -2,7 +2,7 @@
 #
 #   make            build/minishim.elf (the PVH shim image)
 #   make run        boot the shim with the demo PV guest under QEMU-direct
-#   make test       test-unit + test-qemu + test-bed
+#   make test       check-reach + test-unit + test-qemu + test-bed
 #   make deps       install the Debian packages everything needs (idempotent)
 #
 # Every .c under shim/ pv/ hypercall/ is "logic": it compiles twice, into the
@@ -73,6 +73,7 @@ IMG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g \
               -fvisibility=hidden -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
               -mno-avx -mgeneral-regs-only -fcf-protection=none \
               -fno-asynchronous-unwind-tables -fno-strict-aliasing \
+              -ffunction-sections \
               -isystem $(GCC_INC) $(NEWLIB_INC) -isystem $(XEN_INC_DIR) \
               -Iinclude -include include/minishim/visibility.h \
               -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
@@ -174,6 +175,30 @@ $(IMAGE): $(IMG_OBJ) $(DECOMP_LIB) boot/shim.lds scripts/check-no-fpu.sh
 
 -include $(IMG_OBJ:.o=.d)
 
+# ------------------------------------------------------ reachability ---
+# scripts/check-reachable.sh: every function under shim/ pv/ hypercall/ must
+# be reachable in the image. The C files are compiled once more with
+# -fno-inline (a function inlined into every caller would look dropped)
+# and linked like the image with --gc-sections.
+REACH_OBJ   := $(patsubst %,$(BUILD)/reach/%.o,$(filter %.c,$(BOOT_SRC)) $(LOGIC_SRC)) \
+               $(filter %.S.o,$(IMG_OBJ))
+REACH_ALLOW := scripts/reachable-allow.txt
+
+$(BUILD)/reach/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< [reach]"
+	$(Q)$(CC) $(IMG_CFLAGS) -fno-inline -g0 -c $< -o $@
+
+$(BUILD)/reach/ldflags: Makefile
+	@mkdir -p $(dir $@)
+	$(Q)echo '$(IMG_LDFLAGS)' > $@
+
+.PHONY: check-reach
+check-reach: $(REACH_OBJ) $(BUILD)/reach/ldflags $(REACH_ALLOW) scripts/check-reachable.sh boot/shim.lds
+	$(Q)scripts/check-reachable.sh $(BUILD)/reach/ldflags $(REACH_ALLOW) $(REACH_OBJ) -- $(NEWLIB_LIBC)
+
+-include $(patsubst %.o,%.d,$(filter $(BUILD)/reach/%,$(REACH_OBJ)))
+
 # ------------------------------------------------------------ unit tests ---
 HOST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-strict-aliasing \
                -Iinclude -Itests/unit -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
@@ -227,7 +252,7 @@ test-qemu: $(IMAGE) $(GUEST_ELFS)
 linux: $(IMAGE)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) scripts/run-linux.sh
 
-test: test-unit test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
+test: check-reach test-unit test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
 
 bench:
 	@echo "no benchmarks yet (they come with the flush engine and the overcommit work)"

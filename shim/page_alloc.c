@@ -132,20 +132,6 @@ mfn_t alloc_frames_contig(unsigned long nr, enum frame_owner o)
     return mfn(start);
 }
 
-void free_frame(mfn_t m)
-{
-    unsigned long flags;
-    enum frame_owner o = frame_owner(m);
-
-    if (o != FRAME_SHIM && o != FRAME_GUEST)
-        panic("page_alloc: freeing frame %lx which is %s", (unsigned long)m.mfn,
-              o == FRAME_FREE ? "already free" : "reserved");
-    flags = spin_lock_irqsave(&alloc_lock);
-    owner[m.mfn] = FRAME_FREE;
-    nr_free++;
-    spin_unlock_irqrestore(&alloc_lock, flags);
-}
-
 enum frame_owner frame_owner(mfn_t m)
 {
     if (m.mfn >= PAGE_ALLOC_MAX_FRAMES)

@@ -45,9 +45,11 @@ void page_alloc_reserve(paddr_t start, uint64_t size);
 mfn_t alloc_frame(enum frame_owner owner);
 /* nr physically contiguous zeroed frames; invalid mfn when none fit. */
 mfn_t alloc_frames_contig(unsigned long nr, enum frame_owner owner);
-/* Give a frame back. Freeing a frame that is free or reserved is a shim
- * bug and panics (a double free would hand one frame to two owners). */
-void free_frame(mfn_t m);
+/* No free: nothing the shim allocates is given back today (the guest's
+ * memory and the shim's tables live as long as the domain). Freeing, when
+ * a caller needs it (ballooning), comes with its reuse flush: by IPI
+ * (FLUSH_NO_ASSIST) for a frame that was a page table, filtered by the TLB
+ * clock (README, "Flush policy"). */
 
 enum frame_owner frame_owner(mfn_t m);
 bool frame_is_guest(mfn_t m);
