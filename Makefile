@@ -194,8 +194,8 @@ $(BUILD)/reach/ldflags: Makefile
 	$(Q)echo '$(IMG_LDFLAGS)' > $@
 
 .PHONY: check-reach
-check-reach: $(REACH_OBJ) $(BUILD)/reach/ldflags $(REACH_ALLOW) scripts/check-reachable.sh boot/shim.lds
-	$(Q)scripts/check-reachable.sh $(BUILD)/reach/ldflags $(REACH_ALLOW) $(REACH_OBJ) -- $(NEWLIB_LIBC)
+check-reach: $(REACH_OBJ) $(DECOMP_LIB) $(BUILD)/reach/ldflags $(REACH_ALLOW) scripts/check-reachable.sh boot/shim.lds
+	$(Q)scripts/check-reachable.sh $(BUILD)/reach/ldflags $(REACH_ALLOW) $(REACH_OBJ) -- $(DECOMP_LIB) $(NEWLIB_LIBC)
 
 -include $(patsubst %.o,%.d,$(filter $(BUILD)/reach/%,$(REACH_OBJ)))
 

@@ -45,11 +45,11 @@ void page_alloc_reserve(paddr_t start, uint64_t size);
 mfn_t alloc_frame(enum frame_owner owner);
 /* nr physically contiguous zeroed frames; invalid mfn when none fit. */
 mfn_t alloc_frames_contig(unsigned long nr, enum frame_owner owner);
-/* No free: nothing the shim allocates is given back today (the guest's
- * memory and the shim's tables live as long as the domain). Freeing, when
- * a caller needs it (ballooning), comes with its reuse flush: by IPI
- * (FLUSH_NO_ASSIST) for a frame that was a page table, filtered by the TLB
- * clock (README, "Flush policy"). */
+/* Give back a FRAME_SHIM scratch frame (never guest-mapped, never a page
+ * table: its reuse needs no flush). Anything else panics: a free or
+ * reserved frame (double free), or a guest frame, whose reuse would need
+ * the IPI reuse flush no caller needs yet. */
+void free_frame(mfn_t m);
 
 enum frame_owner frame_owner(mfn_t m);
 bool frame_is_guest(mfn_t m);

@@ -87,3 +87,32 @@ Test(page_alloc, contiguous_and_exhaustion)
         cr_assert(mfn_valid_value(alloc_frame(FRAME_GUEST)));
     cr_expect_eq(alloc_frame(FRAME_GUEST).mfn, INVALID_MFN_VALUE, "exhausted");
 }
+
+Test(page_alloc, free_shim_frame_and_refusals)
+{
+    jmp_buf jb;
+    mfn_t a, g;
+    unsigned long n0;
+
+    bootinfo_add_memmap(&bi, 0, 2 << 20, XEN_HVM_MEMMAP_TYPE_RAM);
+    page_alloc_init(&bi, pa(0x1c0000), pa(0x1c1000), pa(0));
+    n0 = page_alloc_nr_free();
+    a = alloc_frame(FRAME_SHIM);
+    g = alloc_frame(FRAME_GUEST);
+    free_frame(a);
+    cr_expect_eq(frame_owner(a), FRAME_FREE);
+    cr_expect_eq(page_alloc_nr_free(), n0 - 1, "the shim frame is free again");
+    fake_halt_jmp = &jb;
+    if (setjmp(jb) == 0) {
+        free_frame(a);
+        cr_assert_fail("double free returned");
+    }
+    cr_expect_eq(fake_nr_halts, 1);
+    if (setjmp(jb) == 0) {
+        free_frame(g);
+        cr_assert_fail("freeing a guest frame returned");
+    }
+    cr_expect_eq(fake_nr_halts, 2);
+    cr_expect_eq(frame_owner(g), FRAME_GUEST);
+    cr_expect_eq(page_alloc_nr_free(), n0 - 1, "count unchanged by the refused frees");
+}
