@@ -39,6 +39,7 @@ static uint8_t win[WIN_SIZE] __attribute__((aligned(4096)));
 static uint8_t image[0x3000];
 static size_t image_size;
 static jmp_buf out;
+static bool verbose;                    /* FUZZ_VERBOSE=1: trace each entry */
 static char err[256];
 
 struct in { const uint8_t *p; size_t n; };
@@ -80,7 +81,10 @@ static uint64_t arg(struct in *in)
     case 7: return (uint32_t)u64(in);
     case 8: return winva(u16(in));
     case 9: {                           /* a page-table entry for a guest frame */
-        uint64_t m = pv_dom.p2m ? pv_dom.p2m[u16(in) % FUZZ_NR_PAGES] : 0;
+        uint8_t k = u8(in);
+        uint64_t pfn = (k & 1) && si ? ((si->pt_base - FUZZ_KBASE) >> 12) + (k >> 1) % 8
+                                     : u16(in);
+        uint64_t m = pv_dom.p2m ? pv_dom.p2m[pfn % FUZZ_NR_PAGES] : 0;
 
         return m << 12 | (u8(in) & 0x7f) | ((uint64_t)(u8(in) & 0x81) << 56);
     }
@@ -126,7 +130,13 @@ static void enter(struct cpu_regs *r)
     r->ss = v->kernel_mode ? FLAT_KERNEL_SS : FLAT_USER_SS;
     r->rflags |= X86_EFLAGS_IF;
     arch_irq_save();                    /* trap entry: interrupts off */
+    if (verbose)
+        fprintf(stderr, "enter: vector %#lx ec %#lx rax %#lx rip %#lx\n",
+                (unsigned long)r->vector, (unsigned long)r->error_code,
+                (unsigned long)r->rax, (unsigned long)r->rip);
     pv_guest_trap(r);
+    if (verbose)
+        fprintf(stderr, "  -> rax %#lx rip %#lx\n", (unsigned long)r->rax, (unsigned long)r->rip);
 }
 
 static void hypercall(struct in *in)
@@ -218,6 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!image_size)
         image_size = fuzz_build_image(image, sizeof(image),
                                       "!writable_page_tables|pae_pgdir_above_4gb");
+    verbose = getenv("FUZZ_VERBOSE");
     cfg = u8(&in);
     fuzz_machine_reset();
     nr_cpus_possible = 1 + (cfg & 1);
@@ -256,6 +267,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!rc)
         rc = setjmp(halt);
     if (rc) {
+        if (verbose)
+            fprintf(stderr, "  -> %s\n", rc == 3 ? "blocked" : "halted (shutdown/crash)");
         /* Shutdown, crash or a blocked vCPU: the end of this guest. A
          * crash may stop a hypercall half way; the MMU is still checked
          * after a block (it happens between operations). */
