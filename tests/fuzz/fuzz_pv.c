@@ -128,7 +128,7 @@ static void enter(struct cpu_regs *r)
 
     r->cs = v->kernel_mode ? FLAT_KERNEL_CS : FLAT_USER_CS;
     r->ss = v->kernel_mode ? FLAT_KERNEL_SS : FLAT_USER_SS;
-    r->rflags |= X86_EFLAGS_IF;
+    r->rflags |= EFLAGS_IF;
     arch_irq_save();                    /* trap entry: interrupts off */
     if (verbose)
         fprintf(stderr, "enter: vector %#lx ec %#lx rax %#lx rip %#lx\n",
@@ -208,7 +208,7 @@ static void trap(struct in *in)
             *regs_gpr(&r, i) = arg(in);
     r.rip = (k & 0x40) ? winva(WIN_CODE) : arg(in);
     r.rsp = (k & 0x80) ? winva(WIN_STACK) : arg(in);
-    r.rflags = X86_EFLAGS_IF | ((uint64_t)(u8(in) & 3) << 12);
+    r.rflags = EFLAGS_IF | ((uint64_t)(u8(in) & 3) << 12);
     enter(&r);
 }
 
