@@ -11,18 +11,36 @@
 #include <minishim/bootinfo.h>
 #include <minishim/console.h>
 
+/*
+ * The PVH ABI (docs/misc/pvh.pandoc) gives physical addresses; at start of
+ * day only arch_boot_mapped_end() bytes are mapped, so a structure or
+ * string the loader put beyond that is refused here instead of faulting.
+ */
+static bool mapped(uint64_t addr, uint64_t len)
+{
+    uint64_t end = arch_boot_mapped_end();
+
+    return addr < end && len <= end - addr;
+}
+
 static int copy_cstring(char *dst, size_t dstlen, uint64_t src_pa,
                         const char *what, char *err, size_t errlen)
 {
     const char *src;
-    size_t n;
+    size_t n, room;
 
     dst[0] = '\0';
     if (!src_pa)
         return 0;
+    if (!mapped(src_pa, 1)) {
+        snprintf(err, errlen, "%s at 0x%lx lies outside the mapped memory",
+                 what, (unsigned long)src_pa);
+        return -XEN_EINVAL;
+    }
     src = arch_phys_to_virt(pa(src_pa));
-    n = strnlen(src, dstlen);
-    if (n == dstlen) {
+    room = (size_t)MIN((uint64_t)dstlen, arch_boot_mapped_end() - src_pa);
+    n = strnlen(src, room);
+    if (n == room) {
         snprintf(err, errlen, "%s at 0x%lx is not terminated within %lu bytes",
                  what, (unsigned long)src_pa, (unsigned long)(dstlen - 1));
         return -XEN_EINVAL;
@@ -50,6 +68,11 @@ int bootinfo_parse(paddr_t si_pa, struct boot_info *bi, char *err, size_t errlen
         snprintf(err, errlen, "no hvm_start_info (%%ebx was 0)");
         return -XEN_EINVAL;
     }
+    if (!mapped(si_pa.pa, sizeof(*si))) {
+        snprintf(err, errlen, "hvm_start_info at 0x%lx lies outside the mapped memory",
+                 (unsigned long)si_pa.pa);
+        return -XEN_EINVAL;
+    }
     si = arch_phys_to_virt(si_pa);
     if (si->magic != XEN_HVM_START_MAGIC_VALUE) {
         snprintf(err, errlen, "hvm_start_info magic 0x%08x, expected 0x%08x",
@@ -72,10 +95,19 @@ int bootinfo_parse(paddr_t si_pa, struct boot_info *bi, char *err, size_t errlen
         pr_warn("boot: %u modules given, only the first %u are used\n",
                 si->nr_modules, BOOT_MAX_MODULES);
     bi->nr_modules = MIN(si->nr_modules, (uint32_t)BOOT_MAX_MODULES);
+    if (bi->nr_modules &&
+        !mapped(si->modlist_paddr, bi->nr_modules * sizeof(struct hvm_modlist_entry))) {
+        snprintf(err, errlen, "module list at 0x%lx lies outside the mapped memory",
+                 (unsigned long)si->modlist_paddr);
+        bi->nr_modules = 0;
+        return -XEN_EINVAL;
+    }
     for (unsigned int i = 0; i < bi->nr_modules; i++) {
-        const struct hvm_modlist_entry *m =
-            (const struct hvm_modlist_entry *)arch_phys_to_virt(pa(si->modlist_paddr)) + i;
+        struct hvm_modlist_entry me, *m = &me;
 
+        /* Copied: the ABI does not promise the loader aligned its tables. */
+        memcpy(&me, (const struct hvm_modlist_entry *)
+                    arch_phys_to_virt(pa(si->modlist_paddr)) + i, sizeof(me));
         if (m->paddr + m->size < m->paddr) {
             snprintf(err, errlen, "module %u wraps the address space", i);
             return -XEN_EINVAL;
@@ -100,11 +132,18 @@ int bootinfo_parse(paddr_t si_pa, struct boot_info *bi, char *err, size_t errlen
                      si->memmap_entries, BOOT_MAX_MEMMAP);
             return -XEN_EINVAL;
         }
+        if (!mapped(si->memmap_paddr,
+                    si->memmap_entries * sizeof(struct hvm_memmap_table_entry))) {
+            snprintf(err, errlen, "memory map at 0x%lx lies outside the mapped memory",
+                     (unsigned long)si->memmap_paddr);
+            return -XEN_EINVAL;
+        }
         for (unsigned int i = 0; i < si->memmap_entries; i++) {
-            const struct hvm_memmap_table_entry *e =
-                (const struct hvm_memmap_table_entry *)arch_phys_to_virt(pa(si->memmap_paddr)) + i;
+            struct hvm_memmap_table_entry e;
 
-            bootinfo_add_memmap(bi, e->addr, e->size, e->type);
+            memcpy(&e, (const struct hvm_memmap_table_entry *)
+                       arch_phys_to_virt(pa(si->memmap_paddr)) + i, sizeof(e));
+            bootinfo_add_memmap(bi, e.addr, e.size, e.type);
         }
     }
     return 0;

@@ -228,4 +228,40 @@ Test(bootinfo, bundle_part_unaligned_or_over_header)
     setup();
     bundle(1, 1, header, 0x3000);
     EXPECT_BUNDLE_REFUSED("header");
+
+/*
+ * Found by tests/fuzz/fuzz_boot.c: pointers beyond what the start-of-day
+ * direct map covers (arch_boot_mapped_end(), the end of fake RAM here)
+ * were followed, and a string running into that end was read past it.
+ * Each is now refused with a message.
+ */
+Test(bootinfo, refuses_pointers_beyond_the_mapped_memory)
+{
+    uint64_t end = arch_boot_mapped_end();
+
+    si->cmdline_paddr = end + 0x1000;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "outside the mapped memory"), "%s", err);
+
+    /* A command line in the last bytes, not terminated before the end. */
+    memset(fake_mem + end - 16, 'x', 16);
+    si->cmdline_paddr = end - 16;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "not terminated"), "%s", err);
+    si->cmdline_paddr = CMDLINE_PA;
+
+    add_module(0x100000, 4096, NULL);
+    si->modlist_paddr = end - 8;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "module list"), "%s", err);
+    cr_expect_eq(bi.nr_modules, 0);
+    si->nr_modules = 0;
+
+    si->memmap_paddr = end - sizeof(struct hvm_memmap_table_entry);
+    si->memmap_entries = 2;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "memory map"), "%s", err);
+
+    cr_expect_eq(bootinfo_parse(pa(end), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "hvm_start_info"), "%s", err);
 }
