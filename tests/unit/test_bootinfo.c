@@ -228,6 +228,7 @@ Test(bootinfo, bundle_part_unaligned_or_over_header)
     setup();
     bundle(1, 1, header, 0x3000);
     EXPECT_BUNDLE_REFUSED("header");
+}
 
 /*
  * Found by tests/fuzz/fuzz_boot.c: pointers beyond what the start-of-day
