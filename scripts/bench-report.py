@@ -297,7 +297,12 @@ def report(src, outdir):
     def method_metric(method, field, scale=1.0):
         def f(r):
             m = r["bench"]["methods"].get(method)
-            return m[field] * scale if m and field in m else None
+            if not m or field not in m:
+                return None
+            # The guest saw its clock stall or jump during the loop.
+            if field == "ops_per_s" and (m.get("clock_suspect") or not m[field]):
+                return None
+            return m[field] * scale
         return f
 
     w("## Remote flush latency\n")
@@ -317,7 +322,9 @@ def report(src, outdir):
         w(table(header, rows))
         w("")
     w("## Flush throughput\n")
-    w("Back-to-back flushes per second (higher is better).\n")
+    w("Back-to-back flushes per second (higher is better). A run whose clock "
+      "stalled or jumped during the loop (`clock_suspect=1`: less time than "
+      "iters x the fastest single flush) is left out.\n")
     for method in METHODS:
         w("### %s\n" % method)
         header = ["vCPUs"] + ["%s /s" % c for c in configs] + ["%s / ref" % c for c in others]
