@@ -5,6 +5,7 @@
 #include <minishim/arch.h>
 #include <minishim/layout.h>
 #include <minishim/percpu.h>
+#include <minishim/x86.h>
 
 void arch_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 {
@@ -168,9 +169,9 @@ void arch_flush_tlb_local(bool global)
     uint64_t cr4;
 
     asm volatile("mov %%cr4, %0" : "=r"(cr4));
-    if (global && (cr4 & (1UL << 7))) {
+    if (global && (cr4 & X86_CR4_PGE)) {
         /* Toggling CR4.PGE flushes global entries too (SDM 4.10.4.1). */
-        asm volatile("mov %0, %%cr4" :: "r"(cr4 & ~(1UL << 7)) : "memory");
+        asm volatile("mov %0, %%cr4" :: "r"(cr4 & ~X86_CR4_PGE) : "memory");
         asm volatile("mov %0, %%cr4" :: "r"(cr4) : "memory");
     } else {
         arch_write_cr3(arch_read_cr3());

@@ -63,7 +63,7 @@ void arch_set_cr0_ts(bool ts)
     uint64_t cr0;
 
     asm volatile("mov %%cr0, %0" : "=r"(cr0));
-    cr0 = ts ? cr0 | (1UL << 3) : cr0 & ~(1UL << 3);
+    cr0 = ts ? cr0 | X86_CR0_TS : cr0 & ~X86_CR0_TS;
     asm volatile("mov %0, %%cr0" :: "r"(cr0) : "memory");
 }
 

@@ -6,19 +6,20 @@
  * How a flush request maps onto the hypercalls:
  *  - Always HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES: the PV guest switches
  *    between many CR3s and the shim cannot tell which ones cached the VA.
- *  - Processors: every target CPU's VP index (MSR 0x40000002). When the
- *    targets are all online CPUs but this one, or a target's VP index is
- *    unknown (or >= 4096), HV_FLUSH_ALL_PROCESSORS: flushing more
+ *  - Processors: every target CPU's VP index (MSR 0x40000002, read by
+ *    each CPU into vp_index[] here). When the caller says the targets are
+ *    all online CPUs but itself (L0_FLUSH_ALL_OTHERS), or a target's VP
+ *    index is unknown (or >= 4096), HV_FLUSH_ALL_PROCESSORS: flushing more
  *    processors than asked is always correct. Otherwise a 64-bit
  *    ProcessorMask when every VP index is < 64, else the Ex form with a
  *    sparse 4K VP set, only when L0 recommends Ex processor masks (CPUID
  *    0x40000004 EAX bit 11); without it the request is refused (IPIs).
- *  - FLUSH_VA_VALID: the List form, one GVA range per 4096 pages, when the
+ *  - L0_FLUSH_VA: the List form, one GVA range per 4096 pages, when the
  *    ranges fit in the input page; else the Space form (flush all).
  *  - HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY only for a full flush that did not
- *    ask for global entries (FLUSH_TLB alone): PV guest user mappings may
- *    be global, and a request with FLUSH_TLB_GLOBAL or a VA (INVLPG
- *    semantics) must remove them. The List forms never take it (TLFS:
+ *    ask for global entries (neither L0_FLUSH_GLOBAL nor L0_FLUSH_VA): PV
+ *    guest user mappings may be global, and a request with L0_FLUSH_GLOBAL
+ *    or a VA (INVLPG semantics) must remove them. The List forms never take it (TLFS:
  *    invalid option there).
  *  - Any status other than HV_STATUS_SUCCESS: -EIO, and flush.c uses IPIs.
  */
@@ -27,9 +28,7 @@
 #include <minishim/xen-public.h>
 #include <minishim/arch.h>
 #include <minishim/console.h>
-#include <minishim/flush.h>
 #include <minishim/l0.h>
-#include <minishim/percpu.h>
 
 static uint8_t hypercall_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 /* One input page per CPU: input must not cross a page boundary (TLFS
@@ -55,7 +54,9 @@ static uint64_t nr_calls[HV_NR_FORMS], nr_all_processors, nr_errors;
 static uint64_t last_bad_status;
 static bool have_vp_index_msr;
 static uint32_t recommendations;        /* CPUID base+4 EAX */
-static cpumask_t vp_known;              /* CPUs whose hv_vp_index is read */
+static cpumask_t vp_known;              /* CPUs whose vp_index[] is read */
+/* Shim CPU -> Hyper-V VP index (HV_X64_MSR_VP_INDEX), owned here. */
+static uint32_t vp_index[NR_CPUS];
 
 int hyperv_init(const struct l0_detect *d)
 {
@@ -96,13 +97,13 @@ int hyperv_init(const struct l0_detect *d)
     return 0;
 }
 
-void hyperv_cpu_init(void)
+static void hyperv_cpu_init(void)
 {
     unsigned int cpu = arch_cpu_id();
 
     if (!ready || !have_vp_index_msr || cpu >= NR_CPUS)
         return;
-    percpu[cpu].hv_vp_index = (uint32_t)arch_rdmsr(HV_X64_MSR_VP_INDEX);
+    vp_index[cpu] = (uint32_t)arch_rdmsr(HV_X64_MSR_VP_INDEX);
     cpumask_set(&vp_known, cpu);
 }
 
@@ -181,9 +182,8 @@ int hyperv_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
     uint64_t hvflags = HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES;
     uint64_t banks[HV_VP_SET_MAX_BANKS] = { 0 };
     uint64_t valid_banks = 0, nr_gva = 0;
-    bool all = false, list, ex = false;
+    bool all = flags & L0_FLUSH_ALL_OTHERS, list, ex = false;
     unsigned int nr_banks = 0;
-    cpumask_t others;
     unsigned long irq;
     uint64_t *in;
     int rc;
@@ -193,11 +193,8 @@ int hyperv_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
     if (cpumask_empty(mask) || self >= NR_CPUS)
         return -XEN_EINVAL;         /* never send an empty processor set */
 
-    /* All other online CPUs: let L0 take every processor. */
-    cpumask_andnot(&others, &cpu_online_mask, mask);
-    cpumask_clear_cpu(&others, self);
-    if (cpumask_empty(&others))
-        all = true;
+    /* All other online CPUs (the caller knows): let L0 take every
+     * processor. */
     for_each_cpu(c, mask) {
         uint32_t vp;
 
@@ -207,7 +204,7 @@ int hyperv_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
             all = true;
             break;
         }
-        vp = percpu[c].hv_vp_index;
+        vp = vp_index[c];
         if (vp >= HV_VP_SET_BANK_SIZE * HV_VP_SET_MAX_BANKS) {
             all = true;
             break;
@@ -224,7 +221,7 @@ int hyperv_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
     if (ex)
         nr_banks = popcount64(valid_banks);
 
-    list = flags & FLUSH_VA_VALID;
+    list = flags & L0_FLUSH_VA;
     if (list) {
         uint64_t header = ex ? sizeof(struct hv_flush_input_ex) + 8 * nr_banks
                              : sizeof(struct hv_flush_input);
@@ -234,7 +231,7 @@ int hyperv_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
         if (!nr_gva || nr_gva > room || nr_gva > HV_HC_REP_MAX)
             list = false;           /* too many ranges: flush everything */
     }
-    if (!list && !(flags & (FLUSH_TLB_GLOBAL | FLUSH_VA_VALID)))
+    if (!list && !(flags & (L0_FLUSH_GLOBAL | L0_FLUSH_VA)))
         hvflags |= HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY;
 
     irq = arch_irq_save();
@@ -305,7 +302,7 @@ unsigned int hyperv_selftest(void)
 {
     unsigned int self = arch_cpu_id();
     uint32_t vp = (self < NR_CPUS && cpumask_test(&vp_known, self)) ?
-                  percpu[self].hv_vp_index : 0;
+                  vp_index[self] : 0;
     uint64_t bit = 1ULL << (vp % 64);
     uint64_t bank_mask = 1ULL << (vp / 64);
     const uint64_t gva0 = 0xffff800000000000ULL, gva1 = 0x400000ULL | 3;
@@ -374,3 +371,33 @@ unsigned int hyperv_selftest(void)
             (unsigned long)ARRAY_SIZE(probes), bad);
     return bad;
 }
+
+static unsigned int hyperv_flush_caps(void)
+{
+    return L0_FLUSH_AVAILABLE |
+           (hyperv_flush_recommended() ? L0_FLUSH_RECOMMENDED : 0);
+}
+
+static void hyperv_print_stats(void)
+{
+    struct hyperv_stats hs;
+
+    hyperv_get_stats(&hs);
+    pr_info("l0: flush calls backend=hyperv space=%lu list=%lu space-ex=%lu list-ex=%lu "
+            "all-processors=%lu errors=%lu last-status=0x%lx\n",
+            (unsigned long)hs.calls[0], (unsigned long)hs.calls[1],
+            (unsigned long)hs.calls[2], (unsigned long)hs.calls[3],
+            (unsigned long)hs.all_processors, (unsigned long)hs.errors,
+            (unsigned long)hs.last_bad_status);
+}
+
+/* As the platform L0, Hyper-V offers no console and no shutdown here. */
+const struct l0_ops hyperv_l0_ops = {
+    .kind = L0_HYPERV,
+    .name = "hyperv",
+    .cpu_init = hyperv_cpu_init,
+    .flush_caps = hyperv_flush_caps,
+    .flush_tlb = hyperv_flush_tlb,
+    .selftest = hyperv_selftest,
+    .print_stats = hyperv_print_stats,
+};

@@ -10,11 +10,12 @@
 #include <minishim/l0.h>
 
 static struct l0_detect detected;
-static enum l0_kind active = L0_NONE;
-static enum l0_kind flush_backend = L0_NONE;
+/* No L0 (QEMU-direct), or an L0 we have no interface to: offers nothing. */
+static const struct l0_ops none_ops = { .kind = L0_NONE, .name = "none" };
+static const struct l0_ops *platform = &none_ops;  /* PVH duties          */
+static const struct l0_ops *flusher = &none_ops;   /* assisted flushes    */
 static const char *flush_why = "no L0";
 static bool hv_ready;           /* Hyper-V hypercall page is set up */
-static uint64_t xen_flushes, xen_flush_errors;
 
 /* Set up the Hyper-V hypercall page once; true when it works. */
 static bool hv_setup(void)
@@ -34,14 +35,14 @@ static bool hv_setup(void)
 
 static void choose_flush(enum l0_flush_use use)
 {
-    flush_backend = L0_NONE;
+    flusher = &none_ops;
     switch (use) {
     case L0_FLUSH_USE_NONE:
         flush_why = "l0-flush=none";
         return;
     case L0_FLUSH_USE_XEN:
-        if (active == L0_XEN) {
-            flush_backend = L0_XEN;
+        if (platform == &xen_l0_ops) {
+            flusher = &xen_l0_ops;
             flush_why = "l0-flush=xen";
         } else {
             flush_why = "l0-flush=xen, but L0 is not Xen";
@@ -53,7 +54,7 @@ static void choose_flush(enum l0_flush_use use)
         } else if (!hv_setup()) {
             flush_why = "l0-flush=hyperv, but the Hyper-V hypercall page failed";
         } else {
-            flush_backend = L0_HYPERV;
+            flusher = &hyperv_l0_ops;
             flush_why = "l0-flush=hyperv";
         }
         return;
@@ -61,15 +62,15 @@ static void choose_flush(enum l0_flush_use use)
     default:
         break;
     }
-    if (active == L0_HYPERV) {
+    if (platform == &hyperv_l0_ops) {
         /* Hyper-V alone: without the hypercall page it offers nothing. */
         if (hv_setup()) {
-            flush_backend = L0_HYPERV;
+            flusher = &hyperv_l0_ops;
             flush_why = "auto: Hyper-V L0";
         } else {
             flush_why = "auto: Hyper-V L0 without a hypercall page";
         }
-    } else if (active == L0_XEN && detected.hyperv) {
+    } else if (platform == &xen_l0_ops && detected.hyperv) {
         /*
          * Xen with viridian. The recommendation leaf is only meaningful
          * once the guest OS identity is written (Xen fills CPUID
@@ -77,14 +78,14 @@ static void choose_flush(enum l0_flush_use use)
          * the Hyper-V interface is set up first, then asked.
          */
         if (hv_setup() && hyperv_flush_recommended()) {
-            flush_backend = L0_HYPERV;
+            flusher = &hyperv_l0_ops;
             flush_why = "auto: Xen with viridian recommends the Hyper-V remote flush hypercalls";
         } else {
-            flush_backend = L0_XEN;
+            flusher = &xen_l0_ops;
             flush_why = "auto: Xen with viridian, Hyper-V remote flush not recommended";
         }
-    } else if (active == L0_XEN) {
-        flush_backend = L0_XEN;
+    } else if (platform == &xen_l0_ops) {
+        flusher = &xen_l0_ops;
         flush_why = "auto: Xen L0";
     } else {
         flush_why = "auto: no L0";
@@ -93,9 +94,8 @@ static void choose_flush(enum l0_flush_use use)
 
 void l0_setup(enum l0_flush_use use)
 {
-    active = L0_NONE;
+    platform = &none_ops;
     hv_ready = false;
-    xen_flushes = xen_flush_errors = 0;
     l0_detect(&detected);
     /* Xen, wherever its leaves are, serves the PVH duties even when it
      * also offers Hyper-V's interface. */
@@ -103,12 +103,12 @@ void l0_setup(enum l0_flush_use use)
         int rc = xen_init(&detected);
 
         if (rc == 0)
-            active = L0_XEN;
+            platform = &xen_l0_ops;
         else
             pr_err("l0: Xen found but its hypercall page could not be set up (%d)\n", rc);
     }
-    if (active == L0_NONE && detected.hyperv)
-        active = L0_HYPERV;
+    if (platform == &none_ops && detected.hyperv)
+        platform = &hyperv_l0_ops;
     choose_flush(use);
     l0_cpu_init();
 }
@@ -120,22 +120,13 @@ void l0_init(void)
 
 void l0_cpu_init(void)
 {
-    if (hv_ready)
-        hyperv_cpu_init();
+    if (flusher->cpu_init)
+        flusher->cpu_init();
 }
 
 unsigned int l0_flush_caps(void)
 {
-    switch (flush_backend) {
-    case L0_XEN:
-        /* Xen's own shim uses HVMOP_flush_tlbs whenever it can. */
-        return L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED;
-    case L0_HYPERV:
-        return L0_FLUSH_AVAILABLE |
-               (hyperv_flush_recommended() ? L0_FLUSH_RECOMMENDED : 0);
-    default:
-        return 0;
-    }
+    return flusher->flush_caps ? flusher->flush_caps() : 0;
 }
 
 int l0_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
@@ -143,39 +134,19 @@ int l0_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
 {
     if (cpumask_empty(mask))
         return -XEN_EINVAL;     /* never ask L0 to flush an empty set */
-    switch (flush_backend) {
-    case L0_XEN: {
-        int rc = xen_flush_tlb();
-
-        __atomic_fetch_add(&xen_flushes, 1, __ATOMIC_RELAXED);
-        if (rc)
-            __atomic_fetch_add(&xen_flush_errors, 1, __ATOMIC_RELAXED);
-        return rc;
-    }
-    case L0_HYPERV:
-        return hyperv_flush_tlb(mask, va, order, flags);
-    default:
+    if (!flusher->flush_tlb)
         return -XEN_EOPNOTSUPP;
-    }
+    return flusher->flush_tlb(mask, va, order, flags);
 }
 
 enum l0_kind l0_flush_backend(void)
 {
-    return flush_backend;
-}
-
-static const char *kind_name(enum l0_kind k)
-{
-    switch (k) {
-    case L0_XEN: return "xen";
-    case L0_HYPERV: return "hyperv";
-    default: return "none";
-    }
+    return flusher->kind;
 }
 
 const char *l0_flush_backend_name(void)
 {
-    return kind_name(flush_backend);
+    return flusher->name;
 }
 
 const char *l0_flush_why(void)
@@ -196,20 +167,10 @@ const char *l0_flush_use_name(enum l0_flush_use use)
 
 unsigned int l0_selftest(void)
 {
-    int rc;
-
-    switch (flush_backend) {
-    case L0_HYPERV:
-        return hyperv_selftest();
-    case L0_XEN:
-        rc = xen_flush_tlb();
-        pr_info("l0: selftest backend=xen HVMOP_flush_tlbs rc=%d mismatches=%u\n",
-                rc, rc ? 1u : 0u);
-        return rc ? 1 : 0;
-    default:
-        pr_info("l0: selftest backend=none (nothing to probe) mismatches=0\n");
-        return 0;
-    }
+    if (flusher->selftest)
+        return flusher->selftest();
+    pr_info("l0: selftest backend=none (nothing to probe) mismatches=0\n");
+    return 0;
 }
 
 static uint64_t cycles_to_ns(uint64_t c, uint64_t tsc_khz)
@@ -228,7 +189,7 @@ unsigned int l0_flush_probe(unsigned int n, unsigned int cpu, uint64_t tsc_khz)
     int last = 0;
     cpumask_t mask;
 
-    if (flush_backend == L0_NONE) {
+    if (!flusher->flush_tlb) {
         pr_info("l0: flush-probe backend=none (no L0 flush to time)\n");
         return 0;
     }
@@ -259,7 +220,7 @@ unsigned int l0_flush_probe(unsigned int n, unsigned int cpu, uint64_t tsc_khz)
     }
     pr_info("l0: flush-probe backend=%s n=%u errors=%u min_ns=%lu median_ns=%lu max_ns=%lu "
             "min_cycles=%lu median_cycles=%lu max_cycles=%lu last-error=%d\n",
-            kind_name(flush_backend), n, errors,
+            flusher->name, n, errors,
             (unsigned long)cycles_to_ns(t[0], tsc_khz),
             (unsigned long)cycles_to_ns(t[n / 2], tsc_khz),
             (unsigned long)cycles_to_ns(t[n - 1], tsc_khz),
@@ -274,52 +235,35 @@ const struct l0_detect *l0_detected(void)
 
 enum l0_kind l0_kind(void)
 {
-    return active;
+    return platform->kind;
 }
 
 const char *l0_name(void)
 {
-    return kind_name(active);
+    return platform->name;
 }
 
 void l0_console_write(const char *s, size_t len)
 {
-    if (active == L0_XEN)
-        xen_console_write(s, len);
+    if (platform->console_write)
+        platform->console_write(s, len);
 }
 
 void l0_print_stats(void)
 {
-    struct hyperv_stats hs;
-
-    switch (flush_backend) {
-    case L0_HYPERV:
-        hyperv_get_stats(&hs);
-        pr_info("l0: flush calls backend=hyperv space=%lu list=%lu space-ex=%lu list-ex=%lu "
-                "all-processors=%lu errors=%lu last-status=0x%lx\n",
-                (unsigned long)hs.calls[0], (unsigned long)hs.calls[1],
-                (unsigned long)hs.calls[2], (unsigned long)hs.calls[3],
-                (unsigned long)hs.all_processors, (unsigned long)hs.errors,
-                (unsigned long)hs.last_bad_status);
-        break;
-    case L0_XEN:
-        pr_info("l0: flush calls backend=xen hvmop-flush-tlbs=%lu errors=%lu\n",
-                (unsigned long)__atomic_load_n(&xen_flushes, __ATOMIC_RELAXED),
-                (unsigned long)__atomic_load_n(&xen_flush_errors, __ATOMIC_RELAXED));
-        break;
-    default:
+    if (flusher->print_stats)
+        flusher->print_stats();
+    else
         pr_info("l0: flush calls backend=none\n");
-        break;
-    }
 }
 
 void __noreturn l0_shutdown(unsigned int reason)
 {
     l0_print_stats();
-    if (active == L0_XEN) {
-        long rc = xen_shutdown(reason);
+    if (platform->shutdown) {
+        long rc = platform->shutdown(reason);
 
-        /* SCHEDOP_shutdown does not return on success. */
+        /* Xen's SCHEDOP_shutdown, the only one, does not return on success. */
         pr_err("l0: SCHEDOP_shutdown(%u) returned %ld\n", reason, rc);
     }
     /* QEMU's isa-debug-exit; harmless on an L0 that has no such device. */

@@ -1,6 +1,6 @@
 /*
  * Xen L0 backend: hypercall page, console_io, HVM params, memory map,
- * shutdown. The shim is an HVM (PVH) guest of L0, so it uses the HVM
+ * shutdown, HVMOP_flush_tlbs, and the l0_ops that expose them (xen_l0_ops). The shim is an HVM (PVH) guest of L0, so it uses the HVM
  * hypercall ABI: the page is installed by writing its physical address to
  * the MSR named in CPUID leaf base+2 (Xen's public arch-x86/cpuid.h).
  */
@@ -9,13 +9,18 @@
 #include <xen/vcpu.h>
 #include <xen/hvm/hvm_vcpu.h>
 #include <minishim/arch.h>
+#include <minishim/console.h>
 #include <minishim/l0.h>
 
 static uint8_t hypercall_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 static bool ready;
+/* HVMOP_flush_tlbs calls, for the shutdown report (relaxed atomics: CPUs
+ * flush concurrently). */
+static uint64_t nr_flushes, nr_flush_errors;
 
 int xen_init(const struct l0_detect *d)
 {
+    nr_flushes = nr_flush_errors = 0;
     if (!d->xen)
         return -XEN_ENODEV;
     if (d->xen_hcall_pages < 1 || !d->xen_hcall_msr)
@@ -127,8 +132,54 @@ long xen_shutdown(unsigned int reason)
  */
 int xen_flush_tlb(void)
 {
-    return (int)xen_hypercall(__HYPERVISOR_hvm_op, HVMOP_flush_tlbs, 0, 0, 0, 0);
+    int rc = (int)xen_hypercall(__HYPERVISOR_hvm_op, HVMOP_flush_tlbs, 0, 0, 0, 0);
+
+    __atomic_fetch_add(&nr_flushes, 1, __ATOMIC_RELAXED);
+    if (rc)
+        __atomic_fetch_add(&nr_flush_errors, 1, __ATOMIC_RELAXED);
+    return rc;
 }
+
+static unsigned int xen_flush_caps(void)
+{
+    /* Xen's own shim uses HVMOP_flush_tlbs whenever it can. */
+    return L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED;
+}
+
+/* mask, va, order and flags cannot be expressed: every vCPU, everything. */
+static int xen_flush_op(const cpumask_t *mask, vaddr_t va, unsigned int order,
+                        unsigned int flags)
+{
+    (void)mask; (void)va; (void)order; (void)flags;
+    return xen_flush_tlb();
+}
+
+static unsigned int xen_selftest(void)
+{
+    int rc = xen_flush_tlb();
+
+    pr_info("l0: selftest backend=xen HVMOP_flush_tlbs rc=%d mismatches=%u\n",
+            rc, rc ? 1u : 0u);
+    return rc ? 1 : 0;
+}
+
+static void xen_print_stats(void)
+{
+    pr_info("l0: flush calls backend=xen hvmop-flush-tlbs=%lu errors=%lu\n",
+            (unsigned long)__atomic_load_n(&nr_flushes, __ATOMIC_RELAXED),
+            (unsigned long)__atomic_load_n(&nr_flush_errors, __ATOMIC_RELAXED));
+}
+
+const struct l0_ops xen_l0_ops = {
+    .kind = L0_XEN,
+    .name = "xen",
+    .console_write = xen_console_write,
+    .shutdown = xen_shutdown,
+    .flush_caps = xen_flush_caps,
+    .flush_tlb = xen_flush_op,
+    .selftest = xen_selftest,
+    .print_stats = xen_print_stats,
+};
 
 /*
  * Secondary vCPUs of the shim's own (PVH) domain. VCPUOP_initialise takes

@@ -22,7 +22,6 @@
 #include <minishim/xen-public.h>
 #include <minishim/arch.h>
 #include <minishim/l0.h>
-#include <minishim/percpu.h>
 #include <xen/event_channel.h>
 
 /* Replaced by L0's shared_info once mapped; never touched before. */

@@ -140,20 +140,20 @@ static struct ldt_shadow *ldt_of(const struct vcpu *v)
  * guest page-table frames. */
 static mfn_t guest_kern_frame(const struct vcpu *v, uint64_t va)
 {
-    uint64_t e = pv_kernel_cr3(v) & PT_ADDR_MASK;
+    uint64_t e = pv_kernel_cr3(v) & PTE_ADDR_MASK;
     static const unsigned int shift[4] = { L4_SHIFT, L3_SHIFT, L2_SHIFT, L1_SHIFT };
 
     for (unsigned int l = 0; l < 4; l++) {
         const uint64_t *t;
 
-        if (!pv_mm_frame(paddr_to_mfn(pa(e & PT_ADDR_MASK))))
+        if (!pv_mm_frame(paddr_to_mfn(pa(e & PTE_ADDR_MASK))))
             return mfn(0);
-        t = arch_phys_to_virt(pa(e & PT_ADDR_MASK));
+        t = arch_phys_to_virt(pa(e & PTE_ADDR_MASK));
         e = __atomic_load_n(&t[PT_INDEX(va, shift[l])], __ATOMIC_RELAXED);
-        if (!(e & _PAGE_PRESENT) || (l < 3 && (e & _PAGE_PSE)))
+        if (!(e & PTE_PRESENT) || (l < 3 && (e & PTE_PSE)))
             return mfn(0);
     }
-    return paddr_to_mfn(pa(e & PT_ADDR_MASK));
+    return paddr_to_mfn(pa(e & PTE_ADDR_MASK));
 }
 
 static void ldt_load(struct vcpu *v)
@@ -269,7 +269,7 @@ int pv_ldt_fault(struct vcpu *v, uint32_t ec, uint64_t *cr2)
     /* Xen handle_ldt_mapping_fault(): #GP(sel) if the address would be
      * non-canonical, else #PF at the LDT address. */
     linear = v->mm.ldt_base + off;
-    if (!(linear < (1UL << 47) || linear >= 0xFFFF800000000000UL))
+    if (!is_canonical(linear))
         return 0;                   /* #GP(sel) as it is */
     *cr2 = linear;
     return -1;

@@ -50,7 +50,7 @@ int pv_m2p_init(void)
 
     /* Remember the shim's reserved L4 slots while still on its tables. */
     memcpy(shim_l4_slots,
-           (uint64_t *)arch_phys_to_virt(pa(arch_read_cr3() & PT_ADDR_MASK)) +
+           (uint64_t *)arch_phys_to_virt(pa(arch_read_cr3() & PTE_ADDR_MASK)) +
            L4_SLOT_FIRST_RESERVED, sizeof(shim_l4_slots));
 
     frames = (entries * sizeof(unsigned long) + PAGE_SIZE - 1) >> PAGE_SHIFT;
@@ -68,24 +68,24 @@ int pv_m2p_init(void)
     l3 = new_table(&l3_pa);
     if (!l3)
         return -XEN_ENOMEM;
-    /* Read-only for the guest (Xen: __PAGE_HYPERVISOR_RO | _PAGE_USER). */
+    /* Read-only for the guest (Xen: __PAGE_HYPERVISOR_RO | PTE_USER). */
     for (unsigned long i = 0; i < frames; i++) {
         if (i % (512 * 512) == 0) {
             l2 = new_table(&l2_pa);
             if (!l2)
                 return -XEN_ENOMEM;
-            l3[i / (512 * 512)] = l2_pa | _PAGE_PRESENT | _PAGE_USER;
+            l3[i / (512 * 512)] = l2_pa | PTE_PRESENT | PTE_USER;
         }
         if (i % 512 == 0) {
             l1 = new_table(&l1_pa);
             if (!l1)
                 return -XEN_ENOMEM;
-            l2[(i / 512) % 512] = l1_pa | _PAGE_PRESENT | _PAGE_USER;
+            l2[(i / 512) % 512] = l1_pa | PTE_PRESENT | PTE_USER;
         }
-        l1[i % 512] = (m2p_pa + i * PAGE_SIZE) | _PAGE_PRESENT | _PAGE_USER |
-                      _PAGE_ACCESSED;
+        l1[i % 512] = (m2p_pa + i * PAGE_SIZE) | PTE_PRESENT | PTE_USER |
+                      PTE_ACCESSED;
     }
-    ro_mpt_l3e = l3_pa | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+    ro_mpt_l3e = l3_pa | PTE_PRESENT | PTE_USER | PTE_ACCESSED;
     return 0;
 }
 

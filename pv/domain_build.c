@@ -6,7 +6,7 @@
  * physically contiguous run of guest frames (pfn = (va - v_start) >> 12):
  *   kernel image | initrd | P2M | start_info | xenstore | console |
  *   page tables (mapped read-only) | boot stack | >= 512 KiB padding
- * Guest mappings carry _PAGE_USER: a 64-bit PV kernel runs in ring 3.
+ * Guest mappings carry PTE_USER: a 64-bit PV kernel runs in ring 3.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,9 +22,9 @@
 #define FAIL(rc, ...) do { snprintf(err, errlen, __VA_ARGS__); return (rc); } while (0)
 
 /* Xen dom0_build.c: L1_PROT / L2..L4_PROT for a 64-bit PV guest. */
-#define GUEST_L1_PROT (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_USER)
-#define GUEST_LN_PROT (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | \
-                       _PAGE_USER)
+#define GUEST_L1_PROT (PTE_PRESENT | PTE_RW | PTE_ACCESSED | PTE_USER)
+#define GUEST_LN_PROT (PTE_PRESENT | PTE_RW | PTE_ACCESSED | PTE_DIRTY | \
+                       PTE_USER)
 
 static const char *const feature_names[] = {
     [XENFEAT_writable_page_tables] = "writable_page_tables",
@@ -329,7 +329,7 @@ static uint64_t *build_page_tables(const struct pv_layout *l)
             NEW_TABLE(l1, l2[PT_INDEX(v, L2_SHIFT)]);
         /* Page-table pages are mapped read-only (Xen's PV MMU invariant). */
         if (v >= l->vpt_start && v < l->vpt_end)
-            prot &= ~_PAGE_RW;
+            prot &= ~PTE_RW;
         l1[PT_INDEX(v, L1_SHIFT)] = va_to_maddr(v) | prot;
     }
 #undef NEW_TABLE
@@ -343,7 +343,7 @@ static uint64_t *build_page_tables(const struct pv_layout *l)
 /*
  * Map the INIT_P2M list (Xen setup_pv_physmap, 4 KiB pages only): the
  * P2M frames are guest pfns [first, first + nr_p2m_pages), read and
- * written by the guest through this mapping (L1_PROT | _PAGE_DIRTY); the
+ * written by the guest through this mapping (L1_PROT | PTE_DIRTY); the
  * missing L3/L2/L1 tables are the nr_p2m_tables pfns after them, mapped
  * nowhere (the PV MMU validates them with the L4). 0, or -1 if the
  * tables would need more frames than the layout counted.
@@ -362,7 +362,7 @@ static int map_p2m(uint64_t *l4, const struct pv_layout *l, unsigned long table_
         for (unsigned int k = 0; k < 3; k++) {
             uint64_t *e = &t[PT_INDEX(v, shift[k])];
 
-            if (!(*e & _PAGE_PRESENT)) {
+            if (!(*e & PTE_PRESENT)) {
                 mfn_t tm;
 
                 if (used == l->nr_p2m_tables)
@@ -371,10 +371,10 @@ static int map_p2m(uint64_t *l4, const struct pv_layout *l, unsigned long table_
                 memset(arch_phys_to_virt(mfn_to_paddr(tm)), 0, PAGE_SIZE);
                 *e = mfn_to_paddr(tm).pa | GUEST_LN_PROT;
             }
-            t = arch_phys_to_virt(pa(*e & PT_ADDR_MASK));
+            t = arch_phys_to_virt(pa(*e & PTE_ADDR_MASK));
         }
         t[PT_INDEX(v, L1_SHIFT)] = mfn_to_paddr(mfn(pv_dom.p2m[pfn])).pa |
-                                   GUEST_L1_PROT | _PAGE_DIRTY;
+                                   GUEST_L1_PROT | PTE_DIRTY;
     }
     return used == l->nr_p2m_tables ? 0 : -1;
 }
@@ -507,8 +507,9 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     if (p.pae_extcr3)
         pv_dom.vm_assist |= 1UL << VMASST_TYPE_pae_extended_cr3;
 
-    /* One guest vCPU per shim CPU the MADT lists (issue 6); vCPUs but 0
-     * start down and uninitialised (VCPUOP_initialise + VCPUOP_up). */
+    /* One guest vCPU per shim CPU the MADT lists (vCPU n runs on shim
+     * CPU n); vCPUs but 0 start down and uninitialised (VCPUOP_initialise
+     * + VCPUOP_up). */
     pv_dom.nr_vcpus = nr_cpus_possible ? MIN(nr_cpus_possible, (unsigned int)PV_MAX_VCPUS) : 1;
     for (unsigned int i = 1; i < pv_dom.nr_vcpus; i++) {
         pv_dom.vcpus[i].id = i;
@@ -528,7 +529,7 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     v->regs.rsi = l.vstartinfo_start;
     v->regs.cs = FLAT_KERNEL_CS;
     v->regs.ss = FLAT_KERNEL_SS;
-    v->regs.rflags = X86_EFLAGS_IF | 0x2;
+    v->regs.rflags = EFLAGS_IF | 0x2;
     pv_debugreg_reset(v);
     pv_dom.built = true;
 

@@ -31,7 +31,6 @@
 #include <minishim/pv_guest_access.h>
 #include <minishim/x86.h>
 
-#define EFLAGS_DF (1UL << 10)
 #define MAX_INSN_LEN 15
 #define RTC_INDEX_PORT 0x70
 #define PCI_CF8_PORT 0xcf8

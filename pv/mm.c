@@ -63,11 +63,6 @@ static inline bool guest_addr_ok(uint64_t a)
     return a < (1ULL << 47) || a >= SHIM_VIRT_END;
 }
 
-static inline bool canonical(uint64_t a)
-{
-    return a < (1ULL << 47) || a >= 0xFFFF800000000000ULL;
-}
-
 /* A guest buffer [gva, gva+len) that lies wholly outside the shim. */
 static bool guest_range_ok(uint64_t gva, uint64_t len)
 {
@@ -1023,7 +1018,7 @@ static long mmuext_one(const struct mmuext_req *op, struct pv_mm_vcpu_state *v)
         return 0;
 
     case MMUEXT_INVLPG_LOCAL:
-        if (canonical(op->arg1))
+        if (is_canonical(op->arg1))
             guest_flush_local(FLUSH_TLB | FLUSH_VA_VALID, op->arg1);
         return 0;
 

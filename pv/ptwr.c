@@ -9,19 +9,9 @@
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_mm.h>
 #include <minishim/pv_ptwr.h>
+#include <minishim/x86.h>
 
-#define PFEC_PRESENT  (1u << 0)
-#define PFEC_WRITE    (1u << 1)
-#define PFEC_RSVD     (1u << 3)
-#define PFEC_FETCH    (1u << 4)
-
-#define FL_CF (1UL << 0)
-#define FL_PF (1UL << 2)
-#define FL_AF (1UL << 4)
-#define FL_ZF (1UL << 6)
-#define FL_SF (1UL << 7)
-#define FL_OF (1UL << 11)
-#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+#define FL_ARITH (EFLAGS_CF | EFLAGS_PF | EFLAGS_AF | EFLAGS_ZF | EFLAGS_SF | EFLAGS_OF)
 
 #define MAX_INSN 15
 
@@ -208,11 +198,11 @@ static uint64_t parity_zf_sf(uint64_t res, unsigned int bytes)
 
     res &= width_mask(bytes);
     if (!res)
-        f |= FL_ZF;
+        f |= EFLAGS_ZF;
     if (res >> (bytes * 8 - 1))
-        f |= FL_SF;
+        f |= EFLAGS_SF;
     if (!(__builtin_popcountll(res & 0xff) & 1))
-        f |= FL_PF;
+        f |= EFLAGS_PF;
     return f;
 }
 
@@ -250,7 +240,7 @@ bool pv_ptwr_fault(struct cpu_regs *regs, uint64_t cr2, uint32_t ec, bool kernel
     /* Xen fixup_page_fault(): guest kernel mode, a write, neither a
      * reserved-bit nor an instruction-fetch fault, writable_pagetables
      * enabled, the page present (an access-rights fault). */
-    if (!kernel_mode || (ec & (PFEC_RSVD | PFEC_FETCH)) ||
+    if (!kernel_mode || (ec & (PFEC_RSVD | PFEC_INSN)) ||
         (ec & (PFEC_PRESENT | PFEC_WRITE)) != (PFEC_PRESENT | PFEC_WRITE) ||
         !(pv_dom.vm_assist & (1UL << VMASST_TYPE_writable_pagetables)))
         return false;
@@ -290,11 +280,11 @@ bool pv_ptwr_fault(struct cpu_regs *regs, uint64_t cr2, uint32_t ec, bool kernel
         fl &= ~FL_ARITH;
         fl |= parity_zf_sf(res, d.bytes);
         if (c.cmp < old)
-            fl |= FL_CF;
+            fl |= EFLAGS_CF;
         if (((c.cmp ^ old) & (c.cmp ^ res)) & sign)
-            fl |= FL_OF;
+            fl |= EFLAGS_OF;
         if ((c.cmp ^ old ^ res) & 0x10)
-            fl |= FL_AF;
+            fl |= EFLAGS_AF;
         if (old != c.cmp)
             set_reg(&regs->rax, old, d.bytes);
         break;
@@ -307,9 +297,9 @@ bool pv_ptwr_fault(struct cpu_regs *regs, uint64_t cr2, uint32_t ec, bool kernel
         break;
     case PTWR_BTS:
     case PTWR_BTR:
-        fl &= ~FL_CF;
+        fl &= ~EFLAGS_CF;
         if ((old >> c.bit) & 1)
-            fl |= FL_CF;
+            fl |= EFLAGS_CF;
         break;
     }
     regs->rflags = fl;

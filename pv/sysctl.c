@@ -2,7 +2,7 @@
  * sysctl for the PV guest: Xen's answers to an unprivileged domU, with one
  * exception the shim adds for its test guests: XEN_SYSCTL_debug_keys with
  * only the key 'f' prints the flush statistics (shim/flush_stats.c), so a
- * test can log them between its phases (issue 7, "on demand").
+ * test can log them between its phases, on demand.
  *
  * Xen 4.17 xen/common/sysctl.c do_sysctl(), in order:
  *   copy_from_guest of the whole struct fails      -> -EFAULT

@@ -27,20 +27,6 @@
 #include <minishim/x86.h>
 #include <xen/callback.h>
 
-#define PFEC_USER   (1u << 2)
-#define EFLAGS_TF   (1UL << 8)
-#define EFLAGS_IF   (1UL << 9)
-#define EFLAGS_IOPL (3UL << 12)
-#define EFLAGS_NT   (1UL << 14)
-#define EFLAGS_RF   (1UL << 16)
-#define EFLAGS_VM   (1UL << 17)
-#define EFLAGS_AC   (1UL << 18)
-
-static bool is_canonical(uint64_t va)
-{
-    return va < (1UL << 47) || va >= 0xFFFF800000000000UL;
-}
-
 /* --------------------------------------------------- trap table et al. --- */
 
 long do_set_trap_table(uint64_t traps)
@@ -656,7 +642,8 @@ static int emulate_mov_crdr(struct vcpu *v, struct cpu_regs *regs, const uint8_t
         case 3: val = pv_kernel_cr3(v); break;  /* Xen: machine address */
         /* Xen pv_fixup_guest_cr4(): the host's PAE, MCE, OSFXSR and
          * OSXMMEXCPT (PV_CR4_GUEST_VISIBLE_MASK); no guest-owned bits. */
-        case 4: val = arch_read_cr4() & ((1UL << 5) | (1UL << 6) | (1UL << 9) | (1UL << 10)); break;
+        case 4: val = arch_read_cr4() & (X86_CR4_PAE | X86_CR4_MCE | X86_CR4_OSFXSR |
+                                          X86_CR4_OSXMMEXCPT); break;
         default: return 0;
         }
         *gpr = val;
@@ -772,7 +759,7 @@ static void guest_syscall(struct vcpu *v, struct cpu_regs *regs, bool compat)
         /* Hypercalls run with interrupts on, as in Xen: a vCPU waiting
          * in the shim (the MMU lock, a flush) must still take IPIs. The
          * way back to the guest runs with them off again. */
-        arch_irq_restore(X86_EFLAGS_IF);
+        arch_irq_restore(EFLAGS_IF);
         pv_hypercall(regs);
         arch_irq_save();
         return;
@@ -809,7 +796,7 @@ void pv_guest_trap(struct cpu_regs *regs)
          * for a hypercall (the MMU lock may flush by IPI). */
         if (v->kernel_mode &&
             (pv_dom.vm_assist & (1UL << VMASST_TYPE_writable_pagetables))) {
-            arch_irq_restore(X86_EFLAGS_IF);
+            arch_irq_restore(EFLAGS_IF);
             handled = pv_ptwr_fault(regs, cr2, (uint32_t)regs->error_code, true);
             arch_irq_save();
             if (handled)

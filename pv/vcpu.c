@@ -1,5 +1,5 @@
 /*
- * Guest vCPUs beyond the first (issue 6): VCPUOP_initialise / up / down /
+ * Guest vCPUs beyond the first: VCPUOP_initialise / up / down /
  * is_up. Guest vCPU n runs on shim CPU n (pinned 1:1); the shim CPU is
  * started (smp_cpu_up) the first time the guest brings vCPU n up and then
  * stays online. A vCPU that is down parks in the shim on its own CPU
@@ -30,11 +30,6 @@
 #include <minishim/x86.h>
 #include <xen/vcpu.h>
 
-static bool canonical(uint64_t va)
-{
-    return (uint64_t)((int64_t)(va << 16) >> 16) == va;
-}
-
 /* Xen fixup_guest_{code,stack}_selector for a 64-bit PV guest: an RPL-0
  * selector means the guest kernel, which runs in ring 3. */
 static uint16_t fixup_sel(uint16_t sel)
@@ -64,12 +59,12 @@ int pv_vcpu_check_context(const struct vcpu_guest_context *c)
 {
     /* arch_set_info_guest(): every address the vCPU will use must be
      * canonical. */
-    if (!canonical(c->user_regs.rip) || !canonical(c->user_regs.rsp) ||
-        !canonical(c->kernel_sp) || !canonical(c->fs_base) ||
-        !canonical(c->gs_base_kernel) || !canonical(c->gs_base_user) ||
-        !canonical(c->event_callback_eip) || !canonical(c->failsafe_callback_eip) ||
-        !canonical(c->syscall_callback_eip) ||
-        (c->ldt_ents && !canonical(c->ldt_base)))
+    if (!is_canonical(c->user_regs.rip) || !is_canonical(c->user_regs.rsp) ||
+        !is_canonical(c->kernel_sp) || !is_canonical(c->fs_base) ||
+        !is_canonical(c->gs_base_kernel) || !is_canonical(c->gs_base_user) ||
+        !is_canonical(c->event_callback_eip) || !is_canonical(c->failsafe_callback_eip) ||
+        !is_canonical(c->syscall_callback_eip) ||
+        (c->ldt_ents && !is_canonical(c->ldt_base)))
         return -XEN_EINVAL;
     /* arch_set_info_guest(): LDT page aligned, at most 8192 entries; GDT
      * not reaching into Xen's reserved entries. */
@@ -143,7 +138,7 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
     v->regs.rsp = u->rsp;
     v->regs.cs = fixup_sel(u->cs);
     v->regs.ss = fixup_sel(u->ss);
-    v->regs.rflags = (u->rflags & CTX_RFLAGS_KEEP) | X86_EFLAGS_IF | 0x2;
+    v->regs.rflags = (u->rflags & CTX_RFLAGS_KEEP) | EFLAGS_IF | 0x2;
     v->kernel_mode = true;
     memcpy(v->traps, c->trap_ctxt, sizeof(v->traps));
     for (unsigned int i = 0; i < ARRAY_SIZE(v->traps); i++)

@@ -1,6 +1,6 @@
 /*
  * The flush engine: THE place that decides how a TLB flush is delivered
- * (DESIGN.md, "One place for each decision"). Callers say what and why
+ * (no other file chooses between IPIs and L0). Callers say what and why
  * (flags); this file picks the way, in seL4's spelling of a remote
  * operation: the local part first, then the remote part, either as one
  * L0-assisted flush or as IPIs that each remote CPU acknowledges.
@@ -30,6 +30,7 @@
 #include <minishim/l0.h>
 #include <minishim/percpu.h>
 #include <minishim/tlbclock.h>
+#include <minishim/x86.h>
 #include <minishim/xen-public.h>
 
 static enum flush_policy policy = FLUSH_POLICY_AUTO;
@@ -71,7 +72,7 @@ void flush_local(const struct flush_request *req)
         for (uint64_t i = 0; i < (1ULL << req->order); i++) {
             uint64_t a = base + i * PAGE_SIZE;
 
-            if (((int64_t)(a << 16) >> 16) == (int64_t)a)
+            if (is_canonical(a))
                 arch_invlpg(va(a));
         }
         return;
@@ -102,6 +103,28 @@ static enum flush_reason remote_reason(unsigned int flags)
     if (policy == FLUSH_POLICY_AUTO && !(caps & L0_FLUSH_RECOMMENDED))
         return FLUSH_R_IPI_NO_BACKEND;
     return FLUSH_R_ASSISTED;
+}
+
+/*
+ * The remote part in L0's terms (l0.h): the flags on
+ * FLUSH_ASSIST_WHITELIST translated, and whether remote is every other
+ * online CPU, which lets L0 take all processors.
+ */
+static unsigned int l0_flags(unsigned int flags, const cpumask_t *remote,
+                             unsigned int self)
+{
+    unsigned int l0 = 0;
+    cpumask_t rest;
+
+    if (flags & FLUSH_TLB_GLOBAL)
+        l0 |= L0_FLUSH_GLOBAL;
+    if (flags & FLUSH_VA_VALID)
+        l0 |= L0_FLUSH_VA;
+    cpumask_andnot(&rest, &cpu_online_mask, remote);
+    cpumask_clear_cpu(&rest, self);
+    if (cpumask_empty(&rest))
+        l0 |= L0_FLUSH_ALL_OTHERS;
+    return l0;
 }
 
 static void count(enum flush_reason why, unsigned int flags)
@@ -142,7 +165,7 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     if (why == FLUSH_R_ASSISTED) {
         /* inject=l0-flush-fail: L0 "fails", the fallback must run. */
         int rc = inject_hit(INJECT_L0_FLUSH_FAIL) ? -XEN_EIO
-                 : l0_flush_tlb(&remote, va, order, flags & ~FLUSH_TAGS);
+                 : l0_flush_tlb(&remote, va, order, l0_flags(flags, &remote, self));
 
         if (rc == 0) {
             flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),

@@ -40,21 +40,21 @@ static uint64_t read_entry(uint64_t table_pa, unsigned int index)
  */
 static bool tables_allow(uint64_t va_val, uint64_t ec)
 {
-    uint64_t table = arch_read_cr3() & X86_PTE_ADDR_MASK;   /* drops PCID/PWT/PCD */
+    uint64_t table = arch_read_cr3() & PTE_ADDR_MASK;   /* drops PCID/PWT/PCD */
     bool rw = true, us = true, nx = false;
 
     for (int level = 4; level >= 1; level--) {
         unsigned int idx = (va_val >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
         uint64_t e = read_entry(table, idx);
 
-        if (!(e & X86_PTE_P))
+        if (!(e & PTE_PRESENT))
             return false;
-        rw = rw && (e & X86_PTE_RW);
-        us = us && (e & X86_PTE_US);
-        nx = nx || (e & X86_PTE_NX);
-        if (level == 1 || ((level == 3 || level == 2) && (e & X86_PTE_PS)))
+        rw = rw && (e & PTE_RW);
+        us = us && (e & PTE_USER);
+        nx = nx || (e & PTE_NX);
+        if (level == 1 || ((level == 3 || level == 2) && (e & PTE_PSE)))
             break;
-        table = e & X86_PTE_ADDR_MASK;
+        table = e & PTE_ADDR_MASK;
     }
     /* Rights are the AND of every level (SDM 4.6). CR0.WP is always set
      * in the shim, so a supervisor write needs RW too. */
@@ -79,11 +79,6 @@ static bool tables_allow(uint64_t va_val, uint64_t ec)
     return true;
 }
 
-static bool canonical(uint64_t v)
-{
-    return ((int64_t)(v << 16) >> 16) == (int64_t)v;
-}
-
 bool spurious_page_fault(vaddr_t fault_va, uint64_t error_code)
 {
     unsigned long irq;
@@ -93,7 +88,7 @@ bool spurious_page_fault(vaddr_t fault_va, uint64_t error_code)
      * about a stale TLB entry. */
     if (error_code & (PFEC_RSVD | PFEC_PK | PFEC_SHSTK | PFEC_SGX))
         return false;
-    if (!canonical(fault_va.va))
+    if (!is_canonical(fault_va.va))
         return false;
 
     irq = arch_irq_save();          /* the interlock: see the top comment */

@@ -57,6 +57,10 @@ void arch_ap_regs(unsigned int cpu, struct arch_ap_regs *r);
 /* Stop this CPU for good (interrupts off). Used after power-off failed. */
 void __noreturn arch_halt_forever(void);
 
+/* Current shim CPU number (arch: from the stack top, see percpu.h; fake:
+ * settable). */
+unsigned int arch_cpu_id(void);
+
 /* Physical memory, as the shim sees it through its direct map. */
 void *arch_phys_to_virt(paddr_t p);
 paddr_t arch_virt_to_phys(const void *v);

@@ -1,7 +1,8 @@
 /*
  * The flush engine's interface (implementation: shim/flush.c, the only
  * place that decides HOW a flush is delivered). Callers say WHAT must be
- * flushed and WHY; see DESIGN.md "One place for each decision".
+ * flushed and WHY; no other file chooses between IPIs and L0
+ * (docs/architecture.md, "Layers").
  */
 #ifndef MINISHIM_FLUSH_H
 #define MINISHIM_FLUSH_H

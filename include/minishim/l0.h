@@ -114,23 +114,54 @@ void l0_print_stats(void);
 
 /*
  * The L0 flush op (used by shim/flush.c only). Flush the TLBs of the shim
- * CPUs in mask (never empty, never this CPU alone) as a flush_request with
- * flags (FLUSH_* from flush.h, whitelisted), va and order would, or more.
- * Returns 0 when L0 has done it, else -errno (the caller then uses IPIs).
+ * CPUs in mask (never empty, never this CPU alone) at least as much as
+ * flags (L0_FLUSH_* below), va and order ask. Returns 0 when L0 has done
+ * it, else -errno (the caller then uses IPIs).
  *   Xen:     HVMOP_flush_tlbs flushes every vCPU entirely (global entries
  *            included); mask, va and order cannot be expressed and are
  *            ignored: a superset of any request.
  *   Hyper-V: HvCallFlushVirtualAddress{Space,List}[Ex] (hypercall/hyperv.c).
  *   None:    -EOPNOTSUPP.
+ * The flags are L0's own, so the backends need nothing from the flush
+ * engine; with none of them set the request is "every non-global entry".
  */
+#define L0_FLUSH_GLOBAL      (1u << 0)  /* global entries too               */
+#define L0_FLUSH_VA          (1u << 1)  /* only the 2^order pages at va,
+                                         * global ones included (INVLPG)    */
+#define L0_FLUSH_ALL_OTHERS  (1u << 2)  /* mask is every online CPU but the
+                                         * caller: L0 may take them all     */
 #define L0_FLUSH_AVAILABLE   (1u << 0)  /* the backend has a flush op       */
 #define L0_FLUSH_RECOMMENDED (1u << 1)  /* L0 recommends it over IPIs       */
 unsigned int l0_flush_caps(void);
 int l0_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
                  unsigned int flags);
 /* Per-CPU backend set-up, run on each CPU as it comes online (the boot CPU
- * from l0_init): Hyper-V reads this CPU's VP index. */
+ * from l0_setup): Hyper-V reads this CPU's VP index. */
 void l0_cpu_init(void);
+
+/*
+ * One L0 interface, as Xen's hypervisor_ops: l0_setup() picks one for the
+ * platform duties and one for flushes (they differ for Xen with viridian)
+ * and the l0_* functions above only call through them. A NULL member is
+ * an operation that interface does not offer. Backends never call up into
+ * the shim: what they need comes in as parameters.
+ */
+struct l0_ops {
+    enum l0_kind kind;
+    const char *name;
+    /* Platform duties. */
+    void (*console_write)(const char *s, size_t len);
+    long (*shutdown)(unsigned int reason);      /* returns only on failure */
+    /* Flush backend. */
+    void (*cpu_init)(void);
+    unsigned int (*flush_caps)(void);           /* L0_FLUSH_AVAILABLE...    */
+    int (*flush_tlb)(const cpumask_t *mask, vaddr_t va, unsigned int order,
+                     unsigned int flags);
+    unsigned int (*selftest)(void);             /* see l0_selftest()        */
+    void (*print_stats)(void);                  /* see l0_print_stats()     */
+};
+extern const struct l0_ops xen_l0_ops;          /* hypercall/xen.c          */
+extern const struct l0_ops hyperv_l0_ops;       /* hypercall/hyperv.c       */
 
 /* Xen backend (hypercall/xen.c). */
 int xen_init(const struct l0_detect *d);
@@ -148,7 +179,7 @@ struct arch_ap_regs;
 int xen_vcpu_start(unsigned int vcpu, const struct arch_ap_regs *r);
 /* VCPUOP_up / VCPUOP_down / VCPUOP_is_up (cmd) on our vCPU vcpu. */
 int xen_vcpu_op(int cmd, unsigned int vcpu);
-/* HVMOP_flush_tlbs: 0 or -errno. */
+/* HVMOP_flush_tlbs: 0 or -errno (counted for xen_l0_ops.print_stats). */
 int xen_flush_tlb(void);
 /* L0's wall time now (hypercall/xen_time.c) from L0's shared_info (wc_*
  * plus L0's pvclock for vCPU 0; call on the boot CPU): the one
@@ -158,7 +189,6 @@ int xen_wallclock(paddr_t frame, uint64_t *sec, uint32_t *nsec);
 
 /* Hyper-V backend (hypercall/hyperv.c). */
 int hyperv_init(const struct l0_detect *d);
-void hyperv_cpu_init(void);
 bool hyperv_flush_recommended(void);
 uint32_t hyperv_recommendations(void);  /* CPUID base+4 EAX, read after init */
 /* hyperv_flush_tlb() calls by form: 0 Space, 1 List, 2 SpaceEx, 3 ListEx

@@ -10,6 +10,7 @@
 #ifndef MINISHIM_PERCPU_H
 #define MINISHIM_PERCPU_H
 
+#include <minishim/arch.h>
 #include <minishim/cpumask.h>
 
 #define STACK_SIZE  (32u * 1024)
@@ -28,7 +29,6 @@ struct percpu {
     bool online;                /* running shim code, takes IPIs          */
     uint32_t apic_id;           /* local APIC / x2APIC id                  */
     uint32_t acpi_id;
-    uint32_t hv_vp_index;       /* Hyper-V VP index (MSR 0x40000002)       */
     uint8_t *stack;             /* STACK_SIZE bytes, STACK_SIZE-aligned    */
     struct vcpu *vcpu;          /* the guest vCPU this CPU runs (pv/)      */
 };
@@ -37,8 +37,6 @@ extern struct percpu percpu[NR_CPUS];
 extern cpumask_t cpu_online_mask;
 extern unsigned int nr_cpus_possible;   /* from the MADT / L0               */
 
-/* Current shim CPU number (arch: from the stack top; fake: settable). */
-unsigned int arch_cpu_id(void);
 
 static inline struct percpu *this_cpu(void)
 {

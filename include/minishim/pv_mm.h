@@ -24,6 +24,7 @@
 
 #include <minishim/cpumask.h>
 #include <minishim/types.h>
+#include <minishim/x86.h>
 
 /* Page types (Xen's PGT_*, own numbering). */
 enum pv_page_type {
@@ -174,21 +175,9 @@ long pv_mm_ptwr_rmw(uint64_t addr, unsigned int bytes,
                     bool (*op)(void *ctx, uint64_t old, uint64_t *nv), void *ctx,
                     uint64_t *oldp);
 
-/* Page-table entry bits the MMU checks (Intel SDM vol. 3 4.5; Xen's
- * x86_64/page.h for the guest-kernel marker). */
-#define PTE_PRESENT       (1ULL << 0)
-#define PTE_RW            (1ULL << 1)
-#define PTE_USER          (1ULL << 2)
-#define PTE_PWT           (1ULL << 3)
-#define PTE_PCD           (1ULL << 4)
-#define PTE_ACCESSED      (1ULL << 5)
-#define PTE_DIRTY         (1ULL << 6)
-#define PTE_PSE           (1ULL << 7)   /* PAT in an L1 entry */
-#define PTE_GLOBAL        (1ULL << 8)
-#define PTE_AVAIL         (7ULL << 9)
-#define PTE_ADDR_MASK     0x000ffffffffff000ULL
-#define PTE_AVAIL_HIGH    (0x7ffULL << 52)
-#define PTE_GUEST_KERNEL  (1ULL << 52)  /* Xen: L1 maps a guest-kernel page */
-#define PTE_NX            (1ULL << 63)
+/* Xen's marker for an L1 entry that maps a guest-kernel page (Xen's
+ * x86_64/page.h; an available bit to the hardware). The architectural bits
+ * are x86.h's PTE_*. */
+#define PTE_GUEST_KERNEL  (1ULL << 52)
 
 #endif

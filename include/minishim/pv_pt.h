@@ -1,17 +1,11 @@
 /*
- * x86-64 page-table entry bits (SDM vol. 3 4.5) as the PV builder and
- * the M2P mapping use them. The PV MMU (pv_mm.h) may share these.
+ * x86-64 page-table indexing as the PV builder and the M2P mapping use it;
+ * the entry bits are x86.h's PTE_*.
  */
 #ifndef MINISHIM_PV_PT_H
 #define MINISHIM_PV_PT_H
 
-#define _PAGE_PRESENT  0x001UL
-#define _PAGE_RW       0x002UL
-#define _PAGE_USER     0x004UL
-#define _PAGE_ACCESSED 0x020UL
-#define _PAGE_DIRTY    0x040UL
-#define _PAGE_PSE      0x080UL
-#define PT_ADDR_MASK   0x000FFFFFFFFFF000UL
+#include <minishim/x86.h>
 
 #define L1_SHIFT 12
 #define L2_SHIFT 21

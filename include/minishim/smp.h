@@ -2,7 +2,7 @@
  * Shim CPUs beyond the boot CPU (shim/smp.c, boot/smpboot.c) and the IPI
  * engine's internals (shim/ipi.c; the contract is include/minishim/ipi.h).
  *
- * Policy (issue 6): shim CPU n runs guest vCPU n and is brought up when the
+ * Policy: shim CPU n runs guest vCPU n and is brought up when the
  * guest brings vCPU n up (pv/ calls smp_cpu_up from VCPUOP_up), not before.
  * Start methods: Xen L0 -> VCPUOP_initialise (64-bit vcpu_hvm_context) +
  * VCPUOP_up; otherwise INIT-SIPI-SIPI through the local APIC with a

@@ -1,12 +1,15 @@
 /*
- * x86 architectural constants used by the shim (Intel SDM vol. 3 / AMD APM
- * vol. 2) and Xen's reserved selectors (xen/include/public/arch-x86/xen-x86_64.h
- * and Xen's gdt.S), which a PV guest relies on.
+ * x86 architectural constants and helpers used by the shim (Intel SDM
+ * vol. 3 / AMD APM vol. 2) and Xen's reserved selectors
+ * (xen/include/public/arch-x86/xen-x86_64.h and Xen's gdt.S), which a PV
+ * guest relies on. Every architectural bit has its one name here; a file
+ * that needs one includes this header instead of defining its own.
  */
 #ifndef MINISHIM_X86_H
 #define MINISHIM_X86_H
 
 /* FIRST_RESERVED_GDT_*, FLAT_RING3_* come from the Xen ABI. */
+#include <minishim/types.h>
 #include <minishim/xen-public.h>
 
 /* Exception vectors. */
@@ -64,6 +67,65 @@
 #define EFER_LME (1UL << 8)
 #define EFER_NXE (1UL << 11)
 
-#define X86_EFLAGS_IF (1UL << 9)
+/* RFLAGS (SDM vol. 1 3.4.3). */
+#define EFLAGS_CF   (1UL << 0)
+#define EFLAGS_MBS  (1UL << 1)      /* always reads as 1 */
+#define EFLAGS_PF   (1UL << 2)
+#define EFLAGS_AF   (1UL << 4)
+#define EFLAGS_ZF   (1UL << 6)
+#define EFLAGS_SF   (1UL << 7)
+#define EFLAGS_TF   (1UL << 8)
+#define EFLAGS_IF   (1UL << 9)
+#define EFLAGS_DF   (1UL << 10)
+#define EFLAGS_OF   (1UL << 11)
+#define EFLAGS_IOPL (3UL << 12)
+#define EFLAGS_NT   (1UL << 14)
+#define EFLAGS_RF   (1UL << 16)
+#define EFLAGS_VM   (1UL << 17)
+#define EFLAGS_AC   (1UL << 18)
+
+/* Control registers (SDM vol. 3 2.5). */
+#define X86_CR0_TS         (1UL << 3)
+#define X86_CR4_PAE        (1UL << 5)
+#define X86_CR4_MCE        (1UL << 6)
+#define X86_CR4_PGE        (1UL << 7)
+#define X86_CR4_OSFXSR     (1UL << 9)
+#define X86_CR4_OSXMMEXCPT (1UL << 10)
+#define X86_CR4_SMEP       (1UL << 20)
+#define X86_CR4_SMAP       (1UL << 21)
+
+/* #PF error code bits (SDM vol. 3 4.7). */
+#define PFEC_PRESENT   (1u << 0)
+#define PFEC_WRITE     (1u << 1)
+#define PFEC_USER      (1u << 2)
+#define PFEC_RSVD      (1u << 3)
+#define PFEC_INSN      (1u << 4)
+#define PFEC_PK        (1u << 5)
+#define PFEC_SHSTK     (1u << 6)
+#define PFEC_SGX       (1u << 15)
+
+/* 4-level page-table entry bits (SDM vol. 3 4.5). */
+#define PTE_PRESENT       (1ULL << 0)
+#define PTE_RW            (1ULL << 1)
+#define PTE_USER          (1ULL << 2)
+#define PTE_PWT           (1ULL << 3)
+#define PTE_PCD           (1ULL << 4)
+#define PTE_ACCESSED      (1ULL << 5)
+#define PTE_DIRTY         (1ULL << 6)
+#define PTE_PSE           (1ULL << 7)   /* PAT in an L1 entry */
+#define PTE_GLOBAL        (1ULL << 8)
+#define PTE_AVAIL         (7ULL << 9)
+#define PTE_ADDR_MASK     0x000ffffffffff000ULL
+#define PTE_AVAIL_HIGH    (0x7ffULL << 52)
+#define PTE_NX            (1ULL << 63)
+
+/*
+ * Canonical with 48-bit linear addresses (SDM vol. 1 3.3.7.1; the shim
+ * never enables 5-level paging): bits 63:47 all equal.
+ */
+static inline bool is_canonical(uint64_t va)
+{
+    return (uint64_t)((int64_t)(va << 16) >> 16) == va;
+}
 
 #endif

@@ -188,7 +188,7 @@ bed: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) $(filter $(GUEST_ELFS),$(bed_
 	    --guest '$(bed_guest_path):$(or $(VCPUS),1)$(if $(GUEST_CMDLINE),:$(GUEST_CMDLINE))' \
 	    $(BED_ARGS)
 
-# make soak-bed: the cross-vCPU guests (issue #6) BED_SOAK times each, 4
+# make soak-bed: the cross-vCPU guests BED_SOAK times each, 4
 # vCPUs on BED_L0_CPUS L0 CPUs, in one L0 boot per shim (SOAK_SHIMS); the
 # runner names the repeats smp, smp-2, ... and ends with "N passed, N
 # failed". Not part of make test (about 5 min per shim on an idle host).

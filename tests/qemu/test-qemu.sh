@@ -55,7 +55,7 @@ case_ no-module 1 "--smp 1" \
 
 case_ smp2-cpu-count 1 "--smp 2" "+cpu: 2 CPUs (ACPI MADT)" "+no PV guest kernel given"
 
-# Application processors (INIT-SIPI-SIPI), IPIs, take-down and re-up (issue 6).
+# Application processors (INIT-SIPI-SIPI), IPIs, take-down and re-up.
 case_ smp2-selftest 1 "--smp 2 --cmdline smp-selftest" \
   "+smp: 2 CPUs possible" "+smp-selftest: PASS: 2 CPUs up" "-smp-selftest: FAIL" \
   "+no PV guest kernel given"
@@ -86,7 +86,7 @@ case_ bad-cmdline 1 "--cmdline 'loglvl=loud frobnicate console=com1,serial'" \
 case_ loglvl-error-quiet 1 "--cmdline 'loglvl=error'" \
   "-minishim 0.1: PV shim" "-mem: memory map" "+ERROR: guest: no PV guest kernel given"
 
-# Flush engine (issue 7): options reach it, no L0 means no assisted flush,
+# Flush engine: options reach it, no L0 means no assisted flush,
 # and the telemetry line is printed at shutdown.
 case_ flush-cmdline 1 "--smp 2 --cmdline 'flush=ipi tlbclock=off'" \
   "+flush: flush=ipi, tlbclock=off, L0 flush unavailable" "-WARNING: cmdline" \
@@ -108,7 +108,7 @@ if [ -f "$guests/hello.elf" ]; then
     "+shutting down (poweroff)"
 fi
 
-# PV guests (issue 4): the runtime reports failures as a crash shutdown
+# PV guests: the runtime reports failures as a crash shutdown
 # with a FAIL result line; unexpected exceptions reach the guest's trap
 # table; a guest that never finishes is caught by the timeout.
 if [ -f "$guests/fail.elf" ]; then
@@ -126,7 +126,7 @@ for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug; do
   case_ "guest-$g" 0 "--guest '$guests/$g.elf'" "+RESULT $g PASS" "-FAIL:" \
     "+shutting down (poweroff)"
 done
-# VCPUOP_initialise with the vCPU's own GDT frames and LDT (issue 4/6).
+# VCPUOP_initialise with the vCPU's own GDT frames and LDT.
 if [ -f "$guests/pvvcpuseg.elf" ]; then
   case_ guest-pvvcpuseg-smp3 0 "--smp 3 --guest '$guests/pvvcpuseg.elf'" \
     "+RESULT pvvcpuseg PASS" "-FAIL:" "+shutting down (poweroff)"
@@ -137,7 +137,7 @@ if [ -f "$guests/gnttab.elf" ]; then
   case_ guest-gnttab 0 "--guest '$guests/gnttab.elf'" "+RESULT gnttab PASS" "-FAIL:" \
     "+set_version(1) = 0 (Xen grant_table.c)" "+shutting down (poweroff)"
 fi
-# xenstore (issue 4): QEMU-direct has no L0 toolstack, so start_info's
+# xenstore: QEMU-direct has no L0 toolstack, so start_info's
 # store fields are 0 and the guest skips (the bed runs it for real).
 if [ -f "$guests/xenstore.elf" ]; then
   case_ guest-xenstore 0 "--guest '$guests/xenstore.elf'" \
@@ -154,7 +154,7 @@ if [ -f "$guests/flushbench.elf" ]; then
   case_ guest-flushbench-inject 1 "--smp 2 --guest '$guests/flushbench.elf' --cmdline 'inject=flush-skip:uvmf-invlpg-multi:all -- iters=16'" \
     "~RESULT flushbench FAIL vCPU 1 read the old frame [0-9]+ times" "+shutting down (crash)"
 fi
-# Events across vCPUs (issue 6): IPI ping-pong between every pair, block
+# Events across vCPUs: IPI ping-pong between every pair, block
 # and poll woken by other vCPUs, poll timeout, per-vCPU VIRQ_TIMER,
 # bind_vcpu, register_vcpu_info, runstate, down of a spinning vCPU.
 if [ -f "$guests/smpevt.elf" ]; then
@@ -165,9 +165,9 @@ if [ -f "$guests/smpevt.elf" ]; then
   case_ guest-smpevt-smp2 0 "--smp 2 --guest '$guests/smpevt.elf'" \
     "+RESULT smpevt SKIP needs 4 vCPUs" "+shutting down (poweroff)"
 fi
-# Guest vCPUs beyond the first (issue 6): VCPUOP_initialise/up/down/is_up,
+# Guest vCPUs beyond the first: VCPUOP_initialise/up/down/is_up,
 # vCPU n on shim CPU n; one vCPU only: the guest skips.
-# Soak (issue 6): a cross-vCPU guest SMP_SOAK times (default 20), cycling
+# Soak: a cross-vCPU guest SMP_SOAK times (default 20), cycling
 # through the -smp values given (default 2 and 4); one case that passes
 # only if every run did, with the count.
 soak_() {
@@ -206,7 +206,7 @@ if [ -f "$guests/smp.elf" ]; then
     "+RESULT smp SKIP needs 2 vCPUs" "+shutting down (poweroff)"
   soak_ smp
 fi
-# A missed flush is caught (issue 6): each guest flush kind the smp guest
+# A missed flush is caught: each guest flush kind the smp guest
 # uses has its remote part dropped once (inject=flush-skip:<kind>,
 # shim/inject.c); the guest must fail with the stale-entry reason naming
 # that flush. Under TCG the other vCPU's soft TLB keeps the old
@@ -228,8 +228,8 @@ if [ -f "$guests/smp.elf" ]; then
   case_ guest-smp-inject-bad 0 "--smp 2 --guest '$guests/smp.elf' --cmdline 'inject=flush-skip:everything'" \
     "+bad value 'flush-skip:everything' for inject=" "-inject: flush-skip" "+RESULT smp PASS"
 fi
-# Page-table retypes while other vCPUs read through the retyped L1 (issue
-# 7): passes, and the flush telemetry (printed on demand through sysctl
+# Page-table retypes while other vCPUs read through the retyped L1:
+# passes, and the flush telemetry (printed on demand through sysctl
 # debug_keys 'f' between phases) shows retype flushes by IPI, none to L0.
 if [ -f "$guests/retype.elf" ]; then
   case_ guest-retype-smp4 0 "--smp 4 --guest '$guests/retype.elf'" \

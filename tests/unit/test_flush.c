@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <minishim/inject.h>
 #include "test_flush_env.h"
+#include "fake/fake_console.h"
 
 #define NCPUS 4                          /* CPUs 0..3 online; 5 exists, offline */
 #define FLUSH_UNKNOWN_FLAG (1u << 5)     /* not on the assist whitelist        */
@@ -46,7 +47,7 @@ static const enum flush_policy policies[] = {
     FLUSH_POLICY_AUTO, FLUSH_POLICY_IPI, FLUSH_POLICY_ASSIST,
 };
 
-/* The specification of the decision (DESIGN.md / issue 7), restated. */
+/* The specification of the decision (shim/flush.c's header), restated. */
 static enum flush_reason expected_reason(unsigned int flags, uint64_t mask,
                                          enum env_l0 l0, enum flush_policy pol)
 {
@@ -366,35 +367,23 @@ Test(flush_stats, remote_latency_recorded_per_path)
     }
 }
 
-static char printed[8192];
-static void capture(const char *s, size_t len)
-{
-    size_t used = strlen(printed);
-
-    if (used + len < sizeof(printed)) {
-        memcpy(printed + used, s, len);
-        printed[used + len] = '\0';
-    }
-}
-
 Test(flush_stats, print_names_every_counter)
 {
     cpumask_t m = env_mask(0x06);
 
     env_setup(ENV_XEN_FAIL, 4, FLUSH_POLICY_AUTO, true);
     flush_mask(&m, FLUSH_TLB, va(0), 0);
-    printed[0] = '\0';
-    console_add_sink("test", capture);
+    fake_console_capture();
     console_set_level(LOG_INFO);
     flush_stats_print();
-    cr_assert(strstr(printed, "flush: stats policy=auto nothing=0 local=0 ipi-forced=0 "
+    cr_assert(strstr(fake_console_out, "flush: stats policy=auto nothing=0 local=0 ipi-forced=0 "
                      "ipi-policy=0 ipi-flags=0 ipi-nobackend=0 assisted=0 ipi-fallback=1 "
                      "ipi-cpus=2 assist-cpus=0 l0-errors=1 l0-last-error=-22 spurious-pf=0 "
                      "retype-local=0 retype-ipi=0 retype-assisted=0 ipi-resends=0\n"),
-              "%s", printed);
-    cr_assert(strstr(printed, "flush: ipi remote-flush latency, TSC cycles (1 flushes):\n"
-                     "flush:   [2^9, 2^10) 1\n"), "%s", printed);
-    cr_assert_null(strstr(printed, "assisted remote-flush"), "%s", printed);
+              "%s", fake_console_out);
+    cr_assert(strstr(fake_console_out, "flush: ipi remote-flush latency, TSC cycles (1 flushes):\n"
+                     "flush:   [2^9, 2^10) 1\n"), "%s", fake_console_out);
+    cr_assert_null(strstr(fake_console_out, "assisted remote-flush"), "%s", fake_console_out);
 }
 
 /*
@@ -433,11 +422,10 @@ Test(flush_retype, the_tag_alone_does_not_force_ipis)
     cr_assert_eq(st.reason[FLUSH_R_ASSISTED], 1, "a tag is not a flag off the whitelist");
     cr_assert_eq(st.retype[FLUSH_R_ASSISTED], 1);
     cr_assert_eq(fake_nr_ipi_calls, 0);
-    printed[0] = '\0';
-    console_add_sink("test", capture);
+    fake_console_capture();
     console_set_level(LOG_INFO);
     flush_stats_print();
-    cr_assert(strstr(printed, " retype-local=0 retype-ipi=0 retype-assisted=1 ipi-resends=0\n"), "%s", printed);
+    cr_assert(strstr(fake_console_out, " retype-local=0 retype-ipi=0 retype-assisted=1 ipi-resends=0\n"), "%s", fake_console_out);
 }
 
 Test(flush_retype, tag_never_reaches_the_backend)

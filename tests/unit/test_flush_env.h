@@ -16,6 +16,7 @@
 #include <minishim/percpu.h>
 #include <minishim/tlbclock.h>
 #include "fake/fake.h"
+#include "fake/fake_l0.h"
 #include "fake/fake_ipi.h"
 
 enum env_l0 {
@@ -29,12 +30,6 @@ enum env_l0 {
 static unsigned int env_xen_flushes;        /* HVMOP_flush_tlbs calls        */
 static unsigned long env_xen_flush_arg;     /* its argument (must be NULL)   */
 static bool env_l0_fails;
-
-static inline void env_xen_msr_hook(uint32_t msr, uint64_t val)
-{
-    if (msr == 0x40000000 && val)   /* Xen's hypercall MSR (leaf base+2) */
-        memset(fake_pa_to_ptr(val & ~0xfffULL), 0xcc, 32);
-}
 
 static inline long env_xen_handler(unsigned int nr, unsigned long a1, unsigned long a2,
                                    unsigned long a3, unsigned long a4, unsigned long a5)
@@ -62,7 +57,7 @@ static inline void env_set_xen(void)
     fake_set_cpuid_sig(0x40000000, 0x40000002, "XenVMMXenVMM");
     fake_set_cpuid(0x40000001, 0x00040011, 0, 0, 0);
     fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
-    fake_wrmsr_hook = env_xen_msr_hook;
+    fake_wrmsr_hook = fake_xen_msr_hook;
     fake_hypercall_handler = env_xen_handler;
 }
 

@@ -11,6 +11,7 @@
  */
 #include <criterion/criterion.h>
 #include "test_flush_env.h"
+#include "fake/fake_console.h"
 
 /* VP indexes for CPUs 0..4: CPU 3 is VP 70 (bank 1 bit 6), CPU 4 VP 130
  * (bank 2 bit 2). */
@@ -53,7 +54,17 @@ Test(hyperv, init_writes_guest_os_id_then_hypercall_page)
     cr_assert_eq(fake_msr_value(0x40000001) & 0xfff, 1);
     cr_assert_neq(fake_msr_value(0x40000001) & ~0xfffULL, 0);
     cr_assert_eq(l0_flush_caps(), L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED);
-    cr_assert_eq(percpu[1].hv_vp_index, 1);
+}
+
+Test(hyperv, each_cpu_reads_its_own_vp_index)
+{
+    cpumask_t m = env_mask(0x08);          /* CPU 3 = VP 70: bank 1 bit 6 */
+
+    setup_hv(REC_ALL, 5);
+    fake_cpu_id = 4;
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL), 0);
+    cr_assert_eq(fake_hv_calls[0].input[3], 0x2, "valid banks: bank 1");
+    cr_assert_eq(fake_hv_calls[0].input[4], 0x40, "VP 70 read on CPU 3");
 }
 
 Test(hyperv, not_recommended_is_available_only)
@@ -98,7 +109,7 @@ Test(hyperv, empty_set_is_never_sent)
     cpumask_t m = env_mask(0);
 
     setup_hv(REC_ALL, 4);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), -XEN_EINVAL);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), -XEN_EINVAL);
     cr_assert_eq(fake_nr_hv_calls, 0);
 }
 
@@ -108,7 +119,7 @@ Test(hyperv, space_with_processor_mask)
     const uint64_t want[] = { 0, 0x2, 0x6 };
 
     setup_hv(REC_ALL, 4);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB_GLOBAL), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL), 0);
     cr_assert_eq(fake_nr_hv_calls, 1);
     cr_assert_eq(last_control(), 0x0002ULL);
     cr_assert_eq(fake_hv_calls[0].out_gpa, 0);
@@ -121,7 +132,7 @@ Test(hyperv, space_non_global_only_when_globals_may_stay)
     const uint64_t want[] = { 0, 0x6, 0x6 };
 
     setup_hv(REC_ALL, 4);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     cr_assert_eq(last_control(), 0x0002ULL);
     expect_input(want, 3);
 }
@@ -132,7 +143,7 @@ Test(hyperv, space_all_processors)
     const uint64_t want[] = { 0, 0x3, 0 };
 
     setup_hv(REC_ALL, 4);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB_GLOBAL), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL | L0_FLUSH_ALL_OTHERS), 0);
     cr_assert_eq(last_control(), 0x0002ULL);
     expect_input(want, 3);
 }
@@ -146,7 +157,7 @@ Test(hyperv, unknown_vp_index_flushes_all_processors)
     /* CPU 5 online but never ran l0_cpu_init: its VP index is unknown. */
     cpumask_set(&cpu_online_mask, 5);
     m = env_mask(0x22);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB_GLOBAL), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL), 0);
     expect_input(want, 3);
 }
 
@@ -157,7 +168,7 @@ Test(hyperv, list_one_page)
 
     setup_hv(REC_ALL, 4);
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123456ULL), 0,
-                                  FLUSH_TLB | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0000000100000003ULL, "List, 1 rep");
     expect_input(want, 4);
 }
@@ -169,7 +180,7 @@ Test(hyperv, list_eight_pages_in_one_range)
 
     setup_hv(REC_ALL, 4);
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123456ULL), 3,
-                                  FLUSH_TLB_GLOBAL | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_GLOBAL | L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0000000100000003ULL);
     expect_input(want, 4);
 }
@@ -182,7 +193,7 @@ Test(hyperv, list_8192_pages_two_ranges)
 
     setup_hv(REC_ALL, 4);
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123000ULL), 13,
-                                  FLUSH_TLB | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0000000200000003ULL, "List, 2 reps");
     expect_input(want, 5);
 }
@@ -194,7 +205,7 @@ Test(hyperv, huge_range_becomes_space_keeping_globals)
 
     setup_hv(REC_ALL, 4);
     /* 2^30 pages: 2^18 ranges do not fit the page; no NON_GLOBAL (VA). */
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 30, FLUSH_TLB | FLUSH_VA_VALID), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 30, L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0002ULL);
     expect_input(want, 3);
 }
@@ -207,7 +218,7 @@ Test(hyperv, space_ex_sparse_banks)
     const uint64_t want[] = { 0, 0x2, 0, 0x6, 0x40, 0x4 };
 
     setup_hv(REC_ALL, 5);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB_GLOBAL), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, L0_FLUSH_GLOBAL), 0);
     cr_assert_eq(last_control(), 0x0000000000040013ULL, "SpaceEx, varhead 2");
     expect_input(want, 6);
 }
@@ -218,7 +229,7 @@ Test(hyperv, space_ex_non_global)
     const uint64_t want[] = { 0, 0x6, 0, 0x2, 0x40 };
 
     setup_hv(REC_ALL, 5);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     cr_assert_eq(last_control(), 0x0000000000020013ULL, "SpaceEx, varhead 1");
     expect_input(want, 5);
 }
@@ -230,7 +241,7 @@ Test(hyperv, list_ex_sparse_banks_then_gvas)
 
     setup_hv(REC_ALL, 5);
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123456ULL), 1,
-                                  FLUSH_TLB | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_VA), 0);
     cr_assert_eq(last_control(), 0x0000000100040014ULL, "ListEx, varhead 2, 1 rep");
     expect_input(want, 7);
 }
@@ -240,7 +251,7 @@ Test(hyperv, vp_64_without_ex_recommendation_is_refused)
     cpumask_t m = env_mask(0x08);
 
     setup_hv(HV_REMOTE_TLB_FLUSH_RECOMMENDED, 5);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), -XEN_EOPNOTSUPP);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), -XEN_EOPNOTSUPP);
     cr_assert_eq(fake_nr_hv_calls, 0);
 }
 
@@ -256,7 +267,7 @@ Test(hyperv, error_status_is_an_error)
 
     setup_hv(REC_ALL, 4);
     fake_hv_handler = fail_status;
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), -XEN_EIO);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), -XEN_EIO);
 }
 
 static unsigned int rep_calls;
@@ -275,7 +286,7 @@ Test(hyperv, rep_call_restarts_where_it_stopped)
     setup_hv(REC_ALL, 4);
     fake_hv_handler = one_rep_at_a_time;
     cr_assert_eq(hyperv_flush_tlb(&m, va(0x00007f0000123000ULL), 13,
-                                  FLUSH_TLB | FLUSH_VA_VALID), 0);
+                                  L0_FLUSH_VA), 0);
     cr_assert_eq(rep_calls, 2);
     cr_assert_eq(fake_hv_calls[0].control, 0x0000000200000003ULL);
     cr_assert_eq(fake_hv_calls[1].control, 0x0001000200000003ULL, "rep start 1");
@@ -293,7 +304,7 @@ Test(hyperv, rep_call_without_progress_fails)
 
     setup_hv(REC_ALL, 4);
     fake_hv_handler = no_progress;
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 13, FLUSH_TLB | FLUSH_VA_VALID), -XEN_EIO);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 13, L0_FLUSH_VA), -XEN_EIO);
     cr_assert_eq(fake_nr_hv_calls, 1);
 }
 
@@ -325,7 +336,7 @@ Test(hyperv, input_page_used_with_interrupts_off)
     setup_hv(REC_ALL, 4);
     fake_hv_handler = note_irqs;
     cr_assert(fake_irqs_on);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     cr_assert_not(irqs_during_call, "an interrupt could reuse this CPU's input page");
     cr_assert(fake_irqs_on, "interrupts restored");
 }
@@ -336,10 +347,10 @@ Test(hyperv, per_cpu_input_pages)
 
     setup_hv(REC_ALL, 4);
     m = env_mask(0x02);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     fake_cpu_id = 2;
     m = env_mask(0x01);
-    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, FLUSH_TLB), 0);
+    cr_assert_eq(hyperv_flush_tlb(&m, va(0), 0, 0), 0);
     cr_assert_neq(fake_hv_calls[0].in_gpa, fake_hv_calls[1].in_gpa);
     cr_assert_eq(fake_hv_calls[0].in_gpa & 0xfff, 0, "page aligned: no page crossing");
     cr_assert_eq(fake_hv_calls[1].input[2], 0x1, "VP 0 from CPU 2");
@@ -361,7 +372,7 @@ static void viridian_msr_hook(uint32_t msr, uint64_t val)
     if (msr == 0x40000000 && val)
         fake_set_cpuid(0x40000004, viridian_rec, 0x7ff, 0, 0);
     if (msr == 0x40000200 && val)       /* Xen's hypercall page */
-        memset(fake_pa_to_ptr(val & ~0xfffULL), 0xcc, 32);
+        fake_xen_fill_hcall_page(val);
 }
 
 static void setup_xen_viridian(uint32_t rec, enum l0_flush_use use)
@@ -559,39 +570,25 @@ Test(hyperv, selftest_xen_backend)
     cr_assert_eq(l0_selftest(), 1);
 }
 
-static char printed[2048];
-
-static void capture(const char *s, size_t len)
-{
-    size_t used = strlen(printed);
-
-    if (used + len < sizeof(printed)) {
-        memcpy(printed + used, s, len);
-        printed[used + len] = '\0';
-    }
-}
-
 Test(hyperv, l0_stats_line)
 {
     cpumask_t m = env_mask(0x02);
 
     setup_xen_viridian(REC_ALL, L0_FLUSH_USE_HYPERV);
-    printed[0] = '\0';
-    console_add_sink("test", capture);
+    fake_console_capture();
     console_set_level(LOG_INFO);
     flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
     env_l0_fails = true;
     flush_mask(&m, FLUSH_TLB_GLOBAL | FLUSH_VA_VALID, va(0x1000), 0);
     l0_print_stats();
-    cr_assert(strstr(printed, "l0: flush calls backend=hyperv space=1 list=1 space-ex=0 "
+    cr_assert(strstr(fake_console_out, "l0: flush calls backend=hyperv space=1 list=1 space-ex=0 "
                               "list-ex=0 all-processors=0 errors=1 last-status=0x5\n"),
-              "%s", printed);
+              "%s", fake_console_out);
 
     env_setup(ENV_XEN_OK, 3, FLUSH_POLICY_AUTO, true);
-    printed[0] = '\0';
-    console_add_sink("test", capture);
+    fake_console_capture();
     flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
     l0_print_stats();
-    cr_assert(strstr(printed, "l0: flush calls backend=xen hvmop-flush-tlbs=1 errors=0\n"),
-              "%s", printed);
+    cr_assert(strstr(fake_console_out, "l0: flush calls backend=xen hvmop-flush-tlbs=1 errors=0\n"),
+              "%s", fake_console_out);
 }

@@ -9,6 +9,7 @@
 #include <minishim/console.h>
 #include <minishim/inject.h>
 #include "test_mm_env.h"
+#include "fake/fake_console.h"
 
 static char warned[512];
 static void warn_cb(void *ctx, const char *msg)
@@ -159,17 +160,6 @@ Test(inject, all_never_runs_out)
     cr_assert_eq(inject_fired(INJECT_L0_FLUSH_FAIL), 0, "and resets the counters");
 }
 
-static char printed[4096];
-static void capture(const char *s, size_t len)
-{
-    size_t used = strlen(printed);
-
-    if (used + len < sizeof(printed)) {
-        memcpy(printed + used, s, len);
-        printed[used + len] = '\0';
-    }
-}
-
 Test(inject, summary_lines)
 {
     struct inject_config c;
@@ -179,24 +169,23 @@ Test(inject, summary_lines)
     c.count[INJECT_SKIP_UVMF_FLUSH_MULTI] = 3;
     c.count[INJECT_L0_FLUSH_FAIL] = INJECT_COUNT_ALWAYS;
     console_remove_all_sinks();
-    printed[0] = '\0';
-    console_add_sink("test", capture);
+    fake_console_capture();
     console_set_level(LOG_INFO);
     inject_init(&c);
-    cr_assert(strstr(printed, "inject: flush-skip:tlb-flush-all armed (1 times)"), "%s", printed);
-    cr_assert(strstr(printed, "inject: l0-flush-fail armed (every time)"), "%s", printed);
+    cr_assert(strstr(fake_console_out, "inject: flush-skip:tlb-flush-all armed (1 times)"), "%s", fake_console_out);
+    cr_assert(strstr(fake_console_out, "inject: l0-flush-fail armed (every time)"), "%s", fake_console_out);
     cr_assert(inject_hit(INJECT_SKIP_TLB_FLUSH_ALL));
     cr_assert(inject_hit(INJECT_L0_FLUSH_FAIL));
     cr_assert(inject_hit(INJECT_L0_FLUSH_FAIL));
-    cr_assert(strstr(printed, "inject: flush-skip:tlb-flush-all struck (1)\n"), "%s", printed);
-    printed[0] = '\0';
+    cr_assert(strstr(fake_console_out, "inject: flush-skip:tlb-flush-all struck (1)\n"), "%s", fake_console_out);
+    fake_console_out[0] = '\0';
     inject_print();
-    cr_assert(strstr(printed, "inject: flush-skip:tlb-flush-all fired 1 of 1\n"), "%s", printed);
-    cr_assert(strstr(printed, "inject: flush-skip:uvmf-flush-multi fired 0 of 3\n"), "%s", printed);
-    cr_assert(strstr(printed, "WARNING: inject: flush-skip:uvmf-flush-multi was never reached"),
-              "%s", printed);
-    cr_assert(strstr(printed, "inject: l0-flush-fail fired 2 times (every time)\n"), "%s", printed);
-    cr_assert_null(strstr(printed, "invlpg"), "unconfigured points are not printed: %s", printed);
+    cr_assert(strstr(fake_console_out, "inject: flush-skip:tlb-flush-all fired 1 of 1\n"), "%s", fake_console_out);
+    cr_assert(strstr(fake_console_out, "inject: flush-skip:uvmf-flush-multi fired 0 of 3\n"), "%s", fake_console_out);
+    cr_assert(strstr(fake_console_out, "WARNING: inject: flush-skip:uvmf-flush-multi was never reached"),
+              "%s", fake_console_out);
+    cr_assert(strstr(fake_console_out, "inject: l0-flush-fail fired 2 times (every time)\n"), "%s", fake_console_out);
+    cr_assert_null(strstr(fake_console_out, "invlpg"), "unconfigured points are not fake_console_out: %s", fake_console_out);
     console_remove_all_sinks();
 }
 

@@ -2,23 +2,11 @@
 #include <criterion/criterion.h>
 #include <minishim/cmdline.h>
 #include "test_flush_env.h"
-
-static char printed[2048];
-
-static void capture(const char *s, size_t len)
-{
-    size_t used = strlen(printed);
-
-    if (used + len < sizeof(printed)) {
-        memcpy(printed + used, s, len);
-        printed[used + len] = '\0';
-    }
-}
+#include "fake/fake_console.h"
 
 static void start_capture(void)
 {
-    printed[0] = '\0';
-    console_add_sink("test", capture);
+    fake_console_capture();
     console_set_level(LOG_INFO);
 }
 
@@ -46,10 +34,10 @@ Test(l0_probe, xen_times_each_call)
     cr_assert_eq(l0_flush_probe(5, 0, 2000000), 0);
     cr_assert_eq(env_xen_flushes, 5, "one HVMOP_flush_tlbs per probe");
     /* Two rdtscs per call, 1000 cycles apart: 1000 cycles = 500 ns at 2 GHz. */
-    cr_assert(strstr(printed, "l0: flush-probe backend=xen n=5 errors=0 min_ns=500 "
+    cr_assert(strstr(fake_console_out, "l0: flush-probe backend=xen n=5 errors=0 min_ns=500 "
                               "median_ns=500 max_ns=500 min_cycles=1000 "
                               "median_cycles=1000 max_cycles=1000 last-error=0\n"),
-              "%s", printed);
+              "%s", fake_console_out);
 }
 
 Test(l0_probe, errors_counted_and_capped)
@@ -58,8 +46,8 @@ Test(l0_probe, errors_counted_and_capped)
     start_capture();
     cr_assert_eq(l0_flush_probe(L0_FLUSH_PROBE_MAX + 5, 0, 0), L0_FLUSH_PROBE_MAX);
     cr_assert_eq(env_xen_flushes, L0_FLUSH_PROBE_MAX);
-    cr_assert(strstr(printed, "n=1024 errors=1024 min_ns=0 "), "%s", printed);
-    cr_assert(strstr(printed, "last-error=-22\n"), "%s", printed);
+    cr_assert(strstr(fake_console_out, "n=1024 errors=1024 min_ns=0 "), "%s", fake_console_out);
+    cr_assert(strstr(fake_console_out, "last-error=-22\n"), "%s", fake_console_out);
 }
 
 Test(l0_probe, hyperv_names_only_this_cpu)
@@ -68,7 +56,7 @@ Test(l0_probe, hyperv_names_only_this_cpu)
     start_capture();
     cr_assert_eq(l0_flush_probe(3, 2, 1000000), 0);
     cr_assert_eq(fake_nr_hv_calls, 3);
-    cr_assert(strstr(printed, "l0: flush-probe backend=hyperv n=3 errors=0 "), "%s", printed);
+    cr_assert(strstr(fake_console_out, "l0: flush-probe backend=hyperv n=3 errors=0 "), "%s", fake_console_out);
 }
 
 Test(l0_probe, no_backend_times_nothing)
@@ -76,6 +64,6 @@ Test(l0_probe, no_backend_times_nothing)
     env_setup(ENV_NONE, 2, FLUSH_POLICY_AUTO, true);
     start_capture();
     cr_assert_eq(l0_flush_probe(10, 0, 1000000), 0);
-    cr_assert(strstr(printed, "l0: flush-probe backend=none (no L0 flush to time)\n"),
-              "%s", printed);
+    cr_assert(strstr(fake_console_out, "l0: flush-probe backend=none (no L0 flush to time)\n"),
+              "%s", fake_console_out);
 }

@@ -208,20 +208,20 @@ Test(pv_build, hypercall_page_bytes)
 /* Walk the guest tables (machine addresses are fake RAM offsets). */
 static uint64_t walk(uint64_t cr3, uint64_t v, uint64_t *flags)
 {
-    uint64_t e = cr3 | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
-    uint64_t f = _PAGE_RW | _PAGE_USER;
+    uint64_t e = cr3 | PTE_PRESENT | PTE_RW | PTE_USER;
+    uint64_t f = PTE_RW | PTE_USER;
     unsigned int shifts[4] = { L4_SHIFT, L3_SHIFT, L2_SHIFT, L1_SHIFT };
 
     for (unsigned int i = 0; i < 4; i++) {
-        uint64_t *t = arch_phys_to_virt(pa(e & PT_ADDR_MASK));
+        uint64_t *t = arch_phys_to_virt(pa(e & PTE_ADDR_MASK));
 
         e = t[PT_INDEX(v, shifts[i])];
-        if (!(e & _PAGE_PRESENT))
+        if (!(e & PTE_PRESENT))
             return ~0ULL;
         f &= e;
     }
     *flags = f;
-    return e & PT_ADDR_MASK;
+    return e & PTE_ADDR_MASK;
 }
 
 Test(pv_build, builds_domain)
@@ -270,19 +270,19 @@ Test(pv_build, builds_domain)
      * the page-table pages read-only; slot 256 user-readable RO M2P. */
     m = walk(cr3, si->pt_base - 3 * PAGE_SIZE, &flags);
     cr_expect_eq(m, mfn_to_paddr(mfn(p2m[(si->pt_base - 3 * PAGE_SIZE - KBASE) >> 12])).pa);
-    cr_expect_eq(flags & (_PAGE_USER | _PAGE_RW), _PAGE_USER | _PAGE_RW);
+    cr_expect_eq(flags & (PTE_USER | PTE_RW), PTE_USER | PTE_RW);
     m = walk(cr3, si->pt_base, &flags);
     cr_expect_eq(m, cr3, "pt_base maps the L4 itself");
-    cr_expect_eq(flags & _PAGE_RW, 0, "page tables are mapped read-only");
+    cr_expect_eq(flags & PTE_RW, 0, "page tables are mapped read-only");
     cr_expect_eq(walk(cr3, 0x1000, &flags), ~0ULL, "nothing below the kernel");
     {
         uint64_t *l4 = arch_phys_to_virt(pa(cr3));
 
-        cr_expect_eq(l4[256] & (_PAGE_PRESENT | _PAGE_USER | _PAGE_RW),
-                     _PAGE_PRESENT | _PAGE_USER, "RO_MPT: present, user, read-only");
+        cr_expect_eq(l4[256] & (PTE_PRESENT | PTE_USER | PTE_RW),
+                     PTE_PRESENT | PTE_USER, "RO_MPT: present, user, read-only");
         m = walk(cr3, 0xFFFF800000000000ULL + 8 * p2m[0], &flags);
         cr_expect_neq(m, ~0ULL, "M2P entry of pfn 0 is mapped");
-        cr_expect_eq(flags & _PAGE_RW, 0);
+        cr_expect_eq(flags & PTE_RW, 0);
     }
 }
 
@@ -336,7 +336,7 @@ Test(pv_build, console_backend_notifies_guest)
     cr_expect_eq(sh->evtchn_pending[port / 64] & (1UL << (port % 64)), 0);
 }
 
-/* Issue 6: one guest vCPU per shim CPU the MADT lists, capped at the
+/* One guest vCPU per shim CPU the MADT lists, capped at the
  * vcpu_info slots of shared_info; vCPUs but 0 start down, uninitialised. */
 Test(pv_build, one_vcpu_per_shim_cpu)
 {
@@ -431,7 +431,7 @@ Test(pv_build, init_p2m_mapped_and_reported)
 
         m = walk(cr3, P2M_BASE + i * PAGE_SIZE, &flags);
         cr_assert_eq(m, mfn_to_paddr(mfn(pv_dom.p2m[pfn])).pa, "page %u", i);
-        cr_expect_eq(flags & (_PAGE_RW | _PAGE_USER), _PAGE_RW | _PAGE_USER);
+        cr_expect_eq(flags & (PTE_RW | PTE_USER), PTE_RW | PTE_USER);
         page = arch_phys_to_virt(pa(m));
         for (unsigned int j = 0; j < 512; j++) {
             cr_assert_eq(page[j], pv_dom.p2m[i * 512 + j]);
@@ -443,7 +443,7 @@ Test(pv_build, init_p2m_mapped_and_reported)
     {
         uint64_t *l4 = arch_phys_to_virt(pa(cr3));
 
-        cr_expect_eq(l4[1] & PT_ADDR_MASK, mfn_to_paddr(mfn(pv_dom.p2m[count + 4])).pa);
+        cr_expect_eq(l4[1] & PTE_ADDR_MASK, mfn_to_paddr(mfn(pv_dom.p2m[count + 4])).pa);
     }
 }
 

@@ -8,7 +8,7 @@
 #include <minishim/pv_store.h>
 #include <minishim/xen-public.h>
 #include <xen/event_channel.h>
-#include "fake/fake.h"
+#include "fake/fake_l0.h"
 
 #define L0_STORE_PFN  0xfeffcUL
 #define L0_STORE_PORT 3
@@ -16,7 +16,6 @@
 
 static struct shared_info shinfo;           /* the guest's */
 static struct start_info si;
-static struct shared_info *l0_shinfo;
 static uint64_t store_pfn_param;
 static unsigned int nr_l0_sends, nr_moves;
 static uint32_t last_l0_send;
@@ -31,8 +30,7 @@ static long l0(unsigned int nr, unsigned long a1, unsigned long a2,
         struct xen_add_to_physmap *x = (void *)a2;
 
         if (x->space == XENMAPSPACE_shared_info) {
-            l0_shinfo = fake_pa_to_ptr((uint64_t)x->gpfn << 12);
-            memset(l0_shinfo, 0, 4096);
+            fake_xen_map_shinfo(x->gpfn);
             return 0;
         }
         cr_assert_eq(x->space, XENMAPSPACE_gmfn);
@@ -57,9 +55,7 @@ static long l0(unsigned int nr, unsigned long a1, unsigned long a2,
         return 0;
     }
     if (nr == __HYPERVISOR_event_channel_op && a1 == EVTCHNOP_unmask) {
-        uint32_t p = ((struct evtchn_unmask *)a2)->port;
-
-        l0_shinfo->evtchn_mask[p / 64] &= ~(1UL << (p % 64));
+        fake_xen_unmask(((struct evtchn_unmask *)a2)->port);
         return 0;
     }
     if (nr == __HYPERVISOR_event_channel_op && a1 == EVTCHNOP_status) {
@@ -76,21 +72,10 @@ static long l0(unsigned int nr, unsigned long a1, unsigned long a2,
     return -XEN_ENOSYS;
 }
 
-static void fill_page(uint32_t msr, uint64_t val)
-{
-    (void)msr;
-    memset((void *)(uintptr_t)val, 0xcc, 32);
-}
-
 static void setup(void)
 {
-    struct l0_detect d = { .xen = true, .xen_hcall_pages = 1, .xen_hcall_msr = 0x40000000 };
-
     fake_reset();
-    fake_wrmsr_hook = fill_page;
-    cr_assert_eq(xen_init(&d), 0);
-    fake_hypercall_handler = l0;
-    l0_evtchn_reset();
+    cr_assert_eq(fake_xen_up(l0), 0);
     memset(&pv_dom, 0, sizeof(pv_dom));
     memset(&shinfo, 0, sizeof(shinfo));
     memset(&si, 0, sizeof(si));
@@ -108,7 +93,6 @@ static void setup(void)
     last_l0_send = 0;
     move_from = move_to = 0;
     move_rc = 0;
-    l0_shinfo = NULL;
 }
 
 TestSuite(pv_store, .init = setup);
@@ -151,16 +135,11 @@ Test(pv_store, guest_send_reaches_l0)
 
 Test(pv_store, l0_event_makes_the_guest_port_pending)
 {
-    struct vcpu_info *vi;
-
     store_up();
-    cr_assert_not_null(l0_shinfo);
+    cr_assert_not_null(fake_xen_shinfo);
     cr_expect_not(guest_pending(si.store_evtchn));
     /* L0: xenstored notified the shim's store port. */
-    vi = &l0_shinfo->vcpu_info[0];
-    l0_shinfo->evtchn_pending[0] |= 1UL << L0_STORE_PORT;
-    vi->evtchn_pending_sel |= 1;
-    vi->evtchn_upcall_pending = 1;
+    fake_xen_raise(L0_STORE_PORT);
     l0_evtchn_upcall(NULL);
     cr_expect(guest_pending(si.store_evtchn));
     cr_expect(pv_evtchn_is_pending(si.store_evtchn));

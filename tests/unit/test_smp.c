@@ -17,6 +17,7 @@
 #include <minishim/percpu.h>
 #include <minishim/smp.h>
 #include "fake/fake.h"
+#include "fake/fake_l0.h"
 #include "test_acpi_madt.h"
 
 static struct boot_info bi;
@@ -165,22 +166,11 @@ static long xen_l0(unsigned int nr, unsigned long a1, unsigned long a2,
     return -XEN_ENOSYS;
 }
 
-static void fill_page(uint32_t msr, uint64_t val)
-{
-    if (msr == 0x40000000)
-        memset((void *)(uintptr_t)val, 0xcc, 32);
-}
-
 Test(smp, xen_up_initialises_a_64bit_vcpu_then_ups_it)
 {
-    struct l0_detect d = { .xen = true, .xen_hcall_pages = 1, .xen_hcall_msr = 0x40000000 };
-
-    fake_wrmsr_hook = fill_page;
-    cr_assert_eq(xen_init(&d), 0);
-    fake_wrmsr_hook = NULL;
-    fake_hypercall_handler = xen_l0;
-
     struct arch_ap_regs r;
+
+    cr_assert_eq(fake_xen_up(xen_l0), 0);
 
     arch_ap_regs(3, &r);
     cr_assert_eq(xen_vcpu_start(3, &r), 0);
@@ -208,12 +198,9 @@ static long xen_l0_refuses(unsigned int nr, unsigned long a1, unsigned long a2,
 
 Test(smp, xen_initialise_error_is_returned_and_no_up)
 {
-    struct l0_detect d = { .xen = true, .xen_hcall_pages = 1, .xen_hcall_msr = 0x40000000 };
     struct arch_ap_regs r;
 
-    fake_wrmsr_hook = fill_page;
-    cr_assert_eq(xen_init(&d), 0);
-    fake_hypercall_handler = xen_l0_refuses;
+    cr_assert_eq(fake_xen_up(xen_l0_refuses), 0);
     nr_up = 0;
     arch_ap_regs(9, &r);
     cr_expect_eq(xen_vcpu_start(9, &r), -XEN_ENOENT);
@@ -334,7 +321,7 @@ Test(smp, xen_l0_up_down_up_initialises_once)
     fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
     fake_set_cpuid(0x40000001, (4u << 16) | 17, 0, 0, 0);
     fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
-    fake_wrmsr_hook = fill_page;
+    fake_wrmsr_hook = fake_xen_msr_hook;
     l0_init();
     fake_wrmsr_hook = NULL;
     cr_assert_eq(l0_kind(), L0_XEN);

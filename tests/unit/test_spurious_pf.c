@@ -24,7 +24,7 @@ static uint64_t *l3e(void) { return &table(L3_PA)[1]; }
 static uint64_t *l2e(void) { return &table(L2_PA)[1]; }
 static uint64_t *l1e(void) { return &table(L1_PA)[3]; }
 
-#define ALL (X86_PTE_P | X86_PTE_RW | X86_PTE_US)
+#define ALL (PTE_PRESENT | PTE_RW | PTE_USER)
 
 static void build(uint64_t f4, uint64_t f3, uint64_t f2, uint64_t f1)
 {
@@ -70,35 +70,35 @@ Test(spurious_pf, permitted_accesses_are_spurious)
 
 Test(spurious_pf, not_present_at_any_level_is_genuine)
 {
-    build(ALL & ~X86_PTE_P, ALL, ALL, ALL);
+    build(ALL & ~PTE_PRESENT, ALL, ALL, ALL);
     cr_assert_not(spur(U));
-    build(ALL, ALL & ~X86_PTE_P, ALL, ALL);
+    build(ALL, ALL & ~PTE_PRESENT, ALL, ALL);
     cr_assert_not(spur(U));
-    build(ALL, ALL, ALL & ~X86_PTE_P, ALL);
+    build(ALL, ALL, ALL & ~PTE_PRESENT, ALL);
     cr_assert_not(spur(U));
-    build(ALL, ALL, ALL, ALL & ~X86_PTE_P);
+    build(ALL, ALL, ALL, ALL & ~PTE_PRESENT);
     cr_assert_not(spur(U));
     cr_assert_not(spur(U | W));
 }
 
 Test(spurious_pf, write_needs_rw_at_every_level)
 {
-    build(ALL, ALL, ALL & ~X86_PTE_RW, ALL);
+    build(ALL, ALL, ALL & ~PTE_RW, ALL);
     cr_assert_not(spur(U | W | P));
     cr_assert(spur(U | P), "a read is still allowed");
-    build(ALL & ~X86_PTE_RW, ALL, ALL, ALL);
+    build(ALL & ~PTE_RW, ALL, ALL, ALL);
     cr_assert_not(spur(U | W | P));
-    build(ALL, ALL, ALL, ALL & ~X86_PTE_RW);
+    build(ALL, ALL, ALL, ALL & ~PTE_RW);
     cr_assert_not(spur(W | P), "supervisor write too: CR0.WP is set");
 }
 
 Test(spurious_pf, user_needs_us_at_every_level)
 {
-    build(ALL, ALL & ~X86_PTE_US, ALL, ALL);
+    build(ALL, ALL & ~PTE_USER, ALL, ALL);
     cr_assert_not(spur(U | P));
     cr_assert(spur(P), "supervisor read of a supervisor page");
     cr_assert(spur(W | P));
-    build(ALL, ALL, ALL, ALL & ~X86_PTE_US);
+    build(ALL, ALL, ALL, ALL & ~PTE_USER);
     cr_assert_not(spur(U));
 }
 
@@ -118,10 +118,10 @@ Test(spurious_pf, supervisor_access_to_user_page)
 
 Test(spurious_pf, fetch_needs_nx_clear_at_every_level)
 {
-    build(ALL | X86_PTE_NX, ALL, ALL, ALL);
+    build(ALL | PTE_NX, ALL, ALL, ALL);
     cr_assert_not(spur(U | I));
     cr_assert(spur(U | P));
-    build(ALL, ALL, ALL, ALL | X86_PTE_NX);
+    build(ALL, ALL, ALL, ALL | PTE_NX);
     cr_assert_not(spur(U | I | P));
 }
 
@@ -137,14 +137,14 @@ Test(spurious_pf, reserved_pk_shadow_stack_sgx_are_never_spurious)
 Test(spurious_pf, large_pages_end_the_walk)
 {
     /* 2 MiB page at L2: the L1 "table" is not read (leave it empty). */
-    build(ALL, ALL, ALL | X86_PTE_PS, 0);
-    *l2e() = 0x40000000ULL | ALL | X86_PTE_PS;
+    build(ALL, ALL, ALL | PTE_PSE, 0);
+    *l2e() = 0x40000000ULL | ALL | PTE_PSE;
     cr_assert(spur(U | W | P));
     /* 1 GiB page at L3. */
-    build(ALL, ALL | X86_PTE_PS, 0, 0);
-    *l3e() = 0x40000000ULL | ALL | X86_PTE_PS;
+    build(ALL, ALL | PTE_PSE, 0, 0);
+    *l3e() = 0x40000000ULL | ALL | PTE_PSE;
     cr_assert(spur(U | W | P));
-    *l3e() = 0x40000000ULL | (ALL & ~X86_PTE_RW) | X86_PTE_PS;
+    *l3e() = 0x40000000ULL | (ALL & ~PTE_RW) | PTE_PSE;
     cr_assert_not(spur(U | W | P));
 }
 

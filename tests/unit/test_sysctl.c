@@ -12,17 +12,7 @@
 #include <minishim/flush.h>
 #include <minishim/pv_hypercall.h>
 #include "fake/fake.h"
-
-static char printed[4096];
-static void capture(const char *s, size_t len)
-{
-    size_t used = strlen(printed);
-
-    if (used + len < sizeof(printed)) {
-        memcpy(printed + used, s, len);
-        printed[used + len] = '\0';
-    }
-}
+#include "fake/fake_console.h"
 
 static void setup(void)
 {
@@ -30,8 +20,7 @@ static void setup(void)
     fake_guest_fault_start = fake_guest_fault_end = 0;
     flush_stats_reset();
     console_remove_all_sinks();
-    printed[0] = '\0';
-    console_add_sink("test", capture);
+    fake_console_capture();
     console_set_level(LOG_INFO);
 }
 
@@ -55,7 +44,7 @@ static unsigned int count_stats_lines(void)
 {
     unsigned int n = 0;
 
-    for (const char *p = printed; (p = strstr(p, "flush: stats policy=")); p++)
+    for (const char *p = fake_console_out; (p = strstr(p, "flush: stats policy=")); p++)
         n++;
     return n;
 }
@@ -66,8 +55,8 @@ Test(sysctl, key_f_prints_the_flush_stats)
 
     before = op;
     cr_assert_eq(do_sysctl(gp(&op)), 0);
-    cr_assert_eq(count_stats_lines(), 1, "%s", printed);
-    cr_assert(strstr(printed, " retype-ipi=0 "), "%s", printed);
+    cr_assert_eq(count_stats_lines(), 1, "%s", fake_console_out);
+    cr_assert(strstr(fake_console_out, " retype-ipi=0 "), "%s", fake_console_out);
     cr_assert_eq(memcmp(&op, &before, sizeof(op)), 0, "nothing copied back");
     op = keys_op("ff", 2);
     cr_assert_eq(do_sysctl(gp(&op)), 0);
@@ -107,7 +96,7 @@ Test(sysctl, other_keys_are_privileged)
     cr_assert_eq(do_sysctl(gp(&op)), -XEN_EPERM);
     op = keys_op("h", 1);
     cr_assert_eq(do_sysctl(gp(&op)), -XEN_EPERM);
-    cr_assert_eq(count_stats_lines(), 0, "nothing printed when any key is refused");
+    cr_assert_eq(count_stats_lines(), 0, "nothing fake_console_out when any key is refused");
 }
 
 Test(sysctl, bad_pointers_and_sizes)
@@ -127,7 +116,7 @@ Test(sysctl, bad_pointers_and_sizes)
     cr_assert_eq(do_sysctl(gp(&op)), 0);
     cr_assert_eq(count_stats_lines(), 8);
     /* A fault inside the keys. */
-    printed[0] = '\0';
+    fake_console_out[0] = '\0';
     op = keys_op(many, 4);
     fake_guest_fault_start = gp(many + 2);
     fake_guest_fault_end = gp(many + 3);

@@ -4,7 +4,7 @@
 #include <minishim/console.h>
 #include <minishim/l0.h>
 #include <minishim/xen-public.h>
-#include "fake/fake.h"
+#include "fake/fake_l0.h"
 
 #define HCALL_MSR 0x40000000
 
@@ -16,7 +16,7 @@ static void fill_page_on_msr(uint32_t msr, uint64_t val)
 {
     if (msr == HCALL_MSR) {
         installed_page_pa = val;
-        memset((void *)(uintptr_t)val, 0xcc, 32);
+        fake_xen_fill_hcall_page(val);
     }
 }
 

@@ -5,7 +5,7 @@
 #include <minishim/xen-public.h>
 #include <xen/io/console.h>
 #include <xen/event_channel.h>
-#include "fake/fake.h"
+#include "fake/fake_l0.h"
 
 #define RING_PFN 0x800
 #define RING_PORT 5
@@ -44,20 +44,10 @@ static long l0(unsigned int nr, unsigned long a1, unsigned long a2,
     return -XEN_ENOSYS;
 }
 
-static void fill_page(uint32_t msr, uint64_t val)
-{
-    (void)msr;
-    memset((void *)(uintptr_t)val, 0xcc, 32);
-}
-
 static void setup(void)
 {
-    struct l0_detect d = { .xen = true, .xen_hcall_pages = 1, .xen_hcall_msr = 0x40000000 };
-
     fake_reset();
-    fake_wrmsr_hook = fill_page;
-    cr_assert_eq(xen_init(&d), 0);
-    fake_hypercall_handler = l0;
+    cr_assert_eq(fake_xen_up(l0), 0);
     r = (struct xencons_interface *)(fake_mem + RING_PFN * 4096);
     sends = yields = console_io_calls = 0;
     consumer_drains = true;

@@ -6,9 +6,8 @@
 #include <minishim/l0.h>
 #include <minishim/xen-public.h>
 #include <xen/event_channel.h>
-#include "fake/fake.h"
+#include "fake/fake_l0.h"
 
-static struct shared_info *l0_shinfo;      /* where L0 put shared_info */
 static uint64_t callback_irq;
 static unsigned int nr_set_callback, nr_sends, nr_unmasks, nr_status;
 static uint32_t last_send, last_unmask;
@@ -26,9 +25,7 @@ static long l0(unsigned int nr, unsigned long a1, unsigned long a2,
         cr_assert_eq(x->idx, 0);
         if (physmap_rc)
             return physmap_rc;
-        /* Static objects: the fake's "physical address" is the host one. */
-        l0_shinfo = fake_pa_to_ptr((uint64_t)x->gpfn << 12);
-        memset(l0_shinfo, 0, 4096);         /* what L0 maps there */
+        fake_xen_map_shinfo(x->gpfn);
         return 0;
     }
     if (nr == __HYPERVISOR_hvm_op && a1 == HVMOP_set_param) {
@@ -50,7 +47,7 @@ static long l0(unsigned int nr, unsigned long a1, unsigned long a2,
 
         nr_unmasks++;
         last_unmask = p;
-        l0_shinfo->evtchn_mask[p / 64] &= ~(1UL << (p % 64));
+        fake_xen_unmask(p);
         return 0;
     }
     if (nr == __HYPERVISOR_event_channel_op && a1 == EVTCHNOP_status) {
@@ -68,22 +65,10 @@ static long l0(unsigned int nr, unsigned long a1, unsigned long a2,
     return -XEN_ENOSYS;
 }
 
-static void fill_page(uint32_t msr, uint64_t val)
-{
-    (void)msr;
-    memset((void *)(uintptr_t)val, 0xcc, 32);
-}
-
 static void setup(void)
 {
-    struct l0_detect d = { .xen = true, .xen_hcall_pages = 1, .xen_hcall_msr = 0x40000000 };
-
     fake_reset();
-    fake_wrmsr_hook = fill_page;
-    cr_assert_eq(xen_init(&d), 0);
-    fake_hypercall_handler = l0;
-    l0_evtchn_reset();
-    l0_shinfo = NULL;
+    cr_assert_eq(fake_xen_up(l0), 0);
     callback_irq = 0;
     nr_set_callback = nr_sends = nr_unmasks = nr_status = 0;
     last_send = last_unmask = 0;
@@ -91,23 +76,6 @@ static void setup(void)
 }
 
 TestSuite(xen_evtchn, .init = setup);
-
-/* What L0's evtchn_2l_set_pending does for a port bound to vCPU 0. */
-static void l0_raise(uint32_t port)
-{
-    struct vcpu_info *vi = &l0_shinfo->vcpu_info[0];
-
-    l0_shinfo->evtchn_pending[port / 64] |= 1UL << (port % 64);
-    if (!(l0_shinfo->evtchn_mask[port / 64] & (1UL << (port % 64)))) {
-        vi->evtchn_pending_sel |= 1UL << (port / 64);
-        vi->evtchn_upcall_pending = 1;
-    }
-}
-
-static bool l0_pending(uint32_t port)
-{
-    return l0_shinfo->evtchn_pending[port / 64] & (1UL << (port % 64));
-}
 
 static uint32_t got_port[8];
 static void *got_arg[8];
@@ -123,7 +91,7 @@ static void handler(uint32_t port, void *arg)
 static void init_ok(void)
 {
     cr_assert_eq(l0_evtchn_init(L0_UPCALL_VECTOR), 0);
-    cr_assert_not_null(l0_shinfo);
+    cr_assert_not_null(fake_xen_shinfo);
     nr_got = 0;
 }
 
@@ -134,8 +102,8 @@ Test(xen_evtchn, init_maps_shared_info_and_sets_vector_callback)
     cr_expect_eq(nr_set_callback, 1);
     /* public hvm/params.h: type in bits 63:56, 2 = vector. */
     cr_expect_eq(callback_irq, (2ULL << 56) | L0_UPCALL_VECTOR);
-    for (unsigned int i = 0; i < ARRAY_SIZE(l0_shinfo->evtchn_mask); i++)
-        cr_expect_eq(l0_shinfo->evtchn_mask[i], ~0UL, "word %u not masked", i);
+    for (unsigned int i = 0; i < ARRAY_SIZE(fake_xen_shinfo->evtchn_mask); i++)
+        cr_expect_eq(fake_xen_shinfo->evtchn_mask[i], ~0UL, "word %u not masked", i);
     cr_expect_eq(l0_evtchn_init(L0_UPCALL_VECTOR), -XEN_EEXIST);
 }
 
@@ -187,24 +155,24 @@ Test(xen_evtchn, upcall_dispatches_pending_unmasked_ports)
     init_ok();
     cr_assert_eq(l0_evtchn_bind(3, handler, &a), 0);
     cr_assert_eq(l0_evtchn_bind(130, handler, &b), 0);   /* third word */
-    l0_raise(130);
-    l0_raise(3);
+    fake_xen_raise(130);
+    fake_xen_raise(3);
     l0_evtchn_upcall(NULL);
     cr_expect_eq(nr_got, 2);
     cr_expect_eq(got_port[0], 3);               /* lowest word first */
     cr_expect_eq(got_arg[0], &a);
     cr_expect_eq(got_port[1], 130);
     cr_expect_eq(got_arg[1], &b);
-    cr_expect_not(l0_pending(3));
-    cr_expect_not(l0_pending(130));
-    cr_expect_eq(l0_shinfo->vcpu_info[0].evtchn_upcall_pending, 0);
-    cr_expect_eq(l0_shinfo->vcpu_info[0].evtchn_pending_sel, 0);
+    cr_expect_not(fake_xen_pending(3));
+    cr_expect_not(fake_xen_pending(130));
+    cr_expect_eq(fake_xen_shinfo->vcpu_info[0].evtchn_upcall_pending, 0);
+    cr_expect_eq(fake_xen_shinfo->vcpu_info[0].evtchn_pending_sel, 0);
 
     /* Nothing new: nothing called. */
     l0_evtchn_upcall(NULL);
     cr_expect_eq(nr_got, 2);
     /* The same port again. */
-    l0_raise(3);
+    fake_xen_raise(3);
     l0_evtchn_upcall(NULL);
     cr_expect_eq(nr_got, 3);
     cr_expect_eq(got_port[2], 3);
@@ -216,21 +184,21 @@ Test(xen_evtchn, masked_ports_stay_pending_unbound_ones_are_spurious)
     init_ok();
     cr_assert_eq(l0_evtchn_bind(3, handler, NULL), 0);
     /* Port 5 is not bound: masked since init, so pending but no upcall. */
-    l0_raise(5);
-    cr_expect_eq(l0_shinfo->vcpu_info[0].evtchn_upcall_pending, 0);
+    fake_xen_raise(5);
+    cr_expect_eq(fake_xen_shinfo->vcpu_info[0].evtchn_upcall_pending, 0);
     /* Even with its selector bit set by another port, a masked port is
      * not dispatched and stays pending for whoever unmasks it. */
-    l0_raise(3);
+    fake_xen_raise(3);
     l0_evtchn_upcall(NULL);
     cr_expect_eq(nr_got, 1);
     cr_expect_eq(got_port[0], 3);
-    cr_expect(l0_pending(5));
+    cr_expect(fake_xen_pending(5));
     /* A pending, unmasked port nobody bound: cleared and counted. */
-    l0_shinfo->evtchn_mask[0] &= ~(1UL << 7);
-    l0_raise(7);
+    fake_xen_shinfo->evtchn_mask[0] &= ~(1UL << 7);
+    fake_xen_raise(7);
     l0_evtchn_upcall(NULL);
     cr_expect_eq(nr_got, 1);
-    cr_expect_not(l0_pending(7));
+    cr_expect_not(fake_xen_pending(7));
     cr_expect_eq(l0_evtchn_nr_spurious(), 1);
 }
 
@@ -238,11 +206,11 @@ Test(xen_evtchn, upcall_uses_this_cpus_vcpu_info)
 {
     init_ok();
     cr_assert_eq(l0_evtchn_bind(3, handler, NULL), 0);
-    l0_raise(3);                                /* vCPU 0's vcpu_info */
+    fake_xen_raise(3);                                /* vCPU 0's vcpu_info */
     fake_cpu_id = 1;
     l0_evtchn_upcall(NULL);
     cr_expect_eq(nr_got, 0, "vCPU 1 has nothing pending");
-    cr_expect_eq(l0_shinfo->vcpu_info[0].evtchn_upcall_pending, 1);
+    cr_expect_eq(fake_xen_shinfo->vcpu_info[0].evtchn_upcall_pending, 1);
     fake_cpu_id = 0;
     l0_evtchn_upcall(NULL);
     cr_expect_eq(nr_got, 1);

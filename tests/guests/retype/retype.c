@@ -1,7 +1,7 @@
 /*
  * retype - page-table retypes while other vCPUs run in the same address
- * space (issue 7: "a multi-vCPU PV test guest doing guest flushes and
- * page-table retypes"). vCPUs 1..3 spin reading a window of pages mapped
+ * space: a multi-vCPU PV test guest doing guest flushes and page-table
+ * retypes. vCPUs 1..3 spin reading a window of pages mapped
  * through an L1 that vCPU 0 rebuilds every round:
  *
  *   map the L1's frame writable (a type change away from a page table:

@@ -7,7 +7,7 @@
  * for it to set a flag and take itself down, and does that again: a vCPU
  * brought up again resumes after its VCPUOP_down, which returned 0.
  *
- * Then the cross-vCPU TLB check of issue 6: vCPU 1 keeps reading one
+ * Then the cross-vCPU TLB check: vCPU 1 keeps reading one
  * virtual page while vCPU 0 remaps it between two frames with
  * update_va_mapping and a flush of all vCPUs (UVMF_ALL, or a vCPU mask);
  * once vCPU 0's hypercall has returned, vCPU 1 must never read the old

@@ -1,5 +1,5 @@
 /*
- * smpevt - event channels across 4 vCPUs (issue 6): IPI ping-pong between
+ * smpevt - event channels across 4 vCPUs: IPI ping-pong between
  * every ordered pair of vCPUs, EVTCHNOP_bind_vcpu moving delivery,
  * SCHEDOP_block woken by another vCPU's send, SCHEDOP_poll with and
  * without a pending port and with a timeout, per-vCPU VIRQ_TIMER waking a
