@@ -20,7 +20,8 @@ import sys
 
 SECTIONS = ["# minishim benchmark report", "## Setup", "## Caveats",
             "## Remote flush latency", "## Flush throughput", "## Boot",
-            "## Memory and image size", "## Shim-side flush telemetry", "## Runs"]
+            "## Memory and image size", "## Shim-side flush telemetry",
+            "## Linux workloads", "## Runs"]
 METHODS = ["tlb-flush-multi", "invlpg-multi", "uvm-invlpg-multi"]
 RUN_FIELDS = ["run", "kind", "config", "vcpus", "l0_cpus", "commit", "versions",
               "shim", "shim_cmdline", "verdict", "guest"]

@@ -49,7 +49,8 @@ def num(v):
 def parse_console(path):
     """BENCH lines of the guest and the shim's telemetry (minishim only)."""
     out = {"info": None, "methods": {}, "done": None, "tsc_khz": None,
-           "flush_stats": None, "hist": {}, "l0_probe": None, "result": None}
+           "flush_stats": None, "hist": {}, "l0_probe": None, "result": None,
+           "workloads": {}}
     hist = None
     with open(path, errors="replace") as f:
         for line in f:
@@ -63,6 +64,12 @@ def parse_console(path):
                     out["methods"].setdefault(d["method"], d)
                 elif m.group(1) and out[m.group(1)] is None:
                     out[m.group(1)] = d
+                continue
+            # The Linux workload program (tests/guests/linux/workload.c).
+            m = re.match(r"WORKLOAD (\S+) (.*)", line)
+            if m:
+                out["workloads"].setdefault(m.group(1), {k: num(v) for k, v in
+                                                         kv(m.group(2)).items()})
                 continue
             m = re.match(r"RESULT \S+ (PASS|FAIL|SKIP)", line)
             if m:
@@ -167,6 +174,8 @@ def collect(raw, dest):
             if kind == "flushbench":
                 obj["bench"] = {"info": parsed["info"], "methods": parsed["methods"],
                                 "done": parsed["done"]}
+            if parsed["workloads"]:
+                obj["workloads"] = parsed["workloads"]
             if parsed["flush_stats"] is not None or parsed["l0_probe"] is not None:
                 obj["shim_telemetry"] = {"tsc_khz": parsed["tsc_khz"],
                                          "flush_stats": parsed["flush_stats"],
@@ -421,6 +430,37 @@ def report(src, outdir):
     w(table(["configuration", "method", "remote flushes", "median µs",
              "L0 round trip µs", "median / L0 round trip"], rows))
     w("![flush latency distribution](flush-latency.png)\n")
+
+    w("## Linux workloads\n")
+    wl = sorted({n for r in ok for n in (r.get("workloads") or {})})
+    if not wl:
+        w("No run carried `WORKLOAD` lines: the Linux workload program "
+          "(tests/guests/linux/workload.c) needs Linux user space in the guest, "
+          "which does not run under minishim yet.\n")
+    for name in wl:
+        unit = next(r["workloads"][name]["unit"] for r in ok if name in (r.get("workloads") or {}))
+        w("### workload %s (%s)\n" % (name, unit))
+        rows = []
+        for v in vcpus_list:
+            row = [str(v)]
+            cells, ratios = [], []
+            for c in configs:
+                vals, rat = [], []
+                for run in nruns:
+                    r = next((x for x in ok if x["config"] == c and x["vcpus"] == v and
+                              x["run"] == run and name in (x.get("workloads") or {})), None)
+                    ref = next((x for x in ok if x["config"] == REFERENCE and x["vcpus"] == v and
+                                x["run"] == run and name in (x.get("workloads") or {})), None)
+                    if r:
+                        vals.append(r["workloads"][name]["rate"])
+                        if ref and ref["workloads"][name]["rate"]:
+                            rat.append(r["workloads"][name]["rate"] / ref["workloads"][name]["rate"])
+                cells.append(spread(vals))
+                if c != REFERENCE:
+                    ratios.append(ratio_spread(rat))
+            rows.append(row + cells + ratios)
+        w(table(["vCPUs"] + ["%s" % c for c in configs] + ["%s / ref" % c for c in others], rows))
+        w("")
 
     w("## Runs\n")
     w("%d guest runs, %d passed.\n" % (len(runs), len(runs) - len(failed)))
