@@ -99,15 +99,21 @@ def elf_sizes(path):
     """File size and the bytes its PT_LOAD segments occupy in memory."""
     with open(path, "rb") as f:
         data = f.read()
-    if data[:4] != b"\x7fELF" or data[4] != 2:
+    if data[:4] != b"\x7fELF" or data[4] not in (1, 2):
         return {"path": path, "file_bytes": len(data), "load_bytes": None}
-    phoff, = struct.unpack_from("<Q", data, 0x20)
-    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    if data[4] == 2:            # ELF64
+        phoff, = struct.unpack_from("<Q", data, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+        memsz_at, memsz_fmt = 0x28, "<Q"
+    else:                       # ELF32 (Xen's multiboot image is one)
+        phoff, = struct.unpack_from("<I", data, 0x1c)
+        phentsize, phnum = struct.unpack_from("<HH", data, 0x2a)
+        memsz_at, memsz_fmt = 0x14, "<I"
     load = 0
     for i in range(phnum):
         p_type, = struct.unpack_from("<I", data, phoff + i * phentsize)
         if p_type == 1:
-            memsz, = struct.unpack_from("<Q", data, phoff + i * phentsize + 0x28)
+            memsz, = struct.unpack_from(memsz_fmt, data, phoff + i * phentsize + memsz_at)
             load += memsz
     return {"path": path, "file_bytes": len(data), "load_bytes": load}
 
@@ -210,10 +216,21 @@ def spread(vals, digits=1):
                            fmt(max(vals), digits))
 
 
+def ratio(x):
+    """Enough digits to tell small ratios apart, never an exponent."""
+    if x >= 100:
+        return "%.0f" % x
+    if x >= 1:
+        return "%.2f" % x
+    if x >= 0.01:
+        return "%.3f" % x
+    return "%.5f" % x
+
+
 def ratio_spread(vals):
     if not vals:
         return "n/a"
-    return "%.2f (%.2f-%.2f)" % (statistics.median(vals), min(vals), max(vals))
+    return "%s (%s-%s)" % (ratio(statistics.median(vals)), ratio(min(vals)), ratio(max(vals)))
 
 
 def table(header, rows):
