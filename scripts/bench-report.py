@@ -3,6 +3,7 @@
 
   bench-report.py collect RAWDIR RESULTS.json   bed logs -> one object per run
   bench-report.py report RESULTS.json OUTDIR    -> OUTDIR/report.md + plots
+  bench-report.py summary RESULTS.json          the README's compact table
 
 `report` reads only results.json: it does not need the bed, so results
 from any L0 that ran the same guests can be reported the same way.
@@ -533,7 +534,41 @@ def report(src, outdir):
     return 0
 
 
+def summary(src):
+    """One table of latency ratios to the reference (median over runs)."""
+    with open(src) as f:
+        res = json.load(f)
+    meta, runs = res["meta"], res["runs"]
+    configs = meta["configs"].split()
+    others = [c for c in configs if c != REFERENCE]
+    ok = [r for r in runs if r["verdict"] == "PASS" and r["kind"] == "flushbench"]
+    fb = {(r["config"], r["vcpus"], r["run"]): r for r in ok}
+    nruns = sorted({r["run"] for r in runs})
+    rows = []
+    for v in [int(x) for x in meta["vcpus"].split()]:
+        for method in METHODS:
+            row = [str(v), method]
+            ref_vals = [fb[(REFERENCE, v, n)]["bench"]["methods"][method]["median_ns"] / 1000.0
+                        for n in nruns if (REFERENCE, v, n) in fb and
+                        method in fb[(REFERENCE, v, n)]["bench"]["methods"]]
+            row.append(fmt(statistics.median(ref_vals)) if ref_vals else "n/a")
+            for c in others:
+                rat = []
+                for n in nruns:
+                    a, b = fb.get((c, v, n)), fb.get((REFERENCE, v, n))
+                    if a and b and method in a["bench"]["methods"] and method in b["bench"]["methods"] \
+                            and b["bench"]["methods"][method]["median_ns"]:
+                        rat.append(a["bench"]["methods"][method]["median_ns"] /
+                                   b["bench"]["methods"][method]["median_ns"])
+                row.append(ratio_spread(rat))
+            rows.append(row)
+    print(table(["guest vCPUs", "flush", "reference µs"] + ["%s / ref" % c for c in others], rows))
+    return 0
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "summary":
+        return summary(argv[2])
     if len(argv) == 4 and argv[1] == "collect":
         return collect(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "report":
