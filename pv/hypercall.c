@@ -107,8 +107,12 @@ void pv_hypercall(struct cpu_regs *regs)
 /*
  * Xen's do_multicall(): each entry's result is written back; a fault on
  * the list is -EFAULT. Nested multicalls are refused (Xen: "Multicall
- * reentry is disallowed", -EINVAL), and so is iret inside one (it would
- * replace the frame of the multicall itself).
+ * reentry is disallowed", -EINVAL). An iret entry ends the batch (Xen
+ * arch_do_multicall_call() answers mc_exit for __HYPERVISOR_iret): it
+ * has replaced the frame of the multicall itself, so later entries would
+ * run in the context it returned to; its result is written back (best
+ * effort) and becomes the multicall's return value, which is the %rax
+ * the iret frame restored.
  */
 long do_multicall(struct cpu_regs *regs, uint64_t call_list, unsigned int nr_calls)
 {
@@ -128,7 +132,14 @@ long do_multicall(struct cpu_regs *regs, uint64_t call_list, unsigned int nr_cal
             rc = -XEN_EFAULT;
             break;
         }
-        if (e.op == __HYPERVISOR_iret || e.op == __HYPERVISOR_multicall)
+        if (e.op == __HYPERVISOR_iret) {
+            e.result = (xen_ulong_t)do_iret(regs);
+            (void)copy_to_guest(at + offsetof(struct multicall_entry, result),
+                                &e.result, sizeof(e.result));
+            rc = (long)e.result;
+            break;
+        }
+        if (e.op == __HYPERVISOR_multicall)
             e.result = (xen_ulong_t)-XEN_EINVAL;
         else if (e.op >= PV_NR_HYPERCALLS)
             e.result = (xen_ulong_t)-XEN_ENOSYS;

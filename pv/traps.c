@@ -18,6 +18,7 @@
 #include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_msr.h>
 #include <minishim/pv_ptwr.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
@@ -71,11 +72,21 @@ static long register_callback(struct vcpu *v, const struct callback_register *re
         v->syscall_callback = reg->address;
         v->syscall_mask_events = reg->flags & CALLBACKF_mask_events;
         return 0;
+    case CALLBACKTYPE_syscall32:
+        /* Xen register_guest_callback() accepts these from a 64-bit
+         * guest too (for its compat user space); some kernels treat a
+         * failure as fatal. */
+        v->syscall32_callback = reg->address;
+        v->syscall32_mask_events = reg->flags & CALLBACKF_mask_events;
+        return 0;
+    case CALLBACKTYPE_sysenter:
+        v->sysenter_callback = reg->address;
+        v->sysenter_mask_events = reg->flags & CALLBACKF_mask_events;
+        return 0;
     case CALLBACKTYPE_nmi:
         v->nmi_callback = reg->address;
         return 0;
     default:
-        /* syscall32/sysenter: 32-bit user processes are not offered yet. */
         return -XEN_ENOSYS;
     }
 }
@@ -315,13 +326,33 @@ static void deliver_events(struct vcpu *v, struct cpu_regs *regs)
     create_bounce_frame(v, regs, v->event_callback, TBF_INTERRUPT, 0);
 }
 
-/* "int $n" is allowed when the guest's gate has a handler and its DPL
- * admits the caller: guest kernel always, guest user only with DPL 3. */
+/* Xen permit_softint(): "int $n" reaches the guest's gate when its DPL
+ * (TI_GET_DPL) admits the caller's virtual ring: 1 for the guest kernel,
+ * 3 for guest user. A permitted gate without a handler is bounced like
+ * Xen's null trap bounce (the domain is crashed). */
 static bool softint_permitted(const struct vcpu *v, unsigned int vector)
 {
     const struct trap_info *ti = &v->traps[vector & 0xff];
 
-    return ti->address && (v->kernel_mode || (ti->flags & 3) == 3);
+    return (ti->flags & 3) >= (v->kernel_mode ? 1u : 3u);
+}
+
+/*
+ * The vector of the "int $n" a #GP with the IDT bit came from, read from
+ * the instruction bytes (CD ib) at rip. Xen's do_general_protection()
+ * takes it from the error code (n << 3 | 2), but QEMU's TCG reports n *
+ * 16 + 2 in long mode (the 16-byte gate size), so the error code cannot
+ * be trusted; the instruction says what ran. Returns -1 when rip does
+ * not hold "int imm8" (then the #GP goes to the guest as the hardware
+ * reported it).
+ */
+static int softint_vector(const struct cpu_regs *regs)
+{
+    uint8_t insn[2];
+
+    if (copy_from_guest(insn, regs->rip, sizeof(insn)) || insn[0] != 0xcd)
+        return -1;
+    return insn[1];
 }
 
 /* ----------------------------------------------------------- failsafe --- */
@@ -558,10 +589,9 @@ void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
     }
 }
 
-static void pv_cpuid(struct cpu_regs *regs)
+void pv_guest_cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *out)
 {
     struct cpuid_regs r;
-    uint32_t leaf = (uint32_t)regs->rax, sub = (uint32_t)regs->rcx;
 
     if (leaf >= 0x40000000 && leaf < 0x40010000) {
         /* The hypervisor leaves a PV guest sees are the shim's Xen leaves. */
@@ -585,6 +615,14 @@ static void pv_cpuid(struct cpu_regs *regs)
         }
         pv_cpuid_policy(leaf, sub, &r);
     }
+    *out = r;
+}
+
+static void pv_cpuid(struct cpu_regs *regs)
+{
+    struct cpuid_regs r;
+
+    pv_guest_cpuid((uint32_t)regs->rax, (uint32_t)regs->rcx, &r);
     regs->rax = r.eax;
     regs->rbx = r.ebx;
     regs->rcx = r.ecx;
@@ -719,31 +757,19 @@ static bool emulate_privileged(struct vcpu *v, struct cpu_regs *regs)
     }
     if (len < 2)
         return false;
-    if (insn[0] == 0x0f && insn[1] == 0x32) {   /* rdmsr: Xen reads 0 or #GP */
-        switch ((uint32_t)regs->rcx) {
-        case MSR_FS_BASE: regs->rax = (uint32_t)v->fs_base; regs->rdx = v->fs_base >> 32; break;
-        case MSR_GS_BASE: regs->rax = (uint32_t)v->gs_base_kernel; regs->rdx = v->gs_base_kernel >> 32; break;
-        case MSR_KERNEL_GS_BASE: regs->rax = (uint32_t)v->gs_base_user; regs->rdx = v->gs_base_user >> 32; break;
-        case MSR_EFER: regs->rax = EFER_SCE | EFER_LME | (1UL << 10) | EFER_NXE; regs->rdx = 0; break;
-        default: return false;
-        }
+    if (insn[0] == 0x0f && insn[1] == 0x32) {   /* rdmsr: pv/msr.c */
+        uint64_t val;
+
+        if (!pv_msr_read(v, (uint32_t)regs->rcx, &val))
+            return false;
+        regs->rax = (uint32_t)val;
+        regs->rdx = val >> 32;
         regs->rip += 2;
         return true;
     }
-    if (insn[0] == 0x0f && insn[1] == 0x30) {   /* wrmsr (Linux startup_xen: GS base) */
-        /* Xen pv/emul-priv-op.c write_msr(): the three segment-base MSRs
-         * only; a non-canonical base is #GP (XSA-193). Other MSRs: #GP
-         * here (Xen ignores writes that match the host value). */
-        uint64_t val = (uint32_t)regs->rax | (regs->rdx << 32);
-        unsigned int which;
-
-        switch ((uint32_t)regs->rcx) {
-        case MSR_FS_BASE: which = SEGBASE_FS; break;
-        case MSR_GS_BASE: which = SEGBASE_GS_KERNEL; break;
-        case MSR_KERNEL_GS_BASE: which = SEGBASE_GS_USER; break;
-        default: return false;
-        }
-        if (do_set_segment_base(which, val))
+    if (insn[0] == 0x0f && insn[1] == 0x30) {   /* wrmsr: pv/msr.c */
+        if (!pv_msr_write(v, (uint32_t)regs->rcx,
+                          (uint32_t)regs->rax | (regs->rdx << 32)))
             return false;
         regs->rip += 2;
         return true;
@@ -764,10 +790,24 @@ static void guest_syscall(struct vcpu *v, struct cpu_regs *regs, bool compat)
         arch_irq_save();
         return;
     }
-    /* From guest user: the guest kernel's syscall callback (Xen
-     * switch_to_kernel). */
-    create_bounce_frame(v, regs, v->syscall_callback,
-                        v->syscall_mask_events ? TBF_INTERRUPT : 0, 0);
+    /*
+     * From guest user: the guest kernel's syscall callback (Xen
+     * switch_to_kernel, x86_64/entry.S): from a 32-bit code segment the
+     * syscall32 callback when one is registered, else the 64-bit one;
+     * events masked per VGCF_syscall_disables_events in both cases. No
+     * callback at all: #UD on the syscall instruction, through the
+     * guest's #UD handler.
+     */
+    uint64_t eip = v->syscall_callback;
+
+    if (compat && v->syscall32_callback)
+        eip = v->syscall32_callback;
+    if (!eip) {
+        regs->rip -= 2;
+        bounce_trap(v, regs, X86_EXC_UD, false, 0);
+        return;
+    }
+    create_bounce_frame(v, regs, eip, v->syscall_mask_events ? TBF_INTERRUPT : 0, 0);
 }
 
 void pv_guest_trap(struct cpu_regs *regs)
@@ -835,6 +875,11 @@ void pv_guest_trap(struct cpu_regs *regs)
         }
         if (regs->error_code == 0 && emulate_privileged(v, regs))
             break;
+        /* TCG raises #GP(0) where the hardware gives #SS(0). */
+        if (regs->error_code == 0 && pv_gp_is_stack_fault(v, regs)) {
+            bounce_trap(v, regs, X86_EXC_SS, true, 0);
+            break;
+        }
         /* An LDT selector: fault the LDT page in (Xen's LDT #PF path). */
         if ((regs->error_code & 7) == 4) {
             uint64_t lcr2;
@@ -848,16 +893,20 @@ void pv_guest_trap(struct cpu_regs *regs)
                 break;
             }
         }
-        /* "int $n" through a DPL-0 gate: error code n*8+2. Xen delivers it
-         * as the software interrupt if the guest's gate allows the caller. */
-        if ((regs->error_code & 3) == 2 && (regs->error_code >> 3) < 256) {
-            unsigned int sw = (unsigned int)(regs->error_code >> 3);
+        /* "int $n" through a DPL-0 gate (IDT bit set, EXT clear). Xen
+         * delivers it as the software interrupt, return address after the
+         * instruction, if the guest's gate admits the caller; else the
+         * #GP goes on with the architectural error code n << 3 | 2. */
+        if ((regs->error_code & 3) == 2) {
+            int sw = softint_vector(regs);
 
-            if (softint_permitted(v, sw)) {
+            if (sw >= 0 && softint_permitted(v, (unsigned int)sw)) {
                 regs->rip += 2;
-                bounce_trap(v, regs, sw, false, 0);
+                bounce_trap(v, regs, (unsigned int)sw, false, 0);
                 break;
             }
+            if (sw >= 0)
+                regs->error_code = ((unsigned int)sw << 3) | 2;
         }
         bounce_trap(v, regs, vec, true, (uint32_t)regs->error_code);
         break;

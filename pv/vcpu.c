@@ -27,6 +27,7 @@
 #include <minishim/shim.h>
 #include <minishim/smp.h>
 #include <minishim/spinlock.h>
+#include <minishim/timer.h>
 #include <minishim/x86.h>
 #include <xen/vcpu.h>
 
@@ -38,7 +39,7 @@ static uint16_t fixup_sel(uint16_t sel)
 }
 
 /* Arithmetic flags and DF a context may carry; IF is forced on and IOPL
- * goes through physdev_op (Xen keeps IOPL out of the real EFLAGS). */
+ * becomes the vCPU's virtual IOPL (Xen keeps it out of the real EFLAGS). */
 #define CTX_RFLAGS_KEEP 0xcd5UL
 
 /* CS/SS of a context: Xen's flat selectors now; a GDT (LDT) selector
@@ -63,8 +64,14 @@ int pv_vcpu_check_context(const struct vcpu_guest_context *c)
         !is_canonical(c->kernel_sp) || !is_canonical(c->fs_base) ||
         !is_canonical(c->gs_base_kernel) || !is_canonical(c->gs_base_user) ||
         !is_canonical(c->event_callback_eip) || !is_canonical(c->failsafe_callback_eip) ||
-        !is_canonical(c->syscall_callback_eip) ||
-        (c->ldt_ents && !is_canonical(c->ldt_base)))
+        !is_canonical(c->syscall_callback_eip))
+        return -XEN_EINVAL;
+    for (unsigned int i = 0; i < ARRAY_SIZE(c->trap_ctxt); i++)
+        if (!is_canonical(c->trap_ctxt[i].address))
+            return -XEN_EINVAL;
+    /* Xen __addr_ok(ldt_base), whatever ldt_ents says: in the lower
+     * canonical half or above the hypervisor range's end. */
+    if (c->ldt_base >= (1UL << 47) && c->ldt_base < __HYPERVISOR_VIRT_END)
         return -XEN_EINVAL;
     /* arch_set_info_guest(): LDT page aligned, at most 8192 entries; GDT
      * not reaching into Xen's reserved entries. */
@@ -154,7 +161,9 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
     v->gs_base_kernel = c->gs_base_kernel;
     v->gs_base_user = c->gs_base_user;
     v->fpu_ts = false;
-    v->iopl = 0;
+    /* Xen arch_set_info_guest(): the virtual IOPL is the context's
+     * EFLAGS.IOPL (what PHYSDEVOP_set_iopl would set). */
+    v->iopl = (unsigned int)(u->rflags >> 12) & 3;
     v->timer_set = false;
     v->in_multicall = 0;
     pv_debugreg_set_context(v, c->debugreg);
@@ -430,9 +439,35 @@ void pv_vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *r)
 
 /* ------------------------------------------------------ block and poll --- */
 
+/*
+ * A sleeping vCPU never halts for longer than this without looking at its
+ * wake-up conditions again. Nothing in the PV ABI needs it: it is a
+ * backstop for a lost event-check IPI (QEMU 7.2's TCG has been seen
+ * leaving the shim's IPIs undelivered in the target's IRR, see
+ * docs/architecture.md), so a lost kick costs at most this much latency
+ * instead of a vCPU asleep for good. The first catch is logged.
+ */
+#define SLEEP_BACKSTOP_NS 50000000ULL        /* 50 ms */
+
+static unsigned long sleep_backstop_catches;
+
+/* Arm the backstop unless one of v's own deadlines comes sooner; returns
+ * the backstop deadline armed, or 0. */
+static uint64_t sleep_arm_backstop(const struct vcpu *v)
+{
+    uint64_t d = pv_time_next_deadline(v);
+    uint64_t backstop = pv_now_ns() + SLEEP_BACKSTOP_NS;
+
+    if (!timer_available() || (d && d <= backstop))
+        return 0;
+    timer_arm(backstop);
+    return backstop;
+}
+
 void pv_vcpu_sleep(struct vcpu *v)
 {
     unsigned long flags;
+    uint64_t backstop;
 
     pv_vcpu_runstate_change(v, RUNSTATE_blocked);
     for (;;) {
@@ -446,11 +481,29 @@ void pv_vcpu_sleep(struct vcpu *v)
             arch_irq_restore(flags);
             break;
         }
+        backstop = sleep_arm_backstop(v);
         /* Woken by a kick (pv_vcpu_kick, vcpu_down), the shim timer
-         * pv_time_reprogram armed, or any other interrupt. sti;hlt
-         * closes the race with a kick sent after the check above. */
+         * pv_time_reprogram armed, the backstop, or any other interrupt.
+         * sti;hlt closes the race with a kick sent after the check above. */
         arch_wait_for_interrupt();
         arch_irq_restore(flags);
+        /* Woken only at the backstop although a kick had already made v
+         * runnable: the kick's interrupt was lost, or arrived late (a
+         * host that does not run this CPU for a while looks the same). */
+        if (backstop && pv_now_ns() >= backstop &&
+            !__atomic_load_n(&v->blocked, __ATOMIC_SEQ_CST)) {
+            unsigned long n = __atomic_add_fetch(&sleep_backstop_catches, 1,
+                                                 __ATOMIC_RELAXED);
+
+            if (n == 1)
+                pr_info("pv: vCPU %u was found runnable at the %lu ms sleep "
+                        "backstop, not by its kick (lost or late event-check "
+                        "interrupt; further ones at loglvl=debug)\n",
+                        v->id, (unsigned long)(SLEEP_BACKSTOP_NS / 1000000ULL));
+            else
+                pr_debug("pv: vCPU %u found runnable at the sleep backstop (%lu)\n",
+                         v->id, n);
+        }
     }
     /* A vCPU taken down while blocked parks on its way out (and its
      * block returns when it is up again: a spurious wake-up, which PV

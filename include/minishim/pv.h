@@ -33,6 +33,11 @@ struct vcpu {
     struct trap_info traps[256];    /* set_trap_table; address 0 = none    */
     uint64_t event_callback, failsafe_callback, syscall_callback;
     uint64_t nmi_callback;
+    /* CALLBACKTYPE_syscall32 / _sysenter: compat user space (a SYSCALL
+     * from a 32-bit code segment; SYSENTER, Intel only); Xen's
+     * syscall32_disables_events / sysenter_disables_events. */
+    uint64_t syscall32_callback, sysenter_callback;
+    bool syscall32_mask_events, sysenter_mask_events;
     bool syscall_mask_events;       /* CALLBACKF_mask_events on syscall     */
     bool failsafe_mask_events;
     uint64_t guest_table;           /* kernel L4 (cr3 value) before the MMU
@@ -43,6 +48,7 @@ struct vcpu {
     mfn_t vcpu_info_mfn;            /* VCPUOP_register_vcpu_info frame (0:
                                        none); holds a writable type ref    */
     uint64_t fs_base, gs_base_kernel, gs_base_user;
+    uint64_t tsc_aux;               /* MSR_TSC_AUX (pv/msr.c)              */
     bool fpu_ts;                    /* fpu_taskswitch: virtual CR0.TS       */
     uint64_t debugreg[8];
     unsigned int iopl;              /* physdev_op set_iopl (0..3)           */

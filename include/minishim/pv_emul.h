@@ -26,6 +26,10 @@ struct pv_emul_fault {
 enum pv_emul_rc pv_emulate_io(struct vcpu *v, struct cpu_regs *regs,
                               struct pv_emul_fault *fault);
 
+/* A #GP(0) from guest context that real hardware raises as #SS(0): a
+ * non-canonical stack reference (pv/stack_fault.c). */
+bool pv_gp_is_stack_fault(struct vcpu *v, struct cpu_regs *regs);
+
 /* The domain's latched port state (RTC index, PCI CF8): back to zero. */
 void pv_emul_io_reset(void);
 

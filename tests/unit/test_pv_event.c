@@ -333,6 +333,41 @@ Test(pv_event, block_ends_when_taken_down)
     cr_expect_not(pv_dom.vcpus[0].blocked);
 }
 
+/* The halt hook plays a kick whose interrupt never arrives: vCPU 0 is
+ * made runnable behind its back, and only the timer the sleep armed can
+ * end the halt (it "fires" by moving the TSC past its deadline). */
+static uint64_t lost_kick_armed, lost_kick_tsc;
+
+static void wfi_lost_kick(void)
+{
+    if (++wfi_calls != 1)
+        return;
+    lost_kick_tsc = fake_tsc;
+    lost_kick_armed = fake_msr_value(0x6e0);        /* IA32_TSC_DEADLINE */
+    __atomic_store_n(&shinfo.vcpu_info[0].evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&pv_dom.vcpus[0].blocked, false, __ATOMIC_SEQ_CST);
+    if (lost_kick_armed)
+        fake_tsc = lost_kick_armed;
+}
+
+Test(pv_event, lost_kick_is_found_at_the_sleep_backstop)
+{
+    fake_set_cpuid(1, 0, 0, CPUID1_ECX_X2APIC | (1u << 24), CPUID1_EDX_APIC);
+    cr_assert_eq(apic_init_bsp(), APIC_MODE_X2APIC);
+    clock_init();
+    cr_assert(timer_available());
+    wfi_calls = 0;
+    fake_wfi_hook = wfi_lost_kick;
+    cr_expect_eq(do_sched_op(SCHEDOP_block, 0), 0);
+    cr_expect_eq(wfi_calls, 1, "woke once, at the backstop");
+    /* No timer of the vCPU's own is set: without the backstop nothing
+     * would have been armed and the halt would never end. 1 GHz TSC. */
+    cr_expect_gt(lost_kick_armed, lost_kick_tsc, "a halt with no timer armed");
+    cr_expect_leq(lost_kick_armed - lost_kick_tsc, 50000000u + 100000u,
+                  "backstop later than 50 ms");
+    cr_expect_not(pv_dom.vcpus[0].blocked);
+}
+
 static void poll_call(const evtchn_port_t *ports, unsigned int n, uint64_t timeout,
                       long want, const char *why)
 {

@@ -69,6 +69,9 @@ Test(pv_vcpu, bad_contexts_are_einval)
     BAD(ctx.failsafe_callback_eip = NONCANON, "failsafe callback");
     BAD(ctx.syscall_callback_eip = NONCANON, "syscall callback");
     BAD((ctx.ldt_ents = 1, ctx.ldt_base = NONCANON), "non-canonical LDT");
+    BAD(ctx.ldt_base = NONCANON, "non-canonical LDT base, even without entries");
+    BAD(ctx.ldt_base = 0xffff830000000000ULL, "LDT base in the hypervisor's range");
+    BAD(ctx.trap_ctxt[14].address = NONCANON, "non-canonical trap handler");
     BAD(ctx.ldt_base = 0x1008, "unaligned LDT base");
     BAD(ctx.ldt_ents = 8193, "LDT too long");
     BAD(ctx.gdt_ents = FIRST_RESERVED_GDT_ENTRY + 1, "GDT into Xen's entries");

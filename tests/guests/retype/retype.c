@@ -55,10 +55,6 @@ static volatile unsigned long ran[MAX_VCPUS];
 
 static const unsigned long *p2m;
 
-static unsigned long mfn_of(const volatile void *p)
-{
-    return p2m[((unsigned long)p - (unsigned long)_image_start) >> PAGE_SHIFT];
-}
 static uint64_t pte(unsigned long mfn, uint64_t flags) { return ((uint64_t)mfn << PAGE_SHIFT) | flags; }
 static uint64_t ma(unsigned long mfn, unsigned int slot) { return ((uint64_t)mfn << PAGE_SHIFT) + slot * 8; }
 
@@ -120,13 +116,7 @@ static void reader(unsigned long id)
 }
 
 void ap_main(unsigned long id);
-asm(".pushsection .text\n"
-    ".globl ap_entry\n"
-    "ap_entry:\n"
-    "    call ap_main\n"
-    "    ud2\n"
-    ".popsection");
-extern char ap_entry[];
+GUEST_AP_ENTRY(ap_entry, ap_main);
 
 void ap_main(unsigned long id)
 {
@@ -226,7 +216,7 @@ static void rounds(unsigned long first, unsigned long last, unsigned long l1,
         check(uvm(wwin, pte(l1, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: map the L1 frame writable", r);
         for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-            wwin[i] = i < NP ? pte(mfn_of(data[(r + i) % ND]), _P | _US | _A) : 0;
+            wwin[i] = i < NP ? pte(guest_mfn_of(data[(r + i) % ND]), _P | _US | _A) : 0;
         check(uvm(wwin, pte(wwin_mfn, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: restore the borrowed page", r);
         check(mmuext(MMUEXT_PIN_L1_TABLE, l1, NULL) == 0, "round %lu: pin the L1", r);
@@ -259,8 +249,8 @@ void test_main(void)
     long rc;
 
     p2m = (const unsigned long *)start_info->mfn_list;
-    l4 = mfn_of((const void *)start_info->pt_base);
-    wwin_mfn = mfn_of(wwin);
+    l4 = guest_mfn_of((const void *)start_info->pt_base);
+    wwin_mfn = guest_mfn_of(wwin);
 
     rc = hypercall_vcpu_op(VCPUOP_is_up, 1, NULL);
     if (rc == -XEN_ENOENT)
