@@ -39,6 +39,31 @@ NEWLIB_CFLAGS := -O2 -g -ffreestanding -fno-stack-protector -fpie \
                  -fvisibility=hidden -mno-red-zone -mgeneral-regs-only \
                  -fcf-protection=none -fno-asynchronous-unwind-tables
 
+# --------------------------------------------------------- decompressors ---
+# The guest kernel's decompressors (gzip, xz, zstd, lz4) are Linux's own
+# lib/ code from Debian's linux-source-6.1: only the members below are
+# unpacked from its tarball (about 10 s), once, into $(DECOMP_DIR), and
+# decomp/*.c (one per format) compile them with the kernel definitions of
+# decomp/include/ -- for the image with its ABI flags (-mgeneral-regs-only:
+# no SSE), and for the host unit tests. Each object keeps one global symbol
+# (decomp_<name>). Upstream code: built with -w, not -Werror.
+LINUX_SRC_TAR  := /usr/src/linux-source-6.1.tar.xz
+DECOMP_DIR     := $(BUILD)/decomp
+DECOMP_SRC     := $(DECOMP_DIR)/linux-source-6.1
+DECOMP_STAMP   := $(DECOMP_DIR)/.extracted
+DECOMP_MEMBERS := lib/xz lib/zlib_inflate lib/zstd lib/lz4 lib/xxhash.c \
+                  lib/decompress_unxz.c lib/decompress_inflate.c \
+                  lib/decompress_unzstd.c lib/decompress_unlz4.c \
+                  include/linux/decompress include/linux/xz.h include/linux/zlib.h \
+                  include/linux/zutil.h include/linux/zconf.h include/linux/zstd.h \
+                  include/linux/zstd_errors.h include/linux/zstd_lib.h \
+                  include/linux/lz4.h include/linux/xxhash.h
+DECOMP_NAMES   := unxz gunzip unzstd unlz4
+DECOMP_INC     := -Idecomp/include -I$(DECOMP_SRC)/include -I$(DECOMP_SRC)/lib
+DECOMP_LIB     := $(DECOMP_DIR)/libdecomp.a
+DECOMP_HOST_LIB := $(DECOMP_DIR)/libdecomp-host.a
+DECOMP_DEPS    := decomp/include/decomp_compat.h include/minishim/decomp.h $(DECOMP_STAMP)
+
 # ------------------------------------------------------------ image flags ---
 XEN_INC_DIR := $(BUILD)/xeninc
 GCC_INC     := $(shell $(CC) -print-file-name=include)
@@ -102,6 +127,34 @@ $(NEWLIB_STAMP): | $(DEPS_STAMP)
 	    nm $(NEWLIB_LIBC) 2>/dev/null | grep -q " T $$f$$" || { echo "newlib: $$f missing from $(NEWLIB_LIBC); see $(NEWLIB_DIR)/build.log"; exit 1; }; done
 	$(Q)touch $@
 
+$(DECOMP_STAMP): | $(DEPS_STAMP)
+	@echo "  DECOMP  unpacking Linux's decompressors from $(LINUX_SRC_TAR) (once, cached in $(DECOMP_DIR))"
+	$(Q)rm -rf $(DECOMP_SRC) && mkdir -p $(DECOMP_DIR)
+	$(Q)tar -C $(DECOMP_DIR) -xJf $(LINUX_SRC_TAR) $(addprefix linux-source-6.1/,$(DECOMP_MEMBERS))
+	$(Q)touch $@
+
+DECOMP_IMG_CFLAGS  := $(filter-out -Wall -Wextra -Werror -MMD -MP,$(IMG_CFLAGS)) \
+                      -fgnu89-inline -w $(DECOMP_INC)
+DECOMP_HOST_CFLAGS  = $(filter-out -Wall -Wextra -Werror -MMD -MP,$(HOST_CFLAGS)) \
+                      -fgnu89-inline -w $(DECOMP_INC)
+
+$(DECOMP_DIR)/img/%.o: decomp/%.c $(DECOMP_DEPS) | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (image)"
+	$(Q)$(CC) $(DECOMP_IMG_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(OBJCOPY) --keep-global-symbol=decomp_$* $@.tmp $@ && rm -f $@.tmp
+
+$(DECOMP_DIR)/host/%.o: decomp/%.c $(DECOMP_DEPS)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	$(Q)$(CC) $(DECOMP_HOST_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(OBJCOPY) --keep-global-symbol=decomp_$* $@.tmp $@ && rm -f $@.tmp
+
+$(DECOMP_LIB): $(patsubst %,$(DECOMP_DIR)/img/%.o,$(DECOMP_NAMES))
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(DECOMP_HOST_LIB): $(patsubst %,$(DECOMP_DIR)/host/%.o,$(DECOMP_NAMES))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # ---------------------------------------------------------------- image ---
 $(BUILD)/img/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
 	@mkdir -p $(dir $@)
@@ -113,9 +166,9 @@ $(BUILD)/img/%.S.o: %.S Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
 	@echo "  AS      $<"
 	$(Q)$(CC) $(IMG_ASFLAGS) -c $< -o $@
 
-$(IMAGE): $(IMG_OBJ) boot/shim.lds scripts/check-no-fpu.sh
+$(IMAGE): $(IMG_OBJ) $(DECOMP_LIB) boot/shim.lds scripts/check-no-fpu.sh
 	@echo "  LD      $@"
-	$(Q)$(LD) $(IMG_LDFLAGS) -o $@.tmp $(IMG_OBJ) $(NEWLIB_LIBC) -Map=$(BUILD)/minishim.map
+	$(Q)$(LD) $(IMG_LDFLAGS) -o $@.tmp $(IMG_OBJ) $(DECOMP_LIB) $(NEWLIB_LIBC) -Map=$(BUILD)/minishim.map
 	$(Q)scripts/check-no-fpu.sh $@.tmp
 	$(Q)mv $@.tmp $@
 
@@ -137,9 +190,9 @@ $(BUILD)/host/%.c.o: %.c Makefile | $(DEPS_STAMP)
 	@echo "  HOSTCC  $<"
 	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
 
-$(UNIT_BIN): $(HOST_OBJ)
+$(UNIT_BIN): $(HOST_OBJ) $(DECOMP_HOST_LIB)
 	@echo "  HOSTLD  $@"
-	$(Q)$(CC) -o $@ $(HOST_OBJ) $(HOST_LDFLAGS) -lcriterion
+	$(Q)$(CC) -o $@ $(HOST_OBJ) $(DECOMP_HOST_LIB) $(HOST_LDFLAGS) -lcriterion
 
 -include $(HOST_OBJ:.o=.d)
 
