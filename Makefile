@@ -230,6 +230,7 @@ test-unit: $(UNIT_BIN)
 -include tests/guests/guests.mk
 -include tests/bed/bed.mk
 -include tests/fuzz/fuzz.mk
+-include tests/bench/bench.mk
 
 # The demo guest for `make run`: the PV MMU guest, because it makes the
 # shim flush (its statistics are printed at shutdown). RUN_GUEST=path
@@ -252,10 +253,7 @@ test-qemu: $(IMAGE) $(GUEST_ELFS)
 linux: $(IMAGE)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) scripts/run-linux.sh
 
-test: check-reach test-unit test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
-
-bench:
-	@echo "no benchmarks yet (they come with the flush engine and the overcommit work)"
+test: check-reach test-unit test-fuzz test-qemu test-bench-tools $(if $(BED_AVAILABLE),test-bed bench-quick)
 
 clean:
 	rm -rf $(BUILD)/img $(BUILD)/host $(BUILD)/guests $(IMAGE) $(UNIT_BIN)

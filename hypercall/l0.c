@@ -6,6 +6,7 @@
 #include <minishim/xen-public.h>
 #include <minishim/arch.h>
 #include <minishim/console.h>
+#include <minishim/flush.h>
 #include <minishim/l0.h>
 
 static struct l0_detect detected;
@@ -170,6 +171,61 @@ unsigned int l0_selftest(void)
         return flusher->selftest();
     pr_info("l0: selftest backend=none (nothing to probe) mismatches=0\n");
     return 0;
+}
+
+static uint64_t cycles_to_ns(uint64_t c, uint64_t tsc_khz)
+{
+    if (!tsc_khz)
+        return 0;
+    if (c > UINT64_MAX / 1000000u)      /* hours of cycles: precision moot */
+        return c / tsc_khz * 1000000u;
+    return c * 1000000u / tsc_khz;
+}
+
+unsigned int l0_flush_probe(unsigned int n, unsigned int cpu, uint64_t tsc_khz)
+{
+    static uint64_t t[L0_FLUSH_PROBE_MAX];
+    unsigned int errors = 0;
+    int last = 0;
+    cpumask_t mask;
+
+    if (!flusher->flush_tlb) {
+        pr_info("l0: flush-probe backend=none (no L0 flush to time)\n");
+        return 0;
+    }
+    if (n > L0_FLUSH_PROBE_MAX)
+        n = L0_FLUSH_PROBE_MAX;
+    if (!n)
+        return 0;
+    cpumask_clear(&mask);
+    cpumask_set(&mask, cpu);
+    for (unsigned int i = 0; i < n; i++) {
+        uint64_t a = arch_rdtsc(), b;
+        int rc = l0_flush_tlb(&mask, va(0), 0, FLUSH_TLB | FLUSH_TLB_GLOBAL);
+
+        b = arch_rdtsc();
+        t[i] = b - a;
+        if (rc) {
+            errors++;
+            last = rc;
+        }
+    }
+    for (unsigned int i = 1; i < n; i++) {     /* insertion sort, n <= 1024 */
+        uint64_t v = t[i];
+        unsigned int j = i;
+
+        for (; j && t[j - 1] > v; j--)
+            t[j] = t[j - 1];
+        t[j] = v;
+    }
+    pr_info("l0: flush-probe backend=%s n=%u errors=%u min_ns=%lu median_ns=%lu max_ns=%lu "
+            "min_cycles=%lu median_cycles=%lu max_cycles=%lu last-error=%d\n",
+            flusher->name, n, errors,
+            (unsigned long)cycles_to_ns(t[0], tsc_khz),
+            (unsigned long)cycles_to_ns(t[n / 2], tsc_khz),
+            (unsigned long)cycles_to_ns(t[n - 1], tsc_khz),
+            (unsigned long)t[0], (unsigned long)t[n / 2], (unsigned long)t[n - 1], last);
+    return errors;
 }
 
 const struct l0_detect *l0_detected(void)

@@ -127,6 +127,18 @@ static bool parse_l0_selftest(const char *v, struct shim_config *cfg)
     return true;
 }
 
+/* l0-flush-probe=N: time N bare L0 flush hypercalls at boot (hypercall/l0.c). */
+static bool parse_l0_flush_probe(const char *v, struct shim_config *cfg)
+{
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+
+    if (end == v || *end || n > L0_FLUSH_PROBE_MAX)
+        return false;
+    cfg->l0_flush_probe = (unsigned int)n;
+    return true;
+}
+
 static bool parse_smp_selftest(const char *v, struct shim_config *cfg)
 {
     if (!strcmp(v, "on"))
@@ -183,6 +195,7 @@ static const struct option options[] = {
     { "tlbclock", parse_tlbclock, "on|off" },
     { "l0-flush", parse_l0_flush, "auto|xen|hyperv|none" },
     { "l0-selftest", parse_l0_selftest, "on|off; the bare word means on" },
+    { "l0-flush-probe", parse_l0_flush_probe, "0..1024 (0 = off)" },
     { "guest_mem", parse_guest_mem, "<n>[K|M|G], 4M..1T" },
     { "inject", parse_inject, INJECT_SYNTAX },
 };

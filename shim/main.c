@@ -256,6 +256,8 @@ void __noreturn shim_main(paddr_t start_info)
     clock_init();       /* TSC, wallclock, APIC timer (shim/timer.c) */
     if (shim_cfg.smp_selftest)
         smp_selftest();
+    if (shim_cfg.l0_flush_probe)
+        l0_flush_probe(shim_cfg.l0_flush_probe, arch_cpu_id(), clock_tsc_khz());
 
     if (boot_info.nr_modules == 0) {
         pr_err("guest: no PV guest kernel given (no module 0 in hvm_start_info; "

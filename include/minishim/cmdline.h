@@ -26,6 +26,7 @@ struct shim_config {
     bool tlbclock;              /* tlbclock=on|off (shim/tlbclock.c)     */
     enum l0_flush_use l0_flush; /* l0-flush=auto|xen|hyperv|none (hypercall/l0.c) */
     bool l0_selftest;           /* l0-selftest[=on|off] (hypercall/l0.c)  */
+    unsigned int l0_flush_probe; /* l0-flush-probe=N round trips timed, 0 = off */
     uint64_t guest_mem;         /* guest_mem=<n>[K|M|G] bytes, 0 = auto (pv/) */
     struct inject_config inject; /* inject=... (shim/inject.c), tests only */
 };

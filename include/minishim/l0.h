@@ -80,6 +80,17 @@ const char *l0_flush_use_name(enum l0_flush_use use);
  * that differ from the TLFS. Flushes only this CPU's own TLB entries.
  */
 unsigned int l0_selftest(void);
+/*
+ * l0-flush-probe=N (make bench): time n (1..L0_FLUSH_PROBE_MAX) bare calls
+ * of the flush backend's op, each flushing only CPU cpu (the smallest
+ * request: one L0 round trip), with the TSC, and print
+ *   l0: flush-probe backend=B n=N errors=E min_ns=.. median_ns=.. max_ns=..
+ *       min_cycles=.. median_cycles=.. max_cycles=..
+ * tsc_khz converts cycles to ns (0: the ns fields are 0). With no backend
+ * it says so and times nothing. Returns the number of failed calls.
+ */
+#define L0_FLUSH_PROBE_MAX 1024u
+unsigned int l0_flush_probe(unsigned int n, unsigned int cpu, uint64_t tsc_khz);
 
 /* Xen L0 console (console_io). No-op when L0 is not Xen. */
 void l0_console_write(const char *s, size_t len);

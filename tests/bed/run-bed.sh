@@ -60,6 +60,13 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
                                   prefix, e.g. base,hcall_remote_tlb_flush,
                                   ex_processor_masks), then unpaused
   --guest-viridian NAME=FLAGS     the same for one guest
+  --guest-shim NAME=SHIM          this guest runs behind SHIM (minishim|reference|
+                                  PATH) instead of --shim: several shims in one
+                                  L0 boot (make bench interleaves them)
+  --guest-shim-cmdline NAME=LINE  this guest's shim command line (default: the
+                                  --guest-shim's default, else --shim-cmdline)
+  --guest-xl-extra NAME=LINE      append a line to this guest's xl config
+                                  (repeatable)
   --boot-timeout S                limit for L0 + dom0 to come up (default 240)
   --xen-args "..."                append to L0 Xen's command line
                                   (config/bed/xen.cmdline)
@@ -99,6 +106,7 @@ guests=()
 xl_extra=()
 viridian=""
 declare -A guest_viridian=()
+declare -A guest_shim=() guest_shim_cmdline=() guest_xl_extra=()
 declare -A expect_fail=()
 declare -A expect_log=()
 declare -A guest_timeout=()
@@ -140,6 +148,9 @@ while [ $# -gt 0 ]; do
                 *) die "--expect-log wants NAME=REGEX" ;;
             esac
             shift 2 ;;
+        --guest-shim) guest_shim[${2%%=*}]=${2#*=}; shift 2 ;;
+        --guest-shim-cmdline) guest_shim_cmdline[${2%%=*}]=${2#*=}; shift 2 ;;
+        --guest-xl-extra) guest_xl_extra[${2%%=*}]+="${2#*=}"$'\n'; shift 2 ;;
         --boot-timeout) boot_timeout=${2:?}; shift 2 ;;
         --xen-args) xen_args=${2?}; shift 2 ;;
         --dom0-args) dom0_args=${2?}; shift 2 ;;
@@ -219,16 +230,38 @@ for spec in "${guests[@]}"; do
     t=${guest_timeout[$name]:-${guest_timeout[$base]:-$timeout}}
     g_timeout[$name]=$t
     cp "$path" "$root/bed/guests/$name.elf"
-    if [ $shim_cmdline_set = 1 ]; then
-        shim_line="pvshim_cmdline = \"$shim_cmdline\""
+    g_shim=/bed/shim/shim.elf g_cl=$shim_cmdline g_cl_set=$shim_cmdline_set
+    gs=${guest_shim[$name]:-${guest_shim[$base]:-}}
+    if [ -n "$gs" ]; then
+        case "$gs" in
+            minishim) gp="$BUILD/minishim.elf"; g_cl="pv-shim console=xen,pv"; g_cl_set=1 ;;
+            reference) gp=/usr/lib/xen-4.17/boot/xen-shim; g_cl_set=0 ;;
+            *) gp=$gs; g_cl_set=0 ;;
+        esac
+        [ -r "$gp" ] || die "shim $gp (for guest $name) not found"
+        key=$(printf '%s' "$gs" | md5sum | cut -c1-12)
+        [ -e "$root/bed/shim/$key.elf" ] || cp "$gp" "$root/bed/shim/$key.elf"
+        g_shim=/bed/shim/$key.elf
+    fi
+    if [ -n "${guest_shim_cmdline[$name]+set}" ]; then
+        g_cl=${guest_shim_cmdline[$name]}; g_cl_set=1
+    fi
+    if [ $g_cl_set = 1 ]; then
+        shim_line="pvshim_cmdline = \"$g_cl\""
     else
         shim_line="# pvshim_cmdline: xl default"
     fi
-    sed -e "s|@NAME@|$name|" -e "s|@SHIM@|/bed/shim/shim.elf|" \
+    if [ $g_cl_set = 1 ]; then
+        echo "guest $name: shim ${gs:-$shim}, cmdline $g_cl"
+    else
+        echo "guest $name: shim ${gs:-$shim}, cmdline (xl default)"
+    fi >>"$logs/guests.info"
+    sed -e "s|@NAME@|$name|" -e "s|@SHIM@|$g_shim|" \
         -e "s|@SHIM_CMDLINE@|$shim_line|" -e "s|@KERNEL@|/bed/guests/$name.elf|" \
         -e "s|@CMDLINE@|$cmdline|" -e "s|@MEMORY@|$memory|" -e "s|@VCPUS@|$vcpus|" \
         "$cfgdir/guest.cfg.in" >"$root/bed/cfg/$name.cfg"
     for line in "${xl_extra[@]}"; do printf '%s\n' "$line" >>"$root/bed/cfg/$name.cfg"; done
+    printf '%s' "${guest_xl_extra[$name]:-}" >>"$root/bed/cfg/$name.cfg"
     v=${guest_viridian[$name]:-${guest_viridian[$base]:-$viridian}}
     case "$v" in *[!A-Za-z0-9_,]*) die "bad viridian flags '$v' for $name" ;; esac
     echo "$name $t $v" >>"$root/bed/guests.list"

@@ -1,6 +1,6 @@
 # tests/guests/guests.mk - build the PV test guests (included by the top
 # Makefile). Every directory tests/guests/<name>/ with .c files (except
-# lib/) is one guest: build/guests/<name>.elf, linked from its own sources
+# lib/, and linux/: Linux user-space programs, tests/bench/bench.mk) is one guest: build/guests/<name>.elf, linked from its own sources
 # and the runtime in tests/guests/lib/, all compiled with -DGUEST_NAME.
 #
 #   GUEST_ELFS   all guest ELFs
@@ -11,7 +11,7 @@ BUILD ?= build
 
 GUEST_OUT   := $(BUILD)/guests
 GUEST_INC   := $(GUEST_OUT)/include
-GUEST_NAMES := $(sort $(filter-out lib,$(notdir $(patsubst %/,%,$(dir \
+GUEST_NAMES := $(sort $(filter-out lib linux,$(notdir $(patsubst %/,%,$(dir \
                  $(wildcard tests/guests/*/*.c tests/guests/*/*.S))))))
 GUEST_ELFS  := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES))
 GUEST_DEMO  := $(GUEST_OUT)/hello.elf

@@ -202,6 +202,16 @@ if [ -f "$guests/xenstore.elf" ]; then
     "+RESULT xenstore SKIP no xenstore: start_info store_mfn is 0" \
     "-FAIL:" "-xenstore: L0 page" "+shutting down (poweroff)"
 fi
+# The flush microbenchmark guest of `make bench` (docs/bench.md): one line
+# per method, and its untimed verify phase must catch a skipped flush.
+if [ -f "$guests/flushbench.elf" ]; then
+  case_ guest-flushbench-smp2 0 "--smp 2 --guest '$guests/flushbench.elf' --cmdline '-- iters=16'" \
+    "~^BENCH flushbench method=tlb-flush-multi vcpus=2 n=16 min_ns=[0-9]+ median_ns=[0-9]+ " \
+    "~^BENCH flushbench method=uvm-invlpg-multi vcpus=2 n=16 " \
+    "+BENCH flushbench done readers=1" "+RESULT flushbench PASS" "-FAIL:"
+  case_ guest-flushbench-inject 1 "--smp 2 --guest '$guests/flushbench.elf' --cmdline 'inject=flush-skip:uvmf-invlpg-multi:all -- iters=16'" \
+    "~RESULT flushbench FAIL vCPU 1 read the old frame [0-9]+ times" "+shutting down (crash)"
+fi
 # Events across vCPUs: IPI ping-pong between every pair, block
 # and poll woken by other vCPUs, poll timeout, per-vCPU VIRQ_TIMER,
 # bind_vcpu, register_vcpu_info, runstate, down of a spinning vCPU.

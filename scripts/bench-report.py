@@ -1,0 +1,581 @@
+#!/usr/bin/env python3
+"""bench-report.py - results and report of `make bench` (docs/bench.md).
+
+  bench-report.py collect RAWDIR RESULTS.json   bed logs -> one object per run
+  bench-report.py report RESULTS.json OUTDIR    -> OUTDIR/report.md + plots
+  bench-report.py summary RESULTS.json          the README's compact table
+
+`report` reads only results.json: it does not need the bed, so results
+from any L0 that ran the same guests can be reported the same way.
+Every figure is also given as a ratio to the reference shim measured in
+the same run (same L0 boot), then summarised as median (min-max) over runs.
+"""
+import json
+import os
+import re
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+
+METHODS = ["tlb-flush-multi", "invlpg-multi", "uvm-invlpg-multi"]
+REFERENCE = "reference"
+
+
+# ------------------------------------------------------------- collect ---
+def read_meta(raw):
+    meta = {}
+    with open(os.path.join(raw, "meta.txt")) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("=")
+            meta[k] = v
+    return meta
+
+
+def kv(s):
+    return {k: v for k, v in re.findall(r"([A-Za-z0-9_-]+)=(\S+)", s)}
+
+
+def num(v):
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return v
+
+
+def parse_console(path):
+    """BENCH lines of the guest and the shim's telemetry (minishim only)."""
+    out = {"info": None, "methods": {}, "done": None, "tsc_khz": None,
+           "flush_stats": None, "hist": {}, "l0_probe": None, "result": None,
+           "workloads": {}}
+    hist = None
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("(guest) "):
+                continue            # the same line also comes unprefixed
+            m = re.match(r"BENCH flushbench (?:(info|done) )?(.*)", line)
+            if m:
+                d = {k: num(v) for k, v in kv(m.group(2)).items()}
+                if m.group(1) is None and "method" in d:
+                    out["methods"].setdefault(d["method"], d)
+                elif m.group(1) and out[m.group(1)] is None:
+                    out[m.group(1)] = d
+                continue
+            # The Linux workload program (tests/guests/linux/workload.c).
+            m = re.match(r"WORKLOAD (\S+) (.*)", line)
+            if m:
+                out["workloads"].setdefault(m.group(1), {k: num(v) for k, v in
+                                                         kv(m.group(2)).items()})
+                continue
+            m = re.match(r"RESULT \S+ (PASS|FAIL|SKIP)", line)
+            if m:
+                out["result"] = m.group(1)
+            m = re.match(r"time: TSC (\d+) kHz", line)
+            if m and out["tsc_khz"] is None:
+                out["tsc_khz"] = int(m.group(1))
+            m = re.match(r"l0: flush-probe (.*)", line)
+            if m:
+                out["l0_probe"] = {k: num(v) for k, v in kv(m.group(1)).items()}
+            m = re.match(r"flush: stats (.*)", line)
+            if m:
+                out["flush_stats"] = {k: num(v) for k, v in kv(m.group(1)).items()}
+            m = re.match(r"flush: (\S+) remote-flush latency, TSC cycles", line)
+            if m:
+                hist = out["hist"].setdefault(m.group(1), {})
+                continue
+            m = re.match(r"flush:   \[2\^(\d+), 2\^\d+\) (\d+)", line)
+            if m and hist is not None:
+                hist[m.group(1)] = int(m.group(2))
+                continue
+            hist = None
+    return out
+
+
+def elf_sizes(path):
+    """File size and the bytes its PT_LOAD segments occupy in memory."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] not in (1, 2):
+        return {"path": path, "file_bytes": len(data), "load_bytes": None}
+    if data[4] == 2:            # ELF64
+        phoff, = struct.unpack_from("<Q", data, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+        memsz_at, memsz_fmt = 0x28, "<Q"
+    else:                       # ELF32 (Xen's multiboot image is one)
+        phoff, = struct.unpack_from("<I", data, 0x1c)
+        phentsize, phnum = struct.unpack_from("<HH", data, 0x2a)
+        memsz_at, memsz_fmt = 0x14, "<I"
+    load = 0
+    for i in range(phnum):
+        p_type, = struct.unpack_from("<I", data, phoff + i * phentsize)
+        if p_type == 1:
+            memsz, = struct.unpack_from(memsz_fmt, data, phoff + i * phentsize + memsz_at)
+            load += memsz
+    return {"path": path, "file_bytes": len(data), "load_bytes": load}
+
+
+def collect(raw, dest):
+    meta = read_meta(raw)
+    configs = meta["configs"].split()
+    runs = []
+    for boot in sorted(d for d in os.listdir(raw) if d.startswith("boot-r") and
+                       os.path.isdir(os.path.join(raw, d))):
+        bdir = os.path.join(raw, boot)
+        verdicts = {}
+        info_path = os.path.join(bdir, "run.info")
+        if os.path.exists(info_path):
+            for line in open(info_path, errors="replace"):
+                m = re.match(r"bed: \[(\w+)\] (\S+) \(domid [^,]+, ([^,]+), ([0-9.?]+)s\)(?:: (.*))?",
+                             line)
+                if m:
+                    verdicts[m.group(2)] = (m.group(1), m.group(3), m.group(4), m.group(5) or "")
+        cmdlines = {}
+        gi = os.path.join(bdir, "guests.info")
+        if os.path.exists(gi):
+            for line in open(gi):
+                m = re.match(r"guest (\S+): shim (\S+), cmdline (.*)", line.rstrip("\n"))
+                if m:
+                    cmdlines[m.group(1)] = (m.group(2), m.group(3))
+        versions = {"xen": meta.get("xen"), "qemu": meta.get("qemu"),
+                    "host_kernel": meta.get("host_kernel")}
+        vp = os.path.join(bdir, "versions.txt")
+        if os.path.exists(vp):
+            for line in open(vp, errors="replace"):
+                m = re.search(r"Xen version (\S+)", line)
+                if m:
+                    versions["xen_running"] = m.group(1)
+                m = re.search(r"Linux version (\S+)", line)
+                if m:
+                    versions["dom0_kernel"] = m.group(1)
+        names = set(verdicts) | set(cmdlines)
+        for name in sorted(names):
+            m = re.match(r"(boot)_(.+)_r(\d+)$", name) or re.match(r"(.+)_v(\d+)_r(\d+)$", name)
+            if not m:
+                continue
+            if m.group(1) == "boot":
+                kind, cfg, vcpus, run = "boot", m.group(2), 1, int(m.group(3))
+            else:
+                kind, cfg, vcpus, run = "flushbench", m.group(1), int(m.group(2)), int(m.group(3))
+            if cfg not in configs:
+                continue
+            verdict, status, secs, why = verdicts.get(name, ("FAIL", "not run", "?", "no verdict"))
+            cons = os.path.join(bdir, name + ".console")
+            parsed = parse_console(cons) if os.path.exists(cons) else parse_console(os.devnull)
+            shim, cmdline = cmdlines.get(name, ("?", "?"))
+            obj = {
+                "run": run, "kind": kind, "config": cfg, "vcpus": vcpus,
+                "l0_cpus": int(meta["l0_cpus"]), "memory_mib": int(meta["memory_mib"]),
+                "commit": meta["commit"], "date": meta["date"], "versions": versions,
+                "guest": "hello" if kind == "boot" else "flushbench",
+                "guest_cmdline": "" if kind == "boot" else "iters=%s" % meta["iters"],
+                "shim": shim, "shim_cmdline": cmdline,
+                "viridian": meta.get("viridian." + cfg, ""),
+                "verdict": verdict, "status": status,
+                "seconds": num(secs), "why": why,
+            }
+            if kind == "flushbench":
+                obj["bench"] = {"info": parsed["info"], "methods": parsed["methods"],
+                                "done": parsed["done"]}
+            if parsed["workloads"]:
+                obj["workloads"] = parsed["workloads"]
+            if parsed["flush_stats"] is not None or parsed["l0_probe"] is not None:
+                obj["shim_telemetry"] = {"tsc_khz": parsed["tsc_khz"],
+                                         "flush_stats": parsed["flush_stats"],
+                                         "hist_log2_cycles": parsed["hist"],
+                                         "l0_probe": parsed["l0_probe"]}
+            runs.append(obj)
+    images = {}
+    for key, path in (("minishim", meta.get("minishim_elf")), (REFERENCE, meta.get("reference_elf"))):
+        if path and os.path.exists(path):
+            images[key] = elf_sizes(path)
+    result = {"meta": meta, "images": images, "runs": runs}
+    with open(dest, "w") as f:
+        json.dump(result, f, indent=1, sort_keys=True)
+    print("bench-report: %d runs -> %s" % (len(runs), dest))
+    return 0 if runs else 1
+
+
+# -------------------------------------------------------------- report ---
+def fmt(x, digits=1):
+    if x is None:
+        return "n/a"
+    if isinstance(x, float) and abs(x) < 10 and digits:
+        return "%.2f" % x
+    return ("%." + str(digits) + "f") % x
+
+
+def spread(vals, digits=1):
+    """median (min-max)"""
+    if not vals:
+        return "n/a"
+    return "%s (%s-%s)" % (fmt(statistics.median(vals), digits), fmt(min(vals), digits),
+                           fmt(max(vals), digits))
+
+
+def ratio(x):
+    """Enough digits to tell small ratios apart, never an exponent."""
+    if x >= 100:
+        return "%.0f" % x
+    if x >= 1:
+        return "%.2f" % x
+    if x >= 0.01:
+        return "%.3f" % x
+    return "%.5f" % x
+
+
+def ratio_spread(vals):
+    if not vals:
+        return "n/a"
+    return "%s (%s-%s)" % (ratio(statistics.median(vals)), ratio(min(vals)), ratio(max(vals)))
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        out.append("| " + " | ".join(r) + " |")
+    return "\n".join(out)
+
+
+def hist_median_cycles(h):
+    """Median of a log2 histogram, at the bucket's geometric middle."""
+    total = sum(h.values())
+    if not total:
+        return None
+    acc = 0
+    for b in sorted(h, key=int):
+        acc += h[b]
+        if acc * 2 >= total:
+            return 2 ** (int(b) + 0.5)
+    return None
+
+
+def gnuplot(script, outdir):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        raise SystemExit("bench-report: gnuplot missing (scripts/deps.sh installs gnuplot-nox)")
+    subprocess.run([gp], input=script.encode(), cwd=outdir, check=True)
+
+
+def report(src, outdir):
+    with open(src) as f:
+        res = json.load(f)
+    meta, runs = res["meta"], res["runs"]
+    configs = meta["configs"].split()
+    vcpus_list = [int(v) for v in meta["vcpus"].split()]
+    others = [c for c in configs if c != REFERENCE]
+    ok = [r for r in runs if r["verdict"] == "PASS"]
+    fb = {(r["config"], r["vcpus"], r["run"]): r for r in ok if r["kind"] == "flushbench"}
+    boot = {(r["config"], r["run"]): r for r in ok if r["kind"] == "boot"}
+    nruns = sorted({r["run"] for r in runs})
+    md = []
+    w = md.append
+    w("# minishim benchmark report\n")
+    w("## Setup\n")
+    vers = next((r["versions"] for r in runs), {})
+    w(table(["item", "value"], [
+        ["commit", meta.get("commit", "?")],
+        ["date", meta.get("date", "?")],
+        ["L0", "Xen %s (running: %s) under QEMU %s, TCG" % (vers.get("xen", "?"),
+                                                        vers.get("xen_running", "?"),
+                                                        vers.get("qemu", "?"))],
+        ["dom0 kernel / host kernel", "%s / %s" % (vers.get("dom0_kernel", "?"),
+                                                   vers.get("host_kernel", "?"))],
+        ["L0 CPUs", meta.get("l0_cpus", "?")],
+        ["guest vCPUs", meta.get("vcpus", "?")],
+        ["runs (interleaved, order rotated per run)", str(len(nruns))],
+        ["guest", "flushbench iters=%s, hello (boot); %s MiB per domain" %
+         (meta.get("iters", "?"), meta.get("memory_mib", "?"))],
+    ] + [["shim " + c, "`%s`" % (meta.get("cmdline." + c) or "xl default (pv-shim console=xen,pv)")
+          + (" + viridian %s" % meta["viridian." + c] if meta.get("viridian." + c) else "")]
+         for c in configs]))
+    w("")
+    w("## Caveats\n")
+    w("- The bed is nested and emulated: Xen 4.17 runs under QEMU TCG on a shared "
+      "2-core host, the shims run as its PVH guests. Absolute times mean little; "
+      "compare the ratios to the reference measured in the same L0 boot.")
+    w("- Ratios are per run (configuration / reference, same run, same vCPUs), then "
+      "median (min-max) over runs. Latency: below 1 is better; throughput: above 1 is better.")
+    w("- Latency samples are rdtsc-timed in the guest minus the cost of two rdtscs; "
+      "throughput has no rdtsc between flushes (a shim may emulate rdtsc).")
+    w("- The Linux workloads (tests/guests/linux/workload.c) are not in this report yet: "
+      "Linux user space does not run under minishim so far.\n")
+
+    failed = [r for r in runs if r["verdict"] != "PASS"]
+
+    def per_run(metric, cfg, v):
+        vals, ratios = [], []
+        for run in nruns:
+            r = fb.get((cfg, v, run))
+            ref = fb.get((REFERENCE, v, run))
+            x = metric(r) if r else None
+            if x is None:
+                continue
+            vals.append(x)
+            y = metric(ref) if ref else None
+            if y:
+                ratios.append(x / y)
+        return vals, ratios
+
+    def method_metric(method, field, scale=1.0):
+        def f(r):
+            m = r["bench"]["methods"].get(method)
+            if not m or field not in m:
+                return None
+            # The guest saw its clock stall or jump during the loop.
+            if field == "ops_per_s" and (m.get("clock_suspect") or not m[field]):
+                return None
+            return m[field] * scale
+        return f
+
+    w("## Remote flush latency\n")
+    w("Guest's view: one flush hypercall naming every vCPU (flushbench), median "
+      "per run in µs; columns: median (min-max) over runs, and ratio to the reference.\n")
+    for method in METHODS:
+        w("### %s\n" % method)
+        header = ["vCPUs"] + ["%s µs" % c for c in configs] + ["%s / ref" % c for c in others]
+        rows = []
+        for v in vcpus_list:
+            row = [str(v)]
+            for c in configs:
+                row.append(spread(per_run(method_metric(method, "median_ns", 1e-3), c, v)[0]))
+            for c in others:
+                row.append(ratio_spread(per_run(method_metric(method, "median_ns", 1e-3), c, v)[1]))
+            rows.append(row)
+        w(table(header, rows))
+        w("")
+    w("## Flush throughput\n")
+    w("Back-to-back flushes per second (higher is better). A run whose clock "
+      "stalled or jumped during the loop (`clock_suspect=1`: less time than "
+      "iters x the fastest single flush) is left out.\n")
+    for method in METHODS:
+        w("### %s\n" % method)
+        header = ["vCPUs"] + ["%s /s" % c for c in configs] + ["%s / ref" % c for c in others]
+        rows = []
+        for v in vcpus_list:
+            row = [str(v)]
+            for c in configs:
+                row.append(spread(per_run(method_metric(method, "ops_per_s"), c, v)[0], 0))
+            for c in others:
+                row.append(ratio_spread(per_run(method_metric(method, "ops_per_s"), c, v)[1]))
+            rows.append(row)
+        w(table(header, rows))
+        w("![throughput %s](throughput-%s.png)\n" % (method, method))
+
+    w("## Boot\n")
+    w("The hello guest (1 vCPU): `xl create` to the domain's poweroff as dom0 timed "
+      "it, so shim boot + guest + shutdown, in s.\n")
+    rows = []
+    for c in configs:
+        vals, ratios = [], []
+        for run in nruns:
+            r, ref = boot.get((c, run)), boot.get((REFERENCE, run))
+            if r and isinstance(r["seconds"], (int, float)):
+                vals.append(r["seconds"])
+                if ref and isinstance(ref["seconds"], (int, float)) and ref["seconds"]:
+                    ratios.append(r["seconds"] / ref["seconds"])
+        rows.append([c, spread(vals, 2), ratio_spread(ratios)])
+    w(table(["configuration", "seconds", "ratio to reference"], rows))
+    w("")
+
+    w("## Memory and image size\n")
+    w("Memory the guest gets of a %s MiB domain (start_info nr_pages); the rest is "
+      "the shim's overhead per guest.\n" % meta.get("memory_mib", "?"))
+    rows = []
+    mem = int(meta.get("memory_mib", 0) or 0)
+    for c in configs:
+        vals, ratios = [], []
+        for run in nruns:
+            for v in vcpus_list:
+                r, ref = fb.get((c, v, run)), fb.get((REFERENCE, v, run))
+                if r and r["bench"]["info"]:
+                    ov = mem - r["bench"]["info"]["guest_kib"] / 1024.0
+                    vals.append(ov)
+                    if ref and ref["bench"]["info"]:
+                        rov = mem - ref["bench"]["info"]["guest_kib"] / 1024.0
+                        if rov:
+                            ratios.append(ov / rov)
+        rows.append([c, spread(vals, 1), ratio_spread(ratios)])
+    w(table(["configuration", "shim overhead MiB", "ratio to reference"], rows))
+    w("")
+    rows = []
+    imgs = res.get("images", {})
+    for key in ("minishim", REFERENCE):
+        i = imgs.get(key)
+        if i:
+            ref = imgs.get(REFERENCE)
+            rows.append([key, "%d" % i["file_bytes"], "%d" % (i["load_bytes"] or 0),
+                         "%.2f" % (i["load_bytes"] / ref["load_bytes"])
+                         if ref and ref.get("load_bytes") and i.get("load_bytes") else "n/a"])
+    w(table(["image", "ELF file bytes", "loaded bytes", "loaded / reference"], rows))
+    w("")
+
+    w("## Shim-side flush telemetry\n")
+    w("minishim's own remote-flush latency (log2 TSC-cycle histograms, all runs and "
+      "vCPU counts merged; median at the bucket's geometric middle) per method, and "
+      "one bare L0 flush hypercall round trip timed by the shim (`l0-flush-probe`). "
+      "The reference shim has no such telemetry.\n")
+    rows = []
+    hists = {}
+    for c in others:
+        merged = {}
+        probe = []
+        khz = None
+        for r in ok:
+            t = r.get("shim_telemetry")
+            if r["config"] != c or not t:
+                continue
+            khz = khz or t.get("tsc_khz")
+            if t.get("l0_probe") and "median_ns" in t["l0_probe"]:
+                probe.append(t["l0_probe"]["median_ns"] / 1000.0)
+            for path, h in (t.get("hist_log2_cycles") or {}).items():
+                m = merged.setdefault(path, {})
+                for b, n in h.items():
+                    m[b] = m.get(b, 0) + n
+        for path in sorted(merged):
+            med = hist_median_cycles(merged[path])
+            med_us = med / khz * 1000.0 if med and khz else None
+            pm = statistics.median(probe) if probe else None
+            label = {"assisted": "assisted (%s)" % ("Hyper-V" if "hyperv" in c else "Xen"),
+                     "ipi": "IPI"}.get(path, path)
+            hists["%s: %s" % (c, label)] = (merged[path], khz)
+            rows.append([c, label, "%d" % sum(merged[path].values()), fmt(med_us),
+                         spread(probe, 1), "%.1f" % (med_us / pm) if med_us and pm else "n/a"])
+    w(table(["configuration", "method", "remote flushes", "median µs",
+             "L0 round trip µs", "median / L0 round trip"], rows))
+    w("![flush latency distribution](flush-latency.png)\n")
+
+    w("## Linux workloads\n")
+    wl = sorted({n for r in ok for n in (r.get("workloads") or {})})
+    if not wl:
+        w("No run carried `WORKLOAD` lines: the Linux workload program "
+          "(tests/guests/linux/workload.c) needs Linux user space in the guest, "
+          "which does not run under minishim yet.\n")
+    for name in wl:
+        unit = next(r["workloads"][name]["unit"] for r in ok if name in (r.get("workloads") or {}))
+        w("### workload %s (%s)\n" % (name, unit))
+        rows = []
+        for v in vcpus_list:
+            row = [str(v)]
+            cells, ratios = [], []
+            for c in configs:
+                vals, rat = [], []
+                for run in nruns:
+                    r = next((x for x in ok if x["config"] == c and x["vcpus"] == v and
+                              x["run"] == run and name in (x.get("workloads") or {})), None)
+                    ref = next((x for x in ok if x["config"] == REFERENCE and x["vcpus"] == v and
+                                x["run"] == run and name in (x.get("workloads") or {})), None)
+                    if r:
+                        vals.append(r["workloads"][name]["rate"])
+                        if ref and ref["workloads"][name]["rate"]:
+                            rat.append(r["workloads"][name]["rate"] / ref["workloads"][name]["rate"])
+                cells.append(spread(vals))
+                if c != REFERENCE:
+                    ratios.append(ratio_spread(rat))
+            rows.append(row + cells + ratios)
+        w(table(["vCPUs"] + ["%s" % c for c in configs] + ["%s / ref" % c for c in others], rows))
+        w("")
+
+    w("## Runs\n")
+    w("%d guest runs, %d passed.\n" % (len(runs), len(runs) - len(failed)))
+    if failed:
+        w(table(["run", "configuration", "vCPUs", "guest", "verdict", "why"],
+                [[str(r["run"]), r["config"], str(r["vcpus"]), r["guest"], r["verdict"],
+                  (r["why"] or r["status"]).replace("|", "/")[:100]] for r in failed]))
+        w("")
+
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "report.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+
+    # Plots: throughput vs vCPUs per configuration, one per method.
+    for method in METHODS:
+        dat = "throughput-%s.dat" % method
+        with open(os.path.join(outdir, dat), "w") as f:
+            f.write("# vcpus " + " ".join(configs) + "\n")
+            for v in vcpus_list:
+                cols = []
+                for c in configs:
+                    vals = per_run(method_metric(method, "ops_per_s"), c, v)[0]
+                    cols.append("%g" % statistics.median(vals) if vals else "NaN")
+                f.write("%d %s\n" % (v, " ".join(cols)))
+        plots = ", ".join("'%s' using 1:%d with linespoints title '%s'" % (dat, i + 2, c)
+                          for i, c in enumerate(configs))
+        gnuplot("set terminal png size 800,500\nset output 'throughput-%s.png'\n"
+                "set title '%s: flushes/s vs guest vCPUs (L0 CPUs %s)'\n"
+                "set xlabel 'guest vCPUs'\nset ylabel 'flushes/s (median over runs)'\n"
+                "set logscale y\nset key outside\nset xtics (%s)\nplot %s\n"
+                % (method, method, meta.get("l0_cpus"),
+                   ", ".join(str(v) for v in vcpus_list), plots), outdir)
+    # Latency distribution per flush method (shim telemetry).
+    with open(os.path.join(outdir, "flush-latency.dat"), "w") as f:
+        keys = sorted(hists)
+        f.write("# log2(us) " + " | ".join(keys) + "\n")
+        for b in range(0, 48):
+            cols = []
+            for k in keys:
+                h, khz = hists[k]
+                total = sum(h.values())
+                cols.append("%g" % (h.get(str(b), 0) / total) if total else "0")
+            if khz:
+                f.write("%g %s\n" % (b + 0.5 - __import__("math").log2(khz / 1000.0),
+                                     " ".join(cols)))
+    plots = ", ".join("'flush-latency.dat' using 1:%d with linespoints title '%s'" % (i + 2, k)
+                      for i, k in enumerate(sorted(hists))) or "0 title 'no telemetry'"
+    gnuplot("set terminal png size 800,500\nset output 'flush-latency.png'\n"
+            "set title 'minishim remote-flush latency by method'\n"
+            "set xlabel 'log2(latency / us)'\nset ylabel 'fraction of flushes'\n"
+            "set key outside\nplot %s\n" % plots, outdir)
+    print("bench-report: %s" % os.path.join(outdir, "report.md"))
+    return 0
+
+
+def summary(src):
+    """One table of latency ratios to the reference (median over runs)."""
+    with open(src) as f:
+        res = json.load(f)
+    meta, runs = res["meta"], res["runs"]
+    configs = meta["configs"].split()
+    others = [c for c in configs if c != REFERENCE]
+    ok = [r for r in runs if r["verdict"] == "PASS" and r["kind"] == "flushbench"]
+    fb = {(r["config"], r["vcpus"], r["run"]): r for r in ok}
+    nruns = sorted({r["run"] for r in runs})
+    rows = []
+    for v in [int(x) for x in meta["vcpus"].split()]:
+        for method in METHODS:
+            row = [str(v), method]
+            ref_vals = [fb[(REFERENCE, v, n)]["bench"]["methods"][method]["median_ns"] / 1000.0
+                        for n in nruns if (REFERENCE, v, n) in fb and
+                        method in fb[(REFERENCE, v, n)]["bench"]["methods"]]
+            row.append(fmt(statistics.median(ref_vals)) if ref_vals else "n/a")
+            for c in others:
+                rat = []
+                for n in nruns:
+                    a, b = fb.get((c, v, n)), fb.get((REFERENCE, v, n))
+                    if a and b and method in a["bench"]["methods"] and method in b["bench"]["methods"] \
+                            and b["bench"]["methods"][method]["median_ns"]:
+                        rat.append(a["bench"]["methods"][method]["median_ns"] /
+                                   b["bench"]["methods"][method]["median_ns"])
+                row.append(ratio_spread(rat))
+            rows.append(row)
+    print(table(["guest vCPUs", "flush", "reference µs"] + ["%s / ref" % c for c in others], rows))
+    return 0
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "summary":
+        return summary(argv[2])
+    if len(argv) == 4 and argv[1] == "collect":
+        return collect(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "report":
+        return report(argv[2], argv[3])
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

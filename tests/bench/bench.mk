@@ -1,0 +1,48 @@
+# tests/bench/bench.mk - make bench (included by the top Makefile; see
+# docs/bench.md).
+#
+#   make bench        every configuration x guest vCPUs 1,2,4,8 on the Xen
+#                     bed, BENCH_RUNS runs interleaved (tens of minutes):
+#                     build/bench/results.json, report.md, *.png
+#   make bench-quick  flushbench only, reference + minishim flush=auto,
+#                     3 runs in one L0 boot (a few minutes); checks that a
+#                     complete, well-formed report comes out (never a
+#                     timing). Part of make test.
+#   make workload     the Linux workload program, static
+#                     (tests/guests/linux/workload.c)
+#   make test-bench-tools  the workload program on this host and the report
+#                     checker against good and broken reports (no bed)
+#
+# Knobs: BENCH_RUNS (5), BENCH_VCPUS ("1 2 4 8"), BENCH_ITERS (64),
+# BENCH_L0_CPUS (2), BENCH_CONFIGS, BENCH_ARGS (more scripts/bench.sh options).
+
+BENCH_RUNS    ?= 5
+BENCH_VCPUS   ?= 1 2 4 8
+BENCH_ITERS   ?= 64
+BENCH_L0_CPUS ?= 2
+BENCH_CONFIGS ?= reference minishim-auto minishim-hyperv minishim-ipi
+WORKLOAD      := $(BUILD)/workload
+
+.PHONY: bench bench-quick workload test-bench-tools
+
+bench: $(IMAGE) $(GUEST_ELFS) $(WORKLOAD) | $(DEPS_STAMP)
+	$(Q)BUILD=$(BUILD) scripts/bench.sh --runs $(BENCH_RUNS) --vcpus "$(BENCH_VCPUS)" \
+	    --iters $(BENCH_ITERS) --l0-cpus $(BENCH_L0_CPUS) --configs "$(BENCH_CONFIGS)" \
+	    $(BENCH_ARGS)
+
+bench-quick: $(IMAGE) $(GUEST_ELFS) | $(DEPS_STAMP)
+	$(Q)BUILD=$(BUILD) scripts/bench.sh --quick --out $(BUILD)/bench-quick
+	$(Q)tests/bench/test-check.sh $(BUILD)/bench-quick
+
+# glibc's static libc (libc6-dev); the same binary runs on the host and
+# in a Linux guest's initramfs.
+$(WORKLOAD): tests/guests/linux/workload.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@ (static)"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -pthread -o $@ $<
+
+workload: $(WORKLOAD)
+
+test-bench-tools: $(WORKLOAD)
+	$(Q)tests/bench/test-workload.sh $(WORKLOAD)
+	$(Q)tests/bench/test-check.sh
