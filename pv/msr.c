@@ -8,12 +8,14 @@
  * What minishim leaves out, each a #GP where Xen might answer (see
  * tests/guests/README.md): the vMCE MSRs (the CPUID policy hides MCA),
  * SPEC_CTRL/PRED_CMD/FLUSH_CMD/VIRT_SPEC_CTRL, the AMD DBEXT address
- * masks, the Xen hypervisor MSR range (hypercall page by MSR). CPUID
+ * masks. CPUID
  * faulting is not emulated, so PLATFORM_INFO reads 0 and
  * MISC_FEATURES_ENABLES only takes 0.
  */
 #include <minishim/arch.h>
+#include <minishim/pv_domain.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_mm.h>
 #include <minishim/pv_msr.h>
 #include <minishim/x86.h>
 
@@ -243,6 +245,27 @@ bool pv_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
     return false;
 }
 
+/*
+ * Xen guest_wrmsr_xen() (arch/x86/traps.c), MSR 0x40000000 (the base
+ * CPUID 0x40000002 EBX gives; no Viridian shift): write the hypercall
+ * page into the frame named by bits 63:12. Page index (bits 11:0) other
+ * than 0, a frame the guest does not own, or one that cannot take a
+ * writable type (a page table, GDT/LDT page) is #GP, as in Xen; for PV
+ * the gfn is the mfn.
+ */
+static bool write_hypercall_page(uint64_t val)
+{
+    mfn_t m = mfn(val >> PAGE_SHIFT);
+
+    if (val & (PAGE_SIZE - 1))
+        return false;
+    if (pv_mm_get_page_and_type(m, PGT_WRITABLE))
+        return false;
+    pv_write_hypercall_page(arch_phys_to_virt(mfn_to_paddr(m)));
+    pv_mm_put_page_and_type(m);
+    return true;
+}
+
 bool pv_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
     enum vendor vd = cpu_vendor();
@@ -263,6 +286,8 @@ bool pv_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
         v->tsc_aux = val;
         arch_wrmsr(MSR_TSC_AUX, val);   /* vCPU n only runs on CPU n */
         return true;
+    case 0x40000000:
+        return write_hypercall_page(val);
     /* write_msr() */
     case MSR_FS_BASE:
         return !do_set_segment_base(SEGBASE_FS, val);

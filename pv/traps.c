@@ -14,6 +14,7 @@
 #include <string.h>
 #include <minishim/arch.h>
 #include <minishim/console.h>
+#include <minishim/page_alloc.h>
 #include <minishim/percpu.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
@@ -24,8 +25,10 @@
 #include <minishim/pv_vcpu.h>
 #include <minishim/shim.h>
 #include <minishim/smp.h>
+#include <minishim/timer.h>
 #include <minishim/trap.h>
 #include <minishim/x86.h>
+#include <xen/arch-x86/cpuid.h>
 #include <xen/callback.h>
 
 /* --------------------------------------------------- trap table et al. --- */
@@ -589,6 +592,85 @@ void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
     }
 }
 
+/*
+ * The Xen leaves 0x40000000 + 0..5, as Xen 4.17 cpuid_hypervisor_leaves()
+ * (arch/x86/traps.c) serves them to a PV domU with no toolstack limit
+ * (XEN_CPUID_MAX_NUM_LEAVES) and no Viridian: every other leaf of
+ * 0x40000000..0x4000ffff reads as zeros (guest_cpuid's EMPTY_LEAF).
+ *   0  max leaf and "XenVMMXenVMM"
+ *   1  version 4.17
+ *   2  one hypercall page, set by MSR 0x40000000 (pv/msr.c); feature
+ *      MMU_PT_UPDATE_PRESERVE_AD (pv/mm.c serves it)
+ *   3  time: Xen tsc_set_info() in TSC_MODE_DEFAULT for a new domain
+ *      (tsc_khz = cpu_khz, incarnation 0). vtsc (bit 0) is always 0:
+ *      the shim never emulates rdtsc (Xen would when the host TSC is not
+ *      reliable; the guest's clock is the native TSC either way, see
+ *      docs/architecture.md). host_tsc_is_safe() = X86_FEATURE_TSC_RELIABLE,
+ *      which Xen derives from invariant TSC (CPUID 0x80000007 EDX[8]).
+ *   4  HVM only: zeros for PV
+ *   5  PV: EBX = machine address width, flsl(get_upper_mfn_bound())
+ *      + PAGE_SHIFT, the shim's highest frame standing for max_page - 1
+ */
+/* Xen asm/time.h: the tsc_mode of a domain created without one. */
+#define TSC_MODE_DEFAULT 0
+
+static void xen_leaves(uint32_t idx, uint32_t sub, struct cpuid_regs *r)
+{
+    struct cpuid_regs h;
+    struct time_scale ts;
+    unsigned long max;
+
+    switch (idx) {
+    case 0:
+        r->eax = XEN_CPUID_LEAF(XEN_CPUID_MAX_NUM_LEAVES);
+        r->ebx = XEN_CPUID_SIGNATURE_EBX;
+        r->ecx = XEN_CPUID_SIGNATURE_ECX;
+        r->edx = XEN_CPUID_SIGNATURE_EDX;
+        break;
+    case 1:
+        r->eax = (4u << 16) | 17;
+        break;
+    case 2:
+        r->eax = 1;
+        r->ebx = 0x40000000;
+        r->ecx = XEN_CPUID_FEAT1_MMU_PT_UPDATE_PRESERVE_AD;
+        break;
+    case 3:
+        switch (sub) {
+        case 0:
+            arch_cpuid(0x80000007, 0, &h);
+            r->eax = ((h.edx >> 8) & 1) << 1;       /* host TSC safe */
+            arch_cpuid(0x80000001, 0, &h);
+            r->eax |= ((h.edx >> 27) & 1) << 2;     /* host RDTSCP */
+            r->ebx = TSC_MODE_DEFAULT;
+            r->ecx = (uint32_t)clock_tsc_khz();
+            r->edx = 0;                             /* incarnation */
+            break;
+        case 1:
+            /* The clock is calibrated before any guest runs. */
+            if (!clock_tsc_khz())
+                break;
+            time_scale_set(&ts, clock_tsc_khz() * 1000);
+            r->eax = (uint32_t)pv_dom.created_ns;
+            r->ebx = (uint32_t)(pv_dom.created_ns >> 32);
+            r->ecx = ts.mul_frac;
+            r->edx = (uint32_t)(int32_t)ts.shift;
+            break;
+        case 2:
+            r->eax = (uint32_t)clock_tsc_khz();     /* cpu_khz */
+            break;
+        }
+        break;
+    case 5:
+        max = page_alloc_max_mfn();
+        if (sub == 0 && max > 1)
+            r->ebx = (64 - __builtin_clzl(max - 1)) + PAGE_SHIFT;
+        break;
+    default:
+        break;
+    }
+}
+
 void pv_guest_cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *out)
 {
     struct cpuid_regs r;
@@ -596,16 +678,8 @@ void pv_guest_cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *out)
     if (leaf >= 0x40000000 && leaf < 0x40010000) {
         /* The hypervisor leaves a PV guest sees are the shim's Xen leaves. */
         r = (struct cpuid_regs){ 0, 0, 0, 0 };
-        if (leaf == 0x40000000) {
-            r.eax = 0x40000002;
-            memcpy(&r.ebx, "XenV", 4);
-            memcpy(&r.ecx, "MMXe", 4);
-            memcpy(&r.edx, "nVMM", 4);
-        } else if (leaf == 0x40000001) {
-            r.eax = (4u << 16) | 17;
-        } else if (leaf == 0x40000002) {
-            r.eax = 1;              /* hypercall pages */
-        }
+        if (leaf - 0x40000000 <= XEN_CPUID_MAX_NUM_LEAVES)
+            xen_leaves(leaf - 0x40000000, sub, &r);
     } else {
         arch_cpuid(leaf, sub, &r);
         if (leaf == 1) {
