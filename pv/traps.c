@@ -602,7 +602,7 @@ void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
  *   2  one hypercall page, set by MSR 0x40000000 (pv/msr.c); feature
  *      MMU_PT_UPDATE_PRESERVE_AD (pv/mm.c serves it)
  *   3  time: Xen tsc_set_info() in TSC_MODE_DEFAULT for a new domain
- *      (tsc_khz = cpu_khz, incarnation 0). vtsc (bit 0) is always 0:
+ *      (tsc_khz = cpu_khz; incarnation 0 + 1, as it stores it). vtsc (bit 0) is always 0:
  *      the shim never emulates rdtsc (Xen would when the host TSC is not
  *      reliable; the guest's clock is the native TSC either way, see
  *      docs/architecture.md). host_tsc_is_safe() = X86_FEATURE_TSC_RELIABLE,
@@ -644,7 +644,7 @@ static void xen_leaves(uint32_t idx, uint32_t sub, struct cpuid_regs *r)
             r->eax |= ((h.edx >> 27) & 1) << 2;     /* host RDTSCP */
             r->ebx = TSC_MODE_DEFAULT;
             r->ecx = (uint32_t)clock_tsc_khz();
-            r->edx = 0;                             /* incarnation */
+            r->edx = 1;      /* incarnation: tsc_set_info() sets 0 + 1 */
             break;
         case 1:
             /* The clock is calibrated before any guest runs. */

@@ -395,7 +395,7 @@ Test(pv_conf, cpuid_xen_leaves)
     cr_expect_eq(r.ecx, 1, "MMU_PT_UPDATE_PRESERVE_AD");
     pv_guest_cpuid(0x40000003, 0, &r);
     cr_expect_eq(r.eax, 6, "TSC safe, RDTSCP, no vtsc");
-    cr_expect(r.ebx == 0 && r.ecx == 2000000 && r.edx == 0);
+    cr_expect(r.ebx == 0 && r.ecx == 2000000 && r.edx == 1, "mode, khz, incarnation 1");
     pv_guest_cpuid(0x40000003, 1, &r);
     time_scale_set(&ts, 2000000000ULL);
     cr_expect(r.eax == 0x3456789a && r.ebx == 0x12, "vtsc_offset");

@@ -340,8 +340,9 @@ static void test_xen_leaves(void)
           "CPUID 0x40000002 = %#x %#x %#x, want 1 pages, MSR 0x40000000, PRESERVE_AD",
           r[0], r[1], r[2]);
     xen_cpuid(0x40000003, 0, r);
-    check(r[1] == 0 && r[2] != 0 && r[3] == 0,
-          "time leaf: tsc_mode %u khz %u incarnation %u", r[1], r[2], r[3]);
+    check(r[1] == 0 && r[2] != 0 && r[3] == 1,
+          "time leaf: tsc_mode %u khz %u incarnation %u, want 0, >0, 1",
+          r[1], r[2], r[3]);
     xen_cpuid(0x40000004, 0, r);
     check(!r[0] && !r[1] && !r[2] && !r[3], "HVM leaf not empty for PV: %#x", r[0]);
     xen_cpuid(0x40000005, 0, r);
