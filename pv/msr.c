@@ -6,9 +6,11 @@
  * (Xen's default). Everything else is #GP(0).
  *
  * What minishim leaves out, each a #GP where Xen might answer (see
- * tests/guests/README.md): the vMCE MSRs (the CPUID policy hides MCA),
- * SPEC_CTRL/PRED_CMD/FLUSH_CMD/VIRT_SPEC_CTRL, the AMD DBEXT address
- * masks. CPUID
+ * tests/guests/README.md): the vMCE MSRs (the CPUID policy hides MCA,
+ * pv_cpuid_policy(), so #GP is Xen's answer too); SPEC_CTRL and
+ * VIRT_SPEC_CTRL (not yet: Xen keeps a per-vCPU value and loads it on
+ * every guest entry, which the shim's entry path does not do); the AMD
+ * DBEXT address masks (not yet). CPUID
  * faulting is not emulated, so PLATFORM_INFO reads 0 and
  * MISC_FEATURES_ENABLES only takes 0.
  */
@@ -24,6 +26,7 @@
 #define MSR_IA32_PLATFORM_ID        0x00000017
 #define MSR_APIC_BASE               0x0000001b
 #define MSR_IA32_FEATURE_CONTROL    0x0000003a
+#define MSR_PRED_CMD                0x00000049
 #define MSR_IA32_UCODE_WRITE        0x00000079
 #define MSR_IA32_UCODE_REV          0x0000008b      /* = MSR_AMD_PATCHLEVEL */
 #define MSR_INTEL_PLATFORM_INFO     0x000000ce
@@ -35,6 +38,7 @@
 #define MSR_IA32_THERM_CONTROL      0x0000019a
 #define MSR_IA32_MISC_ENABLE        0x000001a0
 #define MSR_IA32_ENERGY_PERF_BIAS   0x000001b0
+#define MSR_FLUSH_CMD               0x0000010b
 #define MSR_IA32_CR_PAT             0x00000277
 #define MSR_IA32_PERF_CAPABILITIES  0x00000345
 #define MSR_TSC_AUX                 0xc0000103
@@ -48,6 +52,8 @@
 #define MSR_K8_PSTATE7              0xc001006b
 #define MSR_AMD64_DE_CFG            0xc0011029
 
+#define PRED_CMD_IBPB               (1UL << 0)
+#define FLUSH_CMD_L1D               (1UL << 0)
 #define APIC_BASE_BSP               (1UL << 8)
 #define APIC_BASE_ENABLE            (1UL << 11)
 #define APIC_DEFAULT_PHYS_BASE      0xfee00000UL
@@ -104,6 +110,28 @@ static bool guest_has_tsc_aux(void)
         return true;
     pv_guest_cpuid(7, 0, &r);
     return r.ecx & (1u << 22);                      /* RDPID */
+}
+
+/* PRED_CMD exists with IBRSB (CPUID 7.0:EDX[26]) or IBPB
+ * (0x80000008:EBX[12]); FLUSH_CMD with L1D_FLUSH (7.0:EDX[28]), as the
+ * guest's CPUID shows them. */
+static bool guest_has_pred_cmd(void)
+{
+    struct cpuid_regs r;
+
+    pv_guest_cpuid(7, 0, &r);
+    if (r.edx & (1u << 26))
+        return true;
+    pv_guest_cpuid(0x80000008, 0, &r);
+    return r.ebx & (1u << 12);
+}
+
+static bool guest_has_flush_cmd(void)
+{
+    struct cpuid_regs r;
+
+    pv_guest_cpuid(7, 0, &r);
+    return r.edx & (1u << 28);
 }
 
 /* Xen guest_misc_enable(): no perfmon or MONITOR, BTS/PEBS unavailable,
@@ -285,6 +313,19 @@ bool pv_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
             return false;
         v->tsc_aux = val;
         arch_wrmsr(MSR_TSC_AUX, val);   /* vCPU n only runs on CPU n */
+        return true;
+    case MSR_PRED_CMD:
+        /* Xen guest_wrmsr(): available? reserved bits? then issued on
+         * this CPU (the writer is the current vCPU). Reads #GP:
+         * write-only, as in guest_rdmsr(). */
+        if (!guest_has_pred_cmd() || (val & ~PRED_CMD_IBPB))
+            return false;
+        arch_wrmsr(MSR_PRED_CMD, val);
+        return true;
+    case MSR_FLUSH_CMD:
+        if (!guest_has_flush_cmd() || (val & ~FLUSH_CMD_L1D))
+            return false;
+        arch_wrmsr(MSR_FLUSH_CMD, val);
         return true;
     case 0x40000000:
         return write_hypercall_page(val);

@@ -419,3 +419,29 @@ Test(pv_conf, cpuid_xen_leaves)
     pv_guest_cpuid(0x40000003, 0, &r);
     cr_expect_eq(r.eax, 4);
 }
+
+/* Xen guest_wrmsr() PRED_CMD / FLUSH_CMD: #GP unless the guest's CPUID
+ * offers them, #GP for a reserved bit, else written to the hardware;
+ * never readable. */
+Test(pv_conf, pred_cmd_flush_cmd)
+{
+    struct vcpu *v = &pv_dom.vcpus[0];
+    uint64_t val;
+
+    set_trap(X86_EXC_GP, 0);
+    cr_expect_not(pv_msr_write(v, 0x49, 1), "PRED_CMD without IBRSB/IBPB");
+    cr_expect_not(pv_msr_write(v, 0x10b, 1), "FLUSH_CMD without L1D_FLUSH");
+    fake_set_cpuid(0x80000008, 0, 1u << 12, 0, 0);     /* IBPB */
+    cr_expect(pv_msr_write(v, 0x49, 1), "IBPB");
+    cr_expect_eq(fake_msr_writes(0x49), 1);
+    cr_expect_not(pv_msr_write(v, 0x49, 2), "reserved bit");
+    cr_expect_eq(fake_msr_writes(0x49), 1);
+    cr_expect_not(pv_msr_read(v, 0x49, &val), "write-only");
+    fake_set_cpuid(7, 0, 0, 0, (1u << 26) | (1u << 28));  /* IBRSB, L1D_FLUSH */
+    fake_set_cpuid(0x80000008, 0, 0, 0, 0);
+    cr_expect(pv_msr_write(v, 0x49, 1), "IBRSB implies PRED_CMD");
+    cr_expect(pv_msr_write(v, 0x10b, 1), "L1D flush");
+    cr_expect_eq(fake_msr_writes(0x10b), 1);
+    cr_expect_not(pv_msr_write(v, 0x10b, 3), "reserved bit");
+    cr_expect_not(pv_msr_read(v, 0x10b, &val), "write-only");
+}
