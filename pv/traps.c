@@ -345,17 +345,36 @@ static bool softint_permitted(const struct vcpu *v, unsigned int vector)
  * the instruction bytes (CD ib) at rip. Xen's do_general_protection()
  * takes it from the error code (n << 3 | 2), but QEMU's TCG reports n *
  * 16 + 2 in long mode (the 16-byte gate size), so the error code cannot
- * be trusted; the instruction says what ran. Returns -1 when rip does
- * not hold "int imm8" (then the #GP goes to the guest as the hardware
- * reported it).
+ * be trusted; the instruction says what ran. Prefixed forms (66 CD nn,
+ * a segment override, REX, ...) raise the same #GP, and Xen delivers
+ * them as vector n too; its "rip += 2" assumes the 2-byte form and would
+ * resume inside a prefixed instruction, so minishim returns after the
+ * whole instruction instead (*len; at most 15 bytes, SDM vol. 2 2.3.11).
+ * Returns -1 when rip does not hold "int imm8" (then the #GP goes to the
+ * guest as the hardware reported it).
  */
-static int softint_vector(const struct cpu_regs *regs)
+static int softint_vector(const struct cpu_regs *regs, unsigned int *len)
 {
-    uint8_t insn[2];
+    uint8_t b;
 
-    if (copy_from_guest(insn, regs->rip, sizeof(insn)) || insn[0] != 0xcd)
-        return -1;
-    return insn[1];
+    for (unsigned int i = 0; i < 14; i++) {
+        if (copy_from_guest(&b, regs->rip + i, 1))
+            return -1;
+        switch (b) {
+        case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+        case 0x66: case 0x67: case 0xf2: case 0xf3:
+        case 0x40 ... 0x4f:
+            continue;                           /* legacy prefix, REX */
+        case 0xcd:
+            if (copy_from_guest(&b, regs->rip + i + 1, 1))
+                return -1;
+            *len = i + 2;
+            return b;
+        default:
+            return -1;
+        }
+    }
+    return -1;
 }
 
 /* ----------------------------------------------------------- failsafe --- */
@@ -972,10 +991,11 @@ void pv_guest_trap(struct cpu_regs *regs)
          * instruction, if the guest's gate admits the caller; else the
          * #GP goes on with the architectural error code n << 3 | 2. */
         if ((regs->error_code & 3) == 2) {
-            int sw = softint_vector(regs);
+            unsigned int len = 0;
+            int sw = softint_vector(regs, &len);
 
             if (sw >= 0 && softint_permitted(v, (unsigned int)sw)) {
-                regs->rip += 2;
+                regs->rip += len;
                 bounce_trap(v, regs, (unsigned int)sw, false, 0);
                 break;
             }

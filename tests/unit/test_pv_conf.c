@@ -172,6 +172,42 @@ Test(pv_conf, user_softint_every_vector)
     }
 }
 
+/* Prefixed forms: the same vector, the return after the whole
+ * instruction; an unknown byte before CD is not "int $n". */
+Test(pv_conf, user_softint_prefixed)
+{
+    struct vcpu *v = &pv_dom.vcpus[0];
+    static uint8_t p66[3] = { 0x66, 0xcd, 0x81 };
+    static uint8_t seg_rex[4] = { 0x64, 0x48, 0xcd, 0x81 };
+    static uint8_t other[3] = { 0x90, 0xcd, 0x81 };
+    struct cpu_regs r;
+
+    set_trap(X86_EXC_GP, 0);
+    set_trap(0x81, 3);
+    v->kernel_mode = false;
+    r = softint_regs(p66, 0x81 * 16 + 2, true);
+    pv_guest_trap(&r);
+    cr_expect_eq(r.rip, HANDLER(0x81), "66 CD 81 delivered as 0x81");
+    cr_expect_eq(kstack[64 - 5], gp(p66) + 3, "return after the prefix form");
+
+    setup();
+    set_trap(X86_EXC_GP, 0);
+    set_trap(0x81, 3);
+    v->kernel_mode = false;
+    r = softint_regs(seg_rex, 0x81 * 16 + 2, true);
+    pv_guest_trap(&r);
+    cr_expect_eq(r.rip, HANDLER(0x81), "64 48 CD 81");
+    cr_expect_eq(kstack[64 - 5], gp(seg_rex) + 4);
+
+    setup();
+    set_trap(X86_EXC_GP, 0);
+    set_trap(0x81, 3);
+    v->kernel_mode = false;
+    r = softint_regs(other, 0x81 * 8 + 2, true);
+    pv_guest_trap(&r);
+    cr_expect_eq(r.rip, HANDLER(X86_EXC_GP), "not int $n: the #GP as reported");
+}
+
 Test(pv_conf, softint_dpl_rules)
 {
     struct vcpu *v = &pv_dom.vcpus[0];
