@@ -14,6 +14,7 @@
  * faulting is not emulated, so PLATFORM_INFO reads 0 and
  * MISC_FEATURES_ENABLES only takes 0.
  */
+#include <minishim/apic.h>       /* APIC_BASE_BSP, APIC_BASE_ENABLE */
 #include <minishim/arch.h>
 #include <minishim/pv_domain.h>
 #include <minishim/pv_hypercall.h>
@@ -54,8 +55,6 @@
 
 #define PRED_CMD_IBPB               (1UL << 0)
 #define FLUSH_CMD_L1D               (1UL << 0)
-#define APIC_BASE_BSP               (1UL << 8)
-#define APIC_BASE_ENABLE            (1UL << 11)
 #define APIC_DEFAULT_PHYS_BASE      0xfee00000UL
 /* Xen's own PAT (XEN_MSR_PAT): what a PV guest reads. */
 #define XEN_MSR_PAT                 0x0000050100070406UL

@@ -131,3 +131,48 @@ uint64_t bootinfo_ram_bytes(const struct boot_info *bi)
             total += bi->memmap[i].size;
     return total;
 }
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -XEN_EINVAL; } while (0)
+
+int bootinfo_split_bundle(struct boot_info *bi, char *err, size_t errlen)
+{
+    struct boot_module m0;
+    const uint8_t *b;
+    uint32_t version, n;
+
+    if (bi->nr_modules != 1 || bi->modules[0].size < 16)
+        return 0;
+    b = arch_phys_to_virt(bi->modules[0].start);
+    if (memcmp(b, BOOT_BUNDLE_MAGIC, 8))
+        return 0;
+    memcpy(&version, b + 8, 4);
+    memcpy(&n, b + 12, 4);
+    if (version != BOOT_BUNDLE_VERSION)
+        FAIL("module bundle version %u (only %u is known)", version, BOOT_BUNDLE_VERSION);
+    if (n == 0 || n > BOOT_MAX_MODULES)
+        FAIL("module bundle has %u parts (1..%u allowed)", n, BOOT_MAX_MODULES);
+    if (bi->modules[0].size < 16 + 16ULL * n)
+        FAIL("module bundle header (%u parts) runs past the module", n);
+    m0 = bi->modules[0];
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t off, size;
+
+        memcpy(&off, b + 16 + 16 * i, 8);
+        memcpy(&size, b + 24 + 16 * i, 8);
+        if (off & (PAGE_SIZE - 1))
+            FAIL("module bundle part %u at offset 0x%lx is not 4 KiB aligned", i,
+                 (unsigned long)off);
+        if (off > m0.size || size > m0.size - off || !size)
+            FAIL("module bundle part %u (offset 0x%lx, 0x%lx bytes) is empty or "
+                 "lies outside the 0x%lx-byte module", i, (unsigned long)off,
+                 (unsigned long)size, (unsigned long)m0.size);
+        if (off < 16 + 16ULL * n)
+            FAIL("module bundle part %u overlaps the bundle header", i);
+        bi->modules[i].start = pa(m0.start.pa + off);
+        bi->modules[i].size = size;
+        if (i)
+            bi->modules[i].cmdline[0] = '\0';
+    }
+    bi->nr_modules = n;
+    return (int)n;
+}

@@ -30,6 +30,28 @@ extern const start_info_t *start_info;
 /* Image bounds from guest.lds. */
 extern char _image_start[], _image_end[];
 
+#define EFLAGS_IF (1UL << 9)       /* RFLAGS.IF (SDM vol. 1 3.4.3) */
+
+/* The TSC, not executed ahead of earlier loads (lfence). */
+static inline uint64_t guest_rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    asm volatile ("lfence; rdtsc" : "=a" (lo), "=d" (hi) :: "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * Map start_info's shared_info at the page after the boot stack (padding
+ * of the initial mapping) and mask every event port, as Linux does: only
+ * ports a test unmasks may raise upcalls (under Xen the console backend
+ * notifies its port at any time). test_fatal() if the mapping fails.
+ */
+struct shared_info *guest_map_shared_info(void);
+/* Xen system time in ns from t (public xen.h vcpu_time_info, with its
+ * odd/even version protocol). */
+uint64_t guest_system_time_ns(volatile struct vcpu_time_info *t);
+
 /* Provided by every guest. */
 void test_main(void);
 
@@ -76,6 +98,44 @@ extern void (*guest_event_hook)(const uint64_t *frame);
 struct jmpctx { uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip; };
 int guest_setjmp(struct jmpctx *c) __attribute__((returns_twice));
 void __noreturn guest_longjmp(struct jmpctx *c);
+
+/* The MFN behind the guest page at va, from start_info's P2M (va inside
+ * the image, which the builder maps from _image_start at PFN 0). */
+unsigned long guest_mfn_of(const volatile void *va);
+
+/*
+ * What a one-way trap entry (frame.h pv_oneway_entry) saw: its kind, the
+ * error code (~0: the vector has none), the frame Xen built, the
+ * interrupted context's rax and where the frame was.
+ */
+struct guest_trap_seen {
+    unsigned int kind;
+    uint64_t ec, rip, cs, rflags, rsp, ss, rax, frame_addr;
+};
+void guest_trap_record(volatile struct guest_trap_seen *g, const uint64_t *frame,
+                       unsigned int kind, unsigned int has_ec, uint64_t rax);
+/* Clear *seen, then run the statements; a one-way entry whose handler
+ * longjmps to ctx comes back here. */
+#define GUEST_TRY(ctx, seen, ...) do {                                  \
+        memset((void *)(seen), 0, sizeof(*(seen)));                     \
+        if (guest_setjmp(ctx) == 0) {                                   \
+            __VA_ARGS__;                                                \
+        }                                                               \
+    } while (0)
+
+/*
+ * GUEST_AP_ENTRY(entry, fn): defines the code address entry, a vCPU start
+ * point (a context's rip, see guest_vcpu_ctx) that calls fn(%rdi) on the
+ * context's stack; fn must not return (ud2 after it).
+ */
+#define GUEST_AP_ENTRY(entry, fn)                                       \
+    asm(".pushsection .text\n"                                          \
+        ".globl " #entry "\n"                                           \
+        #entry ":\n"                                                    \
+        "    call " #fn "\n"                                            \
+        "    ud2\n"                                                     \
+        ".popsection");                                                 \
+    extern char entry[]
 
 /* A VCPUOP_initialise context for a vCPU starting in guest kernel mode at
  * rip with stack rsp, %rdi = arg and the L4 whose MFN is l4_mfn (flat

@@ -10,7 +10,6 @@
 #include <xen/event_channel.h>
 #include <xen/callback.h>
 
-#define EFLAGS_IF (1UL << 9)
 
 static struct shared_info *shinfo;
 static volatile unsigned int nr_upcalls;
@@ -45,18 +44,9 @@ static long evtchn_op(int cmd, void *arg)
 
 static void map_shared_info(void)
 {
-    /* The page after the boot stack: padding of the initial mapping. */
-    unsigned long va = start_info->pt_base + (start_info->nr_pt_frames + 1) * PAGE_SIZE;
-    long rc = hypercall3(__HYPERVISOR_update_va_mapping, va,
-                         start_info->shared_info | 7 /* P|RW|U */, UVMF_INVLPG);
-
-    if (rc)
-        test_fatal("update_va_mapping(shared_info) = %ld", rc);
-    shinfo = (struct shared_info *)va;
-    /* Mask every port (as Linux does): only the ports under test, which
-     * are unmasked explicitly, may raise upcalls (under Xen the console
-     * backend notifies its port at any time). */
-    memset(shinfo->evtchn_mask, 0xff, sizeof(shinfo->evtchn_mask));
+    /* Every port masked: only the ports under test, which are unmasked
+     * explicitly, may raise upcalls. */
+    shinfo = guest_map_shared_info();
     check(shinfo->vcpu_info[0].evtchn_upcall_mask == 1,
           "events not masked at start of day");
     /* Ports start unmasked (the 2-level ABI leaves masking to the guest),

@@ -15,16 +15,9 @@
 
 static uint64_t gdt_page[512] __attribute__((aligned(4096)));
 
-static unsigned long va_to_mfn(const void *p)
-{
-    const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
-
-    return p2m[((unsigned long)p - KBASE) >> PAGE_SHIFT];
-}
-
 static long remap(const void *p, bool writable)
 {
-    unsigned long pte = (va_to_mfn(p) << PAGE_SHIFT) | 5 /* P|U */ | (writable ? 2 : 0);
+    unsigned long pte = (guest_mfn_of(p) << PAGE_SHIFT) | 5 /* P|U */ | (writable ? 2 : 0);
 
     return hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)p, pte, UVMF_INVLPG);
 }
@@ -47,7 +40,7 @@ static long set_gdt(unsigned long *frames, unsigned int entries)
 
 void test_main(void)
 {
-    unsigned long frame = va_to_mfn(gdt_page);
+    unsigned long frame = guest_mfn_of(gdt_page);
     unsigned long maddr = frame << PAGE_SHIFT;
     uint16_t sel;
     long rc;
@@ -95,7 +88,7 @@ void test_main(void)
     rc = hypercall2(__HYPERVISOR_update_descriptor, maddr + 4 * 8, TSS_DESC);
     check(rc == -XEN_EINVAL, "update_descriptor(TSS) = %ld, want -EINVAL", rc);
     rc = hypercall2(__HYPERVISOR_update_descriptor,
-                    va_to_mfn((void *)start_info->pt_base) << PAGE_SHIFT, DATA_DPL3);
+                    guest_mfn_of((void *)start_info->pt_base) << PAGE_SHIFT, DATA_DPL3);
     check(rc == -XEN_EINVAL, "update_descriptor(page table) = %ld, want -EINVAL", rc);
 
     /* A TSS descriptor in the page: the frame cannot take the type. */

@@ -6,37 +6,17 @@
  * hypercall restores only rax, rcx, r11 and the frame).
  */
 #include <xen/xen.h>
+#include "frame.h"
 
     .text
     .code64
 
-    .globl pio_enter_user
-pio_enter_user:
-    pushq   $FLAT_USER_SS
-    push    %rsi
-    pushq   $0x002                  /* IF clear: events stay masked */
-    pushq   $FLAT_USER_CS
-    push    %rdi
-    pushq   $0
-    jmp     hypercall_page + __HYPERVISOR_iret * 32
+/* %rdx, the third argument, is left for user mode as it is. */
+pv_enter_user_fn pio_enter_user
 
-.macro entry name:req, kind:req, has_ec:req
-    .globl \name
-\name:
-    pop     %rcx
-    pop     %r11
-    mov     %rsp, %rdi
-    mov     $\kind, %esi
-    mov     $\has_ec, %edx
-    mov     %rax, %rcx              /* the interrupted context's rax */
-    and     $-16, %rsp
-    call    pio_entered
-    ud2
-.endm
-
-entry pio_syscall_entry, 1, 0
-entry pio_gp_entry, 2, 1
-entry pio_pf_entry, 3, 1
+pv_oneway_entry pio_syscall_entry, pio_entered, 1, 0
+pv_oneway_entry pio_gp_entry, pio_entered, 2, 1
+pv_oneway_entry pio_pf_entry, pio_entered, 3, 1
 
 /* User-mode snippets: the I/O instruction, then syscall back. */
     .globl pio_user_inb

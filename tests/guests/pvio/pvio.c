@@ -33,32 +33,18 @@ static uint8_t ustack[4096] __attribute__((aligned(16)));
 static uint8_t iobitmap[8192] __attribute__((aligned(4096)));
 static uint8_t buf[4096] __attribute__((aligned(4096)));
 
-static volatile struct {
-    unsigned int kind;
-    uint64_t ec, rip, cs, rax;
-} got;
+static volatile struct guest_trap_seen got;
 static volatile uint64_t res, res_ptr, res_cnt;
 
 void pio_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec,
                  uint64_t rax)
 {
-    const uint64_t *hw = has_ec ? f + 1 : f;
-
-    got.kind = kind;
-    got.ec = has_ec ? f[0] : ~0UL;
-    got.rip = hw[0];
-    got.cs = hw[1];
-    got.rax = rax;
+    guest_trap_record(&got, f, kind, has_ec, rax);
     guest_longjmp(&kctx);
 }
 
 /* Run stmt; a #GP/#PF (or the user's syscall) lands back here. */
-#define TRY(...) do {                                   \
-        memset((void *)&got, 0, sizeof(got));           \
-        if (guest_setjmp(&kctx) == 0) {                   \
-            __VA_ARGS__;                                \
-        }                                               \
-    } while (0)
+#define TRY(...) GUEST_TRY(&kctx, &got, __VA_ARGS__)
 
 static const uint64_t JUNK = 0x1122334455667788UL;
 

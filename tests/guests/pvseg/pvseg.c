@@ -23,7 +23,8 @@
 #define TSS_DESC    0x0000890000000067UL    /* a present 64-bit TSS     */
 
 void __noreturn pseg_iret(const uint64_t *ctx);
-void __noreturn pseg_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec);
+void __noreturn pseg_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec,
+                             uint64_t rax);
 extern const char pseg_np_entry[], pseg_gp_entry[], pseg_pf_entry[], pseg_db_entry[];
 void pseg_movss_syscall(void);
 extern volatile uint64_t pseg_movss_rax;
@@ -34,39 +35,20 @@ static uint64_t ldt2[512] __attribute__((aligned(4096)));
 static uint8_t istack[4096] __attribute__((aligned(16)));
 static const unsigned long *p2m;
 
-static volatile struct {
-    unsigned int kind;
-    uint64_t ec, rip, cs, rsp, ss;
-} got;
+static volatile struct guest_trap_seen got;
 
-void pseg_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec)
+void pseg_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec,
+                  uint64_t rax)
 {
-    const uint64_t *hw = has_ec ? f + 1 : f;
-
-    got.kind = kind;
-    got.ec = has_ec ? f[0] : ~0UL;
-    got.rip = hw[0];
-    got.cs = hw[1];
-    got.rsp = hw[3];
-    got.ss = hw[4];
+    guest_trap_record(&got, f, kind, has_ec, rax);
     guest_longjmp(&kctx);
 }
 
-#define TRY(...) do {                                   \
-        memset((void *)&got, 0, sizeof(got));           \
-        if (guest_setjmp(&kctx) == 0) {                  \
-            __VA_ARGS__;                                \
-        }                                               \
-    } while (0)
-
-static unsigned long mfn_of(const void *va)
-{
-    return p2m[((unsigned long)va - 0xffffffff80000000UL) >> PAGE_SHIFT];
-}
+#define TRY(...) GUEST_TRY(&kctx, &got, __VA_ARGS__)
 
 static long map(const void *va, bool writable)
 {
-    uint64_t pte = ((uint64_t)mfn_of(va) << PAGE_SHIFT) | _P | _US | _A | _D |
+    uint64_t pte = ((uint64_t)guest_mfn_of(va) << PAGE_SHIFT) | _P | _US | _A | _D |
                    (writable ? _RW : 0);
 
     return hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)va, pte,
@@ -86,7 +68,7 @@ static long set_ldt(uint64_t base, unsigned int ents)
 
 static long update_desc(const void *slot, uint64_t d)
 {
-    uint64_t maddr = ((uint64_t)mfn_of(slot) << PAGE_SHIFT) |
+    uint64_t maddr = ((uint64_t)guest_mfn_of(slot) << PAGE_SHIFT) |
                      ((unsigned long)slot & (PAGE_SIZE - 1));
 
     return hypercall2(__HYPERVISOR_update_descriptor, maddr, d);

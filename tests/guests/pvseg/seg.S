@@ -5,6 +5,7 @@
  * caller-built struct iret_context.
  */
 #include <xen/xen.h>
+#include "frame.h"
 
     .text
     .code64
@@ -22,21 +23,8 @@ pseg_iret:
     rep movsq
     jmp     hypercall_page + __HYPERVISOR_iret * 32
 
-.macro entry name:req, kind:req, has_ec:req
-    .globl \name
-\name:
-    pop     %rcx
-    pop     %r11
-    mov     %rsp, %rdi
-    mov     $\kind, %esi
-    mov     $\has_ec, %edx
-    and     $-16, %rsp
-    call    pseg_entered
-    ud2
-.endm
-
-entry pseg_db_entry, 1, 0
-entry pseg_np_entry, 11, 1
+pv_oneway_entry pseg_db_entry, pseg_entered, 1, 0
+pv_oneway_entry pseg_np_entry, pseg_entered, 11, 1
 
 /*
  * XSA-260: single-step armed, then mov %ss (holds the #DB back one
@@ -63,8 +51,8 @@ pseg_movss_syscall:
     andq    $~0x100, (%rsp)
     popfq
     ret
-entry pseg_gp_entry, 13, 1
-entry pseg_pf_entry, 14, 1
+pv_oneway_entry pseg_gp_entry, pseg_entered, 13, 1
+pv_oneway_entry pseg_pf_entry, pseg_entered, 14, 1
 
     .bss
     .globl pseg_movss_rax

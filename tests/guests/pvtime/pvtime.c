@@ -19,13 +19,6 @@ static evtchn_port_t timer_port;
 static volatile unsigned int nr_timer_upcalls;
 static volatile uint64_t last_upcall_ns;
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    asm volatile ("lfence; rdtsc" : "=a" (lo), "=d" (hi) :: "memory");
-    return ((uint64_t)hi << 32) | lo;
-}
 
 /* Linux pvclock_scale_delta(): ((delta << shift) * mul) >> 32. */
 static uint64_t scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
@@ -73,7 +66,7 @@ static uint64_t pvclock_now(void)
     do {
         ver = t->version;
         asm volatile ("" ::: "memory");
-        ns = t->system_time + scale_delta(rdtsc() - t->tsc_timestamp,
+        ns = t->system_time + scale_delta(guest_rdtsc() - t->tsc_timestamp,
                                           t->tsc_to_system_mul, t->tsc_shift);
         asm volatile ("" ::: "memory");
     } while ((ver & 1) || ver != t->version);
@@ -162,17 +155,9 @@ static unsigned int spin_until(unsigned int count, uint64_t until)
 
 static void map_shared_info(void)
 {
-    /* The page after the boot stack: padding of the initial mapping. */
-    unsigned long va = start_info->pt_base + (start_info->nr_pt_frames + 1) * PAGE_SIZE;
-    long rc = hypercall3(__HYPERVISOR_update_va_mapping, va,
-                         start_info->shared_info | 7 /* P|RW|U */, UVMF_INVLPG);
-
-    if (rc)
-        test_fatal("update_va_mapping(shared_info) = %ld", rc);
-    shinfo = (struct shared_info *)va;
-    /* Only the timer port raises upcalls: mask everything, drop stale
-     * state (see pvevents for why it can be there). */
-    memset(shinfo->evtchn_mask, 0xff, sizeof(shinfo->evtchn_mask));
+    /* Only the timer port raises upcalls: everything masked, stale
+     * state dropped (see pvevents for why it can be there). */
+    shinfo = guest_map_shared_info();
     shinfo->vcpu_info[0].evtchn_upcall_pending = 0;
     __atomic_store_n(&shinfo->vcpu_info[0].evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
     for (unsigned int w = 0; w < ARRAY_SIZE(shinfo->evtchn_pending); w++)
@@ -231,7 +216,7 @@ static void test_monotonic(void)
 static void test_rate(void)
 {
     struct pvclock_snap a, b;
-    uint64_t t0 = pvclock_now(), tsc0 = rdtsc(), t1, tsc1, scaled;
+    uint64_t t0 = pvclock_now(), tsc0 = guest_rdtsc(), t1, tsc1, scaled;
     int64_t diff;
 
     pvclock_snapshot(&a);
@@ -239,7 +224,7 @@ static void test_rate(void)
     while (pvclock_now() - t0 < 1200 * NS_PER_MS)
         hypercall_xen_version(XENVER_version, NULL);
     t1 = pvclock_now();
-    tsc1 = rdtsc();
+    tsc1 = guest_rdtsc();
     pvclock_snapshot(&b);
     /* The pvclock advances at the rate the record's scale gives the TSC. */
     scaled = scale_delta(tsc1 - tsc0, b.mul, b.shift);

@@ -9,7 +9,6 @@
 #include <xen/errno.h>
 
 #define FLAT_KERNEL_CS_RPL0 (FLAT_KERNEL_CS & ~3)
-#define EFLAGS_IF (1UL << 9)
 
 extern const char pvt_handler_0[], pvt_handler_3[], pvt_handler_6[],
                   pvt_handler_13[], pvt_handler_14[], pvt_handler_128[];

@@ -12,7 +12,8 @@
 #define KBASE 0xffffffff80000000UL
 
 void __noreturn pvu_enter_user(uint64_t rip, uint64_t rsp);
-void __noreturn pvu_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec);
+void __noreturn pvu_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec,
+                            uint64_t rax);
 
 extern const char pvu_syscall_entry[], pvu_int80_entry[], pvu_gp_entry[], pvu_pf_entry[];
 extern const char pvu_user_syscall[], pvu_user_syscall_ret[], pvu_user_int80[],
@@ -22,30 +23,18 @@ static struct jmpctx kctx;
 static uint8_t kstack[8192] __attribute__((aligned(16)));
 static uint8_t ustack[4096] __attribute__((aligned(16)));
 
-static struct {
-    unsigned int kind;
-    uint64_t ec, rip, cs, rflags, rsp, ss;
-    uint64_t frame_addr;
-} got;
+static volatile struct guest_trap_seen got;
 
-void pvu_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec)
+void pvu_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec,
+                 uint64_t rax)
 {
-    const uint64_t *hw = has_ec ? f + 1 : f;
-
-    got.kind = kind;
-    got.ec = has_ec ? f[0] : ~0UL;
-    got.rip = hw[0];
-    got.cs = hw[1];
-    got.rflags = hw[2];
-    got.rsp = hw[3];
-    got.ss = hw[4];
-    got.frame_addr = (uint64_t)f;
+    guest_trap_record(&got, f, kind, has_ec, rax);
     guest_longjmp(&kctx);
 }
 
 static bool run_user(const char *what, const char *code)
 {
-    memset(&got, 0, sizeof(got));
+    memset((void *)&got, 0, sizeof(got));
     got.kind = ~0u;
     if (guest_setjmp(&kctx) == 0)
         pvu_enter_user((uint64_t)code, (uint64_t)(ustack + sizeof(ustack)));

@@ -8,47 +8,18 @@
  * longjmps back to the kernel context.
  */
 #include <xen/xen.h>
+#include "frame.h"
 
     .text
     .code64
 
-/*
- * void pvu_enter_user(uint64_t rip, uint64_t rsp)
- *
- * rflags.IF stays clear: HYPERVISOR_iret sets evtchn_upcall_mask to
- * !IF, and this guest registers no event callback. With events enabled
- * a pending upcall (the console backend notifies its port at any time)
- * is bounced to event_addr 0, and Xen crashes the domain
- * (xen/arch/x86/x86_64/entry.S: test_guest_events -> create_bounce_frame,
- * "jz domain_crash_synchronous" on a null TRAPBOUNCE_eip).
- */
-    .globl pvu_enter_user
-pvu_enter_user:
-    pushq   $FLAT_USER_SS           /* ss      */
-    push    %rsi                    /* rsp     */
-    pushq   $0x002                  /* rflags: IF clear (events stay masked) */
-    pushq   $FLAT_USER_CS           /* cs: RPL 3 = return to user */
-    push    %rdi                    /* rip     */
-    pushq   $0                      /* flags   */
-    jmp     hypercall_page + __HYPERVISOR_iret * 32
+/* void pvu_enter_user(uint64_t rip, uint64_t rsp) */
+pv_enter_user_fn pvu_enter_user
 
-.macro entry name:req, kind:req, has_ec:req
-    .globl \name
-\name:
-    pop     %rcx
-    pop     %r11
-    mov     %rsp, %rdi
-    mov     $\kind, %esi
-    mov     $\has_ec, %edx
-    and     $-16, %rsp
-    call    pvu_entered
-    ud2
-.endm
-
-entry pvu_syscall_entry, 0, 0
-entry pvu_int80_entry, 1, 0
-entry pvu_gp_entry, 2, 1
-entry pvu_pf_entry, 3, 1
+pv_oneway_entry pvu_syscall_entry, pvu_entered, 0, 0
+pv_oneway_entry pvu_int80_entry, pvu_entered, 1, 0
+pv_oneway_entry pvu_gp_entry, pvu_entered, 2, 1
+pv_oneway_entry pvu_pf_entry, pvu_entered, 3, 1
 
 /* User-mode code: each ends in a trap back into the kernel. */
     .globl pvu_user_syscall, pvu_user_syscall_ret

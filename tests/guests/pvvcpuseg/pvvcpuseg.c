@@ -95,14 +95,9 @@ void seg_failsafe_main(uint64_t *frame)
         hypercall_vcpu_op(VCPUOP_down, 2, NULL);
 }
 
-static unsigned long mfn_of(const void *va)
-{
-    return p2m[((unsigned long)va - 0xffffffff80000000UL) >> PAGE_SHIFT];
-}
-
 static long map_ro(const void *va)
 {
-    uint64_t pte = ((uint64_t)mfn_of(va) << PAGE_SHIFT) | _P | _US | _A | _D;
+    uint64_t pte = ((uint64_t)guest_mfn_of(va) << PAGE_SHIFT) | _P | _US | _A | _D;
 
     return hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)va, pte,
                       UVMF_INVLPG | UVMF_LOCAL);
@@ -119,8 +114,8 @@ static void fill_ctx(void)
     ctx.user_regs.rflags = 0x202;
     ctx.kernel_ss = FLAT_KERNEL_SS;
     ctx.kernel_sp = ctx.user_regs.rsp;
-    ctx.ctrlreg[3] = xen_pfn_to_cr3(mfn_of((void *)start_info->pt_base));
-    ctx.gdt_frames[0] = mfn_of(gdt);
+    ctx.ctrlreg[3] = xen_pfn_to_cr3(guest_mfn_of((void *)start_info->pt_base));
+    ctx.gdt_frames[0] = guest_mfn_of(gdt);
     ctx.gdt_ents = 16;
     ctx.ldt_base = (unsigned long)ldt;
     ctx.ldt_ents = 4;
@@ -149,7 +144,7 @@ void test_main(void)
     /* Bad arguments (Xen arch_set_info_guest / pv_set_gdt): -EINVAL and
      * the vCPU stays uninitialised. */
     fill_ctx();
-    ctx.gdt_frames[0] = mfn_of(writable);
+    ctx.gdt_frames[0] = guest_mfn_of(writable);
     expect(hypercall_vcpu_op(VCPUOP_initialise, 1, &ctx), -XEN_EINVAL);
     fill_ctx();
     ctx.gdt_ents = FIRST_RESERVED_GDT_ENTRY + 1;
@@ -176,7 +171,7 @@ void test_main(void)
     check(ap_ds_ldt == 0x0f, "vCPU 1: ds from its LDT reads %#x", ap_ds_ldt);
     /* vCPU 1's descriptor pages are in use: not writable. */
     rc = hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)gdt,
-                    ((uint64_t)mfn_of(gdt) << PAGE_SHIFT) | _P | 2 | _US | _A | _D,
+                    ((uint64_t)guest_mfn_of(gdt) << PAGE_SHIFT) | _P | 2 | _US | _A | _D,
                     UVMF_INVLPG | UVMF_LOCAL);
     check(rc < 0, "vCPU 1's GDT page made writable: %ld", rc);
 

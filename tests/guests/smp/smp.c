@@ -86,13 +86,7 @@ static void tlb_reader(void)
 void ap_main(unsigned long id);
 /* A vCPU's entry: the context's rsp is the top of its ap_stack, %rdi its
  * id (the context's registers are loaded as they are). */
-asm(".pushsection .text\n"
-    ".globl ap_entry\n"
-    "ap_entry:\n"
-    "    call ap_main\n"
-    "    ud2\n"
-    ".popsection");
-extern char ap_entry[];
+GUEST_AP_ENTRY(ap_entry, ap_main);
 
 /* vCPU 1: one round per VCPUOP_up; no console use (vCPU 0 owns it).
  * vCPUs 2 and up: count their runs and go down. */
@@ -112,11 +106,6 @@ void ap_main(unsigned long id)
 }
 
 static const unsigned long *p2m;
-
-static unsigned long mfn_of(const void *p)
-{
-    return p2m[((unsigned long)p - (unsigned long)_image_start) >> PAGE_SHIFT];
-}
 
 static void fill_ctx_for(unsigned int id, unsigned long l4_mfn)
 {
@@ -188,8 +177,8 @@ static long uvm(const volatile void *va, unsigned long mfn, unsigned long flags)
 
 static void tlb_test(void)
 {
-    unsigned long mfn_a = mfn_of((const void *)tlb_page);
-    unsigned long mfn_b = mfn_of((const void *)tlb_b);
+    unsigned long mfn_a = guest_mfn_of((const void *)tlb_page);
+    unsigned long mfn_b = guest_mfn_of((const void *)tlb_b);
     static unsigned long vmask = 3;     /* vCPUs 0 and 1 */
     unsigned long g, i;
     long rc = 0;
@@ -262,7 +251,7 @@ void test_main(void)
     long rc;
 
     p2m = (const unsigned long *)start_info->mfn_list;
-    l4 = mfn_of((const void *)start_info->pt_base);
+    l4 = guest_mfn_of((const void *)start_info->pt_base);
 
     rc = hypercall_vcpu_op(VCPUOP_is_up, 1, NULL);
     if (rc == -XEN_ENOENT)
@@ -281,7 +270,7 @@ void test_main(void)
     expect(hypercall_vcpu_op(VCPUOP_initialise, 0, &ctx), -XEN_EEXIST);
 
     /* arch_set_info_guest: CR3 must name an L4 the guest may use as one. */
-    fill_ctx(mfn_of(ap_stack[1]));          /* a writable data page */
+    fill_ctx(guest_mfn_of(ap_stack[1]));          /* a writable data page */
     expect(hypercall_vcpu_op(VCPUOP_initialise, 1, &ctx), -XEN_EINVAL);
     fill_ctx(0);
     expect(hypercall_vcpu_op(VCPUOP_initialise, 1, &ctx), -XEN_EINVAL);

@@ -89,43 +89,13 @@ static unsigned int my_id(void)
     return 0;
 }
 
-static unsigned long mfn_of(const void *p)
-{
-    return p2m[((unsigned long)p - (unsigned long)_image_start) >> PAGE_SHIFT];
-}
-
 /* ------------------------------------------------------------ time --- */
 
-static uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
 
 /* Xen system time from this vCPU's vcpu_time_info (pvclock). */
 static uint64_t now_ns(void)
 {
-    volatile struct vcpu_time_info *t = &vinfo[my_id()]->time;
-    uint32_t ver;
-    uint64_t ns;
-
-    do {
-        uint64_t delta;
-
-        ver = t->version;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        delta = rdtsc() - t->tsc_timestamp;
-        if (t->tsc_shift < 0)
-            delta >>= -t->tsc_shift;
-        else
-            delta <<= t->tsc_shift;
-        ns = t->system_time +
-             (uint64_t)(((unsigned __int128)delta * t->tsc_to_system_mul) >> 32);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } while ((ver & 1) || ver != t->version);
-    return ns;
+    return guest_system_time_ns(&vinfo[my_id()]->time);
 }
 
 static void delay_ns(uint64_t ns)
@@ -237,7 +207,7 @@ static void stop_periodic(unsigned int id)
 static void register_vcpu_info(unsigned int id)
 {
     struct vcpu_register_vcpu_info ri = {
-        .mfn = mfn_of(vinfo_page), .offset = 64 + 64 * id,
+        .mfn = guest_mfn_of(vinfo_page), .offset = 64 + 64 * id,
     };
     struct vcpu_info *old = &shinfo->vcpu_info[id];
     long rc;
@@ -313,13 +283,7 @@ static void run_cmd(unsigned int id, struct ctl *c)
 }
 
 void ap_main(unsigned long id);
-asm(".pushsection .text\n"
-    ".globl ap_entry\n"
-    "ap_entry:\n"
-    "    call ap_main\n"
-    "    ud2\n"
-    ".popsection");
-extern char ap_entry[];
+GUEST_AP_ENTRY(ap_entry, ap_main);
 
 void ap_main(unsigned long id)
 {
@@ -377,15 +341,8 @@ static void fill_ctx(unsigned int id, unsigned long l4_mfn)
 
 static void map_shared_info(void)
 {
-    unsigned long va = start_info->pt_base + (start_info->nr_pt_frames + 1) * PAGE_SIZE;
-    long rc = hypercall3(__HYPERVISOR_update_va_mapping, va,
-                         start_info->shared_info | 7, UVMF_INVLPG);
-
-    if (rc)
-        test_fatal("update_va_mapping(shared_info) = %ld", rc);
-    shinfo = (struct shared_info *)va;
     /* Every port masked; the ones under test are unmasked when bound. */
-    memset(shinfo->evtchn_mask, 0xff, sizeof(shinfo->evtchn_mask));
+    shinfo = guest_map_shared_info();
     for (unsigned int i = 0; i < NV; i++)
         vinfo[i] = &shinfo->vcpu_info[i];
     for (unsigned int w = 0; w < ARRAY_SIZE(shinfo->evtchn_pending); w++)
@@ -394,7 +351,7 @@ static void map_shared_info(void)
 
 static void test_register_errors(unsigned long l4)
 {
-    struct vcpu_register_vcpu_info ri = { .mfn = mfn_of(vinfo_page), .offset = 64 };
+    struct vcpu_register_vcpu_info ri = { .mfn = guest_mfn_of(vinfo_page), .offset = 64 };
 
     /* Debian's Xen 4.17.7 (map_guest_area): a vcpu_info that does not fit
      * in the page, or is misaligned, is -ENXIO; other refusals -EINVAL. */
@@ -451,7 +408,7 @@ static void test_bad_args(void)
     expect(hypercall_vcpu_op(VCPUOP_register_runstate_memory_area, 0, &ra), -XEN_EFAULT);
     /* register_vcpu_info: once only, and not for another vCPU that is up. */
     {
-        struct vcpu_register_vcpu_info ri = { .mfn = mfn_of(vinfo_page), .offset = 512 };
+        struct vcpu_register_vcpu_info ri = { .mfn = guest_mfn_of(vinfo_page), .offset = 512 };
 
         expect(hypercall_vcpu_op(VCPUOP_register_vcpu_info, 0, &ri), -XEN_EINVAL);
         expect(hypercall_vcpu_op(VCPUOP_register_vcpu_info, 1, &ri), -XEN_EINVAL);
@@ -685,7 +642,7 @@ void test_main(void)
     long rc;
 
     p2m = (const unsigned long *)start_info->mfn_list;
-    l4 = mfn_of((const void *)start_info->pt_base);
+    l4 = guest_mfn_of((const void *)start_info->pt_base);
     rc = hypercall_vcpu_op(VCPUOP_is_up, NV - 1, NULL);
     if (rc == -XEN_ENOENT)
         test_skip("needs %u vCPUs (VCPUOP_is_up(%u) = -ENOENT)", NV, NV - 1);

@@ -39,41 +39,16 @@ static unsigned int events_seen;
 
 struct deadline { uint64_t ns, tsc; };
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    asm volatile ("rdtsc" : "=a" (lo), "=d" (hi));
-    return ((uint64_t)hi << 32) | lo;
-}
 
 /* Xen system time from vCPU 0's vcpu_time_info (public xen.h). */
 static uint64_t now_ns(void)
 {
-    volatile struct vcpu_time_info *t = &shinfo->vcpu_info[0].time;
-    uint32_t ver;
-    uint64_t ns;
-
-    do {
-        uint64_t delta;
-
-        ver = t->version;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        delta = rdtsc() - t->tsc_timestamp;
-        if (t->tsc_shift < 0)
-            delta >>= -t->tsc_shift;
-        else
-            delta <<= t->tsc_shift;
-        ns = t->system_time +
-             (uint64_t)(((unsigned __int128)delta * t->tsc_to_system_mul) >> 32);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } while ((ver & 1) || ver != t->version);
-    return ns;
+    return guest_system_time_ns(&shinfo->vcpu_info[0].time);
 }
 
 static struct deadline deadline_from_now(void)
 {
-    return (struct deadline){ .ns = now_ns() + WAIT_NS, .tsc = rdtsc() + WAIT_CYCLES };
+    return (struct deadline){ .ns = now_ns() + WAIT_NS, .tsc = guest_rdtsc() + WAIT_CYCLES };
 }
 
 static long evtchn_op(int cmd, void *arg)
@@ -101,7 +76,7 @@ static bool wait_event(const struct deadline *d)
     struct sched_poll sp = { .nr_ports = 1 };
     uint64_t now = now_ns();
 
-    if (now > d->ns || rdtsc() > d->tsc)
+    if (now > d->ns || guest_rdtsc() > d->tsc)
         return false;
     set_xen_guest_handle(sp.ports, &port);
     sp.timeout = now + POLL_NS;
@@ -335,7 +310,7 @@ void test_main(void)
     check(t == XS_READ, "XS_READ %s: reply type %u (%s)", home, t, out);
 
     /* Write a key under data/ (writable by the domain), read it back. */
-    snprintf(val, sizeof(val), "minishim-%lx", (unsigned long)rdtsc());
+    snprintf(val, sizeof(val), "minishim-%lx", (unsigned long)guest_rdtsc());
     t = xs_op(XS_WRITE, "data/minishim-test", val, out, &len);
     check(t == XS_WRITE && !strcmp(out, "OK"),
           "XS_WRITE data/minishim-test: type %u \"%s\"", t, out);
