@@ -17,6 +17,7 @@
 #include <minishim/pv_domain.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
+#include <minishim/pv_time.h>
 #include <minishim/x86.h>
 
 #define FAIL(rc, ...) do { snprintf(err, errlen, __VA_ARGS__); return (rc); } while (0)
@@ -460,6 +461,8 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     }
     pv_dom.nr_pages = pv_dom.max_pages = a->nr_pages;
     pv_dom.virt_start = l.v_start;
+    /* Xen tsc_set_info() at domain creation: vtsc_offset = get_s_time(). */
+    pv_dom.created_ns = pv_now_ns();
     pv_dom.virt_end = l.v_end;
 
     /* Shared info: shared with the guest, not in its P2M (Xen: xenheap

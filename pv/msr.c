@@ -6,15 +6,19 @@
  * (Xen's default). Everything else is #GP(0).
  *
  * What minishim leaves out, each a #GP where Xen might answer (see
- * tests/guests/README.md): the vMCE MSRs (the CPUID policy hides MCA),
- * SPEC_CTRL/PRED_CMD/FLUSH_CMD/VIRT_SPEC_CTRL, the AMD DBEXT address
- * masks, the Xen hypervisor MSR range (hypercall page by MSR). CPUID
+ * tests/guests/README.md): the vMCE MSRs (the CPUID policy hides MCA,
+ * pv_cpuid_policy(), so #GP is Xen's answer too); SPEC_CTRL and
+ * VIRT_SPEC_CTRL (not yet: Xen keeps a per-vCPU value and loads it on
+ * every guest entry, which the shim's entry path does not do); the AMD
+ * DBEXT address masks (not yet). CPUID
  * faulting is not emulated, so PLATFORM_INFO reads 0 and
  * MISC_FEATURES_ENABLES only takes 0.
  */
 #include <minishim/apic.h>       /* APIC_BASE_BSP, APIC_BASE_ENABLE */
 #include <minishim/arch.h>
+#include <minishim/pv_domain.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_mm.h>
 #include <minishim/pv_msr.h>
 #include <minishim/x86.h>
 
@@ -23,6 +27,7 @@
 #define MSR_IA32_PLATFORM_ID        0x00000017
 #define MSR_APIC_BASE               0x0000001b
 #define MSR_IA32_FEATURE_CONTROL    0x0000003a
+#define MSR_PRED_CMD                0x00000049
 #define MSR_IA32_UCODE_WRITE        0x00000079
 #define MSR_IA32_UCODE_REV          0x0000008b      /* = MSR_AMD_PATCHLEVEL */
 #define MSR_INTEL_PLATFORM_INFO     0x000000ce
@@ -34,6 +39,7 @@
 #define MSR_IA32_THERM_CONTROL      0x0000019a
 #define MSR_IA32_MISC_ENABLE        0x000001a0
 #define MSR_IA32_ENERGY_PERF_BIAS   0x000001b0
+#define MSR_FLUSH_CMD               0x0000010b
 #define MSR_IA32_CR_PAT             0x00000277
 #define MSR_IA32_PERF_CAPABILITIES  0x00000345
 #define MSR_TSC_AUX                 0xc0000103
@@ -47,6 +53,8 @@
 #define MSR_K8_PSTATE7              0xc001006b
 #define MSR_AMD64_DE_CFG            0xc0011029
 
+#define PRED_CMD_IBPB               (1UL << 0)
+#define FLUSH_CMD_L1D               (1UL << 0)
 #define APIC_DEFAULT_PHYS_BASE      0xfee00000UL
 /* Xen's own PAT (XEN_MSR_PAT): what a PV guest reads. */
 #define XEN_MSR_PAT                 0x0000050100070406UL
@@ -101,6 +109,28 @@ static bool guest_has_tsc_aux(void)
         return true;
     pv_guest_cpuid(7, 0, &r);
     return r.ecx & (1u << 22);                      /* RDPID */
+}
+
+/* PRED_CMD exists with IBRSB (CPUID 7.0:EDX[26]) or IBPB
+ * (0x80000008:EBX[12]); FLUSH_CMD with L1D_FLUSH (7.0:EDX[28]), as the
+ * guest's CPUID shows them. */
+static bool guest_has_pred_cmd(void)
+{
+    struct cpuid_regs r;
+
+    pv_guest_cpuid(7, 0, &r);
+    if (r.edx & (1u << 26))
+        return true;
+    pv_guest_cpuid(0x80000008, 0, &r);
+    return r.ebx & (1u << 12);
+}
+
+static bool guest_has_flush_cmd(void)
+{
+    struct cpuid_regs r;
+
+    pv_guest_cpuid(7, 0, &r);
+    return r.edx & (1u << 28);
 }
 
 /* Xen guest_misc_enable(): no perfmon or MONITOR, BTS/PEBS unavailable,
@@ -242,6 +272,27 @@ bool pv_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
     return false;
 }
 
+/*
+ * Xen guest_wrmsr_xen() (arch/x86/traps.c), MSR 0x40000000 (the base
+ * CPUID 0x40000002 EBX gives; no Viridian shift): write the hypercall
+ * page into the frame named by bits 63:12. Page index (bits 11:0) other
+ * than 0, a frame the guest does not own, or one that cannot take a
+ * writable type (a page table, GDT/LDT page) is #GP, as in Xen; for PV
+ * the gfn is the mfn.
+ */
+static bool write_hypercall_page(uint64_t val)
+{
+    mfn_t m = mfn(val >> PAGE_SHIFT);
+
+    if (val & (PAGE_SIZE - 1))
+        return false;
+    if (pv_mm_get_page_and_type(m, PGT_WRITABLE))
+        return false;
+    pv_write_hypercall_page(arch_phys_to_virt(mfn_to_paddr(m)));
+    pv_mm_put_page_and_type(m);
+    return true;
+}
+
 bool pv_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
     enum vendor vd = cpu_vendor();
@@ -262,6 +313,21 @@ bool pv_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
         v->tsc_aux = val;
         arch_wrmsr(MSR_TSC_AUX, val);   /* vCPU n only runs on CPU n */
         return true;
+    case MSR_PRED_CMD:
+        /* Xen guest_wrmsr(): available? reserved bits? then issued on
+         * this CPU (the writer is the current vCPU). Reads #GP:
+         * write-only, as in guest_rdmsr(). */
+        if (!guest_has_pred_cmd() || (val & ~PRED_CMD_IBPB))
+            return false;
+        arch_wrmsr(MSR_PRED_CMD, val);
+        return true;
+    case MSR_FLUSH_CMD:
+        if (!guest_has_flush_cmd() || (val & ~FLUSH_CMD_L1D))
+            return false;
+        arch_wrmsr(MSR_FLUSH_CMD, val);
+        return true;
+    case 0x40000000:
+        return write_hypercall_page(val);
     /* write_msr() */
     case MSR_FS_BASE:
         return !do_set_segment_base(SEGBASE_FS, val);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <minishim/arch.h>
 #include <minishim/console.h>
+#include <minishim/page_alloc.h>
 #include <minishim/percpu.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
@@ -24,8 +25,10 @@
 #include <minishim/pv_vcpu.h>
 #include <minishim/shim.h>
 #include <minishim/smp.h>
+#include <minishim/timer.h>
 #include <minishim/trap.h>
 #include <minishim/x86.h>
+#include <xen/arch-x86/cpuid.h>
 #include <xen/callback.h>
 
 /* --------------------------------------------------- trap table et al. --- */
@@ -342,17 +345,36 @@ static bool softint_permitted(const struct vcpu *v, unsigned int vector)
  * the instruction bytes (CD ib) at rip. Xen's do_general_protection()
  * takes it from the error code (n << 3 | 2), but QEMU's TCG reports n *
  * 16 + 2 in long mode (the 16-byte gate size), so the error code cannot
- * be trusted; the instruction says what ran. Returns -1 when rip does
- * not hold "int imm8" (then the #GP goes to the guest as the hardware
- * reported it).
+ * be trusted; the instruction says what ran. Prefixed forms (66 CD nn,
+ * a segment override, REX, ...) raise the same #GP, and Xen delivers
+ * them as vector n too; its "rip += 2" assumes the 2-byte form and would
+ * resume inside a prefixed instruction, so minishim returns after the
+ * whole instruction instead (*len; at most 15 bytes, SDM vol. 2 2.3.11).
+ * Returns -1 when rip does not hold "int imm8" (then the #GP goes to the
+ * guest as the hardware reported it).
  */
-static int softint_vector(const struct cpu_regs *regs)
+static int softint_vector(const struct cpu_regs *regs, unsigned int *len)
 {
-    uint8_t insn[2];
+    uint8_t b;
 
-    if (copy_from_guest(insn, regs->rip, sizeof(insn)) || insn[0] != 0xcd)
-        return -1;
-    return insn[1];
+    for (unsigned int i = 0; i < 14; i++) {
+        if (copy_from_guest(&b, regs->rip + i, 1))
+            return -1;
+        switch (b) {
+        case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+        case 0x66: case 0x67: case 0xf2: case 0xf3:
+        case 0x40 ... 0x4f:
+            continue;                           /* legacy prefix, REX */
+        case 0xcd:
+            if (copy_from_guest(&b, regs->rip + i + 1, 1))
+                return -1;
+            *len = i + 2;
+            return b;
+        default:
+            return -1;
+        }
+    }
+    return -1;
 }
 
 /* ----------------------------------------------------------- failsafe --- */
@@ -600,6 +622,85 @@ void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
     }
 }
 
+/*
+ * The Xen leaves 0x40000000 + 0..5, as Xen 4.17 cpuid_hypervisor_leaves()
+ * (arch/x86/traps.c) serves them to a PV domU with no toolstack limit
+ * (XEN_CPUID_MAX_NUM_LEAVES) and no Viridian: every other leaf of
+ * 0x40000000..0x4000ffff reads as zeros (guest_cpuid's EMPTY_LEAF).
+ *   0  max leaf and "XenVMMXenVMM"
+ *   1  version 4.17
+ *   2  one hypercall page, set by MSR 0x40000000 (pv/msr.c); feature
+ *      MMU_PT_UPDATE_PRESERVE_AD (pv/mm.c serves it)
+ *   3  time: Xen tsc_set_info() in TSC_MODE_DEFAULT for a new domain
+ *      (tsc_khz = cpu_khz; incarnation 0 + 1, as it stores it). vtsc (bit 0) is always 0:
+ *      the shim never emulates rdtsc (Xen would when the host TSC is not
+ *      reliable; the guest's clock is the native TSC either way, see
+ *      docs/architecture.md). host_tsc_is_safe() = X86_FEATURE_TSC_RELIABLE,
+ *      which Xen derives from invariant TSC (CPUID 0x80000007 EDX[8]).
+ *   4  HVM only: zeros for PV
+ *   5  PV: EBX = machine address width, flsl(get_upper_mfn_bound())
+ *      + PAGE_SHIFT, the shim's highest frame standing for max_page - 1
+ */
+/* Xen asm/time.h: the tsc_mode of a domain created without one. */
+#define TSC_MODE_DEFAULT 0
+
+static void xen_leaves(uint32_t idx, uint32_t sub, struct cpuid_regs *r)
+{
+    struct cpuid_regs h;
+    struct time_scale ts;
+    unsigned long max;
+
+    switch (idx) {
+    case 0:
+        r->eax = XEN_CPUID_LEAF(XEN_CPUID_MAX_NUM_LEAVES);
+        r->ebx = XEN_CPUID_SIGNATURE_EBX;
+        r->ecx = XEN_CPUID_SIGNATURE_ECX;
+        r->edx = XEN_CPUID_SIGNATURE_EDX;
+        break;
+    case 1:
+        r->eax = (4u << 16) | 17;
+        break;
+    case 2:
+        r->eax = 1;
+        r->ebx = 0x40000000;
+        r->ecx = XEN_CPUID_FEAT1_MMU_PT_UPDATE_PRESERVE_AD;
+        break;
+    case 3:
+        switch (sub) {
+        case 0:
+            arch_cpuid(0x80000007, 0, &h);
+            r->eax = ((h.edx >> 8) & 1) << 1;       /* host TSC safe */
+            arch_cpuid(0x80000001, 0, &h);
+            r->eax |= ((h.edx >> 27) & 1) << 2;     /* host RDTSCP */
+            r->ebx = TSC_MODE_DEFAULT;
+            r->ecx = (uint32_t)clock_tsc_khz();
+            r->edx = 1;      /* incarnation: tsc_set_info() sets 0 + 1 */
+            break;
+        case 1:
+            /* The clock is calibrated before any guest runs. */
+            if (!clock_tsc_khz())
+                break;
+            time_scale_set(&ts, clock_tsc_khz() * 1000);
+            r->eax = (uint32_t)pv_dom.created_ns;
+            r->ebx = (uint32_t)(pv_dom.created_ns >> 32);
+            r->ecx = ts.mul_frac;
+            r->edx = (uint32_t)(int32_t)ts.shift;
+            break;
+        case 2:
+            r->eax = (uint32_t)clock_tsc_khz();     /* cpu_khz */
+            break;
+        }
+        break;
+    case 5:
+        max = page_alloc_max_mfn();
+        if (sub == 0 && max > 1)
+            r->ebx = (64 - __builtin_clzl(max - 1)) + PAGE_SHIFT;
+        break;
+    default:
+        break;
+    }
+}
+
 void pv_guest_cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *out)
 {
     struct cpuid_regs r;
@@ -607,16 +708,8 @@ void pv_guest_cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *out)
     if (leaf >= 0x40000000 && leaf < 0x40010000) {
         /* The hypervisor leaves a PV guest sees are the shim's Xen leaves. */
         r = (struct cpuid_regs){ 0, 0, 0, 0 };
-        if (leaf == 0x40000000) {
-            r.eax = 0x40000002;
-            memcpy(&r.ebx, "XenV", 4);
-            memcpy(&r.ecx, "MMXe", 4);
-            memcpy(&r.edx, "nVMM", 4);
-        } else if (leaf == 0x40000001) {
-            r.eax = (4u << 16) | 17;
-        } else if (leaf == 0x40000002) {
-            r.eax = 1;              /* hypercall pages */
-        }
+        if (leaf - 0x40000000 <= XEN_CPUID_MAX_NUM_LEAVES)
+            xen_leaves(leaf - 0x40000000, sub, &r);
     } else {
         arch_cpuid(leaf, sub, &r);
         if (leaf == 1) {
@@ -909,10 +1002,11 @@ void pv_guest_trap(struct cpu_regs *regs)
          * instruction, if the guest's gate admits the caller; else the
          * #GP goes on with the architectural error code n << 3 | 2. */
         if ((regs->error_code & 3) == 2) {
-            int sw = softint_vector(regs);
+            unsigned int len = 0;
+            int sw = softint_vector(regs, &len);
 
             if (sw >= 0 && softint_permitted(v, (unsigned int)sw)) {
-                regs->rip += 2;
+                regs->rip += len;
                 bounce_trap(v, regs, (unsigned int)sw, false, 0);
                 break;
             }

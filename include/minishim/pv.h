@@ -85,6 +85,7 @@ struct domain {
     struct shared_info *shared_info;
     mfn_t shared_info_mfn;
     unsigned long vm_assist;        /* VMASST_TYPE_* bits                   */
+    uint64_t created_ns;            /* system time at build (vtsc_offset)   */
     unsigned int shutdown_code;     /* SCHEDOP_shutdown_code (~0: none)     */
     bool has_shutdown_code;
     uint64_t virt_start, virt_end;  /* initial mapping                      */

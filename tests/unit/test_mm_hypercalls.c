@@ -4,6 +4,8 @@
  * must not) issue.
  */
 #include "test_mm_env.h"
+#include <minishim/pv.h>
+#include <minishim/pv_msr.h>
 
 TestSuite(mm_hc, .init = mm_setup);
 
@@ -404,5 +406,34 @@ Test(mm_hc, update_entry_without_guest_copy)
     cr_expect_eq(nr_copy_faults, 0);
     cr_assert_eq(unpin(G(0)), 0);
     cr_assert_eq(unpin(G(1)), 0);
+    cr_expect_eq(pv_mm_total_refs(), 0);
+}
+
+/* Xen guest_wrmsr_xen(): MSR 0x40000000 writes the hypercall page into
+ * the guest frame val names; page index != 0, a frame the guest does not
+ * own, or a page table is #GP, and the frame keeps no reference. */
+Test(mm_hc, hypercall_page_msr)
+{
+    struct vcpu *v = &pv_dom.vcpus[0];
+    uint8_t *p = (uint8_t *)tab(G(4));
+
+    memset(p, 0, PAGE_SIZE);
+    cr_assert(pv_msr_write(v, 0x40000000, G(4).mfn << PAGE_SHIFT));
+    /* Entry 0 (set_trap_table): push %rcx; push %r11; mov $0, %eax. */
+    cr_expect(p[0] == 0x51 && p[1] == 0x41 && p[2] == 0x53 && p[3] == 0xb8);
+    cr_expect(p[32 * 24] == 0x51 && p[32 * 24 + 4] == 24, "entry 24");
+    cr_expect_eq(p[PAGE_SIZE - 1], 0xcc);
+    cr_expect_eq(pv_mm_total_refs(), 0);
+
+    memset(p, 0, PAGE_SIZE);
+    cr_expect_not(pv_msr_write(v, 0x40000000, (G(4).mfn << PAGE_SHIFT) | 1), "page index 1");
+    cr_expect_not(pv_msr_write(v, 0x40000000, SHIM_FRAME.mfn << PAGE_SHIFT), "shim frame");
+    cr_expect_not(pv_msr_write(v, 0x40000000, (uint64_t)NR_FRAMES << PAGE_SHIFT), "no frame");
+    cr_expect_eq(p[0], 0);
+    cr_assert_eq(pin(G(7), 1), 0);
+    cr_expect_not(pv_msr_write(v, 0x40000000, G(7).mfn << PAGE_SHIFT), "an L1");
+    cr_expect_eq(tab(G(7))[0], 0);
+    cr_assert_eq(unpin(G(7)), 0);
+    cr_expect_not(pv_msr_write(v, 0x40000001, G(4).mfn << PAGE_SHIFT), "base + 1");
     cr_expect_eq(pv_mm_total_refs(), 0);
 }

@@ -10,6 +10,8 @@
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_msr.h>
+#include <minishim/page_alloc.h>
+#include <minishim/timer.h>
 #include <minishim/regs.h>
 #include <minishim/x86.h>
 #include <minishim/xen-public.h>
@@ -168,6 +170,42 @@ Test(pv_conf, user_softint_every_vector)
         cr_expect_eq(r.rip, HANDLER(n), "int $%#x delivered as its own vector", n);
         cr_expect_eq(kstack[64 - 5], gp(insn) + 2, "int $%#x: return after it", n);
     }
+}
+
+/* Prefixed forms: the same vector, the return after the whole
+ * instruction; an unknown byte before CD is not "int $n". */
+Test(pv_conf, user_softint_prefixed)
+{
+    struct vcpu *v = &pv_dom.vcpus[0];
+    static uint8_t p66[3] = { 0x66, 0xcd, 0x81 };
+    static uint8_t seg_rex[4] = { 0x64, 0x48, 0xcd, 0x81 };
+    static uint8_t other[3] = { 0x90, 0xcd, 0x81 };
+    struct cpu_regs r;
+
+    set_trap(X86_EXC_GP, 0);
+    set_trap(0x81, 3);
+    v->kernel_mode = false;
+    r = softint_regs(p66, 0x81 * 16 + 2, true);
+    pv_guest_trap(&r);
+    cr_expect_eq(r.rip, HANDLER(0x81), "66 CD 81 delivered as 0x81");
+    cr_expect_eq(kstack[64 - 5], gp(p66) + 3, "return after the prefix form");
+
+    setup();
+    set_trap(X86_EXC_GP, 0);
+    set_trap(0x81, 3);
+    v->kernel_mode = false;
+    r = softint_regs(seg_rex, 0x81 * 16 + 2, true);
+    pv_guest_trap(&r);
+    cr_expect_eq(r.rip, HANDLER(0x81), "64 48 CD 81");
+    cr_expect_eq(kstack[64 - 5], gp(seg_rex) + 4);
+
+    setup();
+    set_trap(X86_EXC_GP, 0);
+    set_trap(0x81, 3);
+    v->kernel_mode = false;
+    r = softint_regs(other, 0x81 * 8 + 2, true);
+    pv_guest_trap(&r);
+    cr_expect_eq(r.rip, HANDLER(X86_EXC_GP), "not int $n: the #GP as reported");
 }
 
 Test(pv_conf, softint_dpl_rules)
@@ -355,4 +393,91 @@ Test(pv_conf, stack_fault_delivered_as_ss)
     cr_expect_eq(r.rip, HANDLER(X86_EXC_SS));
     cr_expect_eq(kstack[64 - 6], 0, "error code 0");
     cr_expect_eq(kstack[64 - 5], gp(insn), "on the instruction");
+}
+
+/* ---------------------------------------------------------- Xen leaves --- */
+
+/* Xen 4.17 cpuid_hypervisor_leaves() for a PV domU: leaves 0..5 of
+ * 0x40000000, the MSR base in 0x40000002 EBX, zeros past the max. */
+Test(pv_conf, cpuid_xen_leaves)
+{
+    static struct boot_info bi;
+    struct cpuid_regs r;
+    struct time_scale ts;
+
+    /* A 2 GHz TSC (CPUID 15h), invariant, with RDTSCP. */
+    fake_set_cpuid(0, 0x15, 0x68747541, 0x444d4163, 0x69746e65);
+    fake_set_cpuid(0x15, 1, 2, 1000000000u, 0);
+    fake_port_in[0x71] = 0;
+    clock_init();
+    cr_assert_eq(clock_tsc_khz(), 2000000);
+    fake_set_cpuid(0x80000007, 0, 0, 0, 1u << 8);
+    fake_set_cpuid(0x80000001, 0, 0, 0, 1u << 27);
+    /* RAM up to 0x1234 frames: highest frame 0x1233, 13 bits + 12. */
+    memset(&bi, 0, sizeof(bi));
+    bootinfo_add_memmap(&bi, 0, 0x1234UL << 12, XEN_HVM_MEMMAP_TYPE_RAM);
+    page_alloc_init(&bi, pa(0x200000), pa(0x240000), pa(0));
+    cr_assert_eq(page_alloc_max_mfn(), 0x1234);
+    pv_dom.created_ns = 0x123456789aULL;
+
+    pv_guest_cpuid(0x40000000, 0, &r);
+    cr_expect_eq(r.eax, 0x40000005, "max leaf");
+    cr_expect(r.ebx == 0x566e6558 && r.ecx == 0x65584d4d && r.edx == 0x4d4d566e);
+    pv_guest_cpuid(0x40000001, 0, &r);
+    cr_expect_eq(r.eax, 0x40011);
+    pv_guest_cpuid(0x40000002, 0, &r);
+    cr_expect_eq(r.eax, 1, "one hypercall page");
+    cr_expect_eq(r.ebx, 0x40000000, "hypercall MSR base");
+    cr_expect_eq(r.ecx, 1, "MMU_PT_UPDATE_PRESERVE_AD");
+    pv_guest_cpuid(0x40000003, 0, &r);
+    cr_expect_eq(r.eax, 6, "TSC safe, RDTSCP, no vtsc");
+    cr_expect(r.ebx == 0 && r.ecx == 2000000 && r.edx == 1, "mode, khz, incarnation 1");
+    pv_guest_cpuid(0x40000003, 1, &r);
+    time_scale_set(&ts, 2000000000ULL);
+    cr_expect(r.eax == 0x3456789a && r.ebx == 0x12, "vtsc_offset");
+    cr_expect(r.ecx == ts.mul_frac && r.edx == (uint32_t)(int32_t)ts.shift);
+    cr_expect(r.ecx == 0x80000000u && r.edx == 0, "2 GHz: 0.5 ns per tick");
+    pv_guest_cpuid(0x40000003, 2, &r);
+    cr_expect_eq(r.eax, 2000000, "cpu_khz");
+    pv_guest_cpuid(0x40000004, 0, &r);
+    cr_expect(!r.eax && !r.ebx && !r.ecx && !r.edx, "HVM leaf empty for PV");
+    pv_guest_cpuid(0x40000005, 0, &r);
+    cr_expect_eq(r.ebx, 25, "machine address width");
+    pv_guest_cpuid(0x40000005, 1, &r);
+    cr_expect_eq(r.ebx, 0);
+    pv_guest_cpuid(0x40000006, 0, &r);
+    cr_expect(!r.eax && !r.ebx && !r.ecx && !r.edx, "past the max leaf");
+    pv_guest_cpuid(0x40000100, 0, &r);
+    cr_expect(!r.eax && !r.ebx && !r.ecx && !r.edx);
+
+    /* A TSC that is not invariant: bit 1 clear. */
+    fake_set_cpuid(0x80000007, 0, 0, 0, 0);
+    pv_guest_cpuid(0x40000003, 0, &r);
+    cr_expect_eq(r.eax, 4);
+}
+
+/* Xen guest_wrmsr() PRED_CMD / FLUSH_CMD: #GP unless the guest's CPUID
+ * offers them, #GP for a reserved bit, else written to the hardware;
+ * never readable. */
+Test(pv_conf, pred_cmd_flush_cmd)
+{
+    struct vcpu *v = &pv_dom.vcpus[0];
+    uint64_t val;
+
+    set_trap(X86_EXC_GP, 0);
+    cr_expect_not(pv_msr_write(v, 0x49, 1), "PRED_CMD without IBRSB/IBPB");
+    cr_expect_not(pv_msr_write(v, 0x10b, 1), "FLUSH_CMD without L1D_FLUSH");
+    fake_set_cpuid(0x80000008, 0, 1u << 12, 0, 0);     /* IBPB */
+    cr_expect(pv_msr_write(v, 0x49, 1), "IBPB");
+    cr_expect_eq(fake_msr_writes(0x49), 1);
+    cr_expect_not(pv_msr_write(v, 0x49, 2), "reserved bit");
+    cr_expect_eq(fake_msr_writes(0x49), 1);
+    cr_expect_not(pv_msr_read(v, 0x49, &val), "write-only");
+    fake_set_cpuid(7, 0, 0, 0, (1u << 26) | (1u << 28));  /* IBRSB, L1D_FLUSH */
+    fake_set_cpuid(0x80000008, 0, 0, 0, 0);
+    cr_expect(pv_msr_write(v, 0x49, 1), "IBRSB implies PRED_CMD");
+    cr_expect(pv_msr_write(v, 0x10b, 1), "L1D flush");
+    cr_expect_eq(fake_msr_writes(0x10b), 1);
+    cr_expect_not(pv_msr_write(v, 0x10b, 3), "reserved bit");
+    cr_expect_not(pv_msr_read(v, 0x10b, &val), "write-only");
 }

@@ -109,6 +109,11 @@ pvc_user_int:
     .set n, n + 1
     .endr
 
+/* User code: "int $0x81" with an operand-size prefix, then ud2. */
+    .globl pvc_user_int66
+pvc_user_int66:
+    .byte   0x66, 0xcd, 0x81, 0x0f, 0x0b
+
 /* syscall with %rax as the kernel left it (the multicall's iret frame). */
     .globl pvc_user_syscall
 pvc_user_syscall:

@@ -10,11 +10,17 @@
  *   msr        rdmsr/wrmsr per Xen's guest_rdmsr/read_msr/write_msr,
  *              #GP for the rest, and the "faking RDMSR" rule (no #GP
  *              handler: an MSR the hardware has reads 0).
+ *   xen leaves CPUID 0x40000000..5 as Xen's cpuid_hypervisor_leaves for a
+ *              PV domU; the hypercall page written by wrmsr to the MSR
+ *              base leaf 2 names (Xen guest_wrmsr_xen), #GP for a page
+ *              index or a page-table frame.
  *   int $n     from guest user mode, every vector 0x20..0xff through a
  *              DPL-3 gate arrives as that vector with rip after the
  *              instruction; through a DPL-0 gate it is #GP(n << 3 | 2) on
  *              the instruction. From the guest kernel a DPL-0 gate is
  *              #GP, a DPL-1+ gate delivers (Xen permit_softint).
+ *              "66 CD 81" from user mode is int $0x81 too, returning
+ *              after the whole instruction.
  *
  * The int $n sweep runs last. Under QEMU's TCG the #GP error code of an
  * "int $n" in long mode is n*16+2; Xen trusts it, so the reference shim
@@ -45,7 +51,7 @@ extern const char pvc_db_after_nop[], pvc_user_db_movss[], pvc_user_db_after_nop
 void pvc_kernel_int90(void);
 void pvc_kernel_int91(void);
 extern const uint64_t pvc_trap_table[258];
-extern const char pvc_user_int[], pvc_user_syscall[];
+extern const char pvc_user_int[], pvc_user_syscall[], pvc_user_int66[];
 
 static struct jmpctx kctx;
 static uint8_t kstack[8192] __attribute__((aligned(16)));
@@ -310,6 +316,63 @@ static void test_msrs(void)
     printk("msr: done (vendor %s)\n", vendor_amd ? "AMD" : "other");
 }
 
+/* --------------------------------------------- Xen leaves, hcall MSR --- */
+
+static uint8_t msr_hpage[4096] __attribute__((aligned(4096)));
+
+static void xen_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    asm volatile("ud2a; .ascii \"xen\"; cpuid"
+                 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+static void test_xen_leaves(void)
+{
+    const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
+    uint64_t mfn = p2m[((unsigned long)msr_hpage - KBASE) >> PAGE_SHIFT];
+    uint64_t pt = p2m[(start_info->pt_base - KBASE) >> PAGE_SHIFT];
+    uint32_t r[4], base;
+    long ver, rc;
+
+    xen_cpuid(0x40000000, 0, r);
+    check(r[0] == 0x40000005, "CPUID 0x40000000 max leaf %#x, want 0x40000005", r[0]);
+    xen_cpuid(0x40000002, 0, r);
+    base = r[1];
+    check(r[0] == 1 && base == 0x40000000 && (r[2] & 1),
+          "CPUID 0x40000002 = %#x %#x %#x, want 1 pages, MSR 0x40000000, PRESERVE_AD",
+          r[0], r[1], r[2]);
+    xen_cpuid(0x40000003, 0, r);
+    check(r[1] == 0 && r[2] != 0 && r[3] == 1,
+          "time leaf: tsc_mode %u khz %u incarnation %u, want 0, >0, 1",
+          r[1], r[2], r[3]);
+    xen_cpuid(0x40000004, 0, r);
+    check(!r[0] && !r[1] && !r[2] && !r[3], "HVM leaf not empty for PV: %#x", r[0]);
+    xen_cpuid(0x40000005, 0, r);
+    check(r[1] >= 20 && r[1] <= 52, "machine address width %u", r[1]);
+    printk("xen leaves: max 0x40000005, MSR base %#x, maddr width %u\n", base, r[1]);
+    xen_cpuid(0x40000006, 0, r);
+    check(!r[0] && !r[1] && !r[2] && !r[3], "CPUID 0x40000006 not empty");
+
+    memset(msr_hpage, 0, sizeof(msr_hpage));
+    check(!try_wrmsr(base, (mfn << PAGE_SHIFT) | 0x800), "hypercall MSR with a page index accepted");
+    check(!try_wrmsr(base, pt << PAGE_SHIFT), "hypercall page over the L4 accepted");
+    check(msr_hpage[0] == 0, "a refused MSR write wrote the page");
+    check(try_wrmsr(base, mfn << PAGE_SHIFT), "wrmsr hypercall page #GP");
+    check(memcmp(msr_hpage, hypercall_page, sizeof(msr_hpage)) == 0,
+          "the MSR's hypercall page differs from the ELF-note one");
+    {
+        register unsigned long rdi asm("rdi") = XENVER_version;
+        register unsigned long rsi asm("rsi") = 0;
+
+        asm volatile("call *%[stub]" : "=a"(ver), "+r"(rdi), "+r"(rsi)
+                     : [stub] "r"(msr_hpage + __HYPERVISOR_xen_version * 32)
+                     : "rcx", "r11", "rdx", "r8", "r9", "r10", "memory");
+    }
+    rc = hypercall_xen_version(XENVER_version, NULL);
+    check(ver == rc, "xen_version through the MSR's page = %#lx, want %#lx", ver, rc);
+    printk("hypercall page by MSR: ok\n");
+}
+
 /* -------------------------------------------------------------- #SS(0) --- */
 
 /* What one kernel helper raised: the vector and error code. */
@@ -399,6 +462,17 @@ static void test_softint(void)
                           got.cs == FLAT_USER_CS, "user int", n);
     }
     printk("int $n: user mode, DPL 3, 0x20..0xff done\n");
+
+    /* 66 CD 81: the same #GP; delivered as 0x81 with the return after
+     * all 3 bytes (Xen's rip += 2 would land inside it: written down in
+     * pv/traps.c softint_vector). */
+    run_user(pvc_user_int66);
+    if (is_minishim)
+        check(got.vec == 0x81 && got.rip == (uint64_t)pvc_user_int66 + 3,
+              "user 66 CD 81: vector %#x rip %#lx, want 0x81 after the instruction",
+              got.vec, got.rip);
+    printk("int $n with a 66 prefix: vector %#x rip +%ld\n", got.vec,
+           (long)(got.rip - (uint64_t)pvc_user_int66));
 
     /* Through a DPL-0 gate: #GP(n << 3 | 2) on the instruction. */
     memset(dpl, 0xff, sizeof(dpl));
@@ -541,6 +615,7 @@ void test_main(void)
     test_callbacks();
     test_multicall_iret();
     test_msrs();
+    test_xen_leaves();
     test_stack_fault();
     test_db_movss();
     test_softint();
