@@ -68,10 +68,12 @@ $(FUZZ_DIR)/fuzz_mm: tests/fuzz/fuzz_mm.c pv/mm.c $(FUZZ_HDRS) tests/fuzz/fuzz.m
 	@echo "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_mm.c pv/mm.c
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SHIM_SRC) $(FUZZ_SUPPORT) $(FUZZ_HDRS) tests/fuzz/fuzz.mk | $(DEPS_STAMP)
+# The bzImage decompressors (Linux's lib/ code) link in as the unit tests'
+# host build: upstream code, not coverage-instrumented.
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SHIM_SRC) $(FUZZ_SUPPORT) $(DECOMP_HOST_LIB) $(FUZZ_HDRS) tests/fuzz/fuzz.mk | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SHIM_SRC) $(FUZZ_SUPPORT)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SHIM_SRC) $(FUZZ_SUPPORT) $(DECOMP_HOST_LIB)
 
 # $(1): target. FUZZ_TIME overrides the per-target time; FUZZ_RUNS bounds
 # the executions instead (fuzz-long).
