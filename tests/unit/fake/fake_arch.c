@@ -381,6 +381,17 @@ int arch_cpu_prepare(unsigned int cpu)
     return 0;
 }
 
+int arch_cpu_alloc(unsigned int cpu)
+{
+    (void)cpu;
+    return 0;
+}
+
+unsigned long arch_cpu_area_bytes(void)
+{
+    return 0;
+}
+
 int arch_ap_trampoline(unsigned int cpu, paddr_t tramp)
 {
     (void)cpu;
