@@ -61,7 +61,7 @@ IMG_OBJ   := $(patsubst %,$(BUILD)/img/%.o,$(BOOT_SRC) $(LOGIC_SRC))
 
 IMAGE := $(BUILD)/minishim.elf
 
-.PHONY: all image deps run test test-unit test-qemu test-bed bench clean distclean linux
+.PHONY: all image deps run test test-footprint test-unit test-qemu test-bed bench clean distclean linux
 all: image
 image: $(IMAGE)
 
@@ -174,7 +174,12 @@ test-qemu: $(IMAGE) $(GUEST_ELFS)
 linux: $(IMAGE)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) scripts/run-linux.sh
 
-test: test-unit test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
+# The image's size limits (scripts/check-footprint.sh): 512 KiB stripped,
+# 2 MiB text+data+bss.
+test-footprint: $(IMAGE)
+	$(Q)scripts/check-footprint.sh $(IMAGE)
+
+test: test-unit test-footprint test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
 
 bench:
 	@echo "no benchmarks yet (they come with the flush engine and the overcommit work)"
