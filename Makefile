@@ -49,7 +49,7 @@ IMG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g \
               -mno-avx -mgeneral-regs-only -fcf-protection=none \
               -fno-asynchronous-unwind-tables -fno-strict-aliasing \
               -isystem $(GCC_INC) $(NEWLIB_INC) -isystem $(XEN_INC_DIR) \
-              -Iinclude -include include/minishim/visibility.h \
+              -Iinclude -I$(BUILD)/gen -include include/minishim/visibility.h \
               -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
 IMG_ASFLAGS := $(filter-out -std=gnu11,$(IMG_CFLAGS)) -D__ASSEMBLY__
 IMG_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
@@ -61,7 +61,14 @@ IMG_OBJ   := $(patsubst %,$(BUILD)/img/%.o,$(BOOT_SRC) $(LOGIC_SRC))
 
 IMAGE := $(BUILD)/minishim.elf
 
-.PHONY: all image deps run test test-footprint test-unit test-qemu test-bed bench clean distclean linux
+# Version and commit for the boot banner and the package
+# (scripts/version.sh); rewritten only when they change.
+VERSION_H := $(BUILD)/gen/minishim/build_version.h
+$(VERSION_H): FORCE
+	$(Q)scripts/version.sh --header $@
+FORCE:
+
+.PHONY: FORCE all image deps install deb test-deb run test test-footprint test-unit test-qemu test-bed bench clean distclean linux
 all: image
 image: $(IMAGE)
 
@@ -103,7 +110,7 @@ $(NEWLIB_STAMP): | $(DEPS_STAMP)
 	$(Q)touch $@
 
 # ---------------------------------------------------------------- image ---
-$(BUILD)/img/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+$(BUILD)/img/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen $(VERSION_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(IMG_CFLAGS) -c $< -o $@
@@ -123,7 +130,7 @@ $(IMAGE): $(IMG_OBJ) boot/shim.lds scripts/check-no-fpu.sh
 
 # ------------------------------------------------------------ unit tests ---
 HOST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-strict-aliasing \
-               -Iinclude -Itests/unit -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
+               -Iinclude -I$(BUILD)/gen -Itests/unit -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
 UNIT_SRC  := $(sort $(wildcard tests/unit/*.c tests/unit/fake/*.c))
 HOST_OBJ  := $(patsubst %,$(BUILD)/host/%.o,$(LOGIC_SRC) $(UNIT_SRC))
 UNIT_BIN  := $(BUILD)/unit-tests
@@ -132,7 +139,7 @@ UNIT_BIN  := $(BUILD)/unit-tests
 # the call on to shim/ipi.c otherwise).
 HOST_LDFLAGS := -Wl,--wrap=ipi_flush_mask
 
-$(BUILD)/host/%.c.o: %.c Makefile | $(DEPS_STAMP)
+$(BUILD)/host/%.c.o: %.c Makefile | $(DEPS_STAMP) $(VERSION_H)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
 	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
@@ -179,10 +186,34 @@ linux: $(IMAGE)
 test-footprint: $(IMAGE)
 	$(Q)scripts/check-footprint.sh $(IMAGE)
 
-test: test-unit test-footprint test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
+test: test-unit test-footprint test-deb test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
 
 bench:
 	@echo "no benchmarks yet (they come with the flush engine and the overcommit work)"
+
+# ------------------------------------------------------ install, package ---
+# make install PREFIX=/usr/local DESTDIR=: the image (stripped: Xen's PVH
+# loader needs only the loadable segments and the ELF note) as
+# $(PREFIX)/lib/minishim/minishim.elf, the docs in
+# $(PREFIX)/share/doc/minishim. make deb: the same as a Debian package
+# (scripts/mkdeb.sh, dpkg-deb only). make test-deb: unpack it, check its
+# version against the image's banner and boot a guest with the installed
+# image under QEMU (scripts/test-deb.sh); lintian runs there when present.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+DOCS    := README.md docs/deploy.md docs/architecture.md docs/linux-guest.md
+
+install: $(IMAGE)
+	$(Q)install -d $(DESTDIR)$(PREFIX)/lib/minishim $(DESTDIR)$(PREFIX)/share/doc/minishim
+	$(Q)strip -o $(DESTDIR)$(PREFIX)/lib/minishim/minishim.elf $(IMAGE)
+	$(Q)chmod 0644 $(DESTDIR)$(PREFIX)/lib/minishim/minishim.elf
+	$(Q)install -m 0644 $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/minishim/
+
+deb: $(IMAGE)
+	$(Q)scripts/mkdeb.sh $(abspath $(BUILD))
+
+test-deb: $(IMAGE) $(GUEST_OUT)/hello.elf
+	$(Q)BUILD_DIR=$(abspath $(BUILD)) scripts/test-deb.sh
 
 clean:
 	rm -rf $(BUILD)/img $(BUILD)/host $(BUILD)/guests $(IMAGE) $(UNIT_BIN)

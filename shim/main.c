@@ -8,6 +8,7 @@
 #include <minishim/acpi.h>
 #include <minishim/arch.h>
 #include <minishim/boot.h>
+#include <minishim/build_version.h>
 #include <minishim/console.h>
 #include <minishim/elf.h>
 #include <minishim/flush.h>
@@ -244,7 +245,9 @@ void __noreturn shim_main(paddr_t start_info)
     }
     console_set_level(shim_cfg.loglvl);
 
-    pr_info("minishim " MINISHIM_VERSION ": PV shim for 64-bit Xen PV guests\n");
+    /* The same version and commit as the Debian package (make deb). */
+    pr_info("minishim " MINISHIM_FULL_VERSION ": PV shim for 64-bit Xen PV guests "
+            "(commit " MINISHIM_COMMIT ")\n");
     if (rc)
         panic("bad hvm_start_info: %s", err);
     pr_info("boot: hvm_start_info v%u, cmdline \"%s\"\n", boot_info.version,
