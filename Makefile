@@ -64,13 +64,14 @@ IMAGE := $(BUILD)/minishim.elf
 # Version and commit for the boot banner and the package
 # (scripts/version.sh); rewritten only when they change.
 VERSION_H := $(BUILD)/gen/minishim/build_version.h
-$(VERSION_H): FORCE
-	$(Q)scripts/version.sh --header $@
-FORCE:
 
 .PHONY: FORCE all image deps install deb test-deb run test test-footprint test-unit test-qemu test-bed bench clean distclean linux
 all: image
 image: $(IMAGE)
+
+$(VERSION_H): FORCE
+	$(Q)scripts/version.sh --header $@
+FORCE:
 
 # -------------------------------------------------------- dependencies ---
 # scripts/deps.sh installs what is missing (apt) and is a no-op otherwise.

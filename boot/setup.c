@@ -66,26 +66,14 @@ static struct cpu_stacks *cpu_stacks[NR_CPUS] = { &bsp_stacks };
 static struct idt_gate idt[256] __aligned(4096);
 static spinlock_t cpu_area_lock = SPINLOCK_INIT;
 
+/* One AP's area is one contiguous run: its tables, then its stacks at the
+ * first STACK_SIZE boundary after them (the allocator has no alignment, and
+ * frees nothing, so up to STACK_ALIGN_FRAMES - 1 frames stay unused). */
+#define AREA_FRAMES (TABLE_FRAMES + STACK_ALIGN_FRAMES - 1 + STACK_FRAMES)
+
 unsigned long arch_cpu_area_bytes(void)
 {
-    return (TABLE_FRAMES + STACK_FRAMES) * PAGE_SIZE;
-}
-
-/* STACK_FRAMES frames aligned to STACK_SIZE: take STACK_ALIGN_FRAMES - 1
- * more than needed and give the unaligned head and the tail back. */
-static struct cpu_stacks *alloc_stacks(void)
-{
-    unsigned long extra = STACK_ALIGN_FRAMES - 1, head;
-    mfn_t m = alloc_frames_contig(STACK_FRAMES + extra, FRAME_SHIM);
-
-    if (!mfn_valid_value(m))
-        return NULL;
-    head = (STACK_ALIGN_FRAMES - m.mfn % STACK_ALIGN_FRAMES) % STACK_ALIGN_FRAMES;
-    for (unsigned long i = 0; i < head; i++)
-        free_frame(mfn(m.mfn + i));
-    for (unsigned long i = head + STACK_FRAMES; i < STACK_FRAMES + extra; i++)
-        free_frame(mfn(m.mfn + i));
-    return arch_phys_to_virt(mfn_to_paddr(mfn(m.mfn + head)));
+    return AREA_FRAMES * PAGE_SIZE;
 }
 
 /* CPU cpu's tables and stacks, allocated on first use; false when the
@@ -93,21 +81,24 @@ static struct cpu_stacks *alloc_stacks(void)
  * for good once allocated: a CPU that goes down and up again reuses them. */
 static bool cpu_area(unsigned int cpu)
 {
-    unsigned long flags;
-    bool ok;
+    unsigned long flags, stack_mfn;
+    bool ok = true;
 
     if (cpu >= NR_CPUS)
         return false;
     flags = spin_lock_irqsave(&cpu_area_lock);
     if (!cpu_tables[cpu]) {
-        mfn_t m = alloc_frames_contig(TABLE_FRAMES, FRAME_SHIM);
+        mfn_t m = alloc_frames_contig(AREA_FRAMES, FRAME_SHIM);
 
-        if (mfn_valid_value(m))
+        if (mfn_valid_value(m)) {
+            stack_mfn = (m.mfn + TABLE_FRAMES + STACK_ALIGN_FRAMES - 1) &
+                        ~(unsigned long)(STACK_ALIGN_FRAMES - 1);
             cpu_tables[cpu] = arch_phys_to_virt(mfn_to_paddr(m));
+            cpu_stacks[cpu] = arch_phys_to_virt(mfn_to_paddr(mfn(stack_mfn)));
+        } else {
+            ok = false;
+        }
     }
-    if (!cpu_stacks[cpu])
-        cpu_stacks[cpu] = alloc_stacks();
-    ok = cpu_tables[cpu] && cpu_stacks[cpu];
     spin_unlock_irqrestore(&cpu_area_lock, flags);
     return ok;
 }
