@@ -61,15 +61,23 @@ struct cpu_stacks {
 
 static struct cpu_tables bsp_tables __aligned(4096);
 static struct cpu_stacks bsp_stacks __aligned(STACK_SIZE);
+static uint8_t bsp_scratch[PAGE_SIZE] __aligned(PAGE_SIZE);
 static struct cpu_tables *cpu_tables[NR_CPUS] = { &bsp_tables };
 static struct cpu_stacks *cpu_stacks[NR_CPUS] = { &bsp_stacks };
+static uint8_t *cpu_scratch[NR_CPUS] = { bsp_scratch };
 static struct idt_gate idt[256] __aligned(4096);
 static spinlock_t cpu_area_lock = SPINLOCK_INIT;
 
-/* One AP's area is one contiguous run: its tables, then its stacks at the
- * first STACK_SIZE boundary after them (the allocator has no alignment, and
- * frees nothing, so up to STACK_ALIGN_FRAMES - 1 frames stay unused). */
-#define AREA_FRAMES (TABLE_FRAMES + STACK_ALIGN_FRAMES - 1 + STACK_FRAMES)
+/* One AP's area is one contiguous run: its tables, its scratch page, then
+ * its stacks at the first STACK_SIZE boundary after them (the allocator has
+ * no alignment, and frees nothing, so up to STACK_ALIGN_FRAMES - 1 frames
+ * stay unused). */
+#define AREA_FRAMES (TABLE_FRAMES + 1 + STACK_ALIGN_FRAMES - 1 + STACK_FRAMES)
+
+void *arch_cpu_scratch_page(unsigned int cpu)
+{
+    return cpu < NR_CPUS ? __atomic_load_n(&cpu_scratch[cpu], __ATOMIC_ACQUIRE) : NULL;
+}
 
 unsigned long arch_cpu_area_bytes(void)
 {
@@ -91,10 +99,12 @@ static bool cpu_area(unsigned int cpu)
         mfn_t m = alloc_frames_contig(AREA_FRAMES, FRAME_SHIM);
 
         if (mfn_valid_value(m)) {
-            stack_mfn = (m.mfn + TABLE_FRAMES + STACK_ALIGN_FRAMES - 1) &
+            stack_mfn = (m.mfn + TABLE_FRAMES + 1 + STACK_ALIGN_FRAMES - 1) &
                         ~(unsigned long)(STACK_ALIGN_FRAMES - 1);
             cpu_tables[cpu] = arch_phys_to_virt(mfn_to_paddr(m));
             cpu_stacks[cpu] = arch_phys_to_virt(mfn_to_paddr(mfn(stack_mfn)));
+            __atomic_store_n(&cpu_scratch[cpu], arch_phys_to_virt(mfn_to_paddr(
+                             mfn(m.mfn + TABLE_FRAMES))), __ATOMIC_RELEASE);
         } else {
             ok = false;
         }
