@@ -2,7 +2,7 @@
 #
 #   make            build/minishim.elf (the PVH shim image)
 #   make run        boot the shim with the demo PV guest under QEMU-direct
-#   make test       test-unit + test-qemu + test-bed
+#   make test       check-reach + test-unit + test-qemu + test-bed
 #   make deps       install the Debian packages everything needs (idempotent)
 #
 # Every .c under shim/ pv/ hypercall/ is "logic": it compiles twice, into the
@@ -39,6 +39,31 @@ NEWLIB_CFLAGS := -O2 -g -ffreestanding -fno-stack-protector -fpie \
                  -fvisibility=hidden -mno-red-zone -mgeneral-regs-only \
                  -fcf-protection=none -fno-asynchronous-unwind-tables
 
+# --------------------------------------------------------- decompressors ---
+# The guest kernel's decompressors (gzip, xz, zstd, lz4) are Linux's own
+# lib/ code from Debian's linux-source-6.1: only the members below are
+# unpacked from its tarball (about 10 s), once, into $(DECOMP_DIR), and
+# pv/decomp/*.c (one per format) compile them with the kernel definitions of
+# pv/decomp/include/ -- for the image with its ABI flags (-mgeneral-regs-only:
+# no SSE), and for the host unit tests. Each object keeps one global symbol
+# (decomp_<name>). Upstream code: built with -w, not -Werror.
+LINUX_SRC_TAR  := /usr/src/linux-source-6.1.tar.xz
+DECOMP_DIR     := $(BUILD)/decomp
+DECOMP_SRC     := $(DECOMP_DIR)/linux-source-6.1
+DECOMP_STAMP   := $(DECOMP_DIR)/.extracted
+DECOMP_MEMBERS := lib/xz lib/zlib_inflate lib/zstd lib/lz4 lib/xxhash.c \
+                  lib/decompress_unxz.c lib/decompress_inflate.c \
+                  lib/decompress_unzstd.c lib/decompress_unlz4.c \
+                  include/linux/decompress include/linux/xz.h include/linux/zlib.h \
+                  include/linux/zutil.h include/linux/zconf.h include/linux/zstd.h \
+                  include/linux/zstd_errors.h include/linux/zstd_lib.h \
+                  include/linux/lz4.h include/linux/xxhash.h
+DECOMP_NAMES   := unxz gunzip unzstd unlz4
+DECOMP_INC     := -Ipv/decomp/include -I$(DECOMP_SRC)/include -I$(DECOMP_SRC)/lib
+DECOMP_LIB     := $(DECOMP_DIR)/libdecomp.a
+DECOMP_HOST_LIB := $(DECOMP_DIR)/libdecomp-host.a
+DECOMP_DEPS    := pv/decomp/include/decomp_compat.h include/minishim/decomp.h $(DECOMP_STAMP)
+
 # ------------------------------------------------------------ image flags ---
 XEN_INC_DIR := $(BUILD)/xeninc
 GCC_INC     := $(shell $(CC) -print-file-name=include)
@@ -48,6 +73,7 @@ IMG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g \
               -fvisibility=hidden -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
               -mno-avx -mgeneral-regs-only -fcf-protection=none \
               -fno-asynchronous-unwind-tables -fno-strict-aliasing \
+              -ffunction-sections \
               -isystem $(GCC_INC) $(NEWLIB_INC) -isystem $(XEN_INC_DIR) \
               -Iinclude -I$(BUILD)/gen -include include/minishim/visibility.h \
               -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
@@ -110,6 +136,34 @@ $(NEWLIB_STAMP): | $(DEPS_STAMP)
 	    nm $(NEWLIB_LIBC) 2>/dev/null | grep -q " T $$f$$" || { echo "newlib: $$f missing from $(NEWLIB_LIBC); see $(NEWLIB_DIR)/build.log"; exit 1; }; done
 	$(Q)touch $@
 
+$(DECOMP_STAMP): | $(DEPS_STAMP)
+	@echo "  DECOMP  unpacking Linux's decompressors from $(LINUX_SRC_TAR) (once, cached in $(DECOMP_DIR))"
+	$(Q)rm -rf $(DECOMP_SRC) && mkdir -p $(DECOMP_DIR)
+	$(Q)tar -C $(DECOMP_DIR) -xJf $(LINUX_SRC_TAR) $(addprefix linux-source-6.1/,$(DECOMP_MEMBERS))
+	$(Q)touch $@
+
+DECOMP_IMG_CFLAGS  := $(filter-out -Wall -Wextra -Werror -MMD -MP,$(IMG_CFLAGS)) \
+                      -fgnu89-inline -w $(DECOMP_INC)
+DECOMP_HOST_CFLAGS  = $(filter-out -Wall -Wextra -Werror -MMD -MP,$(HOST_CFLAGS)) \
+                      -fgnu89-inline -w $(DECOMP_INC)
+
+$(DECOMP_DIR)/img/%.o: pv/decomp/%.c $(DECOMP_DEPS) | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (image)"
+	$(Q)$(CC) $(DECOMP_IMG_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(OBJCOPY) --keep-global-symbol=decomp_$* $@.tmp $@ && rm -f $@.tmp
+
+$(DECOMP_DIR)/host/%.o: pv/decomp/%.c $(DECOMP_DEPS)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	$(Q)$(CC) $(DECOMP_HOST_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(OBJCOPY) --keep-global-symbol=decomp_$* $@.tmp $@ && rm -f $@.tmp
+
+$(DECOMP_LIB): $(patsubst %,$(DECOMP_DIR)/img/%.o,$(DECOMP_NAMES))
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(DECOMP_HOST_LIB): $(patsubst %,$(DECOMP_DIR)/host/%.o,$(DECOMP_NAMES))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # ---------------------------------------------------------------- image ---
 $(BUILD)/img/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen $(VERSION_H)
 	@mkdir -p $(dir $@)
@@ -121,13 +175,37 @@ $(BUILD)/img/%.S.o: %.S Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
 	@echo "  AS      $<"
 	$(Q)$(CC) $(IMG_ASFLAGS) -c $< -o $@
 
-$(IMAGE): $(IMG_OBJ) boot/shim.lds scripts/check-no-fpu.sh
+$(IMAGE): $(IMG_OBJ) $(DECOMP_LIB) boot/shim.lds scripts/check-no-fpu.sh
 	@echo "  LD      $@"
-	$(Q)$(LD) $(IMG_LDFLAGS) -o $@.tmp $(IMG_OBJ) $(NEWLIB_LIBC) -Map=$(BUILD)/minishim.map
+	$(Q)$(LD) $(IMG_LDFLAGS) -o $@.tmp $(IMG_OBJ) $(DECOMP_LIB) $(NEWLIB_LIBC) -Map=$(BUILD)/minishim.map
 	$(Q)scripts/check-no-fpu.sh $@.tmp
 	$(Q)mv $@.tmp $@
 
 -include $(IMG_OBJ:.o=.d)
+
+# ------------------------------------------------------ reachability ---
+# scripts/check-reachable.sh: every function under shim/ pv/ hypercall/ must
+# be reachable in the image. The C files are compiled once more with
+# -fno-inline (a function inlined into every caller would look dropped)
+# and linked like the image with --gc-sections.
+REACH_OBJ   := $(patsubst %,$(BUILD)/reach/%.o,$(filter %.c,$(BOOT_SRC)) $(LOGIC_SRC)) \
+               $(filter %.S.o,$(IMG_OBJ))
+REACH_ALLOW := scripts/reachable-allow.txt
+
+$(BUILD)/reach/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< [reach]"
+	$(Q)$(CC) $(IMG_CFLAGS) -fno-inline -g0 -c $< -o $@
+
+$(BUILD)/reach/ldflags: Makefile
+	@mkdir -p $(dir $@)
+	$(Q)echo '$(IMG_LDFLAGS)' > $@
+
+.PHONY: check-reach
+check-reach: $(REACH_OBJ) $(DECOMP_LIB) $(BUILD)/reach/ldflags $(REACH_ALLOW) scripts/check-reachable.sh boot/shim.lds
+	$(Q)scripts/check-reachable.sh $(BUILD)/reach/ldflags $(REACH_ALLOW) $(REACH_OBJ) -- $(DECOMP_LIB) $(NEWLIB_LIBC)
+
+-include $(patsubst %.o,%.d,$(filter $(BUILD)/reach/%,$(REACH_OBJ)))
 
 # ------------------------------------------------------------ unit tests ---
 HOST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-strict-aliasing \
@@ -145,9 +223,9 @@ $(BUILD)/host/%.c.o: %.c Makefile | $(DEPS_STAMP) $(VERSION_H)
 	@echo "  HOSTCC  $<"
 	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
 
-$(UNIT_BIN): $(HOST_OBJ)
+$(UNIT_BIN): $(HOST_OBJ) $(DECOMP_HOST_LIB)
 	@echo "  HOSTLD  $@"
-	$(Q)$(CC) -o $@ $(HOST_OBJ) $(HOST_LDFLAGS) -lcriterion
+	$(Q)$(CC) -o $@ $(HOST_OBJ) $(DECOMP_HOST_LIB) $(HOST_LDFLAGS) -lcriterion
 
 -include $(HOST_OBJ:.o=.d)
 
@@ -187,7 +265,7 @@ linux: $(IMAGE)
 test-footprint: $(IMAGE)
 	$(Q)scripts/check-footprint.sh $(IMAGE)
 
-test: test-unit test-footprint test-deb test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
+test: check-reach test-unit test-footprint test-deb test-fuzz test-qemu $(if $(BED_AVAILABLE),test-bed)
 
 bench:
 	@echo "no benchmarks yet (they come with the flush engine and the overcommit work)"

@@ -241,6 +241,11 @@ void *arch_phys_to_virt(paddr_t p)
     return (void *)(p.pa + DIRECTMAP_VIRT_START);
 }
 
+uint64_t arch_boot_mapped_end(void)
+{
+    return EARLY_DIRECTMAP_SIZE;        /* boot/head.S: 4 GiB of 2 MiB pages */
+}
+
 paddr_t arch_virt_to_phys(const void *v)
 {
     return pa((uint64_t)v - DIRECTMAP_VIRT_START);

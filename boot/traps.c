@@ -1,9 +1,11 @@
 /*
- * First C code on every trap: exception-table fixups for instructions that
- * are allowed to fault in the shim (rdmsr_safe and friends), then the shim's
- * trap dispatcher.
+ * First C code on every trap: for a #PF in shim context the spurious-fault
+ * walk, then exception-table fixups for instructions that are allowed to
+ * fault in the shim (rdmsr_safe, copies to and from the guest), then the
+ * shim's trap dispatcher.
  */
 #include <minishim/boot.h>
+#include <minishim/spurious_pf.h>
 #include <minishim/trap.h>
 #include <minishim/x86.h>
 
@@ -31,6 +33,16 @@ void trap_entry(struct cpu_regs *regs)
 
     if (regs->vector == X86_EXC_PF)
         asm volatile("mov %%cr2, %0" : "=r"(cr2));
+
+    /* Xen's do_page_fault(): a #PF in hypervisor context is first checked
+     * by spurious_page_fault(); one the live tables already allow (the PV
+     * MMU adds rights without flushing other CPUs, as Xen does) is retried,
+     * never turned into -EFAULT by the exception table. The walk runs with
+     * interrupts off, as it requires (the #PF gate is an interrupt gate,
+     * and the walk saves and disables them itself). */
+    if (regs->vector == X86_EXC_PF && (regs->cs & 3) == 0 &&
+        spurious_page_fault(va(cr2), regs->error_code))
+        return;
 
     /* Only faults in shim context (CPL 0) may be fixed up: not the traps
      * (#DB, #BP, #OF report the instruction after the event, or a rep

@@ -13,10 +13,15 @@
 #include <minishim/xen-public.h>
 #include <xen/io/console.h>
 #include <xen/event_channel.h>
+#include <minishim/timer.h>
 
-/* How long a full ring may stall the shim before output is dropped:
- * xenconsoled drains within milliseconds; a dead consumer must not hang us. */
+/* How long a full ring may stall the shim before output is dropped: at
+ * least this many yields and this much time (clock_now_ns: L0 system time,
+ * raw TSC cycles before calibration). xenconsoled in a dom0 that is itself
+ * slow (the nested TCG bed) takes far longer than 2000 yields to drain a
+ * burst such as a guest's panic; a dead consumer must still not hang us. */
 #define RING_STALL_YIELDS 2000
+#define RING_STALL_NS     2000000000ULL
 
 static struct xencons_interface *ring;
 static uint32_t ring_port;
@@ -73,6 +78,7 @@ static void notify(void)
 void xen_pvconsole_write(const char *s, size_t len)
 {
     unsigned int stalls = 0;
+    uint64_t stall_start = 0;
 
     if (!ring)
         return;
@@ -84,7 +90,12 @@ void xen_pvconsole_write(const char *s, size_t len)
         notify();
         if (!len)
             break;
-        if (n == 0 && ++stalls > RING_STALL_YIELDS) {
+        if (n) {
+            stalls = 0;
+        } else if (!stalls++) {
+            stall_start = clock_now_ns();
+        } else if (stalls > RING_STALL_YIELDS &&
+                   clock_now_ns() - stall_start > RING_STALL_NS) {
             dropped += len;
             return;
         }

@@ -242,6 +242,15 @@ int pv_compute_layout(const struct pv_parms *p, unsigned long nr_pages,
             return rc;
         count += l->nr_p2m_pages + l->nr_p2m_tables;
     }
+    /* An initrd outside the mapping still takes guest pages (dom0_build.c:
+     * "Domain 0 allocation is too small for kernel image"). */
+    if (p->unmapped_initrd)
+        count += round_pgup(initrd_len) >> PAGE_SHIFT;
+    if (initrd_len && count > nr_pages)
+        FAIL(-XEN_ENOMEM, "the initrd (%lu KiB) does not fit in guest memory "
+             "(%lu KiB, of which the kernel's initial mapping needs %lu KiB)",
+             (unsigned long)(initrd_len >> 10), nr_pages << 2,
+             (unsigned long)((l->v_end - l->v_start) >> 10));
     if (count > nr_pages)
         FAIL(-XEN_ENOMEM, "guest memory (%lu pages) too small for the initial "
              "mapping (%lu pages)", nr_pages, (unsigned long)count);
@@ -388,7 +397,7 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     struct start_info *si;
     struct elf_segment seg;
     struct vcpu *v;
-    unsigned long count, pfn;
+    unsigned long count, pfn, initrd_pfn, initrd_pages, p2m_pfn;
     uint64_t *l4;
     mfn_t m, p2m_mfn = mfn(0);
     int rc;
@@ -408,8 +417,12 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     rc = pv_compute_layout(&p, a->nr_pages, a->initrd_size, &l, err, errlen);
     if (rc)
         return rc;
-    if (p.unmapped_initrd && a->initrd_size)
-        FAIL(-XEN_EINVAL, "MOD_START_PFN (unmapped initrd) is not supported yet");
+    /* XEN_ELFNOTE_MOD_START_PFN (dom0_build.c): the initrd is not mapped;
+     * its frames are the guest pfns right after the initial mapping, the
+     * INIT_P2M frames follow them, and start_info.mod_start is a pfn. */
+    initrd_pfn = (l.v_end - l.v_start) >> PAGE_SHIFT;
+    initrd_pages = p.unmapped_initrd ? round_pgup(a->initrd_size) >> PAGE_SHIFT : 0;
+    p2m_pfn = initrd_pfn + initrd_pages;
 
     /* Guest memory: the initial region contiguous, the rest any frames. */
     count = (l.v_end - l.v_start) >> PAGE_SHIFT;
@@ -434,8 +447,8 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     for (pfn = 0; pfn < a->nr_pages; pfn++) {
         if (pfn < count)
             m = mfn(region_mfn.mfn + pfn);
-        else if (p.p2m_base && pfn - count < l.nr_p2m_pages)
-            m = mfn(p2m_mfn.mfn + (pfn - count));
+        else if (p.p2m_base && pfn >= p2m_pfn && pfn - p2m_pfn < l.nr_p2m_pages)
+            m = mfn(p2m_mfn.mfn + (pfn - p2m_pfn));
         else
             m = alloc_frame(FRAME_GUEST);
         if (!mfn_valid_value(m))
@@ -467,13 +480,19 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
         memcpy(dst, seg.data, seg.filesz);
         memset(dst + seg.filesz, 0, seg.memsz - seg.filesz);
     }
-    if (a->initrd_size)
+    if (a->initrd_size && !p.unmapped_initrd)
         memcpy(pv_initial_va_to_ptr(l.vinitrd_start), a->initrd, a->initrd_size);
+    for (unsigned long i = 0; i < initrd_pages; i++) {
+        size_t off = i << PAGE_SHIFT;
+
+        memcpy(arch_phys_to_virt(mfn_to_paddr(mfn(pv_dom.p2m[initrd_pfn + i]))),
+               (const uint8_t *)a->initrd + off, MIN((size_t)PAGE_SIZE, a->initrd_size - off));
+    }
 
     l4 = build_page_tables(&l);
     if (!l4)
         FAIL(-XEN_EINVAL, "internal: page tables overflow the reserved area");
-    if (p.p2m_base && map_p2m(l4, &l, count + l.nr_p2m_pages))
+    if (p.p2m_base && map_p2m(l4, &l, p2m_pfn + l.nr_p2m_pages))
         FAIL(-XEN_EINVAL, "internal: the INIT_P2M tables overflow their frames");
     if (p.has_hypercall)
         pv_write_hypercall_page(pv_initial_va_to_ptr(p.virt_hypercall));
@@ -491,11 +510,15 @@ int pv_build_domain(const struct pv_build_args *a, char *err, size_t errlen)
     si->mfn_list = l.vphysmap_start;
     if (p.p2m_base) {
         /* dom0_build.c: the P2M frames and their page tables. */
-        si->first_p2m_pfn = count;
+        si->first_p2m_pfn = p2m_pfn;
         si->nr_p2m_frames = l.nr_p2m_pages + l.nr_p2m_tables;
     }
-    si->mod_start = l.vinitrd_start;
-    si->mod_len = a->initrd_size;
+    if (a->initrd_size) {
+        si->mod_start = p.unmapped_initrd ? initrd_pfn : l.vinitrd_start;
+        si->mod_len = a->initrd_size;
+        if (p.unmapped_initrd)
+            si->flags |= SIF_MOD_START_PFN;
+    }
     snprintf((char *)si->cmd_line, sizeof(si->cmd_line), "%s",
              a->cmdline ? a->cmdline : "");
     pv_dom.store_mfn = mfn(pv_dom.p2m[(l.vxenstore_start - l.v_start) >> PAGE_SHIFT]);

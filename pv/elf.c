@@ -39,11 +39,15 @@ static bool range_ok(uint64_t off, uint64_t len, size_t size)
     return off <= size && len <= size - off;
 }
 
-static const Elf64_Phdr *phdr(const struct elf_image *img, unsigned int i)
+/* Program header i, copied: e_phoff need not be aligned (Xen's libelf
+ * reads every field through elf_access_unsigned for the same reason). */
+static Elf64_Phdr phdr(const struct elf_image *img, unsigned int i)
 {
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->data;
+    Elf64_Phdr ph;
 
-    return (const Elf64_Phdr *)(img->data + eh->e_phoff) + i;
+    memcpy(&ph, img->data + eh->e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+    return ph;
 }
 
 int elf_check(const void *data, size_t size, struct elf_image *img,
@@ -81,7 +85,7 @@ int elf_check(const void *data, size_t size, struct elf_image *img,
     img->vstart = UINT64_MAX;
     img->pstart = UINT64_MAX;
     for (unsigned int i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = phdr(img, i);
+        const Elf64_Phdr phc = phdr(img, i), *ph = &phc;
 
         if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
             continue;
@@ -112,7 +116,7 @@ bool elf_load_segment(const struct elf_image *img, unsigned int idx,
     unsigned int n = 0;
 
     for (unsigned int i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = phdr(img, i);
+        const Elf64_Phdr phc = phdr(img, i), *ph = &phc;
 
         if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
             continue;
@@ -177,7 +181,7 @@ int elf_xen_notes(const struct elf_image *img, struct xen_notes *notes,
 
     memset(notes, 0, sizeof(*notes));
     for (unsigned int i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = phdr(img, i);
+        const Elf64_Phdr phc = phdr(img, i), *ph = &phc;
         uint64_t off, end;
 
         if (ph->p_type != PT_NOTE)

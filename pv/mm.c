@@ -15,13 +15,23 @@
 #include <minishim/percpu.h>
 #include <minishim/pv_mm.h>
 #include <minishim/shim.h>
+#include <minishim/smp.h>
 #include <minishim/spinlock.h>
+#include <minishim/tlbclock.h>
 #include <minishim/xen-public.h>
 
 static struct pv_frame *frames;
 static unsigned long nr_frames;
 static struct pv_mm_config cfg;
 static spinlock_t mm_lock = SPINLOCK_INIT;
+
+/* Flushes are sent by IPI with mm_lock held, and some takers run with
+ * interrupts off (the LDT fault-in from a #GP, a vCPU's first entry):
+ * serve IPI requests while waiting (include/minishim/spinlock.h). */
+static void mm_lock_acquire(void)
+{
+    spin_lock_serving(&mm_lock, ipi_service);
+}
 
 #define ENTRIES 512u
 
@@ -115,14 +125,22 @@ static void devalidate(mfn_t m, unsigned int type);
  * flush must go by IPI (FLUSH_NO_ASSIST): the spurious-#PF walker relies on
  * IRQ-off to keep page-table pages from changing type under it.
  */
-static void type_change_flush(unsigned int old_type)
+static void type_change_flush(mfn_t m, unsigned int old_type)
 {
     unsigned int flags = FLUSH_GUEST_ALL;
+    cpumask_t mask = *cfg.dirty_mask;
+    unsigned int before = cpumask_weight(&mask);
 
     if (is_pt_type(old_type))
         flags |= FLUSH_NO_ASSIST | FLUSH_TAG_PT_RETYPE;
-    if (!cpumask_empty(cfg.dirty_mask))
-        flush_mask(cfg.dirty_mask, flags, va(0), 0);
+    /* Xen's _get_page_type(): tlbflush_filter(mask, tlbflush_timestamp).
+     * A CPU that ran a full flush of its own after the frame's last typed
+     * mapping went holds no translation from it and is not inside a
+     * spurious-#PF walk that could reach it (tlbclock.c, INVARIANT). */
+    tlbclock_filter(&mask, frame(m)->tlbflush_stamp);
+    flush_stats_tlbclock_skipped(before - cpumask_weight(&mask));
+    if (!cpumask_empty(&mask))
+        flush_mask(&mask, flags, va(0), 0);
 }
 
 /*
@@ -154,7 +172,7 @@ static int get_type(mfn_t m, unsigned int type)
     f->type_count = 1;
     /* A frame never typed had no typed mapping: nothing to flush. */
     if (old != type && old != PGT_NONE)
-        type_change_flush(old);
+        type_change_flush(m, old);
 
     if (f->flags & PV_FRAME_VALIDATED)
         return 0;
@@ -175,12 +193,19 @@ static int get_type(mfn_t m, unsigned int type)
     return 0;
 }
 
-static void put_type(mfn_t m)
+static void put_type_of(mfn_t m, bool mapping)
 {
     struct pv_frame *f = frame(m);
 
     if (f->type_count == 0)
         mm_bug("type reference underflow", m);
+    /* A typed mapping went (the entry is already cleared: callers write
+     * the new entry first): stamp the frame, Xen's _put_page_type()
+     * tlbflush_timestamp. Every such drop stamps, not only the last, so
+     * the stamp is never older than the frame's last mapping; a pin is no
+     * mapping (nothing walks a table through its pin) and leaves it. */
+    if (mapping)
+        f->tlbflush_stamp = tlbclock_now();
     if (--f->type_count)
         return;
     /* Page tables are devalidated at count zero (their entries' refs are
@@ -191,6 +216,11 @@ static void put_type(mfn_t m)
         if (f->linear)
             mm_bug("linear count left after devalidation", m);
     }
+}
+
+static void put_type(mfn_t m)
+{
+    put_type_of(m, true);
 }
 
 /* ----------------------------------------------------- entry refs ----- */
@@ -494,7 +524,8 @@ static int unpin_table(mfn_t m)
         return -XEN_EINVAL;         /* not pinned */
     }
     frame(m)->flags &= ~PV_FRAME_PINNED;
-    put_page_and_type(m);           /* the pin's references */
+    put_type_of(m, false);          /* the pin's references */
+    put_page(m);
     put_page(m);
     return 0;
 }
@@ -526,7 +557,7 @@ int pv_mm_pin_table(mfn_t m, unsigned int level)
     int rc = -XEN_EINVAL;
 
     if (level >= 1 && level <= 4) {
-        spin_lock(&mm_lock);
+        mm_lock_acquire();
         rc = pin_table(m, level);
         spin_unlock(&mm_lock);
     }
@@ -537,7 +568,7 @@ int pv_mm_unpin_table(mfn_t m)
 {
     int rc;
 
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     rc = unpin_table(m);
     spin_unlock(&mm_lock);
     return rc;
@@ -547,7 +578,7 @@ int pv_mm_set_base(struct pv_mm_vcpu_state *v, mfn_t l4, bool user)
 {
     int rc;
 
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     rc = set_base(v, l4, user);
     spin_unlock(&mm_lock);
     return rc;
@@ -555,7 +586,7 @@ int pv_mm_set_base(struct pv_mm_vcpu_state *v, mfn_t l4, bool user)
 
 void pv_mm_vcpu_destroy(struct pv_mm_vcpu_state *v)
 {
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     if (v->kernel_l4.mfn)
         put_page_and_type(v->kernel_l4);
     if (v->user_l4.mfn)
@@ -571,7 +602,7 @@ int pv_mm_get_page_and_type(mfn_t m, enum pv_page_type type)
 
     if (type == PGT_NONE || type > PGT_SEG_DESC)
         return -XEN_EINVAL;
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     rc = get_page_and_type(m, type);
     spin_unlock(&mm_lock);
     return rc;
@@ -581,7 +612,7 @@ void pv_mm_put_page_and_type(mfn_t m)
 {
     if (m.mfn >= nr_frames)
         mm_bug("put of a frame out of range", m);
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     put_page_and_type(m);
     spin_unlock(&mm_lock);
 }
@@ -784,7 +815,7 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone,
             rc = -XEN_EFAULT;
             break;
         }
-        spin_lock(&mm_lock);
+        mm_lock_acquire();
         rc = mmu_update_one(&req, &flush_linear);
         spin_unlock(&mm_lock);
         if (rc)
@@ -811,7 +842,7 @@ long pv_mm_update_entry(uint64_t ptr, uint64_t val, bool l1_only)
     bool flush_linear = false;
     long rc = -XEN_EINVAL;
 
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     /* Xen's ptwr emulates writes into in-use L1 pages only. */
     if (!l1_only || (m.mfn < nr_frames && frame(m)->type == PGT_L1 &&
                      frame(m)->type_count && (frame(m)->flags & PV_FRAME_VALIDATED)))
@@ -858,7 +889,7 @@ long pv_mm_ptwr_rmw(uint64_t addr, unsigned int bytes,
     if (!bytes || bytes > 8 || (bytes & (bytes - 1)) || (addr & (bytes - 1)))
         return -XEN_EINVAL;
     mask = bytes == 8 ? ~0ULL : (1ULL << (bytes * 8)) - 1;
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     if (!v || !find_l1e(v->kernel_l4, addr, &pt, &slot))
         goto out;
     pte = __atomic_load_n(map_table(pt) + slot, __ATOMIC_SEQ_CST);
@@ -923,7 +954,7 @@ long do_update_va_mapping(unsigned long addr, uint64_t val, unsigned long flags)
     mfn_t l1;
     long rc = -XEN_EINVAL;
 
-    spin_lock(&mm_lock);
+    mm_lock_acquire();
     if (find_l1e(v->kernel_l4, addr, &l1, &slot) && get_page(l1)) {
         if (frame(l1)->type == PGT_L1 && frame(l1)->type_count &&
             (frame(l1)->flags & PV_FRAME_VALIDATED))
@@ -1121,7 +1152,7 @@ long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone,
             break;
         }
 
-        spin_lock(&mm_lock);
+        mm_lock_acquire();
         rc = mmuext_one(&op, v);
         spin_unlock(&mm_lock);
         /* The old LDT mappings go with a new LDT or a new kernel base

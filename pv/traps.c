@@ -569,6 +569,8 @@ void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
                         (1u << 12) | (1u << 14));
             /* AVX512_4VNNIW/4FMAPS/VP2INTERSECT, CET_IBT. */
             r->edx &= ~((1u << 2) | (1u << 3) | (1u << 8) | (1u << 20));
+            /* RDPID: reads MSR_TSC_AUX, see RDTSCP below. */
+            r->ecx &= ~(1u << 22);
         } else {
             *r = (struct cpuid_regs){ 0, 0, 0, 0 };
         }
@@ -578,6 +580,15 @@ void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
         break;
     case 0x80000001:
         r->edx &= ~(1u << 26);      /* PAGE1GB ('H') */
+        /* RDTSCP (deviation: Xen offers it and context-switches the
+         * guest's MSR_TSC_AUX). minishim neither emulates MSR_TSC_AUX
+         * nor traps the guest's TSC reads (CR4.TSD), so RDTSCP would run
+         * on L0 directly with the shim's TSC_AUX; and an L0 that
+         * intercepts TSC reads can fail it: on the bed (Xen 4.17 L0,
+         * nested SVM under QEMU TCG, no nrip-save) L0 decoded Linux's
+         * rdtscp against an RDTSC exit ("Insn mismatch") and injected
+         * #GP. Linux's rdtsc_ordered() then uses lfence; rdtsc. */
+        r->edx &= ~(1u << 27);
         /* SVM EXTAPIC CR8_LEGACY OSVW IBS SKINIT WDT LWP NODEID TOPOEXT
          * MONITORX, and XOP/FMA4 (XSAVE state). */
         r->ecx &= ~((1u << 2) | (1u << 3) | (1u << 4) | (1u << 9) | (1u << 10) |

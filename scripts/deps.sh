@@ -7,6 +7,7 @@ PKGS=(
   make gcc binutils xz-utils            # toolchain
   libxen-dev                            # Xen public headers (/usr/include/xen)
   newlib-source                         # C library for the image, built by make
+  linux-source-6.1 gzip zstd lz4        # kernel decompressors (built by make) and their test inputs
   libcriterion-dev pkg-config           # unit tests
   qemu-system-x86                       # QEMU-direct runs and the Xen bed
   clang libclang-rt-14-dev              # libFuzzer targets

@@ -5,9 +5,13 @@
 #   LINUX_IMAGE    bzImage or vmlinux (default: newest /boot/vmlinuz-*)
 #   LINUX_TIMEOUT  seconds before QEMU is stopped (default 600; TCG is slow)
 #   LINUX_MEM      QEMU RAM in MiB (default 1024), LINUX_SMP (default 1)
+#   LINUX_INITRD   initramfs (default: built by scripts/mk-initramfs.sh from
+#                  busybox-static into $BUILD_DIR/linux/initramfs.gz; "none":
+#                  no initrd); passed with the kernel as a module bundle
 #   LINUX_CMDLINE  guest command line
 #   SHIM_CMDLINE   shim options (default loglvl=info)
 # Exit 0 when the kernel booted (reached its root mount / init), 1 otherwise.
+# With an initramfs "booted" means /init ran in user space.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,23 +19,24 @@ top=$(cd "$here/.." && pwd)
 build_dir=${BUILD_DIR:-$top/build}
 out="$build_dir/linux"
 mkdir -p "$out"
-vmlinux="$out/vmlinux"
 log="$out/boot.log"
 guest_cmdline=${LINUX_CMDLINE:-earlyprintk=xen console=hvc0 loglevel=8}
 
 src=${LINUX_IMAGE:-$(ls /boot/vmlinuz-* 2>/dev/null | grep -v cloud | sort -V | tail -n 1)}
 [ -n "$src" ] || { echo "run-linux: no kernel under /boot (set LINUX_IMAGE)" >&2; exit 1; }
-if [ ! -s "$vmlinux" ] || [ "$src" -nt "$vmlinux" ] || [ ! -e "$out/.src" ] ||
-   [ "$(cat "$out/.src")" != "$src" ]; then
-    "$here/extract-vmlinux.sh" "$src" "$vmlinux" || exit 1
-    echo "$src" > "$out/.src"
+# The shim takes the bzImage as it is (pv/bzimage.c decompresses it).
+initrd=${LINUX_INITRD:-$out/initramfs.gz}
+if [ "$initrd" = "$out/initramfs.gz" ] &&
+   { [ ! -s "$initrd" ] || [ "$here/mk-initramfs.sh" -nt "$initrd" ]; }; then
+    "$here/mk-initramfs.sh" "$initrd" || exit 1
 fi
+[ "$initrd" = none ] && initrd=""
 
 echo "run-linux: booting $src under minishim (QEMU TCG, smp ${LINUX_SMP:-1}," \
      "timeout ${LINUX_TIMEOUT:-600}s; log in $log)"
 BUILD_DIR="$build_dir" "$top/tests/qemu/run-shim.sh" --quiet \
     --smp "${LINUX_SMP:-1}" --mem "${LINUX_MEM:-1024}" --timeout "${LINUX_TIMEOUT:-600}" \
-    --guest "$vmlinux" --cmdline "${SHIM_CMDLINE:-loglvl=info} -- $guest_cmdline" \
+    --guest "$src" ${initrd:+--initrd "$initrd"} --cmdline "${SHIM_CMDLINE:-loglvl=info} -- $guest_cmdline" \
     --log "$log"
 rc=$?
 
@@ -51,7 +56,9 @@ stages=(
   "Freeing unused kernel|initcalls done"
   "VFS: Unable to mount root|BOOTED: root mount (no root device given)"
   "No working init found|BOOTED: looked for init"
-  "Run /init as init process|BOOTED: initramfs /init started"
+  "Run /init as init process|initramfs /init started by the kernel"
+  "minishim-linux: /init running|BOOTED: user space: /init running"
+  "minishim-linux: powering off|BOOTED: /init ran and powered off"
 )
 reached="(nothing: see the log)"
 booted=0
@@ -59,7 +66,7 @@ for s in "${stages[@]}"; do
     pat=${s%%|*}
     if grep -aqE "$pat" "$log"; then
         reached=${s#*|}
-        case $reached in BOOTED*) booted=1 ;; esac
+        case $reached in BOOTED*) booted=1 ;; *) booted=0 ;; esac
     fi
 done
 

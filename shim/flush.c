@@ -19,8 +19,8 @@
  * IPI. An IPI flush therefore also proves that no CPU in the mask is still
  * walking a page-table page unhooked before the flush; an L0-assisted flush
  * proves nothing of the kind (L0 flushes a vCPU without waiting for it to
- * enable interrupts). So a flush that precedes freeing or retyping a page
- * that was a page table (L1..L4), and every allocator-reuse flush, must
+ * enable interrupts). So a flush that precedes retyping (or, once the
+ * shim frees frames, freeing) a page that was a page table (L1..L4) must
  * carry FLUSH_NO_ASSIST. The TLB clock obeys the same rule (tlbclock.c).
  */
 #include <minishim/arch.h>

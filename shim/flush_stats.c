@@ -75,6 +75,12 @@ void flush_stats_spurious_pf(void)
     ADD(stats.spurious_pf, 1);
 }
 
+void flush_stats_tlbclock_skipped(unsigned int nr_cpus)
+{
+    if (nr_cpus)
+        ADD(stats.tlbclock_skipped, nr_cpus);
+}
+
 void flush_stats_get(struct flush_stats *out)
 {
     for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
@@ -89,6 +95,7 @@ void flush_stats_get(struct flush_stats *out)
     out->spurious_pf = GET(stats.spurious_pf);
     for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
         out->retype[r] = GET(stats.retype[r]);
+    out->tlbclock_skipped = GET(stats.tlbclock_skipped);
 }
 
 void flush_stats_reset(void)
@@ -160,8 +167,8 @@ void flush_stats_print(void)
                      (unsigned long)s.retype[FLUSH_R_ASSISTED]);
         m = strlen(line);
         if (m < sizeof(line))
-            snprintf(line + m, sizeof(line) - m, " ipi-resends=%lu",
-                     (unsigned long)ipi_resend_count());
+            snprintf(line + m, sizeof(line) - m, " ipi-resends=%lu tlbclock-skipped=%lu",
+                     (unsigned long)ipi_resend_count(), (unsigned long)s.tlbclock_skipped);
     }
     pr_info("%s\n", line);
     print_hist("assisted", s.hist[FLUSH_PATH_ASSIST]);

@@ -29,6 +29,7 @@ static const char *const point_key[INJECT_NR_POINTS] = {
     [INJECT_SKIP_INVLPG_ALL] = "invlpg-all",
     [INJECT_SKIP_INVLPG_MULTI] = "invlpg-multi",
     [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
+    [INJECT_PF_SLOW] = "pf-slow",
 };
 
 static const char *const point_name[INJECT_NR_POINTS] = {
@@ -41,6 +42,7 @@ static const char *const point_name[INJECT_NR_POINTS] = {
     [INJECT_SKIP_INVLPG_ALL] = "flush-skip:invlpg-all",
     [INJECT_SKIP_INVLPG_MULTI] = "flush-skip:invlpg-multi",
     [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
+    [INJECT_PF_SLOW] = "pf-slow",
 };
 
 const char *inject_point_name(enum inject_point p)
@@ -79,7 +81,8 @@ static int find_point(const char *s, size_t len, enum inject_point first,
     return -1;
 }
 
-/* One spec: "flush-skip:<kind>[:<count>]" or "l0-flush-fail[:<count>]". */
+/* One spec: "flush-skip:<kind>[:<count>]", "l0-flush-fail[:<count>]" or
+ * "pf-slow[:<count>]". */
 static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
 {
     static const char skip[] = "flush-skip:";
@@ -97,7 +100,7 @@ static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
     } else {
         colon = memchr(s, ':', len);
         name_len = colon ? (size_t)(colon - s) : len;
-        p = find_point(s, name_len, INJECT_L0_FLUSH_FAIL, INJECT_L0_FLUSH_FAIL);
+        p = find_point(s, name_len, INJECT_L0_FLUSH_FAIL, INJECT_PF_SLOW);
     }
     if (p < 0)
         return false;

@@ -67,6 +67,12 @@ static bool atomic_mask_test_clear(cpumask_t *m, unsigned int cpu)
     return __atomic_fetch_and(&m->bits[cpu / 64], ~bit, __ATOMIC_SEQ_CST) & bit;
 }
 
+/* Read a bit other CPUs set and clear atomically: one atomic load. */
+static bool atomic_mask_test(const cpumask_t *m, unsigned int cpu)
+{
+    return (__atomic_load_n(&m->bits[cpu / 64], __ATOMIC_ACQUIRE) >> (cpu % 64)) & 1;
+}
+
 static bool atomic_mask_empty(const cpumask_t *m)
 {
     for (unsigned int i = 0; i < CPUMASK_WORDS; i++)
@@ -116,8 +122,8 @@ static void resend(struct ipi_slot *slot, unsigned int self)
 
     cpumask_clear(&late);
     for (unsigned int c = 0; c < NR_CPUS; c++)
-        if (cpumask_test(&slot->pending, c) && cpu_is_online(c) &&
-            cpumask_test(&pending_from[c], self))
+        if (atomic_mask_test(&slot->pending, c) && cpu_is_online(c) &&
+            atomic_mask_test(&pending_from[c], self))
             cpumask_set(&late, c);
     if (cpumask_empty(&late))
         return;                     /* picked up: they are working on it */
@@ -142,7 +148,7 @@ static void wait_slot(struct ipi_slot *slot, unsigned int self)
             resend(slot, self);
         ipi_service();
         for (unsigned int c = 0; c < NR_CPUS; c++)
-            if (cpumask_test(&slot->pending, c) && !cpu_is_online(c) &&
+            if (atomic_mask_test(&slot->pending, c) && !cpu_is_online(c) &&
                 atomic_mask_test_clear(&pending_from[c], self))
                 atomic_mask_test_clear(&slot->pending, c);
         arch_cpu_relax();

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <minishim/xen-public.h>
 #include <minishim/acpi.h>
+#include <minishim/bzimage.h>
 #include <minishim/arch.h>
 #include <minishim/boot.h>
 #include <minishim/build_version.h>
@@ -55,6 +56,9 @@ void __noreturn shim_shutdown(unsigned int reason)
     pr_info("minishim: shutting down (%s)\n", shutdown_reason_name(reason));
     flush_stats_print();
     inject_print();
+    if (xen_pvconsole_dropped())
+        pr_warn("console: %lu bytes dropped: L0's PV console ring stayed full\n",
+                xen_pvconsole_dropped());
     l0_shutdown(reason);
 }
 
@@ -188,16 +192,29 @@ static void report_cpus(void)
         pr_info("cpu: no ACPI MADT; assuming 1 CPU\n");
 }
 
-/* Check module 0 is a 64-bit Xen PV kernel and describe it. */
+/* Check module 0 is a 64-bit Xen PV kernel (an ELF, or a bzImage /
+ * compressed kernel: its ELF is checked once decompressed, pv/start.c)
+ * and describe it. */
 static int inspect_guest(const struct boot_module *m)
 {
+    struct kernel_payload kp;
     struct elf_image img;
     struct xen_notes notes;
     char err[160];
 
     pr_info("guest: module 0 at %lx, %lu bytes, cmdline \"%s\"\n",
             (unsigned long)m->start.pa, (unsigned long)m->size, m->cmdline);
-    if (elf_check(arch_phys_to_virt(m->start), m->size, &img, err, sizeof(err)) ||
+    if (kernel_probe(arch_phys_to_virt(m->start), m->size, &kp, err, sizeof(err))) {
+        pr_err("guest: module 0 is not a usable PV kernel: %s\n", err);
+        return -XEN_EINVAL;
+    }
+    if (kp.comp != KCOMP_NONE) {
+        pr_info("guest: %s%s-compressed kernel, %lu bytes, %lu decompressed\n",
+                kp.bzimage ? "bzImage, " : "", kernel_comp_name(kp.comp),
+                (unsigned long)kp.len, (unsigned long)kp.out_len);
+        return 0;
+    }
+    if (elf_check(kp.data, kp.len, &img, err, sizeof(err)) ||
         elf_xen_notes(&img, &notes, err, sizeof(err))) {
         pr_err("guest: module 0 is not a usable PV kernel: %s\n", err);
         return -XEN_EINVAL;
@@ -297,6 +314,14 @@ void __noreturn shim_main(paddr_t start_info)
                "QEMU: -initrd <kernel>, xl: kernel=)\n");
         shim_shutdown(SHUTDOWN_crash);
     }
+    rc = bootinfo_split_bundle(&boot_info, err, sizeof(err));
+    if (rc < 0) {
+        pr_err("guest: bad module bundle: %s\n", err);
+        shim_shutdown(SHUTDOWN_crash);
+    }
+    if (rc > 0)
+        pr_info("guest: module bundle: %d parts (kernel%s)\n", rc,
+                rc > 1 ? ", initrd" : "");
     guest_args = cmdline_guest_args(boot_info.cmdline);
     if (guest_args && !boot_info.modules[0].cmdline[0])
         snprintf(boot_info.modules[0].cmdline, sizeof(boot_info.modules[0].cmdline),

@@ -132,20 +132,6 @@ mfn_t alloc_frames_contig(unsigned long nr, enum frame_owner o)
     return mfn(start);
 }
 
-void free_frame(mfn_t m)
-{
-    unsigned long flags;
-    enum frame_owner o = frame_owner(m);
-
-    if (o != FRAME_SHIM && o != FRAME_GUEST)
-        panic("page_alloc: freeing frame %lx which is %s", (unsigned long)m.mfn,
-              o == FRAME_FREE ? "already free" : "reserved");
-    flags = spin_lock_irqsave(&alloc_lock);
-    owner[m.mfn] = FRAME_FREE;
-    nr_free++;
-    spin_unlock_irqrestore(&alloc_lock, flags);
-}
-
 enum frame_owner frame_owner(mfn_t m)
 {
     if (m.mfn >= PAGE_ALLOC_MAX_FRAMES)
@@ -156,6 +142,31 @@ enum frame_owner frame_owner(mfn_t m)
 bool frame_is_guest(mfn_t m)
 {
     return frame_owner(m) == FRAME_GUEST;
+}
+
+/*
+ * Give back a shim scratch frame (the bzImage decompressor's buffers).
+ * Only FRAME_SHIM frames: those are reached through the shim's direct map
+ * alone, never mapped by the guest and never a page table, so no CPU can
+ * hold a TLB entry the next owner must not see and no walker can be
+ * reading them: their reuse needs no flush. A guest frame (or a former
+ * page table) would need the reuse flush by IPI (FLUSH_NO_ASSIST, README
+ * "Flush policy"), which no caller needs yet, so it is refused; freeing
+ * a free or reserved frame would hand one frame to two owners.
+ */
+void free_frame(mfn_t m)
+{
+    unsigned long flags;
+    enum frame_owner o = frame_owner(m);
+
+    if (o != FRAME_SHIM)
+        panic("page_alloc: freeing frame %lx which is %s", (unsigned long)m.mfn,
+              o == FRAME_FREE ? "already free" :
+              o == FRAME_GUEST ? "the guest's (needs a reuse flush)" : "reserved");
+    flags = spin_lock_irqsave(&alloc_lock);
+    owner[m.mfn] = FRAME_FREE;
+    nr_free++;
+    spin_unlock_irqrestore(&alloc_lock, flags);
 }
 
 unsigned long page_alloc_nr_free(void)

@@ -288,9 +288,13 @@ void smp_ap_main(void)
     l0_cpu_init();              /* per-CPU L0 state (Hyper-V VP index) */
     for (;;) {
         /* Anything this CPU cached before it went down is stale: flush
-         * senders dropped it from their waits while it was offline. */
-        arch_flush_tlb_local(true);
+         * senders dropped it from their waits while it was offline. Online
+         * first, then flush: a sender that read the online mask before
+         * this CPU was in it changed its tables before our flush; one that
+         * reads it after includes us. The other order leaves a window
+         * where a sender skips us and we have already flushed. */
         set_online(cpu, true);
+        arch_flush_tlb_local(true);
         while (!__atomic_load_n(&park_request[cpu], __ATOMIC_SEQ_CST)) {
             ipi_service();
             if (ap_work && !__atomic_load_n(&park_request[cpu], __ATOMIC_SEQ_CST))

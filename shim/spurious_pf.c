@@ -23,7 +23,12 @@
  */
 #include <minishim/arch.h>
 #include <minishim/flush.h>
+#include <minishim/inject.h>
 #include <minishim/spurious_pf.h>
+#include <minishim/timer.h>
+
+/* inject=pf-slow: how long a struck fault waits before its walk. */
+#define PF_SLOW_NS (500ULL * 1000 * 1000)
 
 /* Read an entry another CPU may be changing: one untorn 64-bit load. */
 static uint64_t read_entry(uint64_t table_pa, unsigned int index)
@@ -90,6 +95,19 @@ bool spurious_page_fault(vaddr_t fault_va, uint64_t error_code)
         return false;
     if (!is_canonical(fault_va.va))
         return false;
+
+    /* Test only (inject=pf-slow): a fault that is slow to reach its
+     * handler, as under a busy L0. It widens the window in which another
+     * vCPU may add the missing rights, so a test guest can make this race
+     * (which needs no stale TLB entry, and is the only kind of spurious
+     * fault QEMU's TLB, which re-walks before faulting, can produce)
+     * happen on purpose. */
+    if (inject_hit(INJECT_PF_SLOW)) {
+        uint64_t until = clock_now_ns() + PF_SLOW_NS;
+
+        while (clock_now_ns() < until)
+            arch_cpu_relax();
+    }
 
     irq = arch_irq_save();          /* the interlock: see the top comment */
     spurious = tables_allow(fault_va.va, error_code);

@@ -73,6 +73,9 @@ unsigned int arch_cpu_id(void);
 /* Physical memory, as the shim sees it through its direct map. */
 void *arch_phys_to_virt(paddr_t p);
 paddr_t arch_virt_to_phys(const void *v);
+/* End of the physical range the start-of-day direct map covers: what the
+ * shim may read before it has set up its own tables (hvm_start_info). */
+uint64_t arch_boot_mapped_end(void);
 
 /*
  * Call entry nr of a Xen hypercall page (32 bytes per entry, Xen ABI:

@@ -34,6 +34,24 @@ struct boot_info {
 };
 
 /*
+ * Module bundle (docs/linux-guest.md): QEMU's PVH loader passes a single
+ * module, so under QEMU-direct the kernel and its initrd travel as one
+ * file: "MSHIMBND", u32 version 1, u32 n (1..BOOT_MAX_MODULES), then n
+ * { u64 offset, u64 size } little-endian, offsets from the bundle's start
+ * and 4 KiB aligned, every part inside the module. Part i becomes module
+ * i (0 the kernel, keeping module 0's command line, 1 the initrd).
+ */
+#define BOOT_BUNDLE_MAGIC   "MSHIMBND"
+#define BOOT_BUNDLE_VERSION 1
+
+/*
+ * If the only module is a bundle, replace it by its parts. Returns 0 when
+ * there is no bundle, the number of parts after a split, or -XEN_EINVAL
+ * with the reason in err.
+ */
+int bootinfo_split_bundle(struct boot_info *bi, char *err, size_t errlen);
+
+/*
  * Parse the hvm_start_info at si_pa. Returns 0, or -XEN_EINVAL with a
  * reason in err (bad magic, unknown version, unterminated strings, module
  * or memmap tables that are too large). Warnings (e.g. ignored modules) go

@@ -16,8 +16,7 @@
 /* Why / constraints. */
 #define FLUSH_NO_ASSIST    (1u << 8)   /* must be delivered by IPI: interlocks
                                           with the IRQ-off spurious #PF walker
-                                          (retype away from a page table,
-                                          allocator reuse) */
+                                          (retype away from a page table) */
 /* Telemetry tags: say what a flush is for; they never change how it is
  * delivered (remote_reason() and the backends ignore them). */
 #define FLUSH_TAG_PT_RETYPE (1u << 12)  /* a page-table page changes type
@@ -96,6 +95,8 @@ struct flush_stats {
     /* flush_mask calls tagged FLUSH_TAG_PT_RETYPE, by reason again: the
      * bed asserts that none was assisted and some went by IPI. */
     uint64_t retype[FLUSH_NR_REASONS];
+    /* CPUs the TLB clock removed from type-change flushes (pv/mm.c). */
+    uint64_t tlbclock_skipped;
 };
 
 unsigned int flush_hist_bucket(uint64_t cycles);
@@ -105,6 +106,7 @@ void flush_stats_count_tagged(enum flush_reason r, unsigned int flags);
 void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cycles);
 void flush_stats_backend_error(int rc);
 void flush_stats_spurious_pf(void);
+void flush_stats_tlbclock_skipped(unsigned int nr_cpus);
 /* A consistent-enough copy (each counter is read atomically). */
 void flush_stats_get(struct flush_stats *out);
 void flush_stats_reset(void);

@@ -32,6 +32,7 @@ enum inject_point {
     INJECT_SKIP_INVLPG_ALL,         /* MMUEXT_INVLPG_ALL                      */
     INJECT_SKIP_INVLPG_MULTI,       /* MMUEXT_INVLPG_MULTI                    */
     INJECT_L0_FLUSH_FAIL,           /* shim/flush.c: l0_flush_tlb "fails"     */
+    INJECT_PF_SLOW,                 /* shim/spurious_pf.c: slow #PF delivery  */
     INJECT_NR_POINTS
 };
 #define INJECT_FIRST_SKIP INJECT_SKIP_UVMF_INVLPG_ALL
@@ -52,7 +53,7 @@ struct inject_config {
 bool inject_parse(const char *value, struct inject_config *out);
 /* The accepted syntax, for the command-line warning. */
 #define INJECT_SYNTAX "comma list of flush-skip:<kind>[:<n>|:all], " \
-                      "l0-flush-fail[:<n>|:all]"
+                      "l0-flush-fail[:<n>|:all], pf-slow[:<n>|:all]"
 
 /* Arm the configured points (boot, once; also resets the counters). */
 void inject_init(const struct inject_config *cfg);

@@ -45,8 +45,10 @@ void page_alloc_reserve(paddr_t start, uint64_t size);
 mfn_t alloc_frame(enum frame_owner owner);
 /* nr physically contiguous zeroed frames; invalid mfn when none fit. */
 mfn_t alloc_frames_contig(unsigned long nr, enum frame_owner owner);
-/* Give a frame back. Freeing a frame that is free or reserved is a shim
- * bug and panics (a double free would hand one frame to two owners). */
+/* Give back a FRAME_SHIM scratch frame (never guest-mapped, never a page
+ * table: its reuse needs no flush). Anything else panics: a free or
+ * reserved frame (double free), or a guest frame, whose reuse would need
+ * the IPI reuse flush no caller needs yet. */
 void free_frame(mfn_t m);
 
 enum frame_owner frame_owner(mfn_t m);

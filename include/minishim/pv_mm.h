@@ -52,6 +52,10 @@ struct pv_frame {
     int16_t linear;
     uint32_t type_count;
     uint32_t ref_count;
+    /* TLB clock (shim/tlbclock.c) when the last typed mapping of this frame
+     * went: a writable mapping, a parent entry or a vCPU base pointer (a
+     * pin is no mapping). 0: unknown. Xen's tlbflush_timestamp. */
+    uint64_t tlbflush_stamp;
 };
 
 /* Bytes of frame-info storage pv_mm_init needs for nr_frames frames. */

@@ -1,9 +1,13 @@
 /*
- * The shim's spurious page-fault check (shim/spurious_pf.c). The PV trap
- * path calls it first on every #PF, guest's or shim's: when it returns
- * true the fault came from a stale TLB entry (the live tables already
- * allow the access), the VA has been flushed locally, and the faulting
- * instruction should simply be restarted.
+ * The shim's spurious page-fault check (shim/spurious_pf.c). The trap
+ * entry (boot/traps.c) calls it on every #PF taken in shim context, before
+ * the exception table, as Xen's do_page_fault() does for faults in
+ * hypervisor context: when it returns true the live tables already allow
+ * the access (a stale, narrower TLB entry, or rights another CPU added
+ * after the fault was raised), the VA has been flushed locally, and the
+ * faulting instruction is simply restarted. Guest-context #PFs are not
+ * walked: they go to the guest, as in Xen 4.17 (docs/architecture.md,
+ * "Traps").
  */
 #ifndef MINISHIM_SPURIOUS_PF_H
 #define MINISHIM_SPURIOUS_PF_H

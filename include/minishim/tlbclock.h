@@ -1,17 +1,15 @@
 /*
- * The TLB clock (shim/tlbclock.c): lets the allocator and page-type changes
- * flush only the CPUs that may still cache a stale translation of a page,
- * instead of every CPU (the idea of Xen's tlbflush_clock).
+ * The TLB clock (shim/tlbclock.c): lets page-type changes flush only the
+ * CPUs that may still cache a stale translation of a page, instead of every
+ * CPU (the idea of Xen's tlbflush_clock).
  *
- * How to use it (allocator / PV MMU):
- *  - When the last mapping (or page-table use) of a page goes away, and
- *    after the entry is cleared, record  stamp = tlbclock_now()  in a field
- *    of its own (never one shared with other page state: a stale or
- *    reinterpreted stamp would skip a needed flush). Clear it to 0 when the
- *    page is mapped again.
- *  - Before reusing the page:  mask = CPUs that may hold it;
- *    tlbclock_filter(&mask, stamp);  flush_mask(&mask, FLUSH_TLB_GLOBAL |
- *    FLUSH_NO_ASSIST, ...).
+ * How it is used (pv/mm.c, Xen's tlbflush_timestamp):
+ *  - Each time a typed mapping of a frame goes, after the entry is cleared,
+ *    the frame's own field records  stamp = tlbclock_now()  (never a field
+ *    shared with other page state: a stale or reinterpreted stamp would
+ *    skip a needed flush).
+ *  - On a type change:  mask = CPUs that may hold it;
+ *    tlbclock_filter(&mask, stamp);  flush_mask(&mask, ...).
  * A stamp of 0 means "unknown": nothing is filtered.
  */
 #ifndef MINISHIM_TLBCLOCK_H

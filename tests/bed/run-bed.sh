@@ -51,6 +51,7 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
                                   whether its console matched REGEX
   --boot-check-strict             with --boot-check: also require the match
   --memory MB                     guest memory (default 128)
+  --ramdisk FILE                  every guest's xl ramdisk= (pvshim: module 1)
   --expect-log NAME=REGEX         a passing NAME must also show a console line
                                   matching REGEX (repeatable), e.g. the shim's
                                   flush statistics; else it fails
@@ -132,6 +133,7 @@ while [ $# -gt 0 ]; do
         --boot-check-strict) boot_strict=1; shift ;;
         --memory) memory=${2:?}; shift 2 ;;
         --xl-extra) xl_extra+=("${2:?}"); shift 2 ;;
+        --ramdisk) ramdisk=${2:?}; shift 2 ;;
         --viridian) viridian=${2:?}; shift 2 ;;
         --guest-viridian)
             case "${2:?}" in
@@ -195,6 +197,11 @@ rm -rf "$root"
 mkdir -p "$root/bed/cfg" "$root/bed/guests" "$root/bed/shim"
 cp "$shim_path" "$root/bed/shim/shim.elf"
 [ -z "$shim_deb" ] || cp "$shim_deb" "$root/bed/minishim.deb"
+if [ -n "${ramdisk:-}" ]; then
+    [ -r "$ramdisk" ] || die "ramdisk $ramdisk not found"
+    cp "$ramdisk" "$root/bed/guests/ramdisk.img"
+    xl_extra+=("ramdisk = \"/bed/guests/ramdisk.img\"")
+fi
 : >"$root/bed/guests.list"
 
 names=()

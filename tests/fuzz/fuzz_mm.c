@@ -77,6 +77,13 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va, unsigned 
         abort();
 }
 
+/* The TLB clock is off here (no stamps, nothing filtered), and one thread
+ * never finds the MMU lock taken (no IPI to serve while spinning). */
+uint64_t tlbclock_now(void) { return 0; }
+void tlbclock_filter(cpumask_t *mask, uint64_t stamp) { (void)mask; if (stamp) abort(); }
+void flush_stats_tlbclock_skipped(unsigned int nr_cpus) { if (nr_cpus) abort(); }
+void ipi_service(void) { abort(); }
+
 void panic(const char *fmt, ...)
 {
     fprintf(stderr, "panic: %s\n", fmt);

@@ -2,7 +2,9 @@
 # Boot minishim under QEMU-direct (no L0 hypervisor, see shared BED notes):
 # the shim's PVH ELF as -kernel, the PV guest as -initrd (module 0, text
 # after the file name is the guest's command line), -append as the shim's
-# command line. Serial goes to stdout (and --log FILE). The exit status says
+# command line. With --initrd the kernel and the initrd go as one module
+# bundle (scripts/mk-bundle.sh) that the shim splits into modules 0 and 1.
+# Serial goes to stdout (and --log FILE). The exit status says
 # how the shim stopped:
 #   0  the shim powered off cleanly       (isa-debug-exit code 0x10 -> 33)
 #   1  the shim shut down with crash       (0x13 -> 39) or any other reason
@@ -19,6 +21,8 @@ mem=512
 cmdline=""
 guest=""
 guest_cmdline=""
+initrd=""
+bundle=""
 timeout=60
 log=""
 quiet=0
@@ -26,7 +30,8 @@ quiet=0
 usage() {
   cat <<USAGE
 usage: $0 [--image ELF] [--smp N] [--mem MiB] [--cmdline "shim options"]
-          [--guest PV-ELF [--guest-cmdline "..."]] [--timeout S] [--log FILE] [--quiet]
+          [--guest PV-KERNEL [--guest-cmdline "..."] [--initrd FILE]]
+          [--timeout S] [--log FILE] [--quiet]
 USAGE
   exit 64
 }
@@ -39,6 +44,7 @@ while [ $# -gt 0 ]; do
     --cmdline) cmdline=$2; shift 2 ;;
     --guest) guest=$2; shift 2 ;;
     --guest-cmdline) guest_cmdline=$2; shift 2 ;;
+    --initrd) initrd=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
@@ -57,12 +63,18 @@ args=(-machine pc -cpu max -m "$mem" -smp "$smp" -nographic -no-reboot
       -kernel "$image" -append "$cmdline")
 if [ -n "$guest" ]; then
   [ -f "$guest" ] || { echo "run-shim: no guest at $guest" >&2; exit 3; }
+  if [ -n "$initrd" ]; then
+    bundle=$(mktemp "$build_dir/bundle.XXXXXX")
+    trap 'rm -f "$bundle"' EXIT
+    "$top/scripts/mk-bundle.sh" "$bundle" "$guest" "$initrd" || exit 3
+    guest=$bundle
+  fi
   # QEMU splits -initrd on commas; the module command line follows the name.
   args+=(-initrd "$guest${guest_cmdline:+ $guest_cmdline}")
 fi
 
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" ${bundle:+"$bundle"}' EXIT
 if [ "$quiet" = 1 ]; then
   timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" </dev/null >"$out" 2>&1
   rc=$?

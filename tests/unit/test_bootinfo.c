@@ -146,3 +146,123 @@ Test(bootinfo, add_memmap_bounded)
     cr_expect_not(bootinfo_add_memmap(&bi, 0, 1, 1));
     cr_expect_eq(bi.nr_memmap, BOOT_MAX_MEMMAP);
 }
+
+/* ------------------------------------------------- module bundle --- */
+
+#define BUNDLE_PA 0x100000
+
+/* A bundle at BUNDLE_PA of size total with parts {off, size}. */
+static void bundle(uint32_t version, uint32_t n, const uint64_t (*parts)[2], uint64_t total)
+{
+    uint8_t *b = fake_mem + BUNDLE_PA;
+
+    memcpy(b, BOOT_BUNDLE_MAGIC, 8);
+    memcpy(b + 8, &version, 4);
+    memcpy(b + 12, &n, 4);
+    for (uint32_t i = 0; parts && i < n; i++)
+        memcpy(b + 16 + 16 * i, parts[i], 16);
+    add_module(BUNDLE_PA, total, "console=hvc0");
+    cr_assert_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(bootinfo, bundle_split_into_kernel_and_initrd)
+{
+    static const uint64_t parts[2][2] = { { 0x1000, 0x2345 }, { 0x4000, 0x1800 } };
+
+    bundle(1, 2, parts, 0x5800);
+    cr_assert_eq(bootinfo_split_bundle(&bi, err, sizeof(err)), 2, "%s", err);
+    cr_expect_eq(bi.nr_modules, 2);
+    cr_expect_eq(bi.modules[0].start.pa, BUNDLE_PA + 0x1000);
+    cr_expect_eq(bi.modules[0].size, 0x2345);
+    cr_expect_str_eq(bi.modules[0].cmdline, "console=hvc0");
+    cr_expect_eq(bi.modules[1].start.pa, BUNDLE_PA + 0x4000);
+    cr_expect_eq(bi.modules[1].size, 0x1800);
+    cr_expect_str_eq(bi.modules[1].cmdline, "");
+}
+
+Test(bootinfo, no_bundle_left_alone)
+{
+    add_module(BUNDLE_PA, 0x5000, NULL);
+    memcpy(fake_mem + BUNDLE_PA, "\177ELF", 4);
+    cr_assert_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), 0);
+    cr_expect_eq(bootinfo_split_bundle(&bi, err, sizeof(err)), 0);
+    cr_expect_eq(bi.nr_modules, 1);
+    cr_expect_eq(bi.modules[0].start.pa, BUNDLE_PA);
+    cr_expect_eq(bi.modules[0].size, 0x5000);
+}
+
+#define EXPECT_BUNDLE_REFUSED(what)                                             \
+    do {                                                                        \
+        cr_expect_eq(bootinfo_split_bundle(&bi, err, sizeof(err)), -XEN_EINVAL); \
+        cr_expect(strstr(err, what), "reason: %s", err);                        \
+        cr_expect_eq(bi.nr_modules, 1, "modules untouched");                    \
+    } while (0)
+
+Test(bootinfo, bundle_bad_version) { bundle(2, 0, NULL, 0x1000); EXPECT_BUNDLE_REFUSED("version 2"); }
+Test(bootinfo, bundle_no_parts) { bundle(1, 0, NULL, 0x1000); EXPECT_BUNDLE_REFUSED("0 parts"); }
+Test(bootinfo, bundle_too_many_parts) { bundle(1, 9, NULL, 0x1000); EXPECT_BUNDLE_REFUSED("9 parts"); }
+
+Test(bootinfo, bundle_part_outside)
+{
+    static const uint64_t parts[2][2] = { { 0x1000, 0x1000 }, { 0x2000, 0x1001 } };
+
+    bundle(1, 2, parts, 0x3000);
+    EXPECT_BUNDLE_REFUSED("outside");
+}
+
+Test(bootinfo, bundle_part_offset_overflow)
+{
+    static const uint64_t parts[1][2] = { { 0xfffffffffffff000ULL, 0x2000 } };
+
+    bundle(1, 1, parts, 0x3000);
+    EXPECT_BUNDLE_REFUSED("outside");
+}
+
+Test(bootinfo, bundle_part_unaligned_or_over_header)
+{
+    static const uint64_t unaligned[1][2] = { { 0x1010, 0x100 } };
+    static const uint64_t header[1][2] = { { 0, 0x100 } };
+
+    bundle(1, 1, unaligned, 0x3000);
+    EXPECT_BUNDLE_REFUSED("not 4 KiB aligned");
+    setup();
+    bundle(1, 1, header, 0x3000);
+    EXPECT_BUNDLE_REFUSED("header");
+}
+
+/*
+ * Found by tests/fuzz/fuzz_boot.c: pointers beyond what the start-of-day
+ * direct map covers (arch_boot_mapped_end(), the end of fake RAM here)
+ * were followed, and a string running into that end was read past it.
+ * Each is now refused with a message.
+ */
+Test(bootinfo, refuses_pointers_beyond_the_mapped_memory)
+{
+    uint64_t end = arch_boot_mapped_end();
+
+    si->cmdline_paddr = end + 0x1000;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "outside the mapped memory"), "%s", err);
+
+    /* A command line in the last bytes, not terminated before the end. */
+    memset(fake_mem + end - 16, 'x', 16);
+    si->cmdline_paddr = end - 16;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "not terminated"), "%s", err);
+    si->cmdline_paddr = CMDLINE_PA;
+
+    add_module(0x100000, 4096, NULL);
+    si->modlist_paddr = end - 8;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "module list"), "%s", err);
+    cr_expect_eq(bi.nr_modules, 0);
+    si->nr_modules = 0;
+
+    si->memmap_paddr = end - sizeof(struct hvm_memmap_table_entry);
+    si->memmap_entries = 2;
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "memory map"), "%s", err);
+
+    cr_expect_eq(bootinfo_parse(pa(end), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "hvm_start_info"), "%s", err);
+}

@@ -74,6 +74,9 @@ Test(inject_parse, counts_and_lists)
     cr_assert_eq(c.inject.count[INJECT_L0_FLUSH_FAIL], INJECT_COUNT_ALWAYS);
     cr_assert_eq(parse("inject=l0-flush-fail:1000000", &c), 0);
     cr_assert_eq(c.inject.count[INJECT_L0_FLUSH_FAIL], 1000000);
+    cr_assert_eq(parse("inject=pf-slow:all", &c), 0);
+    cr_assert_eq(c.inject.count[INJECT_PF_SLOW], INJECT_COUNT_ALWAYS);
+    cr_assert_str_eq(inject_point_name(INJECT_PF_SLOW), "pf-slow");
     /* Several inject= options add up (one option's length is limited); a
      * point named again takes the later count; a bad one changes nothing. */
     cr_assert_eq(parse("inject=l0-flush-fail inject=flush-skip:tlb-flush-multi:2 "

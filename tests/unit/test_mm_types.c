@@ -3,6 +3,7 @@
  * of pv_mm.h, and the attacks a malicious guest would try against it.
  */
 #include "test_mm_env.h"
+#include <minishim/tlbclock.h>
 
 TestSuite(mm_types, .init = mm_setup);
 
@@ -395,4 +396,78 @@ Test(mm_types, build_switch_teardown_repeatedly_leaks_nothing)
         }
     }
     cr_expect_eq(pv_mm_total_refs(), 0);
+}
+
+/*
+ * The TLB clock on type changes (Xen _put_page_type / _get_page_type
+ * tlbflush_timestamp + tlbflush_filter): an L1 hooked into an L2, unhooked
+ * (stamped), then unpinned and made writable. If every CPU ran a full flush
+ * of its own after the unhook, the retype flush skips them all; if not, it
+ * goes to them by IPI. An unpin is no mapping and does not move the stamp.
+ */
+static void hook_unhook_l1(void)
+{
+    cr_assert_eq(pin(G(1), 2), 0);
+    cr_assert_eq(pin(G(0), 1), 0);
+    cr_assert_eq(set_entry(G(1), 0, pte(G(0), UP)), 0);
+    cr_assert_eq(set_entry(G(1), 0, 0), 0);             /* unhooked: stamp */
+}
+
+static uint64_t nr_tlbclock_skipped(void)
+{
+    struct flush_stats s;
+
+    flush_stats_get(&s);
+    return s.tlbclock_skipped;
+}
+
+Test(mm_types, tlbclock_skips_cpus_that_flushed_since_the_unhook)
+{
+    uint64_t ipis;
+
+    tlbclock_init(true, 1);
+    hook_unhook_l1();
+    cr_expect_neq(F(G(0))->tlbflush_stamp, 0);
+    cr_assert_eq(ext1(MMUEXT_TLB_FLUSH_ALL, 0, 0), 0);  /* both CPUs flush */
+    cr_assert_eq(unpin(G(0)), 0);                       /* no new stamp */
+    ipis = fake_nr_ipi_calls;
+    cr_assert_eq(pv_mm_get_page_and_type(G(0), PGT_WRITABLE), 0);
+    cr_expect_eq(fake_nr_ipi_calls, ipis, "no retype IPI: both CPUs flushed since");
+    cr_expect_eq(nr_tlbclock_skipped(), 2);
+    pv_mm_put_page_and_type(G(0));
+    cr_assert_eq(unpin(G(1)), 0);
+}
+
+Test(mm_types, tlbclock_keeps_cpus_without_a_flush_since_the_unhook)
+{
+    uint64_t ipis;
+
+    tlbclock_init(true, 1);
+    hook_unhook_l1();
+    cr_assert_eq(unpin(G(0)), 0);
+    ipis = fake_nr_ipi_calls;
+    cr_assert_eq(pv_mm_get_page_and_type(G(0), PGT_WRITABLE), 0);
+    cr_expect_eq(fake_nr_ipi_calls, ipis + 1);
+    cr_expect(fake_ipi_last_req.flags & FLUSH_NO_ASSIST);
+    cr_expect(cpumask_test(&fake_ipi_last_targets, 1));
+    cr_expect_eq(nr_tlbclock_skipped(), 0);
+    pv_mm_put_page_and_type(G(0));
+    cr_assert_eq(unpin(G(1)), 0);
+}
+
+Test(mm_types, tlbclock_off_filters_nothing)
+{
+    uint64_t ipis;
+
+    tlbclock_init(false, 1);
+    hook_unhook_l1();
+    cr_expect_eq(F(G(0))->tlbflush_stamp, 0, "no stamps with the clock off");
+    cr_assert_eq(ext1(MMUEXT_TLB_FLUSH_ALL, 0, 0), 0);
+    cr_assert_eq(unpin(G(0)), 0);
+    ipis = fake_nr_ipi_calls;
+    cr_assert_eq(pv_mm_get_page_and_type(G(0), PGT_WRITABLE), 0);
+    cr_expect_eq(fake_nr_ipi_calls, ipis + 1, "the retype flush goes out");
+    cr_expect_eq(nr_tlbclock_skipped(), 0);
+    pv_mm_put_page_and_type(G(0));
+    cr_assert_eq(unpin(G(1)), 0);
 }

@@ -61,10 +61,8 @@ Test(page_alloc, alloc_free_and_owners)
     cr_expect_neq(a.mfn, b.mfn);
     cr_expect_not(frame_is_guest(b));
     cr_expect_eq(alloc_frame(FRAME_FREE).mfn, INVALID_MFN_VALUE, "bad owner");
-    free_frame(a);
-    cr_expect_eq(frame_owner(a), FRAME_FREE);
-    page_alloc_reserve(mfn_to_paddr(a), 1);
-    cr_expect_eq(frame_owner(a), FRAME_RESERVED);
+    page_alloc_reserve(mfn_to_paddr(a), PAGE_SIZE);
+    cr_expect_eq(frame_owner(a), FRAME_GUEST, "allocated frames are left alone");
     page_alloc_reserve(mfn_to_paddr(b), PAGE_SIZE);
     cr_expect_eq(frame_owner(b), FRAME_SHIM, "allocated frames are left alone");
 }
@@ -90,20 +88,31 @@ Test(page_alloc, contiguous_and_exhaustion)
     cr_expect_eq(alloc_frame(FRAME_GUEST).mfn, INVALID_MFN_VALUE, "exhausted");
 }
 
-Test(page_alloc, double_free_panics)
+Test(page_alloc, free_shim_frame_and_refusals)
 {
     jmp_buf jb;
-    mfn_t a;
+    mfn_t a, g;
+    unsigned long n0;
 
     bootinfo_add_memmap(&bi, 0, 2 << 20, XEN_HVM_MEMMAP_TYPE_RAM);
     page_alloc_init(&bi, pa(0x1c0000), pa(0x1c1000), pa(0));
+    n0 = page_alloc_nr_free();
     a = alloc_frame(FRAME_SHIM);
+    g = alloc_frame(FRAME_GUEST);
     free_frame(a);
+    cr_expect_eq(frame_owner(a), FRAME_FREE);
+    cr_expect_eq(page_alloc_nr_free(), n0 - 1, "the shim frame is free again");
     fake_halt_jmp = &jb;
     if (setjmp(jb) == 0) {
         free_frame(a);
         cr_assert_fail("double free returned");
     }
     cr_expect_eq(fake_nr_halts, 1);
-    cr_expect_eq(page_alloc_nr_free(), 255, "count unchanged by the refused free");
+    if (setjmp(jb) == 0) {
+        free_frame(g);
+        cr_assert_fail("freeing a guest frame returned");
+    }
+    cr_expect_eq(fake_nr_halts, 2);
+    cr_expect_eq(frame_owner(g), FRAME_GUEST);
+    cr_expect_eq(page_alloc_nr_free(), n0 - 1, "count unchanged by the refused frees");
 }

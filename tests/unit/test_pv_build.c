@@ -470,3 +470,101 @@ Test(pv_build, console_drained_at_shutdown)
     fake_halt_jmp = NULL;
     cr_expect_eq(ring->out_cons, 17, "ring drained before the shutdown");
 }
+
+/* ------------------------------------------ initrd, XEN_ELFNOTE_MOD_START_PFN --- */
+
+static uint8_t initrd[5000];
+
+static void add_mod_start_pfn_note(void)
+{
+    uint64_t one = 1;
+    size_t n = note_at(img_size, XEN_ELFNOTE_MOD_START_PFN, &one, 8);
+
+    ph(1)->p_filesz += n;
+    img_size += n;
+}
+
+static void fill_initrd(void)
+{
+    for (size_t i = 0; i < sizeof(initrd); i++)
+        initrd[i] = (uint8_t)(i * 7 + 3);
+}
+
+/* Without the note the initrd is in the initial mapping after the kernel
+ * and mod_start is its virtual address (dom0_build.c). */
+Test(pv_build, initrd_mapped)
+{
+    struct pv_build_args a = { .image = img, .image_size = img_size, .nr_pages = 2048,
+                               .initrd = initrd, .initrd_size = sizeof(initrd) };
+    const struct start_info *si;
+
+    fill_initrd();
+    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
+    si = pv_initial_va_to_ptr(pv_dom.vcpus[0].regs.rsi);
+    cr_assert_not_null(si);
+    cr_expect_eq(si->mod_start, KBASE + 0x3000);
+    cr_expect_eq(si->mod_len, sizeof(initrd));
+    cr_expect_eq(si->flags & SIF_MOD_START_PFN, 0);
+    cr_expect(!memcmp(pv_initial_va_to_ptr(si->mod_start), initrd, sizeof(initrd)));
+}
+
+/* With MOD_START_PFN (Linux sets it) and INIT_P2M: the initrd is the
+ * pfns right after the initial mapping, unmapped, the P2M frames follow,
+ * mod_start is the pfn and SIF_MOD_START_PFN says so. */
+Test(pv_build, initrd_mod_start_pfn)
+{
+    struct pv_build_args a = { .nr_pages = 2048, .initrd = initrd,
+                               .initrd_size = sizeof(initrd) };
+    const struct start_info *si;
+    unsigned long count;
+    uint64_t flags, cr3;
+
+    fill_initrd();
+    add_mod_start_pfn_note();
+    add_init_p2m_note(P2M_BASE);
+    a.image = img;
+    a.image_size = img_size;
+    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
+    cr3 = pv_dom.vcpus[0].guest_table;
+    si = pv_initial_va_to_ptr(pv_dom.vcpus[0].regs.rsi);
+    cr_assert_not_null(si);
+    count = (pv_dom.virt_end - pv_dom.virt_start) >> PAGE_SHIFT;
+    cr_expect_eq(pv_dom.vcpus[0].regs.rsi, KBASE + 0x3000, "no room for the initrd");
+    cr_expect(si->flags & SIF_MOD_START_PFN);
+    cr_expect_eq(si->mod_start, count);
+    cr_expect_eq(si->mod_len, sizeof(initrd));
+    for (unsigned int i = 0; i < 2; i++) {
+        const uint8_t *page = arch_phys_to_virt(mfn_to_paddr(mfn(pv_dom.p2m[count + i])));
+        size_t n = i ? sizeof(initrd) - PAGE_SIZE : PAGE_SIZE;
+
+        cr_assert(frame_is_guest(mfn(pv_dom.p2m[count + i])));
+        cr_expect(!memcmp(page, initrd + i * PAGE_SIZE, n), "initrd page %u", i);
+        if (i)
+            cr_expect_eq(page[n], 0, "the rest of the last page is zero");
+    }
+    cr_expect_eq(si->first_p2m_pfn, count + 2, "the P2M frames follow the initrd");
+    cr_expect_eq(si->nr_p2m_frames, 4 + 3);
+    cr_expect_eq(walk(cr3, P2M_BASE, &flags),
+                 mfn_to_paddr(mfn(pv_dom.p2m[count + 2])).pa);
+    for (unsigned long pfn = 0; pfn < 2048; pfn++)
+        cr_assert_eq(pv_m2p[pv_dom.p2m[pfn]], pfn);
+}
+
+/* An initrd larger than guest memory: refused with a reason, both ways. */
+Test(pv_build, initrd_too_big)
+{
+    static uint8_t big[9 << 20];
+    struct pv_build_args a = { .image = img, .image_size = img_size, .nr_pages = 2048,
+                               .initrd = big, .initrd_size = sizeof(big) };
+
+    cr_expect_eq(pv_build_domain(&a, err, sizeof(err)), -XEN_ENOMEM);
+    cr_expect(strstr(err, "initrd") && strstr(err, "does not fit"), "%s", err);
+    add_mod_start_pfn_note();
+    a.image_size = img_size;
+    err[0] = '\0';
+    cr_expect_eq(pv_build_domain(&a, err, sizeof(err)), -XEN_ENOMEM);
+    cr_expect(strstr(err, "initrd") && strstr(err, "does not fit"), "%s", err);
+    /* One page less than the memory left after the mapping fits. */
+    a.initrd_size = (2048 - 1024 - 1) * PAGE_SIZE;
+    cr_expect_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
+}

@@ -30,6 +30,7 @@ Test(pv_linux, cpuid_policy_hides_what_a_pv_guest_cannot_use)
     r = (struct cpuid_regs){ ~0u, ~0u, ~0u, ~0u };
     pv_cpuid_policy(0x80000001, 0, &r);
     cr_expect_eq(r.edx & (1u << 26), 0);                     /* PAGE1GB */
+    cr_expect_eq(r.edx & (1u << 27), 0);                     /* RDTSCP: no TSC_AUX */
     cr_expect_eq(r.edx & ((1u << 20) | (1u << 29)), (1u << 20) | (1u << 29)); /* NX LM */
     cr_expect_eq(r.ecx & (1u << 2), 0);                      /* SVM */
 
@@ -38,6 +39,7 @@ Test(pv_linux, cpuid_policy_hides_what_a_pv_guest_cannot_use)
     /* FSGSBASE SMEP INVPCID SMAP, PKU UMIP. */
     cr_expect_eq(r.ebx & ((1u << 0) | (1u << 7) | (1u << 10) | (1u << 20)), 0);
     cr_expect_eq(r.ecx & ((1u << 2) | (1u << 3)), 0);
+    cr_expect_eq(r.ecx & (1u << 22), 0);                     /* RDPID: no TSC_AUX */
     cr_expect_eq(r.ebx & ((1u << 3) | (1u << 8)), (1u << 3) | (1u << 8)); /* BMI1 BMI2 */
 
     r = (struct cpuid_regs){ ~0u, ~0u, ~0u, ~0u };

@@ -13,9 +13,18 @@
  *   flush all vCPUs (MMUEXT_TLB_FLUSH_ALL / _MULTI) and unpin it.
  *
  * A reader that sees another round's data page read through a stale
- * translation. Between phases the guest asks the shim for its flush
- * statistics (sysctl XEN_SYSCTL_debug_keys "f", a minishim addition; any
- * error, as under Xen's own shim, means "not available").
+ * translation.
+ *
+ * Meanwhile every reader also cycles an LDT of its own: SET_LDT, load %es
+ * from it (the shim faults the LDT page in from the #GP, taking the MMU
+ * lock, as Xen's LDT fault path takes a page type reference), SET_LDT 0.
+ * Those lock acquisitions race vCPU 0's retypes, whose flush IPIs are sent
+ * with the MMU lock held: a CPU spinning for that lock without serving
+ * IPIs would never acknowledge, and both would hang.
+ *
+ * Between phases the guest asks the shim for its flush statistics
+ * (sysctl XEN_SYSCTL_debug_keys "f", a minishim addition; any error, as
+ * under Xen's own shim, means "not available").
  * Needs 2+ vCPUs (SKIP with 1); the bed gives it 4.
  */
 #define __XEN_TOOLS__ 1                 /* xen/sysctl.h */
@@ -45,6 +54,11 @@ static volatile uint64_t wwin[PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)))
 static uint8_t ap_stack[MAX_VCPUS][4 * PAGE_SIZE] __attribute__((aligned(16)));
 static uint64_t hot[MAX_VCPUS][PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
 static struct vcpu_guest_context ctx;
+/* Each reader's LDT page (read-only, entry 1 a flat data segment). */
+static uint64_t ldtp[MAX_VCPUS][PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
+static volatile unsigned long ldt_cycles[MAX_VCPUS], ldt_bad[MAX_VCPUS];
+#define DATA_FLAT 0x00cff3000000ffffUL  /* P, DPL 3, data RW, 4 GiB */
+#define LDT_EVERY 64                    /* reader loop passes per LDT cycle */
 
 /* phase: (round << 1) | mapped. */
 static volatile unsigned long phase, stop;
@@ -83,6 +97,36 @@ static long uvm(const volatile void *va, uint64_t val, unsigned long flags)
 
 /* ------------------------------------------------------------ readers - */
 
+static long set_ldt(uint64_t base, unsigned int ents)
+{
+    struct mmuext_op op;
+
+    memset(&op, 0, sizeof(op));
+    op.cmd = MMUEXT_SET_LDT;
+    op.arg1.linear_addr = base;
+    op.arg2.nr_ents = ents;
+    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+}
+
+/* SET_LDT, %es from LDT entry 1 (a #GP the shim turns into an LDT
+ * fault-in), %es null again, SET_LDT 0. */
+static void ldt_cycle(unsigned long id)
+{
+    unsigned int sel = 0x0f, got = 0;
+
+    if (set_ldt((uint64_t)ldtp[id], 2)) {
+        ldt_bad[id]++;
+        return;
+    }
+    asm volatile("mov %1, %%es\n\tmov %%es, %0\n\tmov %2, %%es"
+                 : "=&r"(got) : "r"(sel), "r"(0u) : "memory");
+    if (got != sel)
+        ldt_bad[id]++;
+    if (set_ldt(0, 0))
+        ldt_bad[id]++;
+    ldt_cycles[id]++;
+}
+
 static void reader(unsigned long id)
 {
     volatile uint64_t *win = (volatile uint64_t *)WINDOW;
@@ -92,6 +136,8 @@ static void reader(unsigned long id)
         unsigned long ph = __atomic_load_n(&phase, __ATOMIC_ACQUIRE);
 
         hot[id][n++ % (PAGE_SIZE / 8)]++;           /* other mappings stay busy */
+        if (n % LDT_EVERY == 0)
+            ldt_cycle(id);
         if (ph & 1) {
             unsigned long r = ph >> 1;
 
@@ -278,6 +324,13 @@ void test_main(void)
     if (test_failures())
         return;
 
+    /* Each reader's LDT page: descriptors first, then read-only (Xen: a
+     * writable mapping and PGT_seg_desc_page exclude each other). */
+    for (id = 1; id < MAX_VCPUS; id++) {
+        ldtp[id][1] = DATA_FLAT;
+        check(uvm(ldtp[id], pte(guest_mfn_of(ldtp[id]), _P | _US | _A | _D), UVMF_INVLPG | UVMF_ALL) == 0,
+              "map vCPU %u's LDT page read-only", id);
+    }
     /* Readers on vCPUs 1..3 (as many as the domain has). */
     for (id = 1; id < MAX_VCPUS; id++) {
         if (hypercall_vcpu_op(VCPUOP_is_up, id, NULL) < 0)
@@ -315,10 +368,13 @@ void test_main(void)
               "(want %lx; %lu bad reads)", id, (unsigned long)bad_val[id], bad_page[id],
               bad_round[id], TAG((bad_round[id] + bad_page[id]) % ND), bad[id]);
         check(reads[id] > 0, "vCPU %u never read the window", id);
+        check(ldt_cycles[id] > 0 && ldt_bad[id] == 0,
+              "vCPU %u: %lu LDT cycles, %lu failed", id, ldt_cycles[id], ldt_bad[id]);
     }
     if (!bad_total && !test_failures())
-        printk("retype: %u readers, no stale translation (reads:%lu %lu %lu)\n", nr_readers,
-               reads[1], reads[2], reads[3]);
+        printk("retype: %u readers, no stale translation (reads:%lu %lu %lu, "
+               "LDT cycles:%lu %lu %lu)\n", nr_readers, reads[1], reads[2], reads[3],
+               ldt_cycles[1], ldt_cycles[2], ldt_cycles[3]);
 
     /* Tear down: the L1 is plain data again, the window is gone. */
     check(mmu_update(ma(l4, 32), 0) == 0, "unhook the window");

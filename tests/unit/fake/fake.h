@@ -89,6 +89,10 @@ extern __thread unsigned int fake_cpu_id;   /* per host thread: threads play CPU
  * records regs and longjmps to fake_halt_jmp with value 2. */
 struct cpu_regs;
 extern uint64_t fake_guest_fault_start, fake_guest_fault_end;
+/* When fake_guest_window_end is set, every guest address outside
+ * [fake_guest_window_start, fake_guest_window_end) faults too (the
+ * fuzzers: a guest pointer from fuzz input never reaches host memory). */
+extern uint64_t fake_guest_window_start, fake_guest_window_end;
 extern uint64_t fake_cr2;
 extern bool fake_cr0_ts;
 extern unsigned int fake_syscall_inits;

@@ -248,6 +248,8 @@ void *arch_phys_to_virt(paddr_t p)
     return fake_mem + p.pa;
 }
 
+uint64_t arch_boot_mapped_end(void) { return FAKE_MEM_SIZE; }
+
 paddr_t arch_virt_to_phys(const void *v)
 {
     const uint8_t *b = v;
@@ -300,6 +302,7 @@ unsigned int arch_cpu_id(void) { return fake_cpu_id; }
 /* PV guest support (arch.h). Guest virtual addresses are host pointers;
  * [fake_guest_fault_start, fake_guest_fault_end) faults like unmapped memory. */
 uint64_t fake_guest_fault_start, fake_guest_fault_end;
+uint64_t fake_guest_window_start, fake_guest_window_end;
 uint64_t fake_cr2;
 bool fake_cr0_ts;
 unsigned int fake_syscall_inits;
@@ -326,6 +329,9 @@ static size_t fake_copy(uint8_t *dst, const uint8_t *src, uint64_t guest, size_t
         uint64_t a = guest + done;
 
         if (a >= fake_guest_fault_start && a < fake_guest_fault_end)
+            break;
+        if (fake_guest_window_end &&
+            (a < fake_guest_window_start || a >= fake_guest_window_end))
             break;
         dst[done] = src[done];
     }

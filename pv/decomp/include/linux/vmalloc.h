@@ -1,0 +1,1 @@
+#include <decomp_compat.h>
