@@ -19,7 +19,7 @@ Upstream-Name: minishim
 Comment: Built from commit $commit.
 
 Files: *
-Copyright: the minishim authors
+Copyright: 2026 the minishim authors
 License: other
  No licence has been chosen for minishim yet; until one is, the authors
  keep all rights. The image links newlib (Debian's newlib-source), whose
@@ -27,15 +27,22 @@ License: other
  a Debian system.
 COPY
 date=$(git -C "$top" log -1 --format=%aD 2>/dev/null || date -R)
-printf 'minishim (%s) unstable; urgency=medium\n\n  * Build of commit %s.\n\n -- minishim developers <minishim@localhost>  %s\n' \
-  "$version" "$commit" "$date" | gzip -9n > "$doc/changelog.Debian.gz"
+printf 'minishim (%s) unstable; urgency=medium\n\n  * Build of commit %s.\n\n -- minishim developers <minishim-devel@example.org>  %s\n' \
+  "$version" "$commit" "$date" | gzip -9n > "$doc/changelog.gz"   # native: no Debian revision
+
+# The image is a hypervisor loaded by Xen's PVH loader (or QEMU), not a
+# program: static linking is what it must be.
+mkdir -p "$stage/usr/share/lintian/overrides"
+printf '%s\n' "# A PVH kernel image, not a userspace program." \
+  "minishim: statically-linked-binary [usr/lib/minishim/minishim.elf]" \
+  > "$stage/usr/share/lintian/overrides/minishim"
 
 size_kb=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 cat > "$stage/DEBIAN/control" <<CTRL
 Package: minishim
 Version: $version
 Architecture: amd64
-Maintainer: minishim developers <minishim@localhost>
+Maintainer: minishim developers <minishim-devel@example.org>
 Installed-Size: $size_kb
 Section: admin
 Priority: optional

@@ -28,7 +28,7 @@ dpkg-deb -x "$deb" "$work/dpkg"
 for root in "$work/ar" "$work/dpkg"; do
   for f in usr/lib/minishim/minishim.elf usr/share/doc/minishim/deploy.md \
            usr/share/doc/minishim/README.md usr/share/doc/minishim/copyright \
-           usr/share/doc/minishim/changelog.Debian.gz; do
+           usr/share/doc/minishim/changelog.gz; do
     [ -s "$root/$f" ] || fail "$f missing from the package (${root##*/} unpack)"
   done
 done
