@@ -75,7 +75,7 @@ IMG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g \
               -fno-asynchronous-unwind-tables -fno-strict-aliasing \
               -ffunction-sections \
               -isystem $(GCC_INC) $(NEWLIB_INC) -isystem $(XEN_INC_DIR) \
-              -Iinclude -include include/minishim/visibility.h \
+              -Iinclude -I$(BUILD)/gen -include include/minishim/visibility.h \
               -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
 IMG_ASFLAGS := $(filter-out -std=gnu11,$(IMG_CFLAGS)) -D__ASSEMBLY__
 IMG_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
@@ -87,9 +87,17 @@ IMG_OBJ   := $(patsubst %,$(BUILD)/img/%.o,$(BOOT_SRC) $(LOGIC_SRC))
 
 IMAGE := $(BUILD)/minishim.elf
 
-.PHONY: all image deps run test test-unit test-qemu test-bed bench clean distclean linux
+# Version and commit for the boot banner and the package
+# (scripts/version.sh); rewritten only when they change.
+VERSION_H := $(BUILD)/gen/minishim/build_version.h
+
+.PHONY: FORCE all image deps install deb test-deb run test test-footprint test-unit test-qemu test-bed bench clean distclean linux
 all: image
 image: $(IMAGE)
+
+$(VERSION_H): FORCE
+	$(Q)scripts/version.sh --header $@
+FORCE:
 
 # -------------------------------------------------------- dependencies ---
 # scripts/deps.sh installs what is missing (apt) and is a no-op otherwise.
@@ -157,7 +165,7 @@ $(DECOMP_HOST_LIB): $(patsubst %,$(DECOMP_DIR)/host/%.o,$(DECOMP_NAMES))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # ---------------------------------------------------------------- image ---
-$(BUILD)/img/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+$(BUILD)/img/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen $(VERSION_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(IMG_CFLAGS) -c $< -o $@
@@ -201,7 +209,7 @@ check-reach: $(REACH_OBJ) $(DECOMP_LIB) $(BUILD)/reach/ldflags $(REACH_ALLOW) sc
 
 # ------------------------------------------------------------ unit tests ---
 HOST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-strict-aliasing \
-               -Iinclude -Itests/unit -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
+               -Iinclude -I$(BUILD)/gen -Itests/unit -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
 UNIT_SRC  := $(sort $(wildcard tests/unit/*.c tests/unit/fake/*.c))
 HOST_OBJ  := $(patsubst %,$(BUILD)/host/%.o,$(LOGIC_SRC) $(UNIT_SRC))
 UNIT_BIN  := $(BUILD)/unit-tests
@@ -210,7 +218,7 @@ UNIT_BIN  := $(BUILD)/unit-tests
 # the call on to shim/ipi.c otherwise).
 HOST_LDFLAGS := -Wl,--wrap=ipi_flush_mask
 
-$(BUILD)/host/%.c.o: %.c Makefile | $(DEPS_STAMP)
+$(BUILD)/host/%.c.o: %.c Makefile | $(DEPS_STAMP) $(VERSION_H)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
 	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
@@ -253,7 +261,36 @@ test-qemu: $(IMAGE) $(GUEST_ELFS)
 linux: $(IMAGE)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) scripts/run-linux.sh
 
-test: check-reach test-unit test-fuzz test-qemu test-bench-tools $(if $(BED_AVAILABLE),test-bed bench-quick)
+# The image's size limits (scripts/check-footprint.sh): 512 KiB stripped,
+# 2 MiB text+data+bss.
+test-footprint: $(IMAGE)
+	$(Q)scripts/check-footprint.sh $(IMAGE)
+
+test: check-reach test-unit test-footprint test-deb test-fuzz test-qemu test-bench-tools $(if $(BED_AVAILABLE),test-bed bench-quick)
+
+# ------------------------------------------------------ install, package ---
+# make install PREFIX=/usr/local DESTDIR=: the image (stripped: Xen's PVH
+# loader needs only the loadable segments and the ELF note) as
+# $(PREFIX)/lib/minishim/minishim.elf, the docs in
+# $(PREFIX)/share/doc/minishim. make deb: the same as a Debian package
+# (scripts/mkdeb.sh, dpkg-deb only). make test-deb: unpack it, check its
+# version against the image's banner and boot a guest with the installed
+# image under QEMU (scripts/test-deb.sh); lintian runs there when present.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+DOCS    := README.md docs/deploy.md docs/architecture.md docs/linux-guest.md
+
+install: $(IMAGE)
+	$(Q)install -d $(DESTDIR)$(PREFIX)/lib/minishim $(DESTDIR)$(PREFIX)/share/doc/minishim
+	$(Q)strip -o $(DESTDIR)$(PREFIX)/lib/minishim/minishim.elf $(IMAGE)
+	$(Q)chmod 0644 $(DESTDIR)$(PREFIX)/lib/minishim/minishim.elf
+	$(Q)install -m 0644 $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/minishim/
+
+deb: $(IMAGE)
+	$(Q)scripts/mkdeb.sh $(abspath $(BUILD))
+
+test-deb: $(IMAGE) $(GUEST_OUT)/hello.elf
+	$(Q)BUILD_DIR=$(abspath $(BUILD)) scripts/test-deb.sh
 
 clean:
 	rm -rf $(BUILD)/img $(BUILD)/host $(BUILD)/guests $(IMAGE) $(UNIT_BIN)

@@ -3,10 +3,13 @@
  * IDT, TSS with IST stacks for #DF/NMI/#MC so that a broken stack still
  * gives a register dump), then hand-off to shim_main().
  */
+#include <minishim/xen-public.h>
 #include <minishim/arch.h>
 #include <minishim/boot.h>
 #include <minishim/layout.h>
+#include <minishim/page_alloc.h>
 #include <minishim/percpu.h>
+#include <minishim/spinlock.h>
 #include <minishim/x86.h>
 
 struct __packed tss64 {
@@ -35,16 +38,80 @@ struct __packed desc_ptr {
 };
 
 
-/* Per-CPU descriptor tables and stacks; CPU 0 is the boot CPU, the others
- * are set up by cpu_tables_setup() before boot/smpboot.c starts them. */
+/*
+ * Per-CPU descriptor tables and stacks. The boot CPU's are static (they
+ * are needed before the frame allocator exists); an AP's come from the
+ * frame allocator the first time that CPU is prepared or has its GDT
+ * written (cpu_area()), so a guest pays only for the CPUs it has, not for
+ * NR_CPUS of them (docs/architecture.md, "Footprint").
+ */
 struct cpu_tables {
     uint64_t gdt[GDT_ENTRIES];
     struct tss64 tss __aligned(128);
 };
-static struct cpu_tables cpu_tables[NR_CPUS] __aligned(4096);
+/* The stacks of one CPU, each STACK_SIZE bytes and STACK_SIZE-aligned
+ * (arch_cpu_id() masks %rsp): TSS.RSP0, then the four IST stacks. */
+struct cpu_stacks {
+    uint8_t stack[STACK_SIZE];
+    uint8_t ist[4][STACK_SIZE];
+};
+#define TABLE_FRAMES ((sizeof(struct cpu_tables) + PAGE_SIZE - 1) / PAGE_SIZE)
+#define STACK_FRAMES (sizeof(struct cpu_stacks) / PAGE_SIZE)
+#define STACK_ALIGN_FRAMES (STACK_SIZE / PAGE_SIZE)
+
+static struct cpu_tables bsp_tables __aligned(4096);
+static struct cpu_stacks bsp_stacks __aligned(STACK_SIZE);
+static uint8_t bsp_scratch[PAGE_SIZE] __aligned(PAGE_SIZE);
+static struct cpu_tables *cpu_tables[NR_CPUS] = { &bsp_tables };
+static struct cpu_stacks *cpu_stacks[NR_CPUS] = { &bsp_stacks };
+static uint8_t *cpu_scratch[NR_CPUS] = { bsp_scratch };
 static struct idt_gate idt[256] __aligned(4096);
-static uint8_t cpu_stacks[NR_CPUS][STACK_SIZE] __aligned(STACK_SIZE);
-static uint8_t cpu_ist_stacks[NR_CPUS][4][STACK_SIZE] __aligned(STACK_SIZE);
+static spinlock_t cpu_area_lock = SPINLOCK_INIT;
+
+/* One AP's area is one contiguous run: its tables, its scratch page, then
+ * its stacks at the first STACK_SIZE boundary after them (the allocator has
+ * no alignment, and frees nothing, so up to STACK_ALIGN_FRAMES - 1 frames
+ * stay unused). */
+#define AREA_FRAMES (TABLE_FRAMES + 1 + STACK_ALIGN_FRAMES - 1 + STACK_FRAMES)
+
+void *arch_cpu_scratch_page(unsigned int cpu)
+{
+    return cpu < NR_CPUS ? __atomic_load_n(&cpu_scratch[cpu], __ATOMIC_ACQUIRE) : NULL;
+}
+
+unsigned long arch_cpu_area_bytes(void)
+{
+    return AREA_FRAMES * PAGE_SIZE;
+}
+
+/* CPU cpu's tables and stacks, allocated on first use; false when the
+ * frame allocator has no room for them (the CPU then cannot start). Kept
+ * for good once allocated: a CPU that goes down and up again reuses them. */
+static bool cpu_area(unsigned int cpu)
+{
+    unsigned long flags, stack_mfn;
+    bool ok = true;
+
+    if (cpu >= NR_CPUS)
+        return false;
+    flags = spin_lock_irqsave(&cpu_area_lock);
+    if (!cpu_tables[cpu]) {
+        mfn_t m = alloc_frames_contig(AREA_FRAMES, FRAME_SHIM);
+
+        if (mfn_valid_value(m)) {
+            stack_mfn = (m.mfn + TABLE_FRAMES + 1 + STACK_ALIGN_FRAMES - 1) &
+                        ~(unsigned long)(STACK_ALIGN_FRAMES - 1);
+            cpu_tables[cpu] = arch_phys_to_virt(mfn_to_paddr(m));
+            cpu_stacks[cpu] = arch_phys_to_virt(mfn_to_paddr(mfn(stack_mfn)));
+            __atomic_store_n(&cpu_scratch[cpu], arch_phys_to_virt(mfn_to_paddr(
+                             mfn(m.mfn + TABLE_FRAMES))), __ATOMIC_RELEASE);
+        } else {
+            ok = false;
+        }
+    }
+    spin_unlock_irqrestore(&cpu_area_lock, flags);
+    return ok;
+}
 
 /* Usable top of a shim stack: below the struct stack_top naming the CPU. */
 static uint8_t *stack_init(uint8_t *stack, unsigned int cpu)
@@ -120,23 +187,33 @@ static void idt_init(void)
     idt_set(X86_EXC_DB, trap_stubs + 16 * X86_EXC_DB, 0, IST_DB);
 }
 
+int arch_cpu_alloc(unsigned int cpu)
+{
+    return cpu_area(cpu) ? 0 : -XEN_ENOMEM;
+}
+
 /* Fill CPU cpu's TSS, GDT and stack tops (stack-top CPU id); returns the
  * top of its per-CPU stack (TSS.RSP0). Nothing is loaded. */
 uint64_t cpu_tables_setup(unsigned int cpu)
 {
-    struct tss64 *tss = &cpu_tables[cpu].tss;
-    uint8_t (*ist)[STACK_SIZE] = cpu_ist_stacks[cpu];
+    struct tss64 *tss;
+    uint8_t (*ist)[STACK_SIZE];
+
+    if (!cpu_area(cpu))
+        return 0;
+    tss = &cpu_tables[cpu]->tss;
+    ist = cpu_stacks[cpu]->ist;
 
     *tss = (struct tss64){ 0 };
-    tss->rsp[0] = (uint64_t)stack_init(cpu_stacks[cpu], cpu);
+    tss->rsp[0] = (uint64_t)stack_init(cpu_stacks[cpu]->stack, cpu);
     tss->ist[IST_DF - 1] = (uint64_t)stack_init(ist[0], cpu);
     tss->ist[IST_NMI - 1] = (uint64_t)stack_init(ist[1], cpu);
     tss->ist[IST_MC - 1] = (uint64_t)stack_init(ist[2], cpu);
     tss->ist[IST_DB - 1] = (uint64_t)stack_init(ist[3], cpu);
     tss->iomap_base = sizeof(*tss);        /* no I/O bitmap: ring 3 port I/O faults */
-    gdt_init(cpu_tables[cpu].gdt, tss);
+    gdt_init(cpu_tables[cpu]->gdt, tss);
     percpu[cpu].id = cpu;
-    percpu[cpu].stack = cpu_stacks[cpu];
+    percpu[cpu].stack = cpu_stacks[cpu]->stack;
     return tss->rsp[0];
 }
 
@@ -144,7 +221,7 @@ uint64_t cpu_tables_setup(unsigned int cpu)
 void cpu_tables_load(unsigned int cpu)
 {
     struct desc_ptr gdtr = { sizeof(uint64_t) * GDT_ENTRIES - 1,
-                             (uint64_t)cpu_tables[cpu].gdt };
+                             (uint64_t)cpu_tables[cpu]->gdt };
     struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)idt };
 
     asm volatile("lgdt %0" :: "m"(gdtr));
@@ -181,9 +258,11 @@ void arch_set_guest_gdt_entries(unsigned int cpu, unsigned int first,
 {
     uint64_t *gdt;
 
-    if (cpu >= NR_CPUS)
+    /* Written before the vCPU's CPU first starts (VCPUOP_initialise):
+     * the area is allocated here then and kept for that start. */
+    if (!cpu_area(cpu))
         return;
-    gdt = cpu_tables[cpu].gdt;
+    gdt = cpu_tables[cpu]->gdt;
 
     for (unsigned int i = 0; i < nr && first + i < FIRST_RESERVED_GDT_ENTRY; i++)
         gdt[first + i] = desc ? desc[i] : 0;
@@ -193,7 +272,7 @@ void arch_set_guest_gdt_entries(unsigned int cpu, unsigned int first,
  * DPL 0, two slots) at LDT_SEL in this CPU's GDT, as Xen's LDT_ENTRY. */
 void arch_load_ldt(const void *base, unsigned int ents)
 {
-    uint64_t *gdt = cpu_tables[arch_cpu_id()].gdt;
+    uint64_t *gdt = cpu_tables[arch_cpu_id()]->gdt;
     uint64_t b = (uint64_t)base, limit = (uint64_t)ents * 8 - 1;
 
     if (!ents) {

@@ -49,6 +49,8 @@ int arch_cpu_prepare(unsigned int cpu)
     if (cpu == 0 || cpu >= NR_CPUS)
         return -XEN_EINVAL;
     ap_boot_stack = cpu_tables_setup(cpu);
+    if (!ap_boot_stack)
+        return -XEN_ENOMEM;        /* no frames for its tables and stacks */
     ap_boot_cr0 = read_cr0();
     /* The shim's own page table, never a guest's (the boot CPU may be on
      * a guest L4 that the guest can later free). */

@@ -31,9 +31,9 @@
 #include <minishim/l0.h>
 
 static uint8_t hypercall_page[PAGE_SIZE] __aligned(PAGE_SIZE);
-/* One input page per CPU: input must not cross a page boundary (TLFS
- * "Hypercall Inputs and Outputs"); used with interrupts off. */
-static uint8_t input_page[NR_CPUS][PAGE_SIZE] __aligned(PAGE_SIZE);
+/* Input goes in the CPU's own scratch page (arch_cpu_scratch_page, in its
+ * per-CPU area): input must not cross a page boundary (TLFS "Hypercall
+ * Inputs and Outputs"); used with interrupts off. */
 
 /*
  * Version field of the guest OS identity (bits 47:16): the Xen ABI the shim
@@ -192,6 +192,8 @@ int hyperv_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
         return -XEN_EOPNOTSUPP;
     if (cpumask_empty(mask) || self >= NR_CPUS)
         return -XEN_EINVAL;         /* never send an empty processor set */
+    if (!arch_cpu_scratch_page(self))
+        return -XEN_ENOMEM;         /* no per-CPU area: the caller uses IPIs */
 
     /* All other online CPUs (the caller knows): let L0 take every
      * processor. */
@@ -235,7 +237,7 @@ int hyperv_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
         hvflags |= HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY;
 
     irq = arch_irq_save();
-    in = (uint64_t *)input_page[self];
+    in = arch_cpu_scratch_page(self);
     if (!ex) {
         struct hv_flush_input *f = (struct hv_flush_input *)in;
 
@@ -333,7 +335,7 @@ unsigned int hyperv_selftest(void)
     };
     unsigned int bad = 0;
 
-    if (!ready || self >= NR_CPUS) {
+    if (!ready || self >= NR_CPUS || !arch_cpu_scratch_page(self)) {
         pr_info("l0: selftest backend=hyperv not set up mismatches=1\n");
         return 1;
     }
@@ -341,7 +343,7 @@ unsigned int hyperv_selftest(void)
             (unsigned int)vp, (unsigned int)recommendations);
     for (unsigned int i = 0; i < ARRAY_SIZE(probes); i++) {
         const struct hv_probe *p = &probes[i];
-        uint64_t *in = (uint64_t *)input_page[self];
+        uint64_t *in = arch_cpu_scratch_page(self);
         uint64_t control = p->code | ((uint64_t)p->varhead << HV_HC_VARHEAD_SHIFT) |
                            ((uint64_t)p->reps << HV_HC_REP_COUNT_SHIFT);
         unsigned long irq;

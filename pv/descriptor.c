@@ -10,6 +10,7 @@
 #include <string.h>
 #include <minishim/arch.h>
 #include <minishim/console.h>
+#include <minishim/page_alloc.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_hypercall.h>
@@ -122,16 +123,32 @@ static void gdt_load_copy(const struct vcpu *v)
 #define LDT_PAGES 16                        /* 8192 entries */
 
 struct ldt_shadow {
-    uint64_t desc[LDT_PAGES * DESC_PER_PAGE];
+    uint64_t *desc;                         /* LDT_PAGES frames, or NULL */
     mfn_t frame[LDT_PAGES];                 /* faulted-in pages, 0: none */
     bool loaded;                            /* LDTR holds this copy      */
 };
 
-static struct ldt_shadow ldt_shadow[PV_MAX_VCPUS] __attribute__((aligned(4096)));
+static struct ldt_shadow ldt_shadow[PV_MAX_VCPUS];
 
 static struct ldt_shadow *ldt_of(const struct vcpu *v)
 {
     return &ldt_shadow[v->id];
+}
+
+/* The copy itself (64 KiB) comes from the frame allocator the first time
+ * the vCPU uses an LDT, so vCPUs without one cost nothing; kept until the
+ * shim stops. false when no frames are left. */
+static bool ldt_copy_alloc(struct ldt_shadow *s)
+{
+    mfn_t m;
+
+    if (s->desc)
+        return true;
+    m = alloc_frames_contig(LDT_PAGES, FRAME_SHIM);
+    if (!mfn_valid_value(m))
+        return false;
+    s->desc = arch_phys_to_virt(mfn_to_paddr(m));
+    return true;
 }
 
 /* Guest kernel page-table walk (Xen guest_get_eff_kern_l1e): the frame
@@ -160,11 +177,16 @@ static void ldt_load(struct vcpu *v)
 {
     struct ldt_shadow *s = ldt_of(v);
 
-    if (v->mm.ldt_ents)
+    /* Without frames for the copy the LDTR stays null: every LDT
+     * selector then faults and pv_ldt_fault() reports it to the guest as
+     * a page it could not take. */
+    if (v->mm.ldt_ents && ldt_copy_alloc(s)) {
         arch_load_ldt(s->desc, v->mm.ldt_ents);
-    else
-        arch_load_ldt(NULL, 0);
-    s->loaded = true;
+        s->loaded = true;
+        return;
+    }
+    arch_load_ldt(NULL, 0);
+    s->loaded = !v->mm.ldt_ents;
 }
 
 /* Xen pv_destroy_ldt(): drop every faulted-in page. */
@@ -185,11 +207,14 @@ static void ldt_destroy(struct vcpu *v)
 static bool ldt_map_page(struct vcpu *v, unsigned int p)
 {
     struct ldt_shadow *s = ldt_of(v);
-    uint64_t *d = &s->desc[p * DESC_PER_PAGE];
+    uint64_t *d;
     mfn_t m;
 
     if (s->frame[p].mfn)
         return true;
+    if (!ldt_copy_alloc(s))
+        return false;
+    d = &s->desc[p * DESC_PER_PAGE];
     /* Xen guest_get_eff_l1e(): outside the guest range reads as not
      * present. */
     if (!guest_access_ok(v->mm.ldt_base + (uint64_t)p * PAGE_SIZE, PAGE_SIZE))

@@ -94,22 +94,10 @@ void __noreturn pv_start(paddr_t start_info)
     char err[200];
     int rc;
 
-    nr_free = page_alloc_init(&boot_info, image_phys_start(), image_phys_end(),
-                              start_info);
-    /* Pages L0 Xen gave the shim's own domain (console and xenstore
-     * rings): never hand them to the guest, should they lie in RAM. */
-    if (l0_kind() == L0_XEN) {
-        static const unsigned int params[] = { HVM_PARAM_CONSOLE_PFN,
-                                               HVM_PARAM_STORE_PFN };
-
-        for (unsigned int i = 0; i < ARRAY_SIZE(params); i++) {
-            uint64_t pfn = 0;
-
-            if (!xen_get_hvm_param(params[i], &pfn) && pfn)
-                page_alloc_reserve(pa(pfn << PAGE_SHIFT), PAGE_SIZE);
-        }
-        nr_free = page_alloc_nr_free();
-    }
+    /* The frame allocator is up since shim_main (shim/main.c,
+     * memory_init), before the APs took their per-CPU areas. */
+    (void)start_info;
+    nr_free = page_alloc_nr_free();
     pr_info("mem: %lu free frames (%lu MiB) for the guest and the shim\n",
             nr_free, nr_free >> 8);
     rc = pv_m2p_init();

@@ -9,11 +9,14 @@
 #include <minishim/bzimage.h>
 #include <minishim/arch.h>
 #include <minishim/boot.h>
+#include <minishim/build_version.h>
 #include <minishim/console.h>
 #include <minishim/elf.h>
 #include <minishim/flush.h>
 #include <minishim/inject.h>
 #include <minishim/l0.h>
+#include <minishim/page_alloc.h>
+#include <minishim/percpu.h>
 #include <minishim/pv_domain.h>
 #include <minishim/shim.h>
 #include <minishim/smp.h>
@@ -133,6 +136,51 @@ static void report_memory(void)
             (unsigned long)image_phys_end().pa);
 }
 
+/* The frame allocator, before anything takes frames from it (the APs'
+ * per-CPU areas, then the guest in pv/start.c). */
+static void memory_init(paddr_t start_info)
+{
+    page_alloc_init(&boot_info, image_phys_start(), image_phys_end(), start_info);
+    /* Pages L0 Xen gave the shim's own domain (console and xenstore
+     * rings): never hand them to the guest, should they lie in RAM. */
+    if (l0_kind() == L0_XEN) {
+        static const unsigned int params[] = { HVM_PARAM_CONSOLE_PFN,
+                                               HVM_PARAM_STORE_PFN };
+
+        for (unsigned int i = 0; i < ARRAY_SIZE(params); i++) {
+            uint64_t pfn = 0;
+
+            if (!xen_get_hvm_param(params[i], &pfn) && pfn)
+                page_alloc_reserve(pa(pfn << PAGE_SHIFT), PAGE_SIZE);
+        }
+    }
+}
+
+/*
+ * Per-CPU tables and stacks for the CPUs present (the MADT's, as smp_init
+ * counted them), taken now so the guest is sized with them gone; a CPU
+ * whose area does not fit is left out. Then the shim's footprint: the
+ * image (text, data, bss: the boot CPU's area is static) plus the APs'.
+ */
+static void percpu_init(void)
+{
+    unsigned int got = 1;
+    unsigned long img = image_phys_end().pa - image_phys_start().pa;
+
+    for (unsigned int c = 1; c < nr_cpus_possible; c++) {
+        if (arch_cpu_alloc(c)) {
+            pr_warn("mem: no frames for CPU %u's tables and stacks; "
+                    "%u CPUs usable\n", c, c);
+            nr_cpus_possible = c;
+            break;
+        }
+        got++;
+    }
+    pr_info("mem: shim footprint %lu KiB: image %lu KiB + %u AP%s x %lu KiB per-CPU\n",
+            (img + (got - 1) * arch_cpu_area_bytes()) >> 10, img >> 10,
+            got - 1, got == 2 ? "" : "s", arch_cpu_area_bytes() >> 10);
+}
+
 static void report_cpus(void)
 {
     paddr_t rsdp = acpi_find_rsdp(boot_info.rsdp);
@@ -214,7 +262,9 @@ void __noreturn shim_main(paddr_t start_info)
     }
     console_set_level(shim_cfg.loglvl);
 
-    pr_info("minishim " MINISHIM_VERSION ": PV shim for 64-bit Xen PV guests\n");
+    /* The same version and commit as the Debian package (make deb). */
+    pr_info("minishim " MINISHIM_FULL_VERSION ": PV shim for 64-bit Xen PV guests "
+            "(commit " MINISHIM_COMMIT ")\n");
     if (rc)
         panic("bad hvm_start_info: %s", err);
     pr_info("boot: hvm_start_info v%u, cmdline \"%s\"\n", boot_info.version,
@@ -251,8 +301,10 @@ void __noreturn shim_main(paddr_t start_info)
         pr_info("console: L0 refuses console_io (a release build of Xen does so for domUs); "
                 "%s\n", xen_pvconsole_ready() ? "using the PV console ring" : "no L0 console left");
     report_memory();
+    memory_init(start_info);
     report_cpus();
     smp_init(&boot_info, acpi_find_rsdp(boot_info.rsdp));
+    percpu_init();
     clock_init();       /* TSC, wallclock, APIC timer (shim/timer.c) */
     if (shim_cfg.smp_selftest)
         smp_selftest();

@@ -51,6 +51,15 @@ void arch_mmio_write32(paddr_t p, uint32_t val);
  */
 struct arch_ap_regs { uint64_t rip, rsp, rflags, cr0, cr3, cr4, efer; };
 int arch_cpu_prepare(unsigned int cpu);
+/* Allocate AP cpu's descriptor tables and stacks now, from the frame
+ * allocator (arch_cpu_prepare does it on first use otherwise): 0 or
+ * -XEN_ENOMEM. arch_cpu_area_bytes: what one AP's area costs. */
+int arch_cpu_alloc(unsigned int cpu);
+/* A page of CPU cpu's own in its per-CPU area (page-aligned, in the direct
+ * map), e.g. for hypercall input that must not cross a page; NULL while
+ * the CPU has no area. Only CPU cpu uses it, with interrupts off. */
+void *arch_cpu_scratch_page(unsigned int cpu);
+unsigned long arch_cpu_area_bytes(void);
 int arch_ap_trampoline(unsigned int cpu, paddr_t tramp);
 void arch_ap_regs(unsigned int cpu, struct arch_ap_regs *r);
 

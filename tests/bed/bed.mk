@@ -71,6 +71,7 @@ test-bed: $(IMAGE) $(GUEST_ELFS)
 	$(Q)rc=0; \
 	$(MAKE) --no-print-directory test-bed-reference || rc=1; \
 	$(MAKE) --no-print-directory test-bed-minishim || rc=1; \
+	$(MAKE) --no-print-directory test-bed-deb || rc=1; \
 	$(if $(filter 1,$(BED_VIRIDIAN)),$(MAKE) --no-print-directory test-bed-viridian || rc=1;) \
 	exit $$rc
 
@@ -185,6 +186,24 @@ test-bed-viridian: $(IMAGE) $(GUEST_ELFS)
 	    $(call bed_guest_args,$(filter %/smp.elf,$(GUEST_ELFS))) \
 	    --viridian $(BED_VIRIDIAN_FLAGS) \
 	    $(foreach n,1 2 3 4 5 6 7 8,--expect-log $(BED_VIRIDIAN_LOG$(n)))
+
+# docs/deploy.md end to end: the Debian package (make deb) installed in
+# dom0 with dpkg -i, the hello guest (2 vCPUs) booted with pvshim_path =
+# /usr/lib/minishim/minishim.elf; its banner must carry the package's
+# version, and the L0-interface and flush-backend lines deploy.md tells
+# users to read must be there.
+.PHONY: test-bed-deb
+test-bed-deb: $(IMAGE) $(GUEST_OUT)/hello.elf
+	@echo "== Xen bed: the minishim package installed in dom0 (docs/deploy.md)"
+	$(Q)deb=$$(scripts/mkdeb.sh $(abspath $(BUILD))) && \
+	ver=$$(dpkg-deb -f "$$deb" Version | sed 's/[.+]/\\&/g') && \
+	BUILD=$(BUILD) $(BED_RUN) --shim-deb "$$deb" $(bed_common_args) \
+	    --guest $(GUEST_OUT)/hello.elf:2 \
+	    --expect-log "hello=^minishim $$ver: PV shim" \
+	    --expect-log "hello=^l0: Xen 4\.17 \(CPUID base" \
+	    --expect-log "hello=^l0: using backend 'xen'" \
+	    --expect-log "hello=^l0: flush backend 'xen' \(auto: Xen L0" \
+	    --expect-log "hello=^flush: flush=auto, tlbclock=on, L0 flush available"
 
 # make bed: one guest by hand. GUEST may be a guest name or an ELF path.
 bed_guest = $(or $(GUEST),$(GUEST_DEMO))

@@ -23,6 +23,11 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
 
   --shim minishim|reference|PATH  shim ELF (default minishim = build/minishim.elf;
                                   reference = /usr/lib/xen-4.17/boot/xen-shim)
+  --shim-deb DEB                  install the minishim Debian package DEB in dom0
+                                  (busybox dpkg -i) and boot every guest with
+                                  pvshim_path = its /usr/lib/minishim/minishim.elf
+                                  (docs/deploy.md); implies --shim minishim's
+                                  default command line
   --shim-cmdline "..."            shim command line (default for minishim
                                   "pv-shim console=xen,pv"; reference: xl default)
   --guest PATH[:VCPUS[:CMDLINE]]  a PV guest kernel (repeatable; default 1 vCPU)
@@ -88,6 +93,7 @@ bed="$BUILD/bed"
 cfgdir="$top/config/bed"
 
 shim=minishim
+shim_deb=""
 shim_cmdline=""
 shim_cmdline_set=0
 l0_cpus=2
@@ -119,6 +125,7 @@ while [ $# -gt 0 ]; do
         --retry-shim-triple-fault) retry_tf=1; shift ;;
         --retry-l0-stall) retry_stall=${2:?}; shift 2 ;;
         --shim) shim=${2:?}; shift 2 ;;
+        --shim-deb) shim_deb=${2:?}; shift 2 ;;
         --shim-cmdline) shim_cmdline=${2?}; shim_cmdline_set=1; shift 2 ;;
         --guest) guests+=("${2:?}"); shift 2 ;;
         --l0-cpus) l0_cpus=${2:?}; shift 2 ;;
@@ -176,6 +183,13 @@ case "$shim" in
     *) shim_path=$shim; shim=$(basename "$shim" .elf) ;;
 esac
 [ -r "$shim_path" ] || die "shim $shim_path not found"
+# The path xl gets as pvshim_path inside dom0.
+shim_in_dom0=/bed/shim/shim.elf
+if [ -n "$shim_deb" ]; then
+    [ -r "$shim_deb" ] || die "package $shim_deb not found"
+    shim_in_dom0=/usr/lib/minishim/minishim.elf
+    [ -n "$tag" ] || tag=minishim-deb
+fi
 [ -n "$tag" ] || tag=$shim
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing"
 
@@ -193,6 +207,7 @@ root="$logs/initrd-root"
 rm -rf "$root"
 mkdir -p "$root/bed/cfg" "$root/bed/guests" "$root/bed/shim"
 cp "$shim_path" "$root/bed/shim/shim.elf"
+[ -z "$shim_deb" ] || cp "$shim_deb" "$root/bed/minishim.deb"
 if [ -n "${ramdisk:-}" ]; then
     [ -r "$ramdisk" ] || die "ramdisk $ramdisk not found"
     cp "$ramdisk" "$root/bed/guests/ramdisk.img"
@@ -230,7 +245,7 @@ for spec in "${guests[@]}"; do
     t=${guest_timeout[$name]:-${guest_timeout[$base]:-$timeout}}
     g_timeout[$name]=$t
     cp "$path" "$root/bed/guests/$name.elf"
-    g_shim=/bed/shim/shim.elf g_cl=$shim_cmdline g_cl_set=$shim_cmdline_set
+    g_shim=$shim_in_dom0 g_cl=$shim_cmdline g_cl_set=$shim_cmdline_set
     gs=${guest_shim[$name]:-${guest_shim[$base]:-}}
     if [ -n "$gs" ]; then
         case "$gs" in

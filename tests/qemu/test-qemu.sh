@@ -41,6 +41,8 @@ case_() {
   fi
 }
 
+# The banner carries the version and commit the package gets (make deb).
+read -r version commit < <("$top/scripts/version.sh")
 bad="$logdir/not-an-elf.bin"
 { printf 'this is not a kernel\n'; head -c 200 /dev/zero; } > "$bad"
 trunc="$logdir/truncated.elf"
@@ -50,7 +52,7 @@ printf '\177ELF\001\001\001\000\000\000\000\000\000\000\000\000' > "$elf32"
 head -c 64 /dev/zero >> "$elf32"
 
 case_ no-module 1 "--smp 1" \
-  "+minishim 0.1: PV shim" "+l0: using backend 'none'" "+mem: memory map" \
+  "+minishim $version: PV shim" "+(commit $commit)" "+l0: using backend 'none'" "+mem: memory map" \
   "+ERROR: guest: no PV guest kernel given" "+shutting down (crash)"
 
 case_ smp2-cpu-count 1 "--smp 2" "+cpu: 2 CPUs (ACPI MADT)" "+no PV guest kernel given"
@@ -136,7 +138,7 @@ case_ bad-cmdline 1 "--cmdline 'loglvl=loud frobnicate console=com1,serial'" \
   "+no PV guest kernel given"
 
 case_ loglvl-error-quiet 1 "--cmdline 'loglvl=error'" \
-  "-minishim 0.1: PV shim" "-mem: memory map" "+ERROR: guest: no PV guest kernel given"
+  "-minishim $version: PV shim" "-mem: memory map" "+ERROR: guest: no PV guest kernel given"
 
 # Flush engine: options reach it, no L0 means no assisted flush,
 # and the telemetry line is printed at shutdown.

@@ -133,6 +133,17 @@ run_guest() {
     echo "BED-GUEST-END $name status=$status seconds=$(secs $elapsed)"
 }
 
+# run-bed.sh --shim-deb: install the package as docs/deploy.md says
+# (busybox's dpkg needs its database directory); the guests' pvshim_path
+# then points into it.
+if [ -f /bed/minishim.deb ]; then
+    mkdir -p /var/lib/dpkg/info /var/lib/dpkg/updates && touch /var/lib/dpkg/status
+    if dpkg -i /bed/minishim.deb && [ -s /usr/lib/minishim/minishim.elf ]; then
+        echo "BED-DEB-INSTALLED $(dpkg -l minishim 2>/dev/null | sed -n 's/^ii *minishim *\([^ ]*\).*/\1/p')"
+    else
+        echo "BED-DEB-FAILED"
+    fi
+fi
 echo "BED-RUN-BEGIN $(wc -l </bed/guests.list) guest(s)"
 # The list is read on fd 3 so nothing a guest run starts can eat it.
 while read -r name limit viridian <&3; do

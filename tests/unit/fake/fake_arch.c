@@ -1,6 +1,7 @@
 /*
  * Host implementation of arch.h for the unit tests. See fake.h.
  */
+#include <minishim/cpumask.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xen/errno.h>
@@ -384,6 +385,24 @@ int arch_cpu_prepare(unsigned int cpu)
 {
     (void)cpu;
     fake_nr_cpu_prepare++;
+    return 0;
+}
+
+int arch_cpu_alloc(unsigned int cpu)
+{
+    (void)cpu;
+    return 0;
+}
+
+void *arch_cpu_scratch_page(unsigned int cpu)
+{
+    static uint8_t pages[NR_CPUS][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+    return cpu < NR_CPUS ? pages[cpu] : NULL;
+}
+
+unsigned long arch_cpu_area_bytes(void)
+{
     return 0;
 }
 
