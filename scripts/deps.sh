@@ -14,6 +14,7 @@ PKGS=(
   xen-hypervisor-4.17-amd64 xen-utils-4.17   # Xen bed: L0 and the reference shim
   linux-image-amd64 busybox-static cpio      # Xen bed: dom0 kernel and initramfs
   gnuplot-nox                           # make bench: plots
+  lintian                               # make test-deb: the package is lintian-clean
 )
 
 missing=()

@@ -7,8 +7,8 @@
 #     its banner carries the package's version and commit;
 #  4. make install PREFIX=/opt/minishim DESTDIR=... puts the same files
 #     under that prefix;
-#  5. lintian --fail-on error, when lintian is installed (it is not part
-#     of scripts/deps.sh: docs/deploy.md says how to run it).
+#  5. lintian --fail-on error (scripts/deps.sh installs it; a machine
+#     without it skips this step and says so).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
