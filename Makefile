@@ -192,7 +192,7 @@ REACH_OBJ   := $(patsubst %,$(BUILD)/reach/%.o,$(filter %.c,$(BOOT_SRC)) $(LOGIC
                $(filter %.S.o,$(IMG_OBJ))
 REACH_ALLOW := scripts/reachable-allow.txt
 
-$(BUILD)/reach/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen
+$(BUILD)/reach/%.c.o: %.c Makefile | $(NEWLIB_STAMP) $(XEN_INC_DIR)/xen $(VERSION_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< [reach]"
 	$(Q)$(CC) $(IMG_CFLAGS) -fno-inline -g0 -c $< -o $@

@@ -98,6 +98,13 @@ int pv_parms_from_notes(const struct elf_image *img, const struct xen_notes *n,
     if (n->has_paddr_offset && !n->has_virt_base)
         FAIL(-XEN_EINVAL, "Xen notes: PADDR_OFFSET set but VIRT_BASE unset");
     p->virt_base = n->has_virt_base ? n->virt_base : 0;
+    /* The initial mapping is laid out in 4 KiB pages from VIRT_BASE (Xen's
+     * dom0 builder and libxc map v_start page by page): an unaligned base
+     * would leave the P2M, start_info and page tables at unaligned
+     * addresses inside their frames. Refused, not rounded. */
+    if (p->virt_base & (PAGE_SIZE - 1))
+        FAIL(-XEN_EINVAL, "Xen notes: VIRT_BASE %lx is not page aligned",
+             (unsigned long)p->virt_base);
     p->paddr_offset = n->has_paddr_offset ? n->paddr_offset : 0;
     p->virt_offset = p->virt_base - p->paddr_offset;
     p->virt_kstart = img->pstart + p->virt_offset;

@@ -22,7 +22,7 @@ FUZZ_DIR    := $(BUILD)/fuzz
 FUZZ_CC     ?= clang
 FUZZ_BASE   := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-strict-aliasing \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-               -Iinclude -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__
+               -Iinclude -I$(BUILD)/gen -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__
 FUZZ_CFLAGS := $(FUZZ_BASE) -fsanitize=fuzzer
 FUZZ_RUN    = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/
 
@@ -70,7 +70,7 @@ $(FUZZ_DIR)/fuzz_mm: tests/fuzz/fuzz_mm.c pv/mm.c $(FUZZ_HDRS) tests/fuzz/fuzz.m
 
 # The bzImage decompressors (Linux's lib/ code) link in as the unit tests'
 # host build: upstream code, not coverage-instrumented.
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SHIM_SRC) $(FUZZ_SUPPORT) $(DECOMP_HOST_LIB) $(FUZZ_HDRS) tests/fuzz/fuzz.mk | $(DEPS_STAMP)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SHIM_SRC) $(FUZZ_SUPPORT) $(DECOMP_HOST_LIB) $(FUZZ_HDRS) tests/fuzz/fuzz.mk | $(DEPS_STAMP) $(VERSION_H)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SHIM_SRC) $(FUZZ_SUPPORT) $(DECOMP_HOST_LIB)

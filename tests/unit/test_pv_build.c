@@ -35,9 +35,13 @@ static size_t note_at(size_t off, uint32_t type, const void *desc, uint32_t len)
 
 /* A guest like tests/guests: LOAD at KBASE (paddr 0), 0x3000 in memory
  * (0x2000 in the file, so 0x1000 of bss), hypercall page at KBASE+0x1000. */
+/* VIRT_BASE note value when non-zero (else KBASE). */
+static uint64_t vbase_note;
+
 static void build_image(const char *features, const char *xenver, bool with_hcall)
 {
-    uint64_t entry = KBASE + 0x100, hpage = KBASE + 0x1000, vbase = KBASE, poff = 0;
+    uint64_t entry = KBASE + 0x100, hpage = KBASE + 0x1000, poff = 0;
+    uint64_t vbase = vbase_note ? vbase_note : KBASE;
     size_t off = 0x2000, start;
 
     memset(img, 0, sizeof(img));
@@ -136,6 +140,14 @@ Test(pv_build, refuses_bad_notes)
     build_image("", "xen-2.0", true);
     cr_expect_eq(parms(&p), -XEN_EINVAL);
     cr_expect(strstr(err, "xen-3.0"), "%s", err);
+
+    /* Found by tests/fuzz (fuzz_elf): an unaligned VIRT_BASE put the P2M
+     * at an unaligned address in the initial mapping. */
+    vbase_note = KBASE - 0x800;
+    build_image("", "xen-3.0", true);
+    cr_expect_eq(parms(&p), -XEN_EINVAL);
+    cr_expect(strstr(err, "VIRT_BASE"), "%s", err);
+    vbase_note = 0;
 }
 
 Test(pv_build, layout_like_dom0_build)
