@@ -251,14 +251,23 @@ run: $(IMAGE) $(RUN_GUEST)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) tests/qemu/run-shim.sh --smp $(RUN_SMP) \
 	    --cmdline "$(RUN_CMDLINE)" --guest "$(RUN_GUEST)"
 
-test-qemu: $(IMAGE) $(GUEST_ELFS)
+# The user-space assertions of the Linux guest (tests/guests/linux/
+# linuxcheck.c), static (glibc), put into its initramfs by
+# scripts/mk-initramfs.sh.
+LINUXCHECK := $(BUILD)/linuxcheck
+$(LINUXCHECK): tests/guests/linux/linuxcheck.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@ (static)"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -pthread -o $@ $<
+
+test-qemu: $(IMAGE) $(GUEST_ELFS) $(LINUXCHECK)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) tests/qemu/test-qemu.sh
 
 # Debian's installed kernel as the PV guest (docs/linux-guest.md): unpack
 # /boot/vmlinuz-* into $(BUILD)/linux/vmlinux, boot it under QEMU-direct
 # and print the furthest boot milestone (minutes under TCG; knobs:
 # LINUX_TIMEOUT, LINUX_IMAGE, LINUX_CMDLINE, LINUX_SMP, SHIM_CMDLINE).
-linux: $(IMAGE)
+linux: $(IMAGE) $(LINUXCHECK)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) scripts/run-linux.sh
 
 # The image's size limits (scripts/check-footprint.sh): 512 KiB stripped,

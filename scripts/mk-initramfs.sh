@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# mk-initramfs.sh OUT: a small gzip'd cpio initramfs for Linux under
-# minishim, from Debian's busybox-static: /init mounts /proc and /sys,
+# mk-initramfs.sh OUT [LINUXCHECK]: a small gzip'd cpio initramfs for Linux
+# under minishim, from Debian's busybox-static: /init mounts /proc and /sys,
 # prints what the milestones of scripts/run-linux.sh look for (user space
-# reached, the vCPUs Linux sees), then powers off (or runs a shell with
-# LINUX_INIT_SHELL=1 baked in as /etc/shell).
+# reached, the vCPUs Linux sees), runs the user-space assertions of
+# LINUXCHECK (the static tests/guests/linux/linuxcheck.c: CHECK lines and
+# "RESULT linux PASS|FAIL"; without it /init prints RESULT linux PASS), then
+# ends the way the kernel command line asks (or runs a shell with
+# LINUX_INIT_SHELL=1 baked in as /etc/shell):
+#   minishim.action=poweroff   poweroff -f (default)
+#   minishim.action=reboot     reboot -f
+#   minishim.action=panic      echo c > /proc/sysrq-trigger (a kernel panic)
+#   minishim.forks=N           linuxcheck's fork+exec count (default 1000)
 set -euo pipefail
 out=$1
+check=${2:-}
+if [ -n "$check" ]; then
+  file -L "$check" 2>/dev/null | grep -q 'statically linked' ||
+    { echo "mk-initramfs: $check is not a static binary" >&2; exit 1; }
+fi
 bb=/bin/busybox
 [ -x "$bb" ] && "$bb" --list >/dev/null 2>&1 || { echo "mk-initramfs: no $bb (apt-get install busybox-static)" >&2; exit 1; }
 file -L "$bb" 2>/dev/null | grep -q 'statically linked' || ldd "$bb" 2>&1 | grep -q 'not a dynamic' ||
@@ -25,11 +37,29 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "minishim-linux: /init running (pid $$)"
 echo "minishim-linux: $(uname -sr), $(grep -c ^processor /proc/cpuinfo) CPU(s) online"
 if [ -e /etc/shell ]; then exec sh; fi
+action=poweroff forks=1000
+for w in $(cat /proc/cmdline); do
+  case "$w" in
+    minishim.action=*) action=${w#*=} ;;
+    minishim.forks=*) forks=${w#*=} ;;
+  esac
+done
+if [ -x /bin/linuxcheck ]; then
+  /bin/linuxcheck fork="$forks" || echo "minishim-linux: linuxcheck exited with status $?"
+else
+  echo "RESULT linux PASS"
+fi
+case "$action" in
+  reboot) echo "minishim-linux: rebooting"; reboot -f ;;
+  panic) echo "minishim-linux: panicking (sysrq c)"; echo c > /proc/sysrq-trigger ;;
+  poweroff) ;;
+  *) echo "minishim-linux: unknown minishim.action=$action: powering off" ;;
+esac
 echo "minishim-linux: powering off"
-echo "RESULT linux PASS"
 poweroff -f
 INIT
 chmod +x "$root/init"
+[ -z "$check" ] || cp "$check" "$root/bin/linuxcheck"
 [ "${LINUX_INIT_SHELL:-0}" = 1 ] && touch "$root/etc/shell"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9n) > "$out.tmp"
 mv "$out.tmp" "$out"

@@ -6,7 +6,8 @@
 #   LINUX_TIMEOUT  seconds before QEMU is stopped (default 600; TCG is slow)
 #   LINUX_MEM      QEMU RAM in MiB (default 1024), LINUX_SMP (default 1)
 #   LINUX_INITRD   initramfs (default: built by scripts/mk-initramfs.sh from
-#                  busybox-static into $BUILD_DIR/linux/initramfs.gz; "none":
+#                  busybox-static and $BUILD_DIR/linuxcheck, the user-space
+#                  assertions, into $BUILD_DIR/linux/initramfs.gz; "none":
 #                  no initrd); passed with the kernel as a module bundle
 #   LINUX_CMDLINE  guest command line
 #   SHIM_CMDLINE   shim options (default loglvl=info)
@@ -26,9 +27,12 @@ src=${LINUX_IMAGE:-$(ls /boot/vmlinuz-* 2>/dev/null | grep -v cloud | sort -V | 
 [ -n "$src" ] || { echo "run-linux: no kernel under /boot (set LINUX_IMAGE)" >&2; exit 1; }
 # The shim takes the bzImage as it is (pv/bzimage.c decompresses it).
 initrd=${LINUX_INITRD:-$out/initramfs.gz}
+check="$build_dir/linuxcheck"
+[ -x "$check" ] || check=""
 if [ "$initrd" = "$out/initramfs.gz" ] &&
-   { [ ! -s "$initrd" ] || [ "$here/mk-initramfs.sh" -nt "$initrd" ]; }; then
-    "$here/mk-initramfs.sh" "$initrd" || exit 1
+   { [ ! -s "$initrd" ] || [ "$here/mk-initramfs.sh" -nt "$initrd" ] ||
+     { [ -n "$check" ] && [ "$check" -nt "$initrd" ]; }; }; then
+    "$here/mk-initramfs.sh" "$initrd" $check || exit 1
 fi
 [ "$initrd" = none ] && initrd=""
 
@@ -40,35 +44,9 @@ BUILD_DIR="$build_dir" "$top/tests/qemu/run-shim.sh" --quiet \
     --log "$log"
 rc=$?
 
-# Milestones of a Linux PV boot, in order (docs/linux-guest.md).
-stages=(
-  "guest: entering the PV guest|the shim entered the guest"
-  "mapping kernel into physical memory|xen_start_kernel ran (raw console)"
-  "Linux version|start_kernel: first printk"
-  "Hypervisor detected: Xen PV|setup_arch: Xen PV detected"
-  "Zone ranges:|setup_arch: memory map and zones"
-  "Booting kernel on Xen|setup_per_cpu_areas"
-  "printk: console \[hvc0\] enabled|hvc0 console up"
-  "x86/fpu:|identify_boot_cpu (CPUID, FPU)"
-  "smp: Brought up|SMP bring-up"
-  "devtmpfs: initialized|driver core"
-  "clocksource: Switched to clocksource|clocksource switch"
-  "Freeing unused kernel|initcalls done"
-  "VFS: Unable to mount root|BOOTED: root mount (no root device given)"
-  "No working init found|BOOTED: looked for init"
-  "Run /init as init process|initramfs /init started by the kernel"
-  "minishim-linux: /init running|BOOTED: user space: /init running"
-  "minishim-linux: powering off|BOOTED: /init ran and powered off"
-)
-reached="(nothing: see the log)"
-booted=0
-for s in "${stages[@]}"; do
-    pat=${s%%|*}
-    if grep -aqE "$pat" "$log"; then
-        reached=${s#*|}
-        case $reached in BOOTED*) booted=1 ;; *) booted=0 ;; esac
-    fi
-done
+# How far it got (the milestone list is in scripts/linux-milestone.sh).
+reached=$("$here/linux-milestone.sh" "$log")
+booted=$?
 
 echo "---- last guest lines ----"
 grep -avE '^(pv: |  [0-9a-f]{16}-|mem: |l0: )' "$log" | sed 's/^(guest) //' | tail -n 25
@@ -78,4 +56,4 @@ echo "run-linux: furthest milestone: $reached"
 case $rc in
   2) echo "run-linux: QEMU timed out after ${LINUX_TIMEOUT:-600}s" ;;
 esac
-[ "$booted" = 1 ]
+[ "$booted" = 0 ]

@@ -95,4 +95,6 @@ case $rc in
   *) status=3; what="QEMU exited with status $rc without a shim power-off (triple fault or QEMU error)" ;;
 esac
 [ "$quiet" = 1 ] || echo "run-shim: $what (QEMU exit $rc)"
+# The log also says how QEMU ended (the shutdown reason as the exit code).
+[ -n "$log" ] && echo "run-shim: $what (QEMU exit $rc)" >>"$log"
 exit $status

@@ -4,6 +4,7 @@
 # names the expected run-shim status (0 poweroff, 1 crash/other shutdown,
 # 2 hang) and lines that must (+) or must not (-) appear on the serial.
 # Ends with "N passed, N failed"; exits non-zero on any failure.
+# TEST_QEMU_ONLY=REGEX runs only the cases whose name matches.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +21,8 @@ failed=0
 case_() {
   local name=$1 want=$2 args=$3
   shift 3
+  # TEST_QEMU_ONLY=REGEX: run only the cases whose name matches.
+  [ -n "${TEST_QEMU_ONLY:-}" ] && ! [[ $name =~ $TEST_QEMU_ONLY ]] && return 0
   local log="$logdir/$name.log" why=""
   eval "$run --quiet --timeout ${QEMU_TIMEOUT:-60} --log '$log' $args"
   local got=$?
@@ -34,6 +37,8 @@ case_() {
       \~*) grep -aqE -- "${p#\~}" "$log" || why="no line matches: ${p#\~}" ;;
     esac
   done
+  # A Linux guest's failure names the furthest boot milestone it reached.
+  case "$name" in linux-*) [ -n "$why" ] && why="$why; milestone: $("$top/scripts/linux-milestone.sh" "$log")" ;; esac
   if [ -z "$why" ]; then
     passed=$((passed + 1)); echo "PASS $name"
   else
@@ -92,17 +97,50 @@ if [ -n "$vmlinuz" ]; then
     "+VFS: Unable to mount root fs" "+shutting down (crash)"
   # Kernel + busybox initramfs as one module bundle (run-shim.sh --initrd,
   # split by the shim; Linux's MOD_START_PFN note: an unmapped initrd):
-  # /init runs in user space and powers off (~45 s under TCG).
+  # /init runs the user-space assertions of tests/guests/linux/linuxcheck.c
+  # (every CHECK line must say PASS) and powers off (~1.5 min under TCG
+  # with 1 vCPU).
   initramfs="$logdir/initramfs.gz"
-  if "$top/scripts/mk-initramfs.sh" "$initramfs"; then
-    QEMU_TIMEOUT=300 case_ linux-initramfs-smp1 0 "--mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0'" \
+  linuxcheck="$build_dir/linuxcheck"
+  linux_checks=()
+  for c in cpuinfo threads munmap mprotect signals sleep fork-exec; do
+    linux_checks+=("+CHECK $c PASS")
+  done
+  linux_checks+=("+RESULT linux PASS" "-RESULT linux FAIL")
+  if [ ! -x "$linuxcheck" ]; then
+    failed=$((failed + 1)); echo "FAIL linux-initramfs: no $linuxcheck (make ${linuxcheck#$top/})"
+  elif "$top/scripts/mk-initramfs.sh" "$initramfs" "$linuxcheck"; then
+    QEMU_TIMEOUT=400 case_ linux-initramfs-smp1 0 "--mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0'" \
       "+guest: module bundle: 2 parts (kernel, initrd)" "+guest: initrd (module 1)" \
       "+Run /init as init process" "+minishim-linux: /init running (pid 1)" \
-      "+1 CPU(s) online" "+SCHEDOP_shutdown, reason 0" "+shutting down (poweroff)"
-    # 4 vCPUs: Linux brings up its APs (VCPUOP_initialise with IOPL 1).
-    QEMU_TIMEOUT=400 case_ linux-initramfs-smp4 0 "--smp 4 --mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0'" \
+      "+1 CPU(s) online" "${linux_checks[@]}" "+SCHEDOP_shutdown, reason 0" \
+      "+shutting down (poweroff)" "+run-shim: minishim powered off (QEMU exit 33)"
+    # 4 vCPUs: Linux brings up its APs (VCPUOP_initialise with IOPL 1); the
+    # threads and mapping checks run on distinct vCPUs (cross-vCPU flushes).
+    QEMU_TIMEOUT=600 case_ linux-initramfs-smp4 0 "--smp 4 --mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0'" \
       "+smp: Brought up 1 node, 4 CPUs" "+minishim-linux: /init running (pid 1)" \
-      "+4 CPU(s) online" "+SCHEDOP_shutdown, reason 0" "+shutting down (poweroff)"
+      "+4 CPU(s) online" "+CHECK cpuinfo PASS /proc/cpuinfo lists 4 processors" \
+      "+CHECK threads PASS 4 threads" "${linux_checks[@]}" \
+      "+SCHEDOP_shutdown, reason 0" "+shutting down (poweroff)"
+    # The mapping checks can fail: with the remote part of every
+    # MMUEXT_INVLPG_MULTI / MMUEXT_TLB_FLUSH_MULTI dropped (inject=), the
+    # other vCPU goes on using the old translation after munmap/mprotect.
+    QEMU_TIMEOUT=300 case_ linux-flush-skip 0 "--smp 2 --mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info inject=flush-skip:invlpg-multi:all,flush-skip:tlb-flush-multi:all -- console=hvc0 minishim.forks=10'" \
+      "~CHECK munmap FAIL .* went through a stale mapping [1-9]" \
+      "~CHECK mprotect FAIL .* went through a stale mapping [1-9]" \
+      "+CHECK signals PASS" "+RESULT linux FAIL" "+shutting down (poweroff)"
+    # The guest's shutdown reason reaches L0 (here QEMU's exit code):
+    # reboot -f, and a kernel panic (sysrq c) whose last console lines are
+    # in the shim's log before it shuts down with crash.
+    QEMU_TIMEOUT=300 case_ linux-reboot 1 "--mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0 minishim.action=reboot minishim.forks=10'" \
+      "${linux_checks[@]}" "+minishim-linux: rebooting" "+reboot: Restarting system" \
+      "+SCHEDOP_shutdown, reason 1, from" "+shutting down (reboot)" \
+      "+run-shim: minishim shut down: reboot (QEMU exit 35)" "-powering off"
+    QEMU_TIMEOUT=300 case_ linux-panic 1 "--mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0 minishim.action=panic minishim.forks=10'" \
+      "${linux_checks[@]}" "+minishim-linux: panicking (sysrq c)" \
+      "+Kernel panic - not syncing: sysrq triggered crash" "+Kernel Offset: disabled" \
+      "+SCHEDOP_shutdown, reason 3 (crash), from" "+shutting down (crash)" \
+      "+run-shim: minishim shut down: crash (QEMU exit 39)" "-powering off"
     # An initrd larger than the guest's memory: refused, crash shutdown.
     big="$logdir/initrd-too-big.bin"
     truncate -s 40M "$big"
