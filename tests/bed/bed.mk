@@ -72,6 +72,7 @@ test-bed: $(IMAGE) $(GUEST_ELFS)
 	$(MAKE) --no-print-directory test-bed-reference || rc=1; \
 	$(MAKE) --no-print-directory test-bed-minishim || rc=1; \
 	$(MAKE) --no-print-directory test-bed-deb || rc=1; \
+	$(MAKE) --no-print-directory test-bed-linux || rc=1; \
 	$(if $(filter 1,$(BED_VIRIDIAN)),$(MAKE) --no-print-directory test-bed-viridian || rc=1;) \
 	exit $$rc
 
@@ -237,17 +238,76 @@ soak-bed: $(IMAGE) $(GUEST_ELFS)
 	    || rc=1; \
 	done; exit $$rc
 
-# make bed-linux: Debian's kernel (the bzImage as xl's kernel=) with the
-# busybox initramfs of scripts/mk-initramfs.sh as xl's ramdisk= (module 1
-# of the pvshim), behind SHIM (minishim or reference), VCPUS vCPUs; passes
-# when /init prints RESULT linux PASS and the domain powers off
-# (docs/linux-guest.md). Not part of make test: about 4 min on 2 cores.
-BED_LINUX_IMAGE ?= $(shell ls /boot/vmlinuz-* 2>/dev/null | grep -v cloud | sort -V | tail -n 1)
+# Debian's Linux as the guest (docs/linux-guest.md): the kernel as xl's
+# kernel= (the bzImage), the initramfs of scripts/mk-initramfs.sh with the
+# user-space assertions of tests/guests/linux/linuxcheck.c as xl's
+# ramdisk= (module 1 of the pvshim). A guest passes when every check
+# passed (RESULT linux PASS) and the domain stopped with the expected
+# reason: poweroff, or with ACTION=reboot / ACTION=panic (sysrq c) reboot /
+# crash as xl saw it, a panic's "Kernel panic" line in the console.
+# Guests are named linux-<shim>-<vcpus>[-<action>] (symlinks in
+# $(BUILD)/linux/bed), so one L0 boot can hold several.
+BED_LINUX_IMAGE   ?= $(shell ls /boot/vmlinuz-* 2>/dev/null | grep -v cloud | sort -V | tail -n 1)
+BED_LINUX_TIMEOUT ?= 900
+BED_LINUX_INITRD  := $(BUILD)/linux/initramfs.gz
+bed_linux_dir      = $(BUILD)/linux/bed
+# bed_linux_name SHIM VCPUS ACTION
+bed_linux_name     = linux-$(1)-$(2)$(if $(filter-out poweroff,$(3)),-$(3))
+bed_linux_status   = $(if $(filter reboot,$(1)),reboot,$(if $(filter panic,$(1)),crash,poweroff))
+# bed_linux_args SHIM VCPUS ACTION [EXTRA GUEST CMDLINE]: run-bed arguments for one guest
+bed_linux_args     = --guest '$(bed_linux_dir)/$(call bed_linux_name,$(1),$(2),$(3)):$(2):console=hvc0 minishim.action=$(3) $(4)' \
+                     --guest-shim $(call bed_linux_name,$(1),$(2),$(3))=$(1) \
+                     --guest-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(BED_LINUX_TIMEOUT) \
+                     --expect-status $(call bed_linux_name,$(1),$(2),$(3))=$(call bed_linux_status,$(3)) \
+                     $(if $(filter panic,$(3)),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=Kernel panic - not syncing: sysrq triggered crash')
+# bed_linux_links CONFIGS: the named symlinks for SHIM:VCPUS:ACTION words
+bed_linux_links    = mkdir -p $(bed_linux_dir) && \
+                     $(foreach c,$(1),ln -sfn $(BED_LINUX_IMAGE) $(bed_linux_dir)/$(call bed_linux_name,$(word 1,$(subst :, ,$(c))),$(word 2,$(subst :, ,$(c))),$(word 3,$(subst :, ,$(c)))) &&) true
+
+.PHONY: bed-linux-initrd
+bed-linux-initrd: $(LINUXCHECK)
+	$(Q)mkdir -p $(BUILD)/linux && scripts/mk-initramfs.sh $(BED_LINUX_INITRD) $(LINUXCHECK)
+
+# make bed-linux [SHIM=minishim|reference] [VCPUS=N] [ACTION=poweroff|reboot|panic]
+#                [GUEST_CMDLINE=...] [SHIM_CMDLINE=...]: one Linux guest by hand
+# (3-15 min on 2 cores). The reference shim gets --retry-shim-triple-fault.
 .PHONY: bed-linux
-bed-linux: $(if $(filter minishim,$(bed_shim)),$(IMAGE))
-	$(Q)mkdir -p $(BUILD)/linux && scripts/mk-initramfs.sh $(BUILD)/linux/initramfs.gz
+bed-linux: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) bed-linux-initrd
+	$(Q)$(call bed_linux_links,$(bed_shim):$(or $(VCPUS),1):$(or $(ACTION),poweroff))
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim $(bed_shim) --l0-cpus $(or $(L0_CPUS),2) \
-	    --memory 512 --timeout $(or $(TIMEOUT),600) --ramdisk $(BUILD)/linux/initramfs.gz \
-	    $(if $(SHIM_CMDLINE),--shim-cmdline '$(SHIM_CMDLINE)') \
-	    --guest '$(BED_LINUX_IMAGE):$(or $(VCPUS),1):console=hvc0 $(GUEST_CMDLINE)' \
+	    --memory 512 --timeout $(or $(TIMEOUT),$(BED_LINUX_TIMEOUT)) --ramdisk $(BED_LINUX_INITRD) \
+	    --retry-l0-stall 1 $(if $(filter reference,$(bed_shim)),--retry-shim-triple-fault) \
+	    $(if $(SHIM_CMDLINE),--guest-shim-cmdline '$(call bed_linux_name,$(bed_shim),$(or $(VCPUS),1),$(or $(ACTION),poweroff))=$(SHIM_CMDLINE)') \
+	    $(call bed_linux_args,$(bed_shim),$(or $(VCPUS),1),$(or $(ACTION),poweroff),$(GUEST_CMDLINE)) \
 	    $(BED_ARGS)
+
+# make test-bed-linux (part of make test-bed): one L0 boot, the
+# configurations of BED_LINUX_CONFIGS (SHIM:VCPUS:ACTION), Linux under both
+# shims. A reference-shim guest whose shim triple-faults is run once more
+# (never a minishim one).
+BED_LINUX_CONFIGS ?= minishim:2:poweroff reference:2:poweroff
+.PHONY: test-bed-linux
+test-bed-linux: $(IMAGE) bed-linux-initrd
+	@echo "== Xen bed: Debian's Linux under minishim and the reference shim ($(BED_LINUX_CONFIGS))"
+	$(Q)$(call bed_linux_links,$(BED_LINUX_CONFIGS))
+	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim --name linux --l0-cpus $(BED_L0_CPUS) \
+	    --memory 512 --timeout $(BED_LINUX_TIMEOUT) --ramdisk $(BED_LINUX_INITRD) \
+	    --retry-l0-stall $(BED_L0_STALL_RETRIES) --retry-shim-triple-fault \
+	    $(foreach c,$(BED_LINUX_CONFIGS),$(call bed_linux_args,$(word 1,$(subst :, ,$(c))),$(word 2,$(subst :, ,$(c))),$(word 3,$(subst :, ,$(c))))) \
+	    $(BED_ARGS)
+
+# make soak-linux (not in make test): every configuration of
+# SOAK_LINUX_CONFIGS SOAK_LINUX times, one L0 boot per configuration and
+# round; prints the pass / fail / retry counts per configuration at the end
+# (reference-shim triple faults are retried and counted as retries).
+SOAK_LINUX         ?= 20
+SOAK_LINUX_CONFIGS ?= minishim:1:poweroff minishim:2:poweroff minishim:4:poweroff \
+                      reference:1:poweroff reference:2:poweroff reference:4:poweroff \
+                      minishim:1:reboot minishim:1:panic
+.PHONY: soak-linux
+soak-linux: $(IMAGE) bed-linux-initrd
+	$(Q)$(call bed_linux_links,$(SOAK_LINUX_CONFIGS))
+	$(Q)BUILD=$(BUILD) BED_RUN=$(BED_RUN) SOAK_LINUX=$(SOAK_LINUX) \
+	    BED_L0_CPUS=$(BED_L0_CPUS) BED_LINUX_TIMEOUT=$(BED_LINUX_TIMEOUT) \
+	    BED_LINUX_INITRD=$(BED_LINUX_INITRD) BED_LINUX_DIR=$(bed_linux_dir) \
+	    tests/bed/soak-linux.sh $(SOAK_LINUX_CONFIGS)

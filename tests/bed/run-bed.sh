@@ -41,7 +41,8 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
                                   triple-faulted (L0 says "d<domid>v<n> Triple
                                   fault") is run once more in a new L0 boot
                                   and judged by that run; both are reported.
-                                  For the reference shim (docs/bed.md)
+                                  For the reference shim (docs/bed.md): a
+                                  guest behind minishim is never run again
   --retry-l0-stall N              when L0 stalls (dom0 stops reporting, the run
                                   is aborted), run the guests not judged yet
                                   again in a new L0 boot, up to N times
@@ -52,6 +53,10 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
   --boot-check-strict             with --boot-check: also require the match
   --memory MB                     guest memory (default 128)
   --ramdisk FILE                  every guest's xl ramdisk= (pvshim: module 1)
+  --expect-status NAME=STATUS     NAME passes when it prints RESULT PASS and
+                                  the domain stopped with STATUS (reboot, crash,
+                                  ...: the SHUTDOWN_* reason xl saw) instead of
+                                  poweroff
   --expect-log NAME=REGEX         a passing NAME must also show a console line
                                   matching REGEX (repeatable), e.g. the shim's
                                   flush statistics; else it fails
@@ -115,6 +120,7 @@ declare -A guest_viridian=()
 declare -A guest_shim=() guest_shim_cmdline=() guest_xl_extra=()
 declare -A expect_fail=()
 declare -A expect_log=()
+declare -A expect_status=()
 declare -A guest_timeout=()
 
 retry_tf=0
@@ -153,6 +159,12 @@ while [ $# -gt 0 ]; do
             case "${2:?}" in
                 *=*) expect_log[${2%%=*}]+="${2#*=}"$'\n' ;;
                 *) die "--expect-log wants NAME=REGEX" ;;
+            esac
+            shift 2 ;;
+        --expect-status)
+            case "${2:?}" in
+                *=?*) expect_status[${2%%=*}]=${2#*=} ;;
+                *) die "--expect-status wants NAME=STATUS" ;;
             esac
             shift 2 ;;
         --guest-shim) guest_shim[${2%%=*}]=${2#*=}; shift 2 ;;
@@ -217,7 +229,7 @@ fi
 
 names=()
 declare -A seen=()
-declare -A g_vcpus=() g_cmdline=() g_timeout=() g_path=() g_spec=()
+declare -A g_vcpus=() g_cmdline=() g_timeout=() g_path=() g_spec=() g_shimkind=()
 for spec in "${guests[@]}"; do
     path=${spec%%:*}
     rest=""
@@ -258,6 +270,7 @@ for spec in "${guests[@]}"; do
         [ -e "$root/bed/shim/$key.elf" ] || cp "$gp" "$root/bed/shim/$key.elf"
         g_shim=/bed/shim/$key.elf
     fi
+    g_shimkind[$name]=${gs:-$shim}
     if [ -n "${guest_shim_cmdline[$name]+set}" ]; then
         g_cl=${guest_shim_cmdline[$name]}; g_cl_set=1
     fi
@@ -283,6 +296,9 @@ for spec in "${guests[@]}"; do
 done
 for n in "${!guest_viridian[@]}"; do
     [ -n "${seen[$n]:-}" ] || die "--guest-viridian $n: no such guest"
+done
+for n in "${!expect_status[@]}"; do
+    [ -n "${seen[$n]:-}" ] || die "--expect-status $n: no such guest"
 done
 for n in "${!expect_fail[@]}"; do
     [ -n "${seen[$n]:-}" ] || die "--expect-fail $n: no such guest"
@@ -531,10 +547,10 @@ for name in "${names[@]}"; do
         v=FAIL; why="setting HVM_PARAM_VIRIDIAN failed: $(grep -m 1 -E 'BED-VIRIDIAN|bed-viridian' "$logs/$name.console")"
     elif [ -z "$result" ]; then
         v=FAIL; why="no RESULT line"
-    elif [ "$verdict" = PASS ] && [ "$status" = poweroff ]; then
+    elif [ "$verdict" = PASS ] && [ "$status" = "${expect_status[$name]:-poweroff}" ]; then
         v=PASS; why=""
     elif [ "$verdict" = PASS ]; then
-        v=FAIL; why="RESULT PASS but the domain stopped with $status"
+        v=FAIL; why="RESULT PASS but the domain stopped with $status, not ${expect_status[$name]:-poweroff}"
     elif [ "$verdict" = SKIP ]; then
         v=SKIP; why=$reason
     else
@@ -563,7 +579,8 @@ for name in "${names[@]}"; do
     fi
     # The shim's own domain triple-faulted: with --retry-shim-triple-fault
     # the guest is judged by a second run (below), not by this one.
-    if [ "$v" = FAIL ] && [ "$retry_tf" = 1 ] && [ -n "$domid" ] && [ "$domid" != none ]; then
+    if [ "$v" = FAIL ] && [ "$retry_tf" = 1 ] && [ -n "$domid" ] && [ "$domid" != none ] &&
+       [ "${g_shimkind[$name]}" != minishim ]; then
         tf=$(grep -m 1 -E "\(XEN\) .*[^0-9a-z]d${domid}v[0-9]+ Triple fault" "$l0log" |
              sed -E 's/.*(d[0-9]+v[0-9]+ Triple fault).*/\1/')
         if [ -n "$tf" ]; then
