@@ -23,7 +23,7 @@ for c in "$@"; do
     for i in $(seq 1 "$n"); do
         args=(--shim "$shim" --name "soak-$name" --l0-cpus "$l0_cpus" --memory 512
               --timeout "$timeout" --ramdisk "$BED_LINUX_INITRD" --retry-l0-stall 2
-              --guest "$BED_LINUX_DIR/$name:$vcpus:console=hvc0 minishim.action=$action"
+              --guest "$BED_LINUX_DIR/$name:$vcpus:console=hvc0 minishim.action=$action minishim.forks=${BED_LINUX_FORKS:-100}"
               --expect-status "$name=$want")
         [ "$shim" = reference ] && args+=(--retry-shim-triple-fault)
         [ "$action" = panic ] && args+=(--expect-log "$name=Kernel panic - not syncing: sysrq triggered crash")
