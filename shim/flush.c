@@ -22,6 +22,12 @@
  * enable interrupts). So a flush that precedes retyping (or, once the
  * shim frees frames, freeing) a page that was a page table (L1..L4) must
  * carry FLUSH_NO_ASSIST. The TLB clock obeys the same rule (tlbclock.c).
+ *
+ * inject=assist-unsafe breaks the rule on purpose (tests only; what it
+ * shows: docs/flush-safety.md): FLUSH_NO_ASSIST is ignored, so such a
+ * flush goes to L0 when L0 can take it. Without an L0 flush (QEMU-direct)
+ * its IPIs are sent but not waited for: that is the one thing an assisted
+ * flush gives up, and the one the walker's interlock needs.
  */
 #include <minishim/arch.h>
 #include <minishim/flush.h>
@@ -127,6 +133,16 @@ static unsigned int l0_flags(unsigned int flags, const cpumask_t *remote,
     return l0;
 }
 
+/* inject=assist-unsafe without L0: a full flush every target runs when
+ * it next takes an interrupt (the sender does not wait; the request must
+ * outlive the call, hence one static full flush for every case). */
+static const struct flush_request unsafe_full = { .flags = FLUSH_TLB | FLUSH_TLB_GLOBAL };
+
+static void unsafe_flush(void *req)
+{
+    flush_local(req);
+}
+
 static void count(enum flush_reason why, unsigned int flags)
 {
     flush_stats_count(why);
@@ -159,7 +175,17 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
         return;
     }
 
-    /* Remote part. */
+    /* Remote part. inject=assist-unsafe: the safety rule broken on
+     * purpose (see the top comment). */
+    if ((flags & FLUSH_NO_ASSIST) && inject_hit(INJECT_ASSIST_UNSAFE)) {
+        why = remote_reason(flags & ~FLUSH_NO_ASSIST);
+        if (why != FLUSH_R_ASSISTED) {
+            ipi_call_mask(&remote, unsafe_flush, (void *)&unsafe_full, false);
+            count(why, flags);
+            return;
+        }
+        flags &= ~FLUSH_NO_ASSIST;
+    }
     why = remote_reason(flags);
     t0 = arch_rdtsc();
     if (why == FLUSH_R_ASSISTED) {
