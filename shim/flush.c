@@ -25,9 +25,12 @@
  *
  * inject=assist-unsafe breaks the rule on purpose (tests only; what it
  * shows: docs/flush-safety.md): FLUSH_NO_ASSIST is ignored, so such a
- * flush goes to L0 when L0 can take it. Without an L0 flush (QEMU-direct)
- * its IPIs are sent but not waited for: that is the one thing an assisted
- * flush gives up, and the one the walker's interlock needs.
+ * flush goes to L0 when L0 can take it. QEMU-direct has no L0 flush;
+ * inject=fake-l0-flush stands in for one there: a flush that L0 would
+ * have taken is sent as IPIs that are not waited for, which is exactly
+ * what an assisted flush gives up (it does not wait for a target to
+ * enable interrupts) and what the walker's interlock needs. Unlike L0's,
+ * its TLB flush may land after the call returns: a test device only.
  */
 #include <minishim/arch.h>
 #include <minishim/flush.h>
@@ -133,16 +136,6 @@ static unsigned int l0_flags(unsigned int flags, const cpumask_t *remote,
     return l0;
 }
 
-/* inject=assist-unsafe without L0: a full flush every target runs when
- * it next takes an interrupt (the sender does not wait; the request must
- * outlive the call, hence one static full flush for every case). */
-static const struct flush_request unsafe_full = { .flags = FLUSH_TLB | FLUSH_TLB_GLOBAL };
-
-static void unsafe_flush(void *req)
-{
-    flush_local(req);
-}
-
 static void count(enum flush_reason why, unsigned int flags)
 {
     flush_stats_count(why);
@@ -177,17 +170,18 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
 
     /* Remote part. inject=assist-unsafe: the safety rule broken on
      * purpose (see the top comment). */
-    if ((flags & FLUSH_NO_ASSIST) && inject_hit(INJECT_ASSIST_UNSAFE)) {
-        why = remote_reason(flags & ~FLUSH_NO_ASSIST);
-        if (why != FLUSH_R_ASSISTED) {
-            ipi_call_mask(&remote, unsafe_flush, (void *)&unsafe_full, false);
-            count(why, flags);
-            return;
-        }
+    if ((flags & FLUSH_NO_ASSIST) && inject_hit(INJECT_ASSIST_UNSAFE))
         flags &= ~FLUSH_NO_ASSIST;
-    }
     why = remote_reason(flags);
     t0 = arch_rdtsc();
+    /* inject=fake-l0-flush: no L0 flush here (QEMU-direct); a flush L0
+     * would have taken goes out as IPIs that are not waited for. */
+    if (why == FLUSH_R_IPI_NO_BACKEND && inject_hit(INJECT_FAKE_L0_FLUSH)) {
+        ipi_flush_async(&remote);
+        flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote), arch_rdtsc() - t0);
+        count(FLUSH_R_ASSISTED, flags);
+        return;
+    }
     if (why == FLUSH_R_ASSISTED) {
         /* inject=l0-flush-fail: L0 "fails", the fallback must run. */
         int rc = inject_hit(INJECT_L0_FLUSH_FAIL) ? -XEN_EIO

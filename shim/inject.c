@@ -32,6 +32,7 @@ static const char *const point_key[INJECT_NR_POINTS] = {
     [INJECT_PF_SLOW] = "pf-slow",
     [INJECT_WALKER_DELAY] = "walker-delay",
     [INJECT_ASSIST_UNSAFE] = "assist-unsafe",
+    [INJECT_FAKE_L0_FLUSH] = "fake-l0-flush",
 };
 
 static const char *const point_name[INJECT_NR_POINTS] = {
@@ -47,6 +48,7 @@ static const char *const point_name[INJECT_NR_POINTS] = {
     [INJECT_PF_SLOW] = "pf-slow",
     [INJECT_WALKER_DELAY] = "walker-delay",
     [INJECT_ASSIST_UNSAFE] = "assist-unsafe",
+    [INJECT_FAKE_L0_FLUSH] = "fake-l0-flush",
 };
 
 /* walker-delay's argument is a duration, not a count: the point is armed
@@ -96,7 +98,8 @@ static int find_point(const char *s, size_t len, enum inject_point first,
 }
 
 /* One spec: "flush-skip:<kind>[:<count>]", "l0-flush-fail[:<count>]",
- * "pf-slow[:<count>]", "walker-delay:<us>" or "assist-unsafe[:<count>]". */
+ * "pf-slow[:<count>]", "walker-delay:<us>", "assist-unsafe[:<count>]" or
+ * "fake-l0-flush[:<count>]". */
 static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
 {
     static const char skip[] = "flush-skip:";
@@ -127,10 +130,10 @@ static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
         colon = memchr(s, ':', len);
         name_len = colon ? (size_t)(colon - s) : len;
         p = find_point(s, name_len, INJECT_L0_FLUSH_FAIL, INJECT_PF_SLOW);
-        if (p < 0 && name_len == strlen(point_key[INJECT_ASSIST_UNSAFE]) &&
-            !strncmp(s, point_key[INJECT_ASSIST_UNSAFE], name_len)) {
-            p = INJECT_ASSIST_UNSAFE;
-            count = INJECT_COUNT_ALWAYS;    /* the bare word: every time */
+        if (p < 0) {
+            /* These two default to every time (the bare word). */
+            p = find_point(s, name_len, INJECT_ASSIST_UNSAFE, INJECT_FAKE_L0_FLUSH);
+            count = INJECT_COUNT_ALWAYS;
         }
     }
     if (p < 0)

@@ -19,6 +19,10 @@
  *                                          FLUSH_NO_ASSIST flushes are
  *                                          delivered as if assisted (default:
  *                                          every time; shim/flush.c)
+ *          | fake-l0-flush[:<count>]       where L0 has no flush (QEMU-direct),
+ *                                          a flush L0 would take is sent as
+ *                                          IPIs not waited for (default:
+ *                                          every time; shim/flush.c)
  *   <count> = 1..1000000 or 'all' (every time); default 1
  *
  * Cost when nothing is armed: inject_hit() is inline, one relaxed load of
@@ -45,6 +49,8 @@ enum inject_point {
     INJECT_PF_SLOW,                 /* shim/spurious_pf.c: slow #PF delivery  */
     INJECT_WALKER_DELAY,            /* shim/spurious_pf.c: long IRQ-off walk  */
     INJECT_ASSIST_UNSAFE,           /* shim/flush.c: NO_ASSIST ignored        */
+    INJECT_FAKE_L0_FLUSH,           /* shim/flush.c: no-wait IPIs stand in for
+                                       an L0 flush where there is none      */
     INJECT_NR_POINTS
 };
 #define INJECT_FIRST_SKIP INJECT_SKIP_UVMF_INVLPG_ALL
@@ -67,7 +73,8 @@ bool inject_parse(const char *value, struct inject_config *out);
 /* The accepted syntax, for the command-line warning. */
 #define INJECT_SYNTAX "comma list of flush-skip:<kind>[:<n>|:all], " \
                       "l0-flush-fail[:<n>|:all], pf-slow[:<n>|:all], " \
-                      "walker-delay:<us>, assist-unsafe[:<n>|:all]"
+                      "walker-delay:<us>, assist-unsafe[:<n>|:all], " \
+                      "fake-l0-flush[:<n>|:all]"
 
 /* Arm the configured points (boot, once; also resets the counters). */
 void inject_init(const struct inject_config *cfg);
