@@ -341,6 +341,25 @@ if [ -f "$guests/spurious.elf" ]; then
   case_ guest-spurious-smp1 0 "--smp 1 --guest '$guests/spurious.elf'" \
     "+RESULT spurious SKIP needs 2 vCPUs"
 fi
+# The flush safety rule shown necessary (docs/flush-safety.md): vCPU 0
+# of ptstress unhooks, retypes to writable and overwrites L1 pages while
+# vCPU 1's hypercall copies fault through them (walker-delay: a 2 ms
+# interrupts-off walk). fake-l0-flush stands in for the L0 flush QEMU
+# lacks. With assist-unsafe the retype flush goes to that "L0" and the
+# walker (debug=pt-gen) must be caught reading a freed table; with the
+# rule in force the same 64 rounds must show none, with walks that
+# reached the L1 and retype flushes by IPI.
+if [ -f "$guests/ptstress.elf" ]; then
+  pt="debug=pt-gen,pt-poison inject=walker-delay:2000,fake-l0-flush"
+  case_ guest-ptstress-unsafe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- rounds=64 expect-poison'" \
+    "~inject: assist-unsafe fired [1-9][0-9]* times" "+debug: walker stale read #1:" \
+    "~flush: stats .* retype-assisted=[1-9][0-9]* .*walker-stale-reads=[1-9][0-9]*" \
+    "+ptstress: X held the shim's poison 64 times" "+RESULT ptstress PASS" "+shutting down (poweroff)"
+  case_ guest-ptstress-safe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt -- rounds=64 expect-poison'" \
+    "~inject: walker-delay fired [1-9][0-9]* times" \
+    "~flush: stats .* retype-ipi=[1-9][0-9]* retype-assisted=0 .*walker-stale-reads=0([^0-9]|$)" \
+    "-debug: walker stale read" "+RESULT ptstress PASS" "+shutting down (poweroff)"
+fi
 # Page-table retypes while other vCPUs read through the retyped L1:
 # passes, and the flush telemetry (printed on demand through sysctl
 # debug_keys 'f' between phases) shows retype flushes by IPI, none to L0
