@@ -233,6 +233,16 @@ test-unit: $(UNIT_BIN)
 	$(Q)$(UNIT_BIN) --jobs 2
 
 # ---------------------------------------------------------- QEMU-direct ---
+# The user-space assertions of the Linux guest (tests/guests/linux/
+# linuxcheck.c), static (glibc), put into its initramfs by
+# scripts/mk-initramfs.sh (before the includes: bed.mk names it as a
+# prerequisite).
+LINUXCHECK := $(BUILD)/linuxcheck
+$(LINUXCHECK): tests/guests/linux/linuxcheck.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@ (static)"
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -pthread -o $@ $<
+
 # Guests (tests/guests/guests.mk) and the bed (tests/bed/bed.mk) add their
 # own rules; both files are optional so each area can grow independently.
 -include tests/guests/guests.mk
@@ -250,15 +260,6 @@ RUN_CMDLINE ?= loglvl=info
 run: $(IMAGE) $(RUN_GUEST)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) tests/qemu/run-shim.sh --smp $(RUN_SMP) \
 	    --cmdline "$(RUN_CMDLINE)" --guest "$(RUN_GUEST)"
-
-# The user-space assertions of the Linux guest (tests/guests/linux/
-# linuxcheck.c), static (glibc), put into its initramfs by
-# scripts/mk-initramfs.sh.
-LINUXCHECK := $(BUILD)/linuxcheck
-$(LINUXCHECK): tests/guests/linux/linuxcheck.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $@ (static)"
-	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -pthread -o $@ $<
 
 test-qemu: $(IMAGE) $(GUEST_ELFS) $(LINUXCHECK)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) tests/qemu/test-qemu.sh
