@@ -122,8 +122,9 @@ static void devalidate(mfn_t m, unsigned int type);
  * the old type allowed (above all a writable one of a frame about to become
  * a page table). XSA-401/XSA-408: keyed on the OLD type, issued after the
  * new type reference is visible. When the old type was a page table the
- * flush must go by IPI (FLUSH_NO_ASSIST): the spurious-#PF walker relies on
- * IRQ-off to keep page-table pages from changing type under it.
+ * flush must also exclude the spurious-#PF walker (FLUSH_PT_REUSE: by IPI,
+ * or with flush-safety=defer by a walk-epoch grace period; shim/flush.c),
+ * so no walker reads the frame once the guest may write it.
  */
 static void type_change_flush(mfn_t m, unsigned int old_type)
 {
@@ -132,7 +133,7 @@ static void type_change_flush(mfn_t m, unsigned int old_type)
     unsigned int before = cpumask_weight(&mask);
 
     if (is_pt_type(old_type))
-        flags |= FLUSH_NO_ASSIST | FLUSH_TAG_PT_RETYPE;
+        flags |= FLUSH_PT_REUSE | FLUSH_TAG_PT_RETYPE;
     /* Xen's _get_page_type(): tlbflush_filter(mask, tlbflush_timestamp).
      * A CPU that ran a full flush of its own after the frame's last typed
      * mapping went holds no translation from it and is not inside a

@@ -22,9 +22,16 @@
  * enable interrupts). So a flush that precedes retyping (or, once the
  * shim frees frames, freeing) a page that was a page table (L1..L4) must
  * carry FLUSH_NO_ASSIST. The TLB clock obeys the same rule (tlbclock.c).
+ * Callers say FLUSH_PT_REUSE for such a flush; with flush-safety=ipi (the
+ * default) it is treated as FLUSH_NO_ASSIST. With flush-safety=defer the
+ * remote part may go to L0 and the walker is excluded instead by a grace
+ * period over per-CPU walk epochs (shim/flush_defer.c, the argument in
+ * docs/flush-safety.md), with the IPI interlock as the fallback for CPUs
+ * still inside a walk when its bound is hit.
  */
 #include <minishim/arch.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/inject.h>
 #include <minishim/ipi.h>
 #include <minishim/l0.h>
@@ -95,7 +102,10 @@ static enum flush_reason remote_reason(unsigned int flags)
         return FLUSH_R_IPI_NO_ASSIST;
     if (policy == FLUSH_POLICY_IPI)
         return FLUSH_R_IPI_POLICY;
-    if (flags & ~(FLUSH_ASSIST_WHITELIST | FLUSH_TAGS))
+    /* FLUSH_PT_REUSE reaches here only in defer mode (flush_mask turns it
+     * into FLUSH_NO_ASSIST otherwise), where the grace period after the
+     * flush does the walker's part. */
+    if (flags & ~(FLUSH_ASSIST_WHITELIST | FLUSH_TAGS | FLUSH_PT_REUSE))
         return FLUSH_R_IPI_FLAGS;
     caps = l0_flush_caps();
     if (!(caps & L0_FLUSH_AVAILABLE))
@@ -134,16 +144,44 @@ static void count(enum flush_reason why, unsigned int flags)
         flush_stats_count_tagged(why, flags);
 }
 
+/*
+ * flush-safety=defer, after a FLUSH_PT_REUSE flush: wait until no CPU is
+ * still inside a spurious-#PF walk that began before the page-table page
+ * was unhooked; CPUs still walking when the bound is hit get the IPI
+ * interlock instead (a flush IPI, acknowledged only after their walk).
+ * Run whichever way the remote part went: an IPI covers only the CPUs in
+ * the mask, the epochs cover every CPU.
+ */
+static void defer_grace(unsigned int self, const struct flush_request *req)
+{
+    cpumask_t laggards;
+
+    if (flush_defer_grace(self, &laggards))
+        return;
+    flush_defer_count_fallback();
+    ipi_flush_mask(&laggards, req);
+}
+
 void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
                 unsigned int order)
 {
-    struct flush_request req = { .flags = flags, .va = va, .order = order };
+    struct flush_request req;
     unsigned int self = arch_cpu_id();
     bool local = cpumask_test(mask, self);
+    bool grace = false;
     enum flush_reason why;
     cpumask_t remote;
     uint64_t t0;
 
+    /* The walker's interlock (SAFETY RULE above): by IPI, or by a grace
+     * period after the flush, whichever way the flush itself went. */
+    if (flags & FLUSH_PT_REUSE) {
+        if (flush_safety() == FLUSH_SAFETY_DEFER)
+            grace = true;
+        else
+            flags |= FLUSH_NO_ASSIST;
+    }
+    req = (struct flush_request){ .flags = flags, .va = va, .order = order };
     if (!(flags & (FLUSH_TLB | FLUSH_TLB_GLOBAL))) {
         count(FLUSH_R_NOTHING, flags);
         return;
@@ -156,6 +194,8 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
         flush_local(&req);
     if (cpumask_empty(&remote)) {
         count(local ? FLUSH_R_LOCAL_ONLY : FLUSH_R_NOTHING, flags);
+        if (grace)
+            defer_grace(self, &req);
         return;
     }
 
@@ -171,6 +211,8 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
             flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),
                                arch_rdtsc() - t0);
             count(FLUSH_R_ASSISTED, flags);
+            if (grace)
+                defer_grace(self, &req);
             return;
         }
         flush_stats_backend_error(rc);
@@ -179,4 +221,6 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     ipi_flush_mask(&remote, &req);
     flush_stats_remote(FLUSH_PATH_IPI, cpumask_weight(&remote), arch_rdtsc() - t0);
     count(why, flags);
+    if (grace)
+        defer_grace(self, &req);
 }

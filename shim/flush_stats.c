@@ -8,6 +8,7 @@
 #include <string.h>
 #include <minishim/console.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/ipi.h>
 
 static struct flush_stats stats;
@@ -171,6 +172,20 @@ void flush_stats_print(void)
                      (unsigned long)ipi_resend_count(), (unsigned long)s.tlbclock_skipped);
     }
     pr_info("%s\n", line);
+    /* flush-safety (shim/flush_defer.c), on a line of its own: retype
+     * flushes that ran a walk-epoch grace period, those that found a CPU
+     * inside a walk, the longest wait, those that fell back to the IPI
+     * interlock. */
+    {
+        struct flush_defer_stats d;
+
+        flush_defer_stats_get(&d);
+        pr_info("flush: safety flush-safety=%s defer-retypes=%lu defer-waited=%lu"
+                " defer-wait-max-cycles=%lu defer-fallback=%lu\n",
+                flush_safety_name(flush_safety()), (unsigned long)d.retypes,
+                (unsigned long)d.waited, (unsigned long)d.wait_max_cycles,
+                (unsigned long)d.fallback);
+    }
     print_hist("assisted", s.hist[FLUSH_PATH_ASSIST]);
     print_hist("ipi", s.hist[FLUSH_PATH_IPI]);
 }

@@ -13,6 +13,7 @@
 #include <minishim/console.h>
 #include <minishim/elf.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/inject.h>
 #include <minishim/l0.h>
 #include <minishim/page_alloc.h>
@@ -291,6 +292,8 @@ void __noreturn shim_main(paddr_t start_info)
     }
     flush_init(shim_cfg.flush);
     tlbclock_init(shim_cfg.tlbclock, 1);
+    flush_defer_init(shim_cfg.flush_safety, 0);
+    pr_info("flush: flush-safety=%s\n", flush_safety_name(shim_cfg.flush_safety));
     pr_info("flush: flush=%s, tlbclock=%s, L0 flush %s\n", flush_policy_name(shim_cfg.flush),
             shim_cfg.tlbclock ? "on" : "off",
             !(l0_flush_caps() & L0_FLUSH_AVAILABLE) ? "unavailable" :

@@ -17,6 +17,13 @@
 #define FLUSH_NO_ASSIST    (1u << 8)   /* must be delivered by IPI: interlocks
                                           with the IRQ-off spurious #PF walker
                                           (retype away from a page table) */
+#define FLUSH_PT_REUSE     (1u << 9)   /* precedes the reuse (retype) of a
+                                          former page-table page: the flush
+                                          must also exclude the spurious-#PF
+                                          walker. flush.c does that by IPI
+                                          (flush-safety=ipi: as NO_ASSIST) or
+                                          by a grace period over walk epochs
+                                          (defer; shim/flush_defer.c) */
 /* Telemetry tags: say what a flush is for; they never change how it is
  * delivered (remote_reason() and the backends ignore them). */
 #define FLUSH_TAG_PT_RETYPE (1u << 12)  /* a page-table page changes type
