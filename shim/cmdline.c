@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <minishim/cmdline.h>
+#include <minishim/ptdebug.h>
 
 #define MAX_TOKEN 128
 
@@ -194,6 +195,12 @@ static bool parse_inject(const char *v, struct shim_config *cfg)
     return inject_parse(v, &cfg->inject);
 }
 
+/* debug=pt-gen,pt-poison: page-table hazard debug aids (shim/ptdebug.c). */
+static bool parse_debug(const char *v, struct shim_config *cfg)
+{
+    return ptdebug_parse(v, &cfg->debug);
+}
+
 struct option {
     const char *name;
     bool (*parse)(const char *value, struct shim_config *cfg);
@@ -212,6 +219,7 @@ static const struct option options[] = {
     { "guest_mem", parse_guest_mem, "<n>[K|M|G], 4M..1T" },
     { "inject", parse_inject, INJECT_SYNTAX },
     { "flush-safety", parse_flush_safety, "ipi|defer" },
+    { "debug", parse_debug, PTDEBUG_SYNTAX },
 };
 
 void cmdline_defaults(struct shim_config *cfg)

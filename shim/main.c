@@ -15,6 +15,7 @@
 #include <minishim/flush.h>
 #include <minishim/flush_defer.h>
 #include <minishim/inject.h>
+#include <minishim/ptdebug.h>
 #include <minishim/l0.h>
 #include <minishim/page_alloc.h>
 #include <minishim/percpu.h>
@@ -300,6 +301,7 @@ void __noreturn shim_main(paddr_t start_info)
             (l0_flush_caps() & L0_FLUSH_RECOMMENDED) ? "available (recommended)" :
             "available (not recommended)");
     inject_init(&shim_cfg.inject);
+    ptdebug_init(shim_cfg.debug);
     if (l0_kind() == L0_XEN && (shim_cfg.console & CONSOLE_XEN) && xen_console_io_refused())
         pr_info("console: L0 refuses console_io (a release build of Xen does so for domUs); "
                 "%s\n", xen_pvconsole_ready() ? "using the PV console ring" : "no L0 console left");

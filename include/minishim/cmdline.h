@@ -31,6 +31,7 @@ struct shim_config {
     uint64_t guest_mem;         /* guest_mem=<n>[K|M|G] bytes, 0 = auto (pv/) */
     struct inject_config inject; /* inject=... (shim/inject.c), tests only */
     enum flush_safety flush_safety; /* flush-safety=ipi|defer (shim/flush_defer.c) */
+    unsigned int debug;         /* debug=pt-gen,pt-poison: PTDEBUG_* (shim/ptdebug.c) */
 };
 
 typedef void (*cmdline_warn_fn)(void *ctx, const char *msg);

@@ -52,6 +52,11 @@ struct pv_frame {
     int16_t linear;
     uint32_t type_count;
     uint32_t ref_count;
+    /* Page-table generation (include/minishim/ptdebug.h): odd while the
+     * frame is a page table, even otherwise; bumped to even only after the
+     * retype flush, when the frame's contents may change. The spurious
+     * #PF walker reads it, lock-free, with debug=pt-gen. */
+    uint32_t pt_gen;
     /* TLB clock (shim/tlbclock.c) when the last typed mapping of this frame
      * went: a writable mapping, a parent entry or a vCPU base pointer (a
      * pin is no mapping). 0: unknown. Xen's tlbflush_timestamp. */
