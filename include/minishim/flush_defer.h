@@ -18,7 +18,7 @@ enum flush_safety {
 
 /* How long a retype waits for CPUs inside a walk before it falls back to
  * the IPI interlock for them. */
-#define FLUSH_DEFER_WAIT_NS (100ULL * 1000)
+#define FLUSH_DEFER_WAIT_NS (1000ULL * 1000)
 
 /* Boot (and tests): the mode, and every CPU's epoch set to epoch_start
  * rounded down to even (tests start near 2^64 to exercise the wrap). */
