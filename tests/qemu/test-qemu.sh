@@ -343,6 +343,40 @@ case_ guest-mem-4m 0 "--guest '$guests/hello.elf' --cmdline guest_mem=4M" \
 case_ guest-mem-bad 0 "--guest '$guests/hello.elf' --cmdline guest_mem=1M" \
   "+bad value '1M' for guest_mem=" "+RESULT hello PASS"
 
+# flush-safety=defer (docs/flush-safety.md): no flush carries
+# FLUSH_NO_ASSIST for the walker (ipi-forced=0); retypes run the
+# walk-epoch grace period. QEMU-direct has no L0 flush, so they go by
+# IPI as "no backend", unless inject=fake-l0-flush stands in for L0:
+# then every retype flush is "assisted" and none goes by IPI.
+if [ -f "$guests/retype.elf" ]; then
+  case_ guest-retype-defer 0 "--smp 4 --guest '$guests/retype.elf' --cmdline 'flush-safety=defer tlbclock=off'" \
+    "+RESULT retype PASS" "-FAIL:" "~^flush: stats .* ipi-forced=0 .* retype-ipi=[1-9]" \
+    "~^flush: safety flush-safety=defer defer-retypes=[1-9]"
+  case_ guest-retype-defer-fake-l0 0 "--smp 4 --guest '$guests/retype.elf' --cmdline 'flush-safety=defer tlbclock=off inject=fake-l0-flush'" \
+    "+RESULT retype PASS" "-FAIL:" "~^flush: stats .* ipi-forced=0 .* retype-ipi=0 retype-assisted=[1-9]" \
+    "~^flush: safety flush-safety=defer defer-retypes=[1-9]"
+fi
+[ -f "$guests/smp.elf" ] &&
+  case_ guest-smp-defer 0 "--smp 4 --guest '$guests/smp.elf' --cmdline flush-safety=defer" \
+    "+RESULT smp PASS" "-FAIL:" "~^flush: stats .* ipi-forced=0 " "+flush: safety flush-safety=defer "
+for g in pvgdt pvseg; do
+  [ -f "$guests/$g.elf" ] || continue
+  case_ "guest-$g-defer" 0 "--guest '$guests/$g.elf' --cmdline flush-safety=defer" \
+    "+RESULT $g PASS" "-FAIL:" "~^flush: stats .* ipi-forced=0 " "+flush: safety flush-safety=defer "
+done
+# The proof: the walker stretched to 50 us with interrupts off, page-table
+# generations checked at every read, the fake L0 flush. With defer no walk
+# reads a retyped table (the retype waited for it); the same run with the
+# safety rule switched off (assist-unsafe) catches stale reads.
+if [ -f "$guests/ptstress.elf" ]; then
+  pt="debug=pt-gen,pt-poison inject=walker-delay:50,fake-l0-flush"
+  case_ guest-ptstress-defer 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=defer -- expect-poison'" \
+    "+RESULT ptstress PASS" "~^flush: stats .* retype-ipi=0 retype-assisted=[1-9].* walker-stale-reads=0([^0-9]|\$)" \
+    "~^flush: safety flush-safety=defer defer-retypes=[1-9][0-9]* defer-waited=[1-9]"
+  case_ guest-ptstress-defer-control 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- expect-poison'" \
+    "+RESULT ptstress PASS" "~^flush: stats .* walker-stale-reads=[1-9]"
+fi
+
 # smpevt needs 4 vCPUs (it SKIPs with fewer); retype runs with 2 and 4.
 [ -f "$guests/smpevt.elf" ] && soak_ smpevt 4
 [ -f "$guests/retype.elf" ] && soak_ retype
