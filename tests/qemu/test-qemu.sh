@@ -303,6 +303,25 @@ if [ -f "$guests/spurious.elf" ]; then
   case_ guest-spurious-smp1 0 "--smp 1 --guest '$guests/spurious.elf'" \
     "+RESULT spurious SKIP needs 2 vCPUs"
 fi
+# The flush safety rule shown necessary (docs/flush-safety.md): vCPU 0
+# of ptstress unhooks, retypes to writable and overwrites L1 pages while
+# vCPU 1's hypercall copies fault through them (walker-delay: a 2 ms
+# interrupts-off walk). fake-l0-flush stands in for the L0 flush QEMU
+# lacks. With assist-unsafe the retype flush goes to that "L0" and the
+# walker (debug=pt-gen) must be caught reading a freed table; with the
+# rule in force the same 64 rounds must show none, with walks that
+# reached the L1 and retype flushes by IPI.
+if [ -f "$guests/ptstress.elf" ]; then
+  pt="debug=pt-gen,pt-poison inject=walker-delay:2000,fake-l0-flush"
+  case_ guest-ptstress-unsafe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- rounds=64 expect-poison'" \
+    "~inject: assist-unsafe fired [1-9][0-9]* times" "+debug: walker stale read #1:" \
+    "~flush: stats .* retype-assisted=[1-9][0-9]* .*walker-stale-reads=[1-9][0-9]*" \
+    "+ptstress: X held the shim's poison 64 times" "+RESULT ptstress PASS" "+shutting down (poweroff)"
+  case_ guest-ptstress-safe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt -- rounds=64 expect-poison'" \
+    "~inject: walker-delay fired [1-9][0-9]* times" \
+    "~flush: stats .* retype-ipi=[1-9][0-9]* retype-assisted=0 .*walker-stale-reads=0([^0-9]|$)" \
+    "-debug: walker stale read" "+RESULT ptstress PASS" "+shutting down (poweroff)"
+fi
 # Page-table retypes while other vCPUs read through the retyped L1:
 # passes, and the flush telemetry (printed on demand through sysctl
 # debug_keys 'f' between phases) shows retype flushes by IPI, none to L0
@@ -364,19 +383,25 @@ for g in pvgdt pvseg; do
   case_ "guest-$g-defer" 0 "--guest '$guests/$g.elf' --cmdline flush-safety=defer" \
     "+RESULT $g PASS" "-FAIL:" "~^flush: stats .* ipi-forced=0 " "+flush: safety flush-safety=defer "
 done
-# The proof: the walker stretched to 50 us with interrupts off, page-table
-# generations checked at every read, the fake L0 flush. With defer no walk
-# reads a retyped table (the retype waited for it); the same run with the
-# safety rule switched off (assist-unsafe) catches stale reads.
+# The proof (docs/flush-safety.md, "flush-safety=defer"): the walker
+# stretched with interrupts off, page-table generations checked at every
+# walker read, the fake L0 flush. With defer no walk reads a retyped table
+# (the retype waited for it: defer-waited > 0); the same 64 rounds with
+# the safety rule switched off (assist-unsafe) catch stale reads. At 50 us
+# the epochs alone do it; at 2 ms (the walks outlast the 1 ms bound) the
+# IPI fallback does, and is counted.
 if [ -f "$guests/ptstress.elf" ]; then
   pt="debug=pt-gen,pt-poison inject=walker-delay:50,fake-l0-flush"
-  case_ guest-ptstress-defer 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=defer -- expect-poison'" \
+  case_ guest-ptstress-defer 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=defer -- rounds=64 expect-poison'" \
     "+RESULT ptstress PASS" "~^flush: stats .* retype-ipi=0 retype-assisted=[1-9].* walker-stale-reads=0([^0-9]|\$)" \
-    "~^flush: safety flush-safety=defer defer-retypes=[1-9][0-9]* defer-waited=[1-9]"
-  case_ guest-ptstress-defer-control 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- expect-poison'" \
+    "~^flush: safety flush-safety=defer defer-retypes=[1-9][0-9]* defer-waited=[1-9]" "-debug: walker stale read"
+  case_ guest-ptstress-defer-control 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- rounds=64 expect-poison'" \
     "+RESULT ptstress PASS" "~^flush: stats .* walker-stale-reads=[1-9]"
+  pt="debug=pt-gen,pt-poison inject=walker-delay:2000,fake-l0-flush"
+  case_ guest-ptstress-defer-2ms 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=defer -- rounds=64 expect-poison'" \
+    "+RESULT ptstress PASS" "~^flush: stats .* retype-ipi=0 retype-assisted=[1-9].* walker-stale-reads=0([^0-9]|\$)" \
+    "~^flush: safety flush-safety=defer .* defer-fallback=[1-9]" "-debug: walker stale read"
 fi
-
 # smpevt needs 4 vCPUs (it SKIPs with fewer); retype runs with 2 and 4.
 [ -f "$guests/smpevt.elf" ] && soak_ smpevt 4
 [ -f "$guests/retype.elf" ] && soak_ retype

@@ -29,7 +29,7 @@
  * statistics (0 with the safety rule in force; >= 1 with
  * inject=assist-unsafe).
  *
- * Arguments: rounds=N (default 64), expect-poison (the shim runs with
+ * Arguments: rounds=N (default 32), expect-poison (the shim runs with
  * debug=pt-poison: X must read PT_POISON when it comes back writable).
  * Needs 2+ vCPUs (SKIP with 1).
  */
@@ -46,7 +46,7 @@
 
 #define MAX_VCPUS 4
 #define SPIN_LIMIT 400000000UL
-#define DEFAULT_ROUNDS 64UL
+#define DEFAULT_ROUNDS 32UL
 #define WINDOW (33UL << 39)             /* L4 slot 33: empty at boot        */
 #define PT_POISON 0x5a5a5a5a5a5a5a5aUL  /* the shim's (include/minishim/ptdebug.h) */
 
