@@ -388,8 +388,9 @@ done
 # walker read, the fake L0 flush. With defer no walk reads a retyped table
 # (the retype waited for it: defer-waited > 0); the same 64 rounds with
 # the safety rule switched off (assist-unsafe) catch stale reads. At 50 us
-# the epochs alone do it; at 2 ms (the walks outlast the 1 ms bound) the
-# IPI fallback does, and is counted.
+# the epochs often suffice (on a loaded host QEMU's thread for the walking
+# vCPU may stall mid-walk past the 1 ms bound: the IPI fallback then takes
+# over, counted); at 2 ms every wait that meets a walk ends in the fallback.
 if [ -f "$guests/ptstress.elf" ]; then
   pt="debug=pt-gen,pt-poison inject=walker-delay:50,fake-l0-flush"
   case_ guest-ptstress-defer 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=defer -- rounds=64 expect-poison'" \
