@@ -175,7 +175,7 @@ if [ -f "$guests/fault.elf" ]; then
     "+unexpected exception #UD" "+RESULT fault FAIL unexpected exception #UD" \
     "+shutting down (crash)"
 fi
-for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug pvconf; do
+for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug pvconf pvfifo; do
   [ -f "$guests/$g.elf" ] || continue
   case_ "guest-$g" 0 "--guest '$guests/$g.elf'" "+RESULT $g PASS" "-FAIL:" \
     "+shutting down (poweroff)"
