@@ -113,9 +113,10 @@ struct pv_mm_config {
     void (*load_kernel_pt)(struct pv_mm_vcpu_state *v);
     /* LDT changed (SET_LDT): drop shadow LDT mappings, reload. Optional. */
     void (*ldt_changed)(struct pv_mm_vcpu_state *v);
-    /* Check one page of descriptors for PGT_SEG_DESC (0 or -XEN_E*).
-     * NULL: segment-descriptor types are refused. */
-    int (*validate_seg_desc)(const void *page);
+    /* Check one page of descriptors for PGT_SEG_DESC (0 or -XEN_E*),
+     * fixing them up in place as Xen does. NULL: segment-descriptor types
+     * are refused. */
+    int (*validate_seg_desc)(void *page);
     /* The guest's domain id: foreigndom may name it besides DOMID_SELF. */
     uint16_t domid;
 };

@@ -175,7 +175,7 @@ if [ -f "$guests/fault.elf" ]; then
     "+unexpected exception #UD" "+RESULT fault FAIL unexpected exception #UD" \
     "+shutting down (crash)"
 fi
-for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug pvconf; do
+for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug pvconf pvfifo; do
   [ -f "$guests/$g.elf" ] || continue
   case_ "guest-$g" 0 "--guest '$guests/$g.elf'" "+RESULT $g PASS" "-FAIL:" \
     "+shutting down (poweroff)"
@@ -185,6 +185,11 @@ if [ -f "$guests/pvconf.elf" ]; then
   case_ guest-pvconf-smp2 0 "--smp 2 --guest '$guests/pvconf.elf'" \
     "+VCPUOP_initialise with an unpinned L4: 0" "+RESULT pvconf PASS" "-FAIL:" \
     "+shutting down (poweroff)"
+  # A third vCPU started in user mode (VCPUOP_initialise without
+  # VGCF_in_kernel, ctrlreg[1]).
+  case_ guest-pvconf-smp3 0 "--smp 3 --guest '$guests/pvconf.elf'" \
+    "+VCPUOP_initialise in user mode: 0" "+vCPU 2 from user mode: state 2" \
+    "+RESULT pvconf PASS" "-FAIL:" "+shutting down (poweroff)"
 fi
 # VCPUOP_initialise with the vCPU's own GDT frames and LDT.
 if [ -f "$guests/pvvcpuseg.elf" ]; then
