@@ -63,8 +63,6 @@ void l0_detect(struct l0_detect *d);
  * flush backend (IPIs), with the reason in l0_flush_why().
  */
 void l0_setup(enum l0_flush_use use);
-/* l0_setup(L0_FLUSH_USE_AUTO). */
-void l0_init(void);
 const struct l0_detect *l0_detected(void);
 enum l0_kind l0_kind(void);
 const char *l0_name(void);

@@ -101,8 +101,6 @@ uint64_t clock_mktime(unsigned int year, unsigned int mon, unsigned int day,
  * deadline is what is already armed.
  */
 void timer_arm(uint64_t deadline_ns);
-/* Interrupts taken on TIMER_VECTOR (all CPUs). */
-unsigned long timer_interrupts(void);
 /* False when the CPU has no usable local APIC timer. */
 bool timer_available(void);
 

@@ -134,7 +134,7 @@ Test(pv_time, calibration_sources)
     /* Xen L0's time leaf wins over CPUID 15h. */
     fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
     fake_set_cpuid(0x40000003, 0, 0, 2096032, 0);
-    l0_init();
+    l0_setup(L0_FLUSH_USE_AUTO);
     clock_init();
     cr_expect_eq(clock_tsc_khz(), 2096032);
     cr_expect_str_eq(clock_source(), "xen-cpuid");

@@ -322,7 +322,7 @@ Test(smp, xen_l0_up_down_up_initialises_once)
     fake_set_cpuid(0x40000001, (4u << 16) | 17, 0, 0, 0);
     fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
     fake_wrmsr_hook = fake_xen_msr_hook;
-    l0_init();
+    l0_setup(L0_FLUSH_USE_AUTO);
     fake_wrmsr_hook = NULL;
     cr_assert_eq(l0_kind(), L0_XEN);
     fake_hypercall_handler = xen_l0_vcpus;
