@@ -21,6 +21,7 @@
 #include <string.h>
 #include <minishim/xen-public.h>
 #include <minishim/arch.h>
+#include <minishim/inject.h>
 #include <minishim/l0.h>
 #include <xen/event_channel.h>
 
@@ -131,6 +132,8 @@ int l0_evtchn_send(uint32_t port)
         return -XEN_ENODEV;
     if (!port_ok(port))
         return -XEN_EINVAL;
+    if (inject_hit(INJECT_L0_EVTCHN_SEND_FAIL))
+        return -INJECT_L0_ERRNO;
     return (int)evtchn_op(EVTCHNOP_send, &s);
 }
 

@@ -30,6 +30,13 @@ static const char *const point_key[INJECT_NR_POINTS] = {
     [INJECT_SKIP_INVLPG_MULTI] = "invlpg-multi",
     [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
     [INJECT_PF_SLOW] = "pf-slow",
+    [INJECT_L0_EVTCHN_SEND_FAIL] = "l0-evtchn-send-fail",
+    [INJECT_L0_CONSOLE_FAIL] = "l0-console-fail",
+    [INJECT_L0_VCPUOP_FAIL] = "l0-vcpuop-fail",
+    [INJECT_IPI_DROP] = "ipi-drop",
+    [INJECT_IPI_DUP] = "ipi-dup",
+    [INJECT_IPI_DELAY] = "ipi-delay",
+    [INJECT_CPU_STALL] = "cpu-stall",
 };
 
 static const char *const point_name[INJECT_NR_POINTS] = {
@@ -43,6 +50,13 @@ static const char *const point_name[INJECT_NR_POINTS] = {
     [INJECT_SKIP_INVLPG_MULTI] = "flush-skip:invlpg-multi",
     [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
     [INJECT_PF_SLOW] = "pf-slow",
+    [INJECT_L0_EVTCHN_SEND_FAIL] = "l0-evtchn-send-fail",
+    [INJECT_L0_CONSOLE_FAIL] = "l0-console-fail",
+    [INJECT_L0_VCPUOP_FAIL] = "l0-vcpuop-fail",
+    [INJECT_IPI_DROP] = "ipi-drop",
+    [INJECT_IPI_DUP] = "ipi-dup",
+    [INJECT_IPI_DELAY] = "ipi-delay",
+    [INJECT_CPU_STALL] = "cpu-stall",
 };
 
 const char *inject_point_name(enum inject_point p)
@@ -81,8 +95,8 @@ static int find_point(const char *s, size_t len, enum inject_point first,
     return -1;
 }
 
-/* One spec: "flush-skip:<kind>[:<count>]", "l0-flush-fail[:<count>]" or
- * "pf-slow[:<count>]". */
+/* One spec: "flush-skip:<kind>[:<count>]" or "<name>[:<count>]" for the
+ * other points (l0-flush-fail, pf-slow, l0-evtchn-send-fail, ...). */
 static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
 {
     static const char skip[] = "flush-skip:";
@@ -100,7 +114,7 @@ static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
     } else {
         colon = memchr(s, ':', len);
         name_len = colon ? (size_t)(colon - s) : len;
-        p = find_point(s, name_len, INJECT_L0_FLUSH_FAIL, INJECT_PF_SLOW);
+        p = find_point(s, name_len, INJECT_FIRST_NAMED, INJECT_LAST_NAMED);
     }
     if (p < 0)
         return false;

@@ -51,6 +51,22 @@ static const char *shutdown_reason_name(unsigned int reason)
     }
 }
 
+/* L0 console calls that failed at run time (hypercall/xen.c,
+ * hypercall/xen_console.c): said once, at the end, where a test and a
+ * reader of the log look. */
+static void report_l0_console_errors(void)
+{
+    long err = 0;
+    unsigned long n;
+
+    if ((n = xen_pvconsole_kick_failures(&err)))
+        pr_warn("console: %lu kicks of L0's console port failed twice (last %ld); "
+                "their text waited in the ring for the next kick\n", n, err);
+    if ((n = xen_console_io_lost(&err)))
+        pr_warn("console: console_io failed twice for %lu bytes (last %ld); "
+                "the other console sinks have that text\n", n, err);
+}
+
 void __noreturn shim_shutdown(unsigned int reason)
 {
     pr_info("minishim: shutting down (%s)\n", shutdown_reason_name(reason));
@@ -59,6 +75,7 @@ void __noreturn shim_shutdown(unsigned int reason)
     if (xen_pvconsole_dropped())
         pr_warn("console: %lu bytes dropped: L0's PV console ring stayed full\n",
                 xen_pvconsole_dropped());
+    report_l0_console_errors();
     l0_shutdown(reason);
 }
 

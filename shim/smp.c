@@ -270,19 +270,36 @@ int smp_cpu_down(unsigned int cpu)
     if (!wait_online(cpu, false))
         rc = -XEN_ETIMEDOUT;
     /* Xen: a VCPUOP_up issued before its own VCPUOP_down took effect would
-     * be lost; wait until L0 reports it down. */
-    for (unsigned long t = 0; !rc && use_xen && t < UP_TIMEOUT_US / 10; t++) {
-        if (xen_vcpu_op(VCPUOP_is_up, cpu) == 0)
+     * be lost; wait until L0 reports it down. An error from L0 (Xen's
+     * do_vcpu_op: -ENOENT for a vCPU it does not know) ends the wait with
+     * that error, and so does the time-out: neither is "down". */
+    for (unsigned long t = 0; !rc && use_xen; t++) {
+        int up;
+
+        if (t == UP_TIMEOUT_US / 10) {
+            rc = -XEN_ETIMEDOUT;
             break;
+        }
+        up = xen_vcpu_op(VCPUOP_is_up, cpu);
+        if (up == 0)
+            break;
+        if (up < 0) {
+            pr_err("smp: L0 VCPUOP_is_up(%u) failed (%d)\n", cpu, up);
+            rc = up;
+            break;
+        }
         apic_udelay(10);
     }
     spin_unlock(&updown_lock);
     return rc;
 }
 
+static unsigned long down_refusals;     /* VCPUOP_down L0 refused */
+
 void smp_ap_main(void)
 {
     unsigned int cpu = arch_cpu_id();
+    int rc;
 
     apic_init_ap();
     l0_cpu_init();              /* per-CPU L0 state (Hyper-V VP index) */
@@ -306,7 +323,12 @@ void smp_ap_main(void)
         ipi_service();          /* requests posted before we left the mask */
         if (!use_xen)
             arch_halt_forever();        /* until the next INIT-SIPI-SIPI */
-        xen_vcpu_op(VCPUOP_down, cpu);  /* returns at the next VCPUOP_up */
+        /* Returns at the next VCPUOP_up. Refused by L0, the loop takes it
+         * again: park_request is still set, so the CPU leaves the online
+         * mask at once (the downer waits for VCPUOP_is_up, bounded). */
+        rc = xen_vcpu_op(VCPUOP_down, cpu);
+        if (rc && __atomic_add_fetch(&down_refusals, 1, __ATOMIC_RELAXED) <= 3)
+            pr_warn("smp: L0 VCPUOP_down(%u) failed (%d); trying again\n", cpu, rc);
     }
 }
 

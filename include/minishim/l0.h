@@ -168,6 +168,9 @@ long xen_hypercall(unsigned int nr, unsigned long a1, unsigned long a2,
 void xen_console_write(const char *s, size_t len);
 /* True once L0 refused console_io (release Xen builds refuse domUs). */
 bool xen_console_io_refused(void);
+/* Bytes console_io failed for twice with an error other than -EPERM, and
+ * the last such error (shutdown summary). */
+unsigned long xen_console_io_lost(long *last_error);
 int xen_get_hvm_param(unsigned int index, uint64_t *value);
 int xen_memory_map(void *buf, unsigned int max_entries, unsigned int *nr);
 long xen_shutdown(unsigned int reason);
@@ -209,6 +212,9 @@ int xen_pvconsole_init(void);
 bool xen_pvconsole_ready(void);
 void xen_pvconsole_write(const char *s, size_t len);
 unsigned long xen_pvconsole_dropped(void);
+/* Kicks of L0's console port that failed twice (their bytes stay in the
+ * ring for the next kick), and the last error. */
+unsigned long xen_pvconsole_kick_failures(long *last_error);
 /* Put up to len bytes into the ring's out[] side; returns bytes written. */
 size_t xencons_ring_put(struct xencons_interface *r, const char *s, size_t len);
 
