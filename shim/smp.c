@@ -27,6 +27,7 @@
 #include <minishim/l0.h>
 #include <minishim/percpu.h>
 #include <minishim/smp.h>
+#include <minishim/timer.h>
 #include <minishim/spinlock.h>
 #include <minishim/trap.h>
 
@@ -294,6 +295,7 @@ int smp_cpu_down(unsigned int cpu)
     return rc;
 }
 
+#define IDLE_BACKSTOP_NS (50 * NS_PER_MS)
 static unsigned long down_refusals;     /* VCPUOP_down L0 refused */
 
 void smp_ap_main(void)
@@ -316,8 +318,14 @@ void smp_ap_main(void)
             ipi_service();
             if (ap_work && !__atomic_load_n(&park_request[cpu], __ATOMIC_SEQ_CST))
                 ap_work(cpu);
-            if (!__atomic_load_n(&park_request[cpu], __ATOMIC_SEQ_CST))
+            if (!__atomic_load_n(&park_request[cpu], __ATOMIC_SEQ_CST)) {
+                /* The wake-up (a guest vCPU to run, a park request) is an
+                 * IPI; one that is lost (inject=ipi-drop) costs at most
+                 * the backstop, as in pv_vcpu_sleep. */
+                if (timer_available())
+                    timer_arm(clock_now_ns() + IDLE_BACKSTOP_NS);
                 arch_wait_for_interrupt();
+            }
         }
         set_online(cpu, false);
         ipi_service();          /* requests posted before we left the mask */
