@@ -144,6 +144,7 @@ Test(xen_console, console_io_other_errors_keep_trying)
 
 /* ---- inject=l0-console-fail (docs/fault-injection.md) ---- */
 
+#include <minishim/console.h>
 #include <minishim/inject.h>
 
 static void arm(uint32_t n)
@@ -190,6 +191,21 @@ Test(xen_console, failed_kicks_lose_no_text)
     cr_expect_eq(r->out_prod, 14);
     cr_expect_eq(memcmp(r->out, "one\ntwo\nthree\n", 14), 0, "every line is in the ring");
     cr_expect_eq(xen_pvconsole_dropped(), 0);
+}
+
+/* Through printk, as the image writes: the strike must not print through
+ * the console it fails (that took the console lock twice: a hang on the
+ * bed). */
+Test(xen_console, console_point_strikes_inside_printk, .timeout = 10)
+{
+    console_remove_all_sinks();
+    arm(2);
+    console_add_sink("xen", xen_console_write);
+    pr_info("through printk\n");
+    console_remove_all_sinks();
+    cr_expect_eq(inject_fired(INJECT_L0_CONSOLE_FAIL), 2);
+    cr_expect_eq(console_io_calls, 0, "both tries failed");
+    inject_init(NULL);
 }
 
 /* console_io: one injected failure is retried; failures that last are
