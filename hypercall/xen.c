@@ -121,6 +121,13 @@ int xen_set_hvm_param(unsigned int index, uint64_t value)
  * xen/arch/x86/mm.c). Mappings other domains hold of the page (xenstored's
  * grant map of the store ring) follow the page, not the frame number.
  */
+long xen_memory_op(unsigned int cmd, void *arg)
+{
+    if (inject_hit(INJECT_L0_MEMOP_FAIL))
+        return -INJECT_L0_ERRNO;
+    return xen_hypercall(__HYPERVISOR_memory_op, cmd, (unsigned long)arg, 0, 0, 0);
+}
+
 int xen_move_frame(uint64_t from_gfn, uint64_t to_gfn)
 {
     struct xen_add_to_physmap xatp = {
@@ -130,8 +137,7 @@ int xen_move_frame(uint64_t from_gfn, uint64_t to_gfn)
         .gpfn = to_gfn,
     };
 
-    return (int)xen_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-                              (unsigned long)&xatp, 0, 0, 0);
+    return (int)xen_memory_op(XENMEM_add_to_physmap, &xatp);
 }
 
 int xen_memory_map(void *buf, unsigned int max_entries, unsigned int *nr)
@@ -140,8 +146,7 @@ int xen_memory_map(void *buf, unsigned int max_entries, unsigned int *nr)
     long rc;
 
     set_xen_guest_handle(map.buffer, buf);
-    rc = xen_hypercall(__HYPERVISOR_memory_op, XENMEM_memory_map,
-                       (unsigned long)&map, 0, 0, 0);
+    rc = xen_memory_op(XENMEM_memory_map, &map);
     if (rc)
         return (int)rc;
     *nr = map.nr_entries;

@@ -60,8 +60,7 @@ int l0_evtchn_init(unsigned int vector)
     if (vector < 0x20 || vector > 0xff)
         return -XEN_EINVAL;
     xatp.gpfn = arch_virt_to_phys(shared_info_page).pa >> PAGE_SHIFT;
-    rc = xen_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-                       (unsigned long)&xatp, 0, 0, 0);
+    rc = xen_memory_op(XENMEM_add_to_physmap, &xatp);
     if (rc)
         return (int)rc;
     shinfo = (struct shared_info *)shared_info_page;

@@ -37,6 +37,7 @@ static const char *const point_key[INJECT_NR_POINTS] = {
     [INJECT_IPI_DUP] = "ipi-dup",
     [INJECT_IPI_DELAY] = "ipi-delay",
     [INJECT_CPU_STALL] = "cpu-stall",
+    [INJECT_L0_MEMOP_FAIL] = "l0-memop-fail",
 };
 
 static const char *const point_name[INJECT_NR_POINTS] = {
@@ -57,6 +58,7 @@ static const char *const point_name[INJECT_NR_POINTS] = {
     [INJECT_IPI_DUP] = "ipi-dup",
     [INJECT_IPI_DELAY] = "ipi-delay",
     [INJECT_CPU_STALL] = "cpu-stall",
+    [INJECT_L0_MEMOP_FAIL] = "l0-memop-fail",
 };
 
 const char *inject_point_name(enum inject_point p)

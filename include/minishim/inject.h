@@ -17,6 +17,7 @@
  *          | ipi-dup[:<count>]             an IPI is sent twice
  *          | ipi-delay[:<count>]           an IPI leaves 5 ms late
  *          | cpu-stall[:<count>]           a CPU taking an IPI stalls 20 ms
+ *          | l0-memop-fail[:<count>]       L0's XENMEM_* calls fail (-EIO)
  *   <count> = 1..1000000 or 'all' (every time); default 1
  *
  * Cost when nothing is armed: inject_hit() is inline, one relaxed load of
@@ -51,6 +52,7 @@ enum inject_point {
     INJECT_IPI_DELAY,               /* shim/ipi.c: an IPI leaves 5 ms late    */
     INJECT_CPU_STALL,               /* shim/ipi.c: the target stalls 20 ms
                                      * before serving (a preempted vCPU)     */
+    INJECT_L0_MEMOP_FAIL,           /* xen_memory_op: XENMEM_* fails          */
     INJECT_NR_POINTS
 };
 #define INJECT_FIRST_SKIP INJECT_SKIP_UVMF_INVLPG_ALL
@@ -82,7 +84,8 @@ bool inject_parse(const char *value, struct inject_config *out);
 #define INJECT_SYNTAX "comma list of flush-skip:<kind>[:<n>|:all], " \
                       "l0-flush-fail[:<n>|:all], pf-slow[:<n>|:all], " \
                       "l0-evtchn-send-fail, l0-console-fail, l0-vcpuop-fail, " \
-                      "ipi-drop, ipi-dup, ipi-delay, cpu-stall (each [:<n>|:all])"
+                      "ipi-drop, ipi-dup, ipi-delay, cpu-stall, l0-memop-fail " \
+                      "(each [:<n>|:all])"
 
 /* Arm the configured points (boot, once; also resets the counters). */
 void inject_init(const struct inject_config *cfg);

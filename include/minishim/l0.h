@@ -165,6 +165,9 @@ extern const struct l0_ops hyperv_l0_ops;       /* hypercall/hyperv.c       */
 int xen_init(const struct l0_detect *d);
 long xen_hypercall(unsigned int nr, unsigned long a1, unsigned long a2,
                    unsigned long a3, unsigned long a4, unsigned long a5);
+/* XENMEM_* cmd on arg: every memory op the shim makes of L0 (boot and
+ * guest build only), through the l0-memop-fail point. */
+long xen_memory_op(unsigned int cmd, void *arg);
 void xen_console_write(const char *s, size_t len);
 /* True once L0 refused console_io (release Xen builds refuse domUs). */
 bool xen_console_io_refused(void);

@@ -98,6 +98,7 @@ Test(inject_parse, l0_and_ipi_points_by_name)
         { "l0-vcpuop-fail", INJECT_L0_VCPUOP_FAIL },
         { "ipi-drop", INJECT_IPI_DROP }, { "ipi-dup", INJECT_IPI_DUP },
         { "ipi-delay", INJECT_IPI_DELAY }, { "cpu-stall", INJECT_CPU_STALL },
+        { "l0-memop-fail", INJECT_L0_MEMOP_FAIL },
     };
     struct shim_config c;
     char buf[96];

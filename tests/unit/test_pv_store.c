@@ -255,3 +255,26 @@ Test(pv_store, refused_kicks_crash_the_domain_with_the_reason)
                      "the xenstore port 3 twice (-5)"), "%s", fake_console_out);
     cr_expect(strstr(fake_console_out, "shutting down (crash)"), "%s", fake_console_out);
 }
+
+/* inject=l0-memop-fail: L0 refuses the store page's move (guest build):
+ * the shim says which call failed, and the guest is given no xenstore
+ * (start_info store fields 0, as for a domain without one) rather than a
+ * frame that is not the store ring. The memory op never reached L0. */
+Test(pv_store, refused_memory_op_leaves_no_store_and_says_so)
+{
+    struct inject_config c;
+
+    cr_assert_eq(l0_evtchn_init(L0_UPCALL_VECTOR), 0);
+    fake_console_capture();
+    memset(&c, 0, sizeof(c));
+    c.count[INJECT_L0_MEMOP_FAIL] = 1;
+    inject_init(&c);
+    cr_expect_eq(pv_store_init(), -INJECT_L0_ERRNO);
+    inject_init(NULL);
+    cr_expect_eq(nr_moves, 0);
+    cr_expect_eq(si.store_mfn, 0);
+    cr_expect_eq(si.store_evtchn, 0);
+    cr_expect_eq(pv_dom.store_port, 0);
+    cr_expect(strstr(fake_console_out, "xenstore: cannot move L0's store page feffc to guest "
+                     "frame 1234 (-5)"), "%s", fake_console_out);
+}
