@@ -294,6 +294,9 @@ void __noreturn shim_main(paddr_t start_info)
         pr_warn("console: no PV console ring from L0 (HVM_PARAM_CONSOLE_PFN/EVTCHN: %d)\n",
                 pvcons_rc);
 
+    /* Armed before the first L0 call a point covers (the event channel
+     * set-up's memory op); the console is up to say so. */
+    inject_init(&shim_cfg.inject);
     report_l0();
     if (l0_kind() == L0_XEN) {
         /* Upcalls from L0's event channels (hypercall/xen_evtchn.c): the
@@ -313,7 +316,6 @@ void __noreturn shim_main(paddr_t start_info)
             !(l0_flush_caps() & L0_FLUSH_AVAILABLE) ? "unavailable" :
             (l0_flush_caps() & L0_FLUSH_RECOMMENDED) ? "available (recommended)" :
             "available (not recommended)");
-    inject_init(&shim_cfg.inject);
     if (l0_kind() == L0_XEN && (shim_cfg.console & CONSOLE_XEN) && xen_console_io_refused())
         pr_info("console: L0 refuses console_io (a release build of Xen does so for domUs); "
                 "%s\n", xen_pvconsole_ready() ? "using the PV console ring" : "no L0 console left");
