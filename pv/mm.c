@@ -17,6 +17,7 @@
 #include <minishim/shim.h>
 #include <minishim/smp.h>
 #include <minishim/spinlock.h>
+#include <minishim/ptdebug.h>
 #include <minishim/tlbclock.h>
 #include <minishim/xen-public.h>
 
@@ -144,6 +145,45 @@ static void type_change_flush(mfn_t m, unsigned int old_type)
 }
 
 /*
+ * The frame's page-table generation moves (ptdebug.h): to odd when it
+ * becomes a validated table, to even once it stopped being one and its
+ * retype flush is done. Stored with release order, before anything that
+ * lets its contents change.
+ */
+static void pt_gen_set(struct pv_frame *f, bool table)
+{
+    if (!!(f->pt_gen & 1) != table)
+        __atomic_store_n(&f->pt_gen, f->pt_gen + 1, __ATOMIC_RELEASE);
+}
+
+/* The walker's view (ptdebug_set_gen_source): no lock, interrupts off. */
+static bool pt_gen_of(uint64_t pfn, uint32_t *gen)
+{
+    if (!frames || pfn >= nr_frames || !cfg.frame_is_guest(mfn(pfn)))
+        return false;
+    *gen = __atomic_load_n(&frames[pfn].pt_gen, __ATOMIC_ACQUIRE);
+    return true;
+}
+
+/*
+ * A page table became writable: for this shim that is its "free" (guest
+ * frames never return to the shim's allocator; from now on the guest may
+ * write it). debug=pt-poison fills it with PT_POISON, so a walker that
+ * still reads it finds not-present entries it can name (guest-visible:
+ * Xen leaves the old entries).
+ */
+static void pt_freed(mfn_t m)
+{
+    uint64_t *t;
+
+    if (!ptdebug_on(PTDEBUG_POISON))
+        return;
+    t = map_table(m);
+    for (unsigned int i = 0; i < PAGE_SIZE / sizeof(*t); i++)
+        __atomic_store_n(&t[i], PT_POISON, __ATOMIC_RELAXED);
+}
+
+/*
  * Take a type reference (Xen's get_page_type). The type changes only when
  * the count is zero; page-table and descriptor types are validated when
  * they gain their first reference since they were last devalidated.
@@ -173,6 +213,13 @@ static int get_type(mfn_t m, unsigned int type)
     /* A frame never typed had no typed mapping: nothing to flush. */
     if (old != type && old != PGT_NONE)
         type_change_flush(m, old);
+    /* Only now, after the flush (which under the safety rule waited for
+     * every walker that could reach the table), may its contents change. */
+    if (old != type && is_pt_type(old)) {
+        pt_gen_set(f, false);
+        if (type == PGT_WRITABLE)
+            pt_freed(m);
+    }
 
     if (f->flags & PV_FRAME_VALIDATED)
         return 0;
@@ -190,6 +237,8 @@ static int get_type(mfn_t m, unsigned int type)
         return rc;
     }
     f->flags |= PV_FRAME_VALIDATED;
+    if (is_pt_type(type))
+        pt_gen_set(f, true);
     return 0;
 }
 
@@ -458,6 +507,7 @@ int pv_mm_init(void *storage, unsigned long n, const struct pv_mm_config *c)
     nr_frames = n;
     cfg = *c;
     memset(frames, 0, pv_mm_frame_info_bytes(n));
+    ptdebug_set_gen_source(pt_gen_of);
     return 0;
 }
 

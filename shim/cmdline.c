@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <minishim/cmdline.h>
+#include <minishim/ptdebug.h>
 
 #define MAX_TOKEN 128
 
@@ -181,6 +182,12 @@ static bool parse_inject(const char *v, struct shim_config *cfg)
     return inject_parse(v, &cfg->inject);
 }
 
+/* debug=pt-gen,pt-poison: page-table hazard debug aids (shim/ptdebug.c). */
+static bool parse_debug(const char *v, struct shim_config *cfg)
+{
+    return ptdebug_parse(v, &cfg->debug);
+}
+
 struct option {
     const char *name;
     bool (*parse)(const char *value, struct shim_config *cfg);
@@ -198,6 +205,7 @@ static const struct option options[] = {
     { "l0-flush-probe", parse_l0_flush_probe, "0..1024 (0 = off)" },
     { "guest_mem", parse_guest_mem, "<n>[K|M|G], 4M..1T" },
     { "inject", parse_inject, INJECT_SYNTAX },
+    { "debug", parse_debug, PTDEBUG_SYNTAX },
 };
 
 void cmdline_defaults(struct shim_config *cfg)

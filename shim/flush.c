@@ -22,6 +22,15 @@
  * enable interrupts). So a flush that precedes retyping (or, once the
  * shim frees frames, freeing) a page that was a page table (L1..L4) must
  * carry FLUSH_NO_ASSIST. The TLB clock obeys the same rule (tlbclock.c).
+ *
+ * inject=assist-unsafe breaks the rule on purpose (tests only; what it
+ * shows: docs/flush-safety.md): FLUSH_NO_ASSIST is ignored, so such a
+ * flush goes to L0 when L0 can take it. QEMU-direct has no L0 flush;
+ * inject=fake-l0-flush stands in for one there: a flush that L0 would
+ * have taken is sent as IPIs that are not waited for, which is exactly
+ * what an assisted flush gives up (it does not wait for a target to
+ * enable interrupts) and what the walker's interlock needs. Unlike L0's,
+ * its TLB flush may land after the call returns: a test device only.
  */
 #include <minishim/arch.h>
 #include <minishim/flush.h>
@@ -159,9 +168,20 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
         return;
     }
 
-    /* Remote part. */
+    /* Remote part. inject=assist-unsafe: the safety rule broken on
+     * purpose (see the top comment). */
+    if ((flags & FLUSH_NO_ASSIST) && inject_hit(INJECT_ASSIST_UNSAFE))
+        flags &= ~FLUSH_NO_ASSIST;
     why = remote_reason(flags);
     t0 = arch_rdtsc();
+    /* inject=fake-l0-flush: no L0 flush here (QEMU-direct); a flush L0
+     * would have taken goes out as IPIs that are not waited for. */
+    if (why == FLUSH_R_IPI_NO_BACKEND && inject_hit(INJECT_FAKE_L0_FLUSH)) {
+        ipi_flush_async(&remote);
+        flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote), arch_rdtsc() - t0);
+        count(FLUSH_R_ASSISTED, flags);
+        return;
+    }
     if (why == FLUSH_R_ASSISTED) {
         /* inject=l0-flush-fail: L0 "fails", the fallback must run. */
         int rc = inject_hit(INJECT_L0_FLUSH_FAIL) ? -XEN_EIO

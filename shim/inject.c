@@ -30,6 +30,9 @@ static const char *const point_key[INJECT_NR_POINTS] = {
     [INJECT_SKIP_INVLPG_MULTI] = "invlpg-multi",
     [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
     [INJECT_PF_SLOW] = "pf-slow",
+    [INJECT_WALKER_DELAY] = "walker-delay",
+    [INJECT_ASSIST_UNSAFE] = "assist-unsafe",
+    [INJECT_FAKE_L0_FLUSH] = "fake-l0-flush",
     [INJECT_L0_EVTCHN_SEND_FAIL] = "l0-evtchn-send-fail",
     [INJECT_L0_CONSOLE_FAIL] = "l0-console-fail",
     [INJECT_L0_VCPUOP_FAIL] = "l0-vcpuop-fail",
@@ -51,6 +54,9 @@ static const char *const point_name[INJECT_NR_POINTS] = {
     [INJECT_SKIP_INVLPG_MULTI] = "flush-skip:invlpg-multi",
     [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
     [INJECT_PF_SLOW] = "pf-slow",
+    [INJECT_WALKER_DELAY] = "walker-delay",
+    [INJECT_ASSIST_UNSAFE] = "assist-unsafe",
+    [INJECT_FAKE_L0_FLUSH] = "fake-l0-flush",
     [INJECT_L0_EVTCHN_SEND_FAIL] = "l0-evtchn-send-fail",
     [INJECT_L0_CONSOLE_FAIL] = "l0-console-fail",
     [INJECT_L0_VCPUOP_FAIL] = "l0-vcpuop-fail",
@@ -60,6 +66,16 @@ static const char *const point_name[INJECT_NR_POINTS] = {
     [INJECT_CPU_STALL] = "cpu-stall",
     [INJECT_L0_MEMOP_FAIL] = "l0-memop-fail",
 };
+
+/* walker-delay's argument is a duration, not a count: the point is armed
+ * for every walk and this holds the microseconds. */
+#define WALKER_DELAY_MAX_US 1000000u
+static uint32_t walker_delay_us;
+
+uint32_t inject_walker_delay_us(void)
+{
+    return inject_is_armed(INJECT_WALKER_DELAY) ? walker_delay_us : 0;
+}
 
 const char *inject_point_name(enum inject_point p)
 {
@@ -97,16 +113,30 @@ static int find_point(const char *s, size_t len, enum inject_point first,
     return -1;
 }
 
-/* One spec: "flush-skip:<kind>[:<count>]" or "<name>[:<count>]" for the
- * other points (l0-flush-fail, pf-slow, l0-evtchn-send-fail, ...). */
+/* One spec: "flush-skip:<kind>[:<count>]", "l0-flush-fail[:<count>]",
+ * "pf-slow[:<count>]", "walker-delay:<us>", "assist-unsafe[:<count>]",
+ * "fake-l0-flush[:<count>]" or an L0-call/IPI point "<name>[:<count>]"
+ * (l0-evtchn-send-fail, ..., docs/fault-injection.md). */
 static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
 {
     static const char skip[] = "flush-skip:";
+    static const char delay[] = "walker-delay:";
     const char *colon;
     size_t name_len;
     uint32_t count = 1;
     int p;
 
+    if (len > sizeof(delay) - 1 && !strncmp(s, delay, sizeof(delay) - 1)) {
+        uint32_t us;
+
+        /* The number is microseconds (1..WALKER_DELAY_MAX_US); every walk. */
+        if (!parse_count(s + sizeof(delay) - 1, len - (sizeof(delay) - 1), &us) ||
+            us == INJECT_COUNT_ALWAYS || us > WALKER_DELAY_MAX_US || cfg->count[INJECT_WALKER_DELAY])
+            return false;
+        cfg->count[INJECT_WALKER_DELAY] = INJECT_COUNT_ALWAYS;
+        cfg->walker_delay_us = us;
+        return true;
+    }
     if (len > sizeof(skip) - 1 && !strncmp(s, skip, sizeof(skip) - 1)) {
         s += sizeof(skip) - 1;
         len -= sizeof(skip) - 1;
@@ -116,7 +146,16 @@ static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
     } else {
         colon = memchr(s, ':', len);
         name_len = colon ? (size_t)(colon - s) : len;
-        p = find_point(s, name_len, INJECT_FIRST_NAMED, INJECT_LAST_NAMED);
+        p = find_point(s, name_len, INJECT_L0_FLUSH_FAIL, INJECT_PF_SLOW);
+        if (p < 0) {
+            /* These two default to every time (the bare word). */
+            p = find_point(s, name_len, INJECT_ASSIST_UNSAFE, INJECT_FAKE_L0_FLUSH);
+            count = INJECT_COUNT_ALWAYS;
+        }
+        if (p < 0) {
+            p = find_point(s, name_len, INJECT_FIRST_L0_FAULT, INJECT_LAST_L0_FAULT);
+            count = 1;
+        }
     }
     if (p < 0)
         return false;
@@ -149,6 +188,8 @@ bool inject_parse(const char *v, struct inject_config *out)
     for (unsigned int p = 0; p < INJECT_NR_POINTS; p++)
         if (cfg.count[p])
             out->count[p] = cfg.count[p];
+    if (cfg.count[INJECT_WALKER_DELAY])
+        out->walker_delay_us = cfg.walker_delay_us;
     return true;
 }
 
@@ -163,6 +204,9 @@ void inject_init(const struct inject_config *cfg)
         if (configured[p])
             armed |= 1u << p;
     }
+    walker_delay_us = cfg ? cfg->walker_delay_us : 0;
+    if (!walker_delay_us)
+        armed &= ~(1u << INJECT_WALKER_DELAY);
     __atomic_store_n(&inject_armed, armed, __ATOMIC_SEQ_CST);
     for (unsigned int p = 0; p < INJECT_NR_POINTS; p++) {
         if (!configured[p])

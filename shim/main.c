@@ -14,6 +14,7 @@
 #include <minishim/elf.h>
 #include <minishim/flush.h>
 #include <minishim/inject.h>
+#include <minishim/ptdebug.h>
 #include <minishim/l0.h>
 #include <minishim/page_alloc.h>
 #include <minishim/percpu.h>
@@ -316,6 +317,7 @@ void __noreturn shim_main(paddr_t start_info)
             !(l0_flush_caps() & L0_FLUSH_AVAILABLE) ? "unavailable" :
             (l0_flush_caps() & L0_FLUSH_RECOMMENDED) ? "available (recommended)" :
             "available (not recommended)");
+    ptdebug_init(shim_cfg.debug);
     if (l0_kind() == L0_XEN && (shim_cfg.console & CONSOLE_XEN) && xen_console_io_refused())
         pr_info("console: L0 refuses console_io (a release build of Xen does so for domUs); "
                 "%s\n", xen_pvconsole_ready() ? "using the PV console ring" : "no L0 console left");

@@ -29,6 +29,7 @@ struct shim_config {
     unsigned int l0_flush_probe; /* l0-flush-probe=N round trips timed, 0 = off */
     uint64_t guest_mem;         /* guest_mem=<n>[K|M|G] bytes, 0 = auto (pv/) */
     struct inject_config inject; /* inject=... (shim/inject.c), tests only */
+    unsigned int debug;         /* debug=pt-gen,pt-poison: PTDEBUG_* (shim/ptdebug.c) */
 };
 
 typedef void (*cmdline_warn_fn)(void *ctx, const char *msg);

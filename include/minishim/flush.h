@@ -97,6 +97,9 @@ struct flush_stats {
     uint64_t retype[FLUSH_NR_REASONS];
     /* CPUs the TLB clock removed from type-change flushes (pv/mm.c). */
     uint64_t tlbclock_skipped;
+    /* debug=pt-gen: spurious #PF walker reads from a frame that was no
+     * longer a page table (shim/ptdebug.c). */
+    uint64_t walker_stale_reads;
 };
 
 unsigned int flush_hist_bucket(uint64_t cycles);
@@ -107,6 +110,8 @@ void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cyc
 void flush_stats_backend_error(int rc);
 void flush_stats_spurious_pf(void);
 void flush_stats_tlbclock_skipped(unsigned int nr_cpus);
+/* One more walker stale read (debug=pt-gen); returns the new count. */
+uint64_t flush_stats_walker_stale_read(void);
 /* A consistent-enough copy (each counter is read atomically). */
 void flush_stats_get(struct flush_stats *out);
 void flush_stats_reset(void);

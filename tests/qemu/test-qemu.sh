@@ -177,7 +177,7 @@ if [ -f "$guests/fault.elf" ]; then
     "+unexpected exception #UD" "+RESULT fault FAIL unexpected exception #UD" \
     "+shutting down (crash)"
 fi
-for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug pvconf; do
+for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug pvconf pvfifo; do
   [ -f "$guests/$g.elf" ] || continue
   case_ "guest-$g" 0 "--guest '$guests/$g.elf'" "+RESULT $g PASS" "-FAIL:" \
     "+shutting down (poweroff)"
@@ -187,6 +187,11 @@ if [ -f "$guests/pvconf.elf" ]; then
   case_ guest-pvconf-smp2 0 "--smp 2 --guest '$guests/pvconf.elf'" \
     "+VCPUOP_initialise with an unpinned L4: 0" "+RESULT pvconf PASS" "-FAIL:" \
     "+shutting down (poweroff)"
+  # A third vCPU started in user mode (VCPUOP_initialise without
+  # VGCF_in_kernel, ctrlreg[1]).
+  case_ guest-pvconf-smp3 0 "--smp 3 --guest '$guests/pvconf.elf'" \
+    "+VCPUOP_initialise in user mode: 0" "+vCPU 2 from user mode: state 2" \
+    "+RESULT pvconf PASS" "-FAIL:" "+shutting down (poweroff)"
 fi
 # VCPUOP_initialise with the vCPU's own GDT frames and LDT.
 if [ -f "$guests/pvvcpuseg.elf" ]; then
@@ -305,6 +310,25 @@ if [ -f "$guests/spurious.elf" ]; then
     "+RESULT spurious PASS" "-FAIL:" "+shutting down (poweroff)"
   case_ guest-spurious-smp1 0 "--smp 1 --guest '$guests/spurious.elf'" \
     "+RESULT spurious SKIP needs 2 vCPUs"
+fi
+# The flush safety rule shown necessary (docs/flush-safety.md): vCPU 0
+# of ptstress unhooks, retypes to writable and overwrites L1 pages while
+# vCPU 1's hypercall copies fault through them (walker-delay: a 2 ms
+# interrupts-off walk). fake-l0-flush stands in for the L0 flush QEMU
+# lacks. With assist-unsafe the retype flush goes to that "L0" and the
+# walker (debug=pt-gen) must be caught reading a freed table; with the
+# rule in force the same 64 rounds must show none, with walks that
+# reached the L1 and retype flushes by IPI.
+if [ -f "$guests/ptstress.elf" ]; then
+  pt="debug=pt-gen,pt-poison inject=walker-delay:2000,fake-l0-flush"
+  case_ guest-ptstress-unsafe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- rounds=64 expect-poison'" \
+    "~inject: assist-unsafe fired [1-9][0-9]* times" "+debug: walker stale read #1:" \
+    "~flush: stats .* retype-assisted=[1-9][0-9]* .*walker-stale-reads=[1-9][0-9]*" \
+    "+ptstress: X held the shim's poison 64 times" "+RESULT ptstress PASS" "+shutting down (poweroff)"
+  case_ guest-ptstress-safe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt -- rounds=64 expect-poison'" \
+    "~inject: walker-delay fired [1-9][0-9]* times" \
+    "~flush: stats .* retype-ipi=[1-9][0-9]* retype-assisted=0 .*walker-stale-reads=0([^0-9]|$)" \
+    "-debug: walker stale read" "+RESULT ptstress PASS" "+shutting down (poweroff)"
 fi
 # Page-table retypes while other vCPUs read through the retyped L1:
 # passes, and the flush telemetry (printed on demand through sysctl
