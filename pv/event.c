@@ -216,23 +216,6 @@ static bool virq_is_global(unsigned int virq)
            virq != VIRQ_XENPMU;
 }
 
-/* Xen send_guest_global_virq: the binding lives in vCPU 0's table, the
- * event goes to the port's (possibly rebound) vCPU. A per-vCPU VIRQ sent
- * this way goes to vCPU 0's binding. */
-void pv_send_virq(unsigned int virq)
-{
-    unsigned long f;
-    evtchn_port_t p;
-
-    if (virq >= NR_VIRQS || !pv_dom.nr_vcpus)
-        return;
-    f = lock();
-    p = pv_dom.vcpus[0].virq_to_evtchn[virq];
-    if (p)
-        set_pending_port(p);
-    unlock(f);
-}
-
 /* Xen send_guest_vcpu_virq: v's own binding, delivered to v. */
 void pv_send_vcpu_virq(struct vcpu *v, unsigned int virq)
 {

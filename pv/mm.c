@@ -615,16 +615,6 @@ int pv_mm_pin_table(mfn_t m, unsigned int level)
     return rc;
 }
 
-int pv_mm_unpin_table(mfn_t m)
-{
-    int rc;
-
-    mm_lock_acquire();
-    rc = unpin_table(m);
-    spin_unlock(&mm_lock);
-    return rc;
-}
-
 int pv_mm_set_base(struct pv_mm_vcpu_state *v, mfn_t l4, bool user)
 {
     int rc;
@@ -878,29 +868,6 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone,
         guest_flush_mask(cfg.dirty_mask, FLUSH_TLB, 0);
 out:
     write_done(pdone, done + i);
-    return rc;
-}
-
-/*
- * One page-table write on the guest's behalf outside mmu_update: the
- * trap handler's emulation of a write to a read-only page-table page
- * (Xen's ptwr) or a multicall fast path. Same checks, errnos and flush.
- */
-long pv_mm_update_entry(uint64_t ptr, uint64_t val, bool l1_only)
-{
-    struct mmu_req req = { ptr, val };
-    mfn_t m = mfn(ptr >> PAGE_SHIFT);
-    bool flush_linear = false;
-    long rc = -XEN_EINVAL;
-
-    mm_lock_acquire();
-    /* Xen's ptwr emulates writes into in-use L1 pages only. */
-    if (!l1_only || (m.mfn < nr_frames && frame(m)->type == PGT_L1 &&
-                     frame(m)->type_count && (frame(m)->flags & PV_FRAME_VALIDATED)))
-        rc = mmu_update_one(&req, &flush_linear);
-    spin_unlock(&mm_lock);
-    if (flush_linear)
-        guest_flush_mask(cfg.dirty_mask, FLUSH_TLB, 0);
     return rc;
 }
 

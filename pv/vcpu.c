@@ -173,6 +173,16 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
 }
 
 /* Wake v's shim CPU (parked in pv_vcpu_park, or idle). */
+/*
+ * A sleeping (or parked) vCPU never halts for longer than this without looking at its
+ * wake-up conditions again. Nothing in the PV ABI needs it: it is a
+ * backstop for a lost event-check IPI (QEMU 7.2's TCG has been seen
+ * leaving the shim's IPIs undelivered in the target's IRR, see
+ * docs/architecture.md), so a lost kick costs at most this much latency
+ * instead of a vCPU asleep for good. The first catch is logged.
+ */
+#define SLEEP_BACKSTOP_NS 50000000ULL        /* 50 ms */
+
 static void kick_cpu(unsigned int cpu)
 {
     ipi_event_check(cpu);
@@ -290,9 +300,15 @@ void pv_vcpu_park(struct vcpu *v)
          * last look at down, so a down that comes after that look sees
          * parked clear and waits for the kick to bring us back here. */
         __atomic_store_n(&v->parked, true, __ATOMIC_SEQ_CST);
-        /* sti;hlt is atomic for a wake-up IPI sent after the check. */
-        while (__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
+        /* sti;hlt is atomic for a wake-up IPI sent after the check. The
+         * wake-up is vcpu_up's event-check IPI; if it is lost (an L0 that
+         * drops it, inject=ipi-drop) the sleep backstop's timer looks
+         * again, as for a blocked vCPU (pv_vcpu_sleep). */
+        while (__atomic_load_n(&v->down, __ATOMIC_SEQ_CST)) {
+            if (timer_available())
+                timer_arm(pv_now_ns() + SLEEP_BACKSTOP_NS);
             arch_wait_for_interrupt();
+        }
         __atomic_store_n(&v->parked, false, __ATOMIC_SEQ_CST);
         if (!__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
             break;
@@ -443,15 +459,6 @@ void pv_vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *r)
 
 /* ------------------------------------------------------ block and poll --- */
 
-/*
- * A sleeping vCPU never halts for longer than this without looking at its
- * wake-up conditions again. Nothing in the PV ABI needs it: it is a
- * backstop for a lost event-check IPI (QEMU 7.2's TCG has been seen
- * leaving the shim's IPIs undelivered in the target's IRR, see
- * docs/architecture.md), so a lost kick costs at most this much latency
- * instead of a vCPU asleep for good. The first catch is logged.
- */
-#define SLEEP_BACKSTOP_NS 50000000ULL        /* 50 ms */
 
 static unsigned long sleep_backstop_catches;
 

@@ -63,7 +63,7 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
  * recommend it (Hyper-V CPUID 0x40000004); NO_ASSIST is always honoured. */
 enum flush_policy { FLUSH_POLICY_AUTO, FLUSH_POLICY_IPI, FLUSH_POLICY_ASSIST };
 
-/* Set the policy once at boot (after l0_init). Default: auto. */
+/* Set the policy once at boot (after l0_setup). Default: auto. */
 void flush_init(enum flush_policy policy);
 enum flush_policy flush_policy(void);
 const char *flush_policy_name(enum flush_policy p);

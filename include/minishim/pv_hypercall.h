@@ -79,9 +79,6 @@ void pv_evtchn_set_shim_remote(evtchn_port_t p, domid_t dom, evtchn_port_t rport
 void pv_evtchn_set_pending(evtchn_port_t port);
 bool pv_evtchn_port_in_range(evtchn_port_t port);
 bool pv_evtchn_is_pending(evtchn_port_t port);
-/* Raise global VIRQ virq if the guest bound it (Xen
- * send_guest_global_virq: vCPU 0's binding, delivered to the port's vCPU). */
-void pv_send_virq(unsigned int virq);
 /* Raise per-vCPU VIRQ virq (VIRQ_TIMER, VIRQ_DEBUG) on v if v bound it
  * (Xen send_guest_vcpu_virq). Any CPU, any interrupt state; kicks v's shim
  * CPU when v runs or blocks elsewhere. */

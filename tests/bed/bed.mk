@@ -128,6 +128,16 @@ BED_EXPECT_LOG_RETYPE ?= 'retype=$(BED_FLUSH_STATS)auto .* ipi-flags=0 ipi-nobac
 BED_DEFER_CMDLINE := pv-shim console=xen,pv flush-safety=defer
 BED_EXPECT_LOG_DEFER ?= 'retype=$(BED_FLUSH_STATS)auto .* ipi-forced=0 .* ipi-fallback=0 .* l0-errors=0 .* retype-ipi=0 retype-assisted=[1-9][0-9]*'
 
+# L0 calls that fail (docs/fault-injection.md), on a real L0: the hello
+# guest with 20 console kicks failing (every line still reaches
+# xenconsoled's log, the summary counts the kicks that had to wait) and the
+# xenstore guest with its first xenstore kick refused (sent again: the
+# guest passes). BED_L0_FAULTS=0 skips this run (one more L0 boot).
+BED_L0_FAULTS ?= 1
+BED_L0_FAULTS_CMDLINE := pv-shim console=xen,pv
+BED_EXPECT_LOG_L0_CONSOLE ?= 'hello=^WARNING: console: [0-9]+ kicks of L0.s console port failed twice \(last -5\)'
+BED_EXPECT_LOG_L0_EVTCHN ?= 'xenstore=^WARNING: xenstore: L0 refused EVTCHNOP_send on port [0-9]+ \(-5\); trying again'
+
 ifeq ($(BED_MINISHIM_GUESTS),1)
 test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	@echo "== Xen bed: guests under minishim"
@@ -160,6 +170,14 @@ test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	      --shim-cmdline "$(BED_DEFER_CMDLINE)" $(bed_common_args) \
 	      $(call bed_guest_args,$(filter %/retype.elf,$(GUEST_ELFS))) \
 	      --expect-log $(BED_EXPECT_LOG_DEFER))
+	$(Q)$(if $(and $(filter 1,$(BED_L0_FAULTS)),$(filter hello,$(notdir $(basename $(GUEST_ELFS)))),$(filter xenstore,$(notdir $(basename $(GUEST_ELFS))))),\
+	    echo "== Xen bed: hello and xenstore under minishim with L0 console and event-channel calls failing" && \
+	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-l0-faults \
+	      --shim-cmdline "$(BED_L0_FAULTS_CMDLINE)" $(bed_common_args) \
+	      $(call bed_guest_args,$(filter %/hello.elf %/xenstore.elf,$(GUEST_ELFS))) \
+	      --guest-shim-cmdline 'hello=$(BED_L0_FAULTS_CMDLINE) inject=l0-console-fail:20' \
+	      --guest-shim-cmdline 'xenstore=$(BED_L0_FAULTS_CMDLINE) inject=l0-evtchn-send-fail:1' \
+	      --expect-log $(BED_EXPECT_LOG_L0_CONSOLE) --expect-log $(BED_EXPECT_LOG_L0_EVTCHN))
 else
 test-bed-minishim: $(IMAGE) $(GUEST_DEMO)
 	@echo "== Xen bed: minishim boots as a PVH domU (BED_MINISHIM_GUESTS=1 runs all guests)"

@@ -222,9 +222,9 @@ Test(pv_event, bind_vcpu_rules)
     st.port = ipi;
     cr_expect_eq(do_event_channel_op(EVTCHNOP_status, gp(&st)), 0);
     cr_expect_eq(st.vcpu, 0);
-    /* The global VIRQ now raises vCPU 2's upcall. */
+    /* An event on the moved port now raises vCPU 2's upcall. */
     shinfo.vcpu_info[2].evtchn_upcall_mask = 0;
-    pv_send_virq(VIRQ_DOM_EXC);
+    pv_evtchn_set_pending(g.port);
     cr_expect(pending(g.port));
     cr_expect_eq(shinfo.vcpu_info[2].evtchn_upcall_pending, 1);
     cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_pending, 0);

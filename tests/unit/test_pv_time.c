@@ -92,6 +92,20 @@ Test(pv_time, scale_worked_values)
     }
 }
 
+/* A rate of 0 used to spin forever normalising (timeout: a hang fails). */
+Test(pv_time, scale_of_zero_rate_is_zero, .timeout = 5)
+{
+    struct time_scale ts = { 0x12345678u, 3 };
+
+    time_scale_set(&ts, 0);
+    cr_expect_eq(ts.mul_frac, 0);
+    cr_expect_eq(ts.shift, 0);
+    cr_expect_eq(time_scale_delta(123456789ULL, &ts), 0);
+    /* The smallest non-zero rate still gets a proper scale: 1 Hz. */
+    time_scale_set(&ts, 1);
+    cr_expect_eq(time_scale_delta(1, &ts), NS_PER_S);
+}
+
 Test(pv_time, scale_delta_large)
 {
     struct time_scale ts;
@@ -120,7 +134,7 @@ Test(pv_time, calibration_sources)
     /* Xen L0's time leaf wins over CPUID 15h. */
     fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
     fake_set_cpuid(0x40000003, 0, 0, 2096032, 0);
-    l0_init();
+    l0_setup(L0_FLUSH_USE_AUTO);
     clock_init();
     cr_expect_eq(clock_tsc_khz(), 2096032);
     cr_expect_str_eq(clock_source(), "xen-cpuid");
