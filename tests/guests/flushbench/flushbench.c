@@ -64,6 +64,25 @@ static volatile int stop;
  * reader must see the frame of that generation (else a flush was lost). */
 static volatile unsigned long gen;
 static volatile unsigned long stale[MAX_VCPUS];
+/* The first stale read of each reader, for the report: in which phase
+ * (1 timed benchmark, 2 verify), the generation published, the value
+ * read, and how many reads that reader had done by then. */
+static volatile unsigned long stale_phase[MAX_VCPUS], stale_gen[MAX_VCPUS];
+static volatile uint64_t stale_val[MAX_VCPUS];
+static volatile unsigned long stale_at[MAX_VCPUS], stale_bench[MAX_VCPUS];
+
+static void note_stale(unsigned long id, unsigned long phase, unsigned long g, uint64_t x)
+{
+    if (!stale[id]) {
+        stale_phase[id] = phase;
+        stale_gen[id] = g;
+        stale_val[id] = x;
+        stale_at[id] = reads[id];
+    }
+    if (phase == 1)
+        stale_bench[id]++;
+    stale[id]++;
+}
 /* Verify phase (untimed, after the benchmark): vCPU 0 remaps, publishes
  * gen and waits for every reader to acknowledge it, so a reader must see
  * exactly frame gen % 3. */
@@ -102,12 +121,12 @@ void ap_main(unsigned long id)
         if (__atomic_load_n(&verify, __ATOMIC_ACQUIRE)) {
             if (g != ack[id]) {
                 if (x != page_value(g))
-                    stale[id]++;
+                    note_stale(id, 2, g, x);
                 __atomic_store_n(&ack[id], g, __ATOMIC_RELEASE);
             }
         } else if (g && x == page_value(g + 2) &&
                    __atomic_load_n(&gen, __ATOMIC_ACQUIRE) == g) {
-            stale[id]++;
+            note_stale(id, 1, g, x);
         }
         reads[id]++;
     }
@@ -345,6 +364,15 @@ void test_main(void)
         for (i = 0; i < SPIN_LIMIT && hypercall_vcpu_op(VCPUOP_is_up, id, NULL) != 0; i++)
             ;
         check(i < SPIN_LIMIT, "vCPU %u did not go down", id);
+        if (stale[id])
+            printk("flushbench: vCPU %u stale reads: %lu in the timed phase, %lu in "
+                   "verify; the first in the %s phase at generation %lu (value %lx, "
+                   "frame of generation %lu) after %lu reads\n", id, stale_bench[id],
+                   stale[id] - stale_bench[id], stale_phase[id] == 1 ? "timed" : "verify",
+                   stale_gen[id], (unsigned long)stale_val[id],
+                   stale_val[id] == page_value(stale_gen[id] + 2) ? stale_gen[id] - 1 :
+                   stale_val[id] == page_value(stale_gen[id] + 1) ? stale_gen[id] + 1 :
+                   stale_gen[id], stale_at[id]);
         check(stale[id] == 0, "vCPU %u read the old frame %lu times after a "
               "uvm-invlpg-multi flush returned", id, stale[id]);
         ran += reads[id] != 0;
