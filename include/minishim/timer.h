@@ -94,5 +94,8 @@ void timer_arm(uint64_t deadline_ns);
 unsigned long timer_interrupts(void);
 /* False when the CPU has no usable local APIC timer. */
 bool timer_available(void);
+/* The deadline this CPU's timer holds (0: none armed, it fired since it
+ * was armed, or there is no timer): its interrupt is still to come. */
+uint64_t timer_armed(void);
 
 #endif
