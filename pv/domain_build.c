@@ -98,10 +98,15 @@ int pv_parms_from_notes(const struct elf_image *img, const struct xen_notes *n,
     if (n->has_paddr_offset && !n->has_virt_base)
         FAIL(-XEN_EINVAL, "Xen notes: PADDR_OFFSET set but VIRT_BASE unset");
     p->virt_base = n->has_virt_base ? n->virt_base : 0;
-    /* The initial mapping is laid out in 4 KiB pages from VIRT_BASE (Xen's
-     * dom0 builder and libxc map v_start page by page): an unaligned base
-     * would leave the P2M, start_info and page tables at unaligned
-     * addresses inside their frames. Refused, not rounded. */
+    /* The initial mapping is laid out in 4 KiB pages from VIRT_BASE.
+     * Xen 4.17 has no explicit check: libelf's elf_xen_addr_calc_check()
+     * accepts any base, and its PV dom0 builder (pv/dom0_build.c, which
+     * its own shim uses) takes v_start = virt_base as is, so an unaligned
+     * base there puts the bootstrap page tables at an unaligned address
+     * (mpt_alloc = vpt_start - v_start + ...) and the guest dies later;
+     * libxc's xc_dom_alloc_segment() refuses an unaligned segment start.
+     * Deliberate difference: refused here with -EINVAL, not rounded, so
+     * the guest gets a reason instead of a corrupt start of day. */
     if (p->virt_base & (PAGE_SIZE - 1))
         FAIL(-XEN_EINVAL, "Xen notes: VIRT_BASE %lx is not page aligned",
              (unsigned long)p->virt_base);

@@ -56,10 +56,13 @@ FUZZ_OPTS_boot := -max_len=4096
 # The fake and the oracle are sanitized but not coverage-instrumented: their
 # loops are not guest-reachable code and would only drown the signal.
 FUZZ_SHIM_SRC := $(LOGIC_SRC)
-FUZZ_HDRS     := $(wildcard include/minishim/*.h tests/unit/fake/fake.h tests/fuzz/*.h)
-FUZZ_SUPPORT  := $(FUZZ_DIR)/fake_arch.o $(FUZZ_DIR)/fuzz_env.o
+FUZZ_HDRS     := $(wildcard include/minishim/*.h tests/unit/fake/fake.h tests/unit/fake/elf_image.h tests/fuzz/*.h)
+FUZZ_SUPPORT  := $(FUZZ_DIR)/fake_arch.o $(FUZZ_DIR)/elf_image.o $(FUZZ_DIR)/fuzz_env.o
 
 $(FUZZ_DIR)/fake_arch.o: tests/unit/fake/fake_arch.c $(FUZZ_HDRS) tests/fuzz/fuzz.mk | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_BASE) -c -o $@ $<
+$(FUZZ_DIR)/elf_image.o: tests/unit/fake/elf_image.c $(FUZZ_HDRS) tests/fuzz/fuzz.mk | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_BASE) -c -o $@ $<
 $(FUZZ_DIR)/fuzz_env.o: tests/fuzz/fuzz_env.c $(FUZZ_HDRS) tests/fuzz/fuzz.mk | $(DEPS_STAMP)

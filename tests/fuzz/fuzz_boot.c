@@ -20,6 +20,7 @@
 #include <minishim/layout.h>
 #include <minishim/xen-public.h>
 #include "../unit/fake/fake.h"
+#include "fuzz_input.h"
 
 #define SI_PA     0x1000u
 #define DATA_PA   0x2000u
@@ -32,25 +33,6 @@ static void __attribute__((noreturn)) fail(const char *what)
 {
     fprintf(stderr, "oracle: %s\n", what);
     abort();
-}
-
-struct in { const uint8_t *p; size_t n; };
-
-static uint8_t u8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint64_t u64(struct in *in)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)u8(in) << (8 * i);
-    return v;
 }
 
 static uint64_t ptr(struct in *in, unsigned int sel)

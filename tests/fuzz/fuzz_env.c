@@ -18,51 +18,30 @@
 #include <minishim/xen-public.h>
 #include "../unit/fake/fake.h"
 #include "fuzz_env.h"
-
-static size_t note_at(uint8_t *img, size_t off, uint32_t type, const void *desc, uint32_t len)
-{
-    uint32_t hdr[3] = { 4, len, type };
-
-    memcpy(img + off, hdr, 12);
-    memcpy(img + off + 12, "Xen", 4);
-    memcpy(img + off + 16, desc, len);
-    return 16 + ((len + 3) & ~3u);
-}
+#include "../unit/fake/elf_image.h"
 
 size_t fuzz_build_image(uint8_t *img, size_t cap, const char *features)
 {
-    Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
-    Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(*eh));
+    Elf64_Phdr *ph = elf_image_phdr(img, 0);
     uint64_t entry = FUZZ_KBASE + 0x100, hpage = FUZZ_KBASE + 0x1000;
     uint64_t vbase = FUZZ_KBASE, poff = 0;
     size_t off = 0x2000, start;
 
     if (cap < 0x2400)
         abort();
-    memset(img, 0, cap);
-    memcpy(eh->e_ident, ELFMAG, SELFMAG);
-    eh->e_ident[EI_CLASS] = ELFCLASS64;
-    eh->e_ident[EI_DATA] = ELFDATA2LSB;
-    eh->e_ident[EI_VERSION] = EV_CURRENT;
-    eh->e_type = ET_EXEC;
-    eh->e_machine = EM_X86_64;
-    eh->e_version = EV_CURRENT;
-    eh->e_entry = entry;
-    eh->e_phoff = sizeof(*eh);
-    eh->e_phentsize = sizeof(*ph);
-    eh->e_phnum = 2;
+    elf_image_header(img, cap, entry, 2);
     ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0, .p_vaddr = FUZZ_KBASE,
                           .p_paddr = 0, .p_filesz = 0x2000, .p_memsz = 0x3000 };
     memset(img + 0x100, 0x90, 16);
     start = off;
-    off += note_at(img, off, XEN_ELFNOTE_LOADER, "generic", 8);
-    off += note_at(img, off, XEN_ELFNOTE_XEN_VERSION, "xen-3.0", 8);
-    off += note_at(img, off, XEN_ELFNOTE_VIRT_BASE, &vbase, 8);
-    off += note_at(img, off, XEN_ELFNOTE_PADDR_OFFSET, &poff, 8);
-    off += note_at(img, off, XEN_ELFNOTE_ENTRY, &entry, 8);
-    off += note_at(img, off, XEN_ELFNOTE_HYPERCALL_PAGE, &hpage, 8);
-    off += note_at(img, off, XEN_ELFNOTE_FEATURES, features, (uint32_t)strlen(features) + 1);
-    off += note_at(img, off, XEN_ELFNOTE_PAE_MODE, "yes", 4);
+    off += elf_image_note(img, off, XEN_ELFNOTE_LOADER, "generic", 8);
+    off += elf_image_note(img, off, XEN_ELFNOTE_XEN_VERSION, "xen-3.0", 8);
+    off += elf_image_note(img, off, XEN_ELFNOTE_VIRT_BASE, &vbase, 8);
+    off += elf_image_note(img, off, XEN_ELFNOTE_PADDR_OFFSET, &poff, 8);
+    off += elf_image_note(img, off, XEN_ELFNOTE_ENTRY, &entry, 8);
+    off += elf_image_note(img, off, XEN_ELFNOTE_HYPERCALL_PAGE, &hpage, 8);
+    off += elf_image_note(img, off, XEN_ELFNOTE_FEATURES, features, (uint32_t)strlen(features) + 1);
+    off += elf_image_note(img, off, XEN_ELFNOTE_PAE_MODE, "yes", 4);
     ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = start, .p_filesz = off - start };
     return off;
 }

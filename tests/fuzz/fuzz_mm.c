@@ -20,6 +20,7 @@
 #include <minishim/inject.h>
 #include <minishim/pv_mm.h>
 #include <minishim/xen-public.h>
+#include "fuzz_input.h"
 
 #define NF          64u                 /* frames of "RAM"                  */
 #define GFIRST      16u                 /* guest frames GFIRST..NF-1 ...    */
@@ -211,25 +212,6 @@ static void check(void)
 }
 
 /* ------------------------------------------------------ input reader -- */
-
-struct in { const uint8_t *p; size_t n; };
-
-static uint8_t u8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint64_t u64(struct in *in)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)u8(in) << (8 * i);
-    return v;
-}
 
 static uint64_t frame_sel(struct in *in)
 {

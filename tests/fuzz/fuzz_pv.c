@@ -30,6 +30,7 @@
 #include <minishim/xen-public.h>
 #include "../unit/fake/fake.h"
 #include "fuzz_env.h"
+#include "fuzz_input.h"
 
 #define WIN_SIZE   0x10000u
 #define WIN_CODE   0xff00u              /* instruction bytes of a trap     */
@@ -41,27 +42,6 @@ static size_t image_size;
 static jmp_buf out;
 static bool verbose;                    /* FUZZ_VERBOSE=1: trace each entry */
 static char err[256];
-
-struct in { const uint8_t *p; size_t n; };
-
-static uint8_t u8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint16_t u16(struct in *in) { return (uint16_t)(u8(in) | u8(in) << 8); }
-
-static uint64_t u64(struct in *in)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)u8(in) << (8 * i);
-    return v;
-}
 
 static uint64_t winva(uint32_t off) { return (uint64_t)(uintptr_t)win + off % WIN_SIZE; }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <minishim/elf.h>
 #include <minishim/xen-public.h>
+#include "fake/elf_image.h"
 
 static uint8_t img[8192];
 static size_t img_size;
@@ -12,16 +13,11 @@ static struct xen_notes n;
 static char err[200];
 
 static Elf64_Ehdr *eh(void) { return (Elf64_Ehdr *)img; }
-static Elf64_Phdr *ph(int i) { return (Elf64_Phdr *)(img + sizeof(Elf64_Ehdr)) + i; }
+static Elf64_Phdr *ph(int i) { return elf_image_phdr(img, (unsigned int)i); }
 
 static size_t note_at(size_t off, uint32_t type, const void *desc, uint32_t len)
 {
-    uint32_t hdr[3] = { 4, len, type };
-
-    memcpy(img + off, hdr, 12);
-    memcpy(img + off + 12, "Xen", 4);
-    memcpy(img + off + 16, desc, len);
-    return 16 + ((len + 3) & ~3u);
+    return elf_image_note(img, off, type, desc, len);
 }
 
 /* A PV kernel: one LOAD segment at 0xffffffff80000000, notes after it. */
@@ -30,19 +26,7 @@ static void build(void)
     uint64_t entry = 0xffffffff80000100ULL, hpage = 0xffffffff80001000ULL;
     size_t off = 0x1000, start;
 
-    memset(img, 0, sizeof(img));
-    memcpy(eh()->e_ident, ELFMAG, SELFMAG);
-    eh()->e_ident[EI_CLASS] = ELFCLASS64;
-    eh()->e_ident[EI_DATA] = ELFDATA2LSB;
-    eh()->e_ident[EI_VERSION] = EV_CURRENT;
-    eh()->e_type = ET_EXEC;
-    eh()->e_machine = EM_X86_64;
-    eh()->e_version = EV_CURRENT;
-    eh()->e_entry = entry;
-    eh()->e_phoff = sizeof(Elf64_Ehdr);
-    eh()->e_phentsize = sizeof(Elf64_Phdr);
-    eh()->e_phnum = 2;
-    eh()->e_ehsize = sizeof(Elf64_Ehdr);
+    elf_image_header(img, sizeof(img), entry, 2);
     *ph(0) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0, .p_vaddr = 0xffffffff80000000ULL,
                            .p_paddr = 0, .p_filesz = 0x1000, .p_memsz = 0x3000 };
     start = off;

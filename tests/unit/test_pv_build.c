@@ -9,6 +9,7 @@
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
 #include <minishim/xen-public.h>
+#include "fake/elf_image.h"
 #include <xen/event_channel.h>
 #include <xen/io/console.h>
 #include "fake/fake.h"
@@ -20,17 +21,11 @@ static size_t img_size;
 static char err[256];
 static struct boot_info bi;
 
-static Elf64_Ehdr *eh(void) { return (Elf64_Ehdr *)img; }
-static Elf64_Phdr *ph(int i) { return (Elf64_Phdr *)(img + sizeof(Elf64_Ehdr)) + i; }
+static Elf64_Phdr *ph(int i) { return elf_image_phdr(img, (unsigned int)i); }
 
 static size_t note_at(size_t off, uint32_t type, const void *desc, uint32_t len)
 {
-    uint32_t hdr[3] = { 4, len, type };
-
-    memcpy(img + off, hdr, 12);
-    memcpy(img + off + 12, "Xen", 4);
-    memcpy(img + off + 16, desc, len);
-    return 16 + ((len + 3) & ~3u);
+    return elf_image_note(img, off, type, desc, len);
 }
 
 /* A guest like tests/guests: LOAD at KBASE (paddr 0), 0x3000 in memory
@@ -44,18 +39,7 @@ static void build_image(const char *features, const char *xenver, bool with_hcal
     uint64_t vbase = vbase_note ? vbase_note : KBASE;
     size_t off = 0x2000, start;
 
-    memset(img, 0, sizeof(img));
-    memcpy(eh()->e_ident, ELFMAG, SELFMAG);
-    eh()->e_ident[EI_CLASS] = ELFCLASS64;
-    eh()->e_ident[EI_DATA] = ELFDATA2LSB;
-    eh()->e_ident[EI_VERSION] = EV_CURRENT;
-    eh()->e_type = ET_EXEC;
-    eh()->e_machine = EM_X86_64;
-    eh()->e_version = EV_CURRENT;
-    eh()->e_entry = entry;
-    eh()->e_phoff = sizeof(Elf64_Ehdr);
-    eh()->e_phentsize = sizeof(Elf64_Phdr);
-    eh()->e_phnum = 2;
+    elf_image_header(img, sizeof(img), entry, 2);
     *ph(0) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0, .p_vaddr = KBASE,
                            .p_paddr = 0, .p_filesz = 0x2000, .p_memsz = 0x3000 };
     memset(img + 0x100, 0x90, 16);          /* "code" at the entry */
