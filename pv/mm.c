@@ -17,6 +17,7 @@
 #include <minishim/shim.h>
 #include <minishim/smp.h>
 #include <minishim/spinlock.h>
+#include <minishim/ptdebug.h>
 #include <minishim/tlbclock.h>
 #include <minishim/xen-public.h>
 
@@ -122,8 +123,9 @@ static void devalidate(mfn_t m, unsigned int type);
  * the old type allowed (above all a writable one of a frame about to become
  * a page table). XSA-401/XSA-408: keyed on the OLD type, issued after the
  * new type reference is visible. When the old type was a page table the
- * flush must go by IPI (FLUSH_NO_ASSIST): the spurious-#PF walker relies on
- * IRQ-off to keep page-table pages from changing type under it.
+ * flush must also exclude the spurious-#PF walker (FLUSH_PT_REUSE: by IPI,
+ * or with flush-safety=defer by a walk-epoch grace period; shim/flush.c),
+ * so no walker reads the frame once the guest may write it.
  */
 static void type_change_flush(mfn_t m, unsigned int old_type)
 {
@@ -132,7 +134,7 @@ static void type_change_flush(mfn_t m, unsigned int old_type)
     unsigned int before = cpumask_weight(&mask);
 
     if (is_pt_type(old_type))
-        flags |= FLUSH_NO_ASSIST | FLUSH_TAG_PT_RETYPE;
+        flags |= FLUSH_PT_REUSE | FLUSH_TAG_PT_RETYPE;
     /* Xen's _get_page_type(): tlbflush_filter(mask, tlbflush_timestamp).
      * A CPU that ran a full flush of its own after the frame's last typed
      * mapping went holds no translation from it and is not inside a
@@ -141,6 +143,45 @@ static void type_change_flush(mfn_t m, unsigned int old_type)
     flush_stats_tlbclock_skipped(before - cpumask_weight(&mask));
     if (!cpumask_empty(&mask))
         flush_mask(&mask, flags, va(0), 0);
+}
+
+/*
+ * The frame's page-table generation moves (ptdebug.h): to odd when it
+ * becomes a validated table, to even once it stopped being one and its
+ * retype flush is done. Stored with release order, before anything that
+ * lets its contents change.
+ */
+static void pt_gen_set(struct pv_frame *f, bool table)
+{
+    if (!!(f->pt_gen & 1) != table)
+        __atomic_store_n(&f->pt_gen, f->pt_gen + 1, __ATOMIC_RELEASE);
+}
+
+/* The walker's view (ptdebug_set_gen_source): no lock, interrupts off. */
+static bool pt_gen_of(uint64_t pfn, uint32_t *gen)
+{
+    if (!frames || pfn >= nr_frames || !cfg.frame_is_guest(mfn(pfn)))
+        return false;
+    *gen = __atomic_load_n(&frames[pfn].pt_gen, __ATOMIC_ACQUIRE);
+    return true;
+}
+
+/*
+ * A page table became writable: for this shim that is its "free" (guest
+ * frames never return to the shim's allocator; from now on the guest may
+ * write it). debug=pt-poison fills it with PT_POISON, so a walker that
+ * still reads it finds not-present entries it can name (guest-visible:
+ * Xen leaves the old entries).
+ */
+static void pt_freed(mfn_t m)
+{
+    uint64_t *t;
+
+    if (!ptdebug_on(PTDEBUG_POISON))
+        return;
+    t = map_table(m);
+    for (unsigned int i = 0; i < PAGE_SIZE / sizeof(*t); i++)
+        __atomic_store_n(&t[i], PT_POISON, __ATOMIC_RELAXED);
 }
 
 /*
@@ -173,6 +214,13 @@ static int get_type(mfn_t m, unsigned int type)
     /* A frame never typed had no typed mapping: nothing to flush. */
     if (old != type && old != PGT_NONE)
         type_change_flush(m, old);
+    /* Only now, after the flush (which under the safety rule waited for
+     * every walker that could reach the table), may its contents change. */
+    if (old != type && is_pt_type(old)) {
+        pt_gen_set(f, false);
+        if (type == PGT_WRITABLE)
+            pt_freed(m);
+    }
 
     if (f->flags & PV_FRAME_VALIDATED)
         return 0;
@@ -190,6 +238,8 @@ static int get_type(mfn_t m, unsigned int type)
         return rc;
     }
     f->flags |= PV_FRAME_VALIDATED;
+    if (is_pt_type(type))
+        pt_gen_set(f, true);
     return 0;
 }
 
@@ -458,6 +508,7 @@ int pv_mm_init(void *storage, unsigned long n, const struct pv_mm_config *c)
     nr_frames = n;
     cfg = *c;
     memset(frames, 0, pv_mm_frame_info_bytes(n));
+    ptdebug_set_gen_source(pt_gen_of);
     return 0;
 }
 

@@ -37,10 +37,26 @@
  * enable interrupts). So a flush that precedes retyping (or, once the
  * shim frees frames, freeing) a page that was a page table (L1..L4) must
  * carry FLUSH_NO_ASSIST. The TLB clock obeys the same rule (tlbclock.c).
+ * Callers say FLUSH_PT_REUSE for such a flush; with flush-safety=ipi (the
+ * default) it is treated as FLUSH_NO_ASSIST. With flush-safety=defer the
+ * remote part may go to L0 and the walker is excluded instead by a grace
+ * period over per-CPU walk epochs (shim/flush_defer.c, the argument in
+ * docs/flush-safety.md), with the IPI interlock as the fallback for CPUs
+ * still inside a walk when its bound is hit.
+ *
+ * inject=assist-unsafe breaks the rule on purpose (tests only; what it
+ * shows: docs/flush-safety.md): FLUSH_NO_ASSIST is ignored, so such a
+ * flush goes to L0 when L0 can take it. QEMU-direct has no L0 flush;
+ * inject=fake-l0-flush stands in for one there: a flush that L0 would
+ * have taken is sent as IPIs that are not waited for, which is exactly
+ * what an assisted flush gives up (it does not wait for a target to
+ * enable interrupts) and what the walker's interlock needs. Unlike L0's,
+ * its TLB flush may land after the call returns: a test device only.
  */
 #include <minishim/arch.h>
 #include <minishim/console.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/inject.h>
 #include <minishim/ipi.h>
 #include <minishim/l0.h>
@@ -150,7 +166,10 @@ static enum flush_reason remote_reason(unsigned int flags)
         return FLUSH_R_IPI_NO_ASSIST;
     if (policy == FLUSH_POLICY_IPI)
         return FLUSH_R_IPI_POLICY;
-    if (flags & ~(FLUSH_ASSIST_WHITELIST | FLUSH_TAGS))
+    /* FLUSH_PT_REUSE reaches here only in defer mode (flush_mask turns it
+     * into FLUSH_NO_ASSIST otherwise), where the grace period after the
+     * flush does the walker's part. */
+    if (flags & ~(FLUSH_ASSIST_WHITELIST | FLUSH_TAGS | FLUSH_PT_REUSE))
         return FLUSH_R_IPI_FLAGS;
     caps = l0_flush_caps();
     if (!(caps & L0_FLUSH_AVAILABLE))
@@ -197,17 +216,45 @@ static bool timed(void)
            __atomic_fetch_add(&timing_seq, 1, __ATOMIC_RELAXED) % timing_every == 0;
 }
 
+/*
+ * flush-safety=defer, after a FLUSH_PT_REUSE flush: wait until no CPU is
+ * still inside a spurious-#PF walk that began before the page-table page
+ * was unhooked; CPUs still walking when the bound is hit get the IPI
+ * interlock instead (a flush IPI, acknowledged only after their walk).
+ * Run whichever way the remote part went: an IPI covers only the CPUs in
+ * the mask, the epochs cover every CPU.
+ */
+static void defer_grace(unsigned int self, const struct flush_request *req)
+{
+    cpumask_t laggards;
+
+    if (flush_defer_grace(self, &laggards))
+        return;
+    flush_defer_count_fallback();
+    ipi_flush_mask(&laggards, req);
+}
+
 void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
                 unsigned int order)
 {
-    struct flush_request req = { .flags = flags, .va = va, .order = order };
+    struct flush_request req;
     unsigned int self = arch_cpu_id();
     bool local = cpumask_test(mask, self);
+    bool grace = false;
     enum flush_reason why;
     cpumask_t remote;
     uint64_t t0 = 0;
     bool time_it;
 
+    /* The walker's interlock (SAFETY RULE above): by IPI, or by a grace
+     * period after the flush, whichever way the flush itself went. */
+    if (flags & FLUSH_PT_REUSE) {
+        if (flush_safety() == FLUSH_SAFETY_DEFER)
+            grace = true;
+        else
+            flags |= FLUSH_NO_ASSIST;
+    }
+    req = (struct flush_request){ .flags = flags, .va = va, .order = order };
     if (!(flags & (FLUSH_TLB | FLUSH_TLB_GLOBAL))) {
         count(FLUSH_R_NOTHING, flags);
         return;
@@ -218,8 +265,14 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
         if (local)
             flush_local(&req);
         count(local ? FLUSH_R_LOCAL_ONLY : FLUSH_R_NOTHING, flags);
+        if (grace)
+            defer_grace(self, &req);
         return;
     }
+    /* inject=assist-unsafe: the safety rule broken on purpose (see the
+     * top comment). */
+    if ((flags & FLUSH_NO_ASSIST) && inject_hit(INJECT_ASSIST_UNSAFE))
+        flags &= ~FLUSH_NO_ASSIST;
     why = remote_reason(flags);
 
     /* Local part, unless the L0 flush about to be asked covers this CPU. */
@@ -232,6 +285,17 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     time_it = timed();
     if (time_it)
         t0 = arch_rdtsc();
+    /* inject=fake-l0-flush: no L0 flush here (QEMU-direct); a flush L0
+     * would have taken goes out as IPIs that are not waited for. */
+    if (why == FLUSH_R_IPI_NO_BACKEND && inject_hit(INJECT_FAKE_L0_FLUSH)) {
+        ipi_flush_async(&remote);
+        flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),
+                           time_it ? arch_rdtsc() - t0 : FLUSH_UNTIMED);
+        count(FLUSH_R_ASSISTED, flags);
+        if (grace)
+            defer_grace(self, &req);
+        return;
+    }
     if (why == FLUSH_R_ASSISTED) {
         /* inject=l0-flush-fail: L0 "fails", the fallback must run. */
         int rc = inject_hit(INJECT_L0_FLUSH_FAIL) ? -XEN_EIO
@@ -241,6 +305,8 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
             flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),
                                time_it ? arch_rdtsc() - t0 : FLUSH_UNTIMED);
             count(FLUSH_R_ASSISTED, flags);
+            if (grace)
+                defer_grace(self, &req);
             return;
         }
         flush_stats_backend_error(rc);
@@ -253,4 +319,6 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     flush_stats_remote(FLUSH_PATH_IPI, cpumask_weight(&remote),
                        time_it ? arch_rdtsc() - t0 : FLUSH_UNTIMED);
     count(why, flags);
+    if (grace)
+        defer_grace(self, &req);
 }

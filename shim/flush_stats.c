@@ -8,6 +8,7 @@
 #include <string.h>
 #include <minishim/console.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/ipi.h>
 
 static struct flush_stats stats;
@@ -82,6 +83,11 @@ void flush_stats_tlbclock_skipped(unsigned int nr_cpus)
         ADD(stats.tlbclock_skipped, nr_cpus);
 }
 
+uint64_t flush_stats_walker_stale_read(void)
+{
+    return ADD(stats.walker_stale_reads, 1) + 1;
+}
+
 void flush_stats_get(struct flush_stats *out)
 {
     for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
@@ -97,6 +103,7 @@ void flush_stats_get(struct flush_stats *out)
     for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
         out->retype[r] = GET(stats.retype[r]);
     out->tlbclock_skipped = GET(stats.tlbclock_skipped);
+    out->walker_stale_reads = GET(stats.walker_stale_reads);
 }
 
 void flush_stats_reset(void)
@@ -141,7 +148,7 @@ void flush_stats_print(void)
         [FLUSH_R_IPI_FALLBACK] = "ipi-fallback",
     };
     struct flush_stats s;
-    char line[400];
+    char line[512];
     int n;
 
     flush_stats_get(&s);
@@ -175,8 +182,29 @@ void flush_stats_print(void)
         if (m < sizeof(line))
             snprintf(line + m, sizeof(line) - m, " ipi-resends=%lu tlbclock-skipped=%lu",
                      (unsigned long)ipi_resend_count(), (unsigned long)s.tlbclock_skipped);
+        /* debug=pt-gen (shim/ptdebug.c): page-table reads of the spurious
+         * #PF walker from a frame retyped under it; 0 unless the safety
+         * rule is broken (or the aid is off). */
+        m = strlen(line);
+        if (m < sizeof(line))
+            snprintf(line + m, sizeof(line) - m, " walker-stale-reads=%lu",
+                     (unsigned long)s.walker_stale_reads);
     }
     pr_info("%s\n", line);
+    /* flush-safety (shim/flush_defer.c), on a line of its own: retype
+     * flushes that ran a walk-epoch grace period, those that found a CPU
+     * inside a walk, the longest wait, those that fell back to the IPI
+     * interlock. */
+    {
+        struct flush_defer_stats d;
+
+        flush_defer_stats_get(&d);
+        pr_info("flush: safety flush-safety=%s defer-retypes=%lu defer-waited=%lu"
+                " defer-wait-max-cycles=%lu defer-fallback=%lu\n",
+                flush_safety_name(flush_safety()), (unsigned long)d.retypes,
+                (unsigned long)d.waited, (unsigned long)d.wait_max_cycles,
+                (unsigned long)d.fallback);
+    }
     print_hist("assisted", s.hist[FLUSH_PATH_ASSIST]);
     print_hist("ipi", s.hist[FLUSH_PATH_IPI]);
 }

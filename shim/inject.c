@@ -30,6 +30,9 @@ static const char *const point_key[INJECT_NR_POINTS] = {
     [INJECT_SKIP_INVLPG_MULTI] = "invlpg-multi",
     [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
     [INJECT_PF_SLOW] = "pf-slow",
+    [INJECT_WALKER_DELAY] = "walker-delay",
+    [INJECT_ASSIST_UNSAFE] = "assist-unsafe",
+    [INJECT_FAKE_L0_FLUSH] = "fake-l0-flush",
 };
 
 static const char *const point_name[INJECT_NR_POINTS] = {
@@ -43,7 +46,20 @@ static const char *const point_name[INJECT_NR_POINTS] = {
     [INJECT_SKIP_INVLPG_MULTI] = "flush-skip:invlpg-multi",
     [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
     [INJECT_PF_SLOW] = "pf-slow",
+    [INJECT_WALKER_DELAY] = "walker-delay",
+    [INJECT_ASSIST_UNSAFE] = "assist-unsafe",
+    [INJECT_FAKE_L0_FLUSH] = "fake-l0-flush",
 };
+
+/* walker-delay's argument is a duration, not a count: the point is armed
+ * for every walk and this holds the microseconds. */
+#define WALKER_DELAY_MAX_US 1000000u
+static uint32_t walker_delay_us;
+
+uint32_t inject_walker_delay_us(void)
+{
+    return inject_is_armed(INJECT_WALKER_DELAY) ? walker_delay_us : 0;
+}
 
 const char *inject_point_name(enum inject_point p)
 {
@@ -81,16 +97,29 @@ static int find_point(const char *s, size_t len, enum inject_point first,
     return -1;
 }
 
-/* One spec: "flush-skip:<kind>[:<count>]", "l0-flush-fail[:<count>]" or
- * "pf-slow[:<count>]". */
+/* One spec: "flush-skip:<kind>[:<count>]", "l0-flush-fail[:<count>]",
+ * "pf-slow[:<count>]", "walker-delay:<us>", "assist-unsafe[:<count>]" or
+ * "fake-l0-flush[:<count>]". */
 static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
 {
     static const char skip[] = "flush-skip:";
+    static const char delay[] = "walker-delay:";
     const char *colon;
     size_t name_len;
     uint32_t count = 1;
     int p;
 
+    if (len > sizeof(delay) - 1 && !strncmp(s, delay, sizeof(delay) - 1)) {
+        uint32_t us;
+
+        /* The number is microseconds (1..WALKER_DELAY_MAX_US); every walk. */
+        if (!parse_count(s + sizeof(delay) - 1, len - (sizeof(delay) - 1), &us) ||
+            us == INJECT_COUNT_ALWAYS || us > WALKER_DELAY_MAX_US || cfg->count[INJECT_WALKER_DELAY])
+            return false;
+        cfg->count[INJECT_WALKER_DELAY] = INJECT_COUNT_ALWAYS;
+        cfg->walker_delay_us = us;
+        return true;
+    }
     if (len > sizeof(skip) - 1 && !strncmp(s, skip, sizeof(skip) - 1)) {
         s += sizeof(skip) - 1;
         len -= sizeof(skip) - 1;
@@ -101,6 +130,11 @@ static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
         colon = memchr(s, ':', len);
         name_len = colon ? (size_t)(colon - s) : len;
         p = find_point(s, name_len, INJECT_L0_FLUSH_FAIL, INJECT_PF_SLOW);
+        if (p < 0) {
+            /* These two default to every time (the bare word). */
+            p = find_point(s, name_len, INJECT_ASSIST_UNSAFE, INJECT_FAKE_L0_FLUSH);
+            count = INJECT_COUNT_ALWAYS;
+        }
     }
     if (p < 0)
         return false;
@@ -133,6 +167,8 @@ bool inject_parse(const char *v, struct inject_config *out)
     for (unsigned int p = 0; p < INJECT_NR_POINTS; p++)
         if (cfg.count[p])
             out->count[p] = cfg.count[p];
+    if (cfg.count[INJECT_WALKER_DELAY])
+        out->walker_delay_us = cfg.walker_delay_us;
     return true;
 }
 
@@ -147,6 +183,9 @@ void inject_init(const struct inject_config *cfg)
         if (configured[p])
             armed |= 1u << p;
     }
+    walker_delay_us = cfg ? cfg->walker_delay_us : 0;
+    if (!walker_delay_us)
+        armed &= ~(1u << INJECT_WALKER_DELAY);
     __atomic_store_n(&inject_armed, armed, __ATOMIC_SEQ_CST);
     for (unsigned int p = 0; p < INJECT_NR_POINTS; p++) {
         if (!configured[p])

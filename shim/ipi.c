@@ -87,9 +87,18 @@ static bool cpu_is_online(unsigned int cpu)
             (cpu % 64)) & 1;
 }
 
+/* ipi_flush_async(): CPUs that owe themselves a full flush. */
+static cpumask_t async_flush_pending;
+
 void ipi_service(void)
 {
     unsigned int self = arch_cpu_id();
+
+    if (atomic_mask_test_clear(&async_flush_pending, self)) {
+        struct flush_request full = { .flags = FLUSH_TLB | FLUSH_TLB_GLOBAL };
+
+        flush_local(&full);
+    }
 
     for (unsigned int s = 0; s < NR_CPUS; s++) {
         struct ipi_slot *slot = &slots[s];
@@ -221,6 +230,25 @@ void ipi_flush_mask(const cpumask_t *mask, const struct flush_request *req)
 void ipi_call_mask(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wait)
 {
     post(mask, IPI_KIND_CALL, fn, arg, NULL, wait, IPI_VECTOR_CALL);
+}
+
+void ipi_flush_async(const cpumask_t *mask)
+{
+    unsigned int self = arch_cpu_id();
+    unsigned long flags;
+    cpumask_t remote;
+
+    remote_set(&remote, mask, self);
+    if (cpumask_empty(&remote))
+        return;
+    for_each_cpu(c, &remote)
+        atomic_mask_set(&async_flush_pending, c);
+    flags = arch_irq_save();
+    if (send_fn)
+        send_fn(&remote, IPI_VECTOR_FLUSH);
+    else
+        apic_send_ipi_mask(&remote, IPI_VECTOR_FLUSH);
+    arch_irq_restore(flags);
 }
 
 void ipi_event_check(unsigned int cpu)

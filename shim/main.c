@@ -13,7 +13,9 @@
 #include <minishim/console.h>
 #include <minishim/elf.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/inject.h>
+#include <minishim/ptdebug.h>
 #include <minishim/l0.h>
 #include <minishim/page_alloc.h>
 #include <minishim/percpu.h>
@@ -291,12 +293,15 @@ void __noreturn shim_main(paddr_t start_info)
     }
     flush_init(shim_cfg.flush);
     tlbclock_init(shim_cfg.tlbclock, 1);
+    flush_defer_init(shim_cfg.flush_safety, 0);
+    pr_info("flush: flush-safety=%s\n", flush_safety_name(shim_cfg.flush_safety));
     pr_info("flush: flush=%s, tlbclock=%s, L0 flush %s\n", flush_policy_name(shim_cfg.flush),
             shim_cfg.tlbclock ? "on" : "off",
             !(l0_flush_caps() & L0_FLUSH_AVAILABLE) ? "unavailable" :
             (l0_flush_caps() & L0_FLUSH_RECOMMENDED) ? "available (recommended)" :
             "available (not recommended)");
     inject_init(&shim_cfg.inject);
+    ptdebug_init(shim_cfg.debug);
     if (l0_kind() == L0_XEN && (shim_cfg.console & CONSOLE_XEN) && xen_console_io_refused())
         pr_info("console: L0 refuses console_io (a release build of Xen does so for domUs); "
                 "%s\n", xen_pvconsole_ready() ? "using the PV console ring" : "no L0 console left");

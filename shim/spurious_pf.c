@@ -17,13 +17,27 @@
  * does not wait for interrupts to be enabled and gives no such guarantee;
  * that is why those flushes must never be assisted.
  *
+ * With flush-safety=defer they may be: the walk is bracketed by this
+ * CPU's walk epoch (odd while walking; shim/flush_defer.c), and the
+ * retyping CPU, after its flush, waits until every CPU that was walking
+ * at that moment has left its walk (docs/flush-safety.md).
+ *
  * The walk only reads tables the PV MMU has validated (every L4..L2 entry
  * the guest could install names a validated page-table frame in RAM), so
  * each next-level address is inside the direct map.
+ *
+ * Debug aids (off by default; docs/flush-safety.md): debug=pt-gen checks
+ * the invariant at every table read (include/minishim/ptdebug.h: the PV
+ * MMU's page-table generation of the frame, before and after the read),
+ * and inject=walker-delay:<us> stretches the interrupts-off walk before
+ * its level-1 read, so that a test can make a broken rule
+ * (inject=assist-unsafe) show.
  */
 #include <minishim/arch.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/inject.h>
+#include <minishim/ptdebug.h>
 #include <minishim/spurious_pf.h>
 #include <minishim/timer.h>
 
@@ -43,15 +57,44 @@ static uint64_t read_entry(uint64_t table_pa, unsigned int index)
  * Conservative: "no" whenever unsure (the fault then takes its normal
  * path, which is always correct).
  */
+/* inject=walker-delay: spin with interrupts still off. */
+static void walker_delay(void)
+{
+    uint32_t us = inject_walker_delay_us();
+    uint64_t until;
+
+    if (!us || !inject_fire(INJECT_WALKER_DELAY))
+        return;
+    until = clock_now_ns() + us * 1000ULL;
+    while (clock_now_ns() < until)
+        arch_cpu_relax();
+}
+
 static bool tables_allow(uint64_t va_val, uint64_t ec)
 {
     uint64_t table = arch_read_cr3() & PTE_ADDR_MASK;   /* drops PCID/PWT/PCD */
     bool rw = true, us = true, nx = false;
+    bool check = ptdebug_on(PTDEBUG_GEN);
 
     for (int level = 4; level >= 1; level--) {
         unsigned int idx = (va_val >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
-        uint64_t e = read_entry(table, idx);
+        uint32_t g0 = 0, g1 = 0;
+        /* debug=pt-gen: the generation as the pointer to this table was
+         * just taken (CR3, or the parent entry read last time round). */
+        bool tracked = check && ptdebug_table_gen(table, &g0);
+        uint64_t e;
 
+        if (level == 1 && inject_is_armed(INJECT_WALKER_DELAY))
+            walker_delay();
+        e = read_entry(table, idx);
+        /* Even: the frame was no page table when we came to read it; moved:
+         * it stopped being one (or was reused) while we read. Either way
+         * the entry is not the table's, and following it could lead
+         * anywhere: report it and take the fault's normal path. */
+        if (tracked && (!(g0 & 1) || !ptdebug_table_gen(table, &g1) || g1 != g0)) {
+            ptdebug_stale_read(va_val, (unsigned int)level, table, idx, g0, g1, e);
+            return false;
+        }
         if (!(e & PTE_PRESENT))
             return false;
         rw = rw && (e & PTE_RW);
@@ -110,7 +153,9 @@ bool spurious_page_fault(vaddr_t fault_va, uint64_t error_code)
     }
 
     irq = arch_irq_save();          /* the interlock: see the top comment */
+    walk_epoch_enter();             /* odd: a retype waits (defer mode) */
     spurious = tables_allow(fault_va.va, error_code);
+    walk_epoch_exit();
     if (spurious)
         arch_invlpg(fault_va);      /* drop the stale entry */
     arch_irq_restore(irq);

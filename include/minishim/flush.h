@@ -17,6 +17,13 @@
 #define FLUSH_NO_ASSIST    (1u << 8)   /* must be delivered by IPI: interlocks
                                           with the IRQ-off spurious #PF walker
                                           (retype away from a page table) */
+#define FLUSH_PT_REUSE     (1u << 9)   /* precedes the reuse (retype) of a
+                                          former page-table page: the flush
+                                          must also exclude the spurious-#PF
+                                          walker. flush.c does that by IPI
+                                          (flush-safety=ipi: as NO_ASSIST) or
+                                          by a grace period over walk epochs
+                                          (defer; shim/flush_defer.c) */
 /* Telemetry tags: say what a flush is for; they never change how it is
  * delivered (remote_reason() and the backends ignore them). */
 #define FLUSH_TAG_PT_RETYPE (1u << 12)  /* a page-table page changes type
@@ -103,6 +110,9 @@ struct flush_stats {
     uint64_t retype[FLUSH_NR_REASONS];
     /* CPUs the TLB clock removed from type-change flushes (pv/mm.c). */
     uint64_t tlbclock_skipped;
+    /* debug=pt-gen: spurious #PF walker reads from a frame that was no
+     * longer a page table (shim/ptdebug.c). */
+    uint64_t walker_stale_reads;
 };
 
 unsigned int flush_hist_bucket(uint64_t cycles);
@@ -116,6 +126,8 @@ void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cyc
 void flush_stats_backend_error(int rc);
 void flush_stats_spurious_pf(void);
 void flush_stats_tlbclock_skipped(unsigned int nr_cpus);
+/* One more walker stale read (debug=pt-gen); returns the new count. */
+uint64_t flush_stats_walker_stale_read(void);
 /* A consistent-enough copy (each counter is read atomically). */
 void flush_stats_get(struct flush_stats *out);
 void flush_stats_reset(void);

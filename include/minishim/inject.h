@@ -9,6 +9,20 @@
  *   <spec> = flush-skip:<kind>[:<count>]   drop the remote part of the next
  *                                          <count> guest flushes of <kind>
  *          | l0-flush-fail[:<count>]       the next <count> L0 flushes fail
+ *          | pf-slow[:<count>]             the next <count> shim-context #PFs
+ *                                          wait 500 ms before their walk
+ *          | walker-delay:<us>             every spurious #PF walk spins <us>
+ *                                          microseconds (1..1000000) with
+ *                                          interrupts off before it reads
+ *                                          its level-1 table
+ *          | assist-unsafe[:<count>]       the safety rule broken on purpose:
+ *                                          FLUSH_NO_ASSIST flushes are
+ *                                          delivered as if assisted (default:
+ *                                          every time; shim/flush.c)
+ *          | fake-l0-flush[:<count>]       where L0 has no flush (QEMU-direct),
+ *                                          a flush L0 would take is sent as
+ *                                          IPIs not waited for (default:
+ *                                          every time; shim/flush.c)
  *   <count> = 1..1000000 or 'all' (every time); default 1
  *
  * Cost when nothing is armed: inject_hit() is inline, one relaxed load of
@@ -33,6 +47,10 @@ enum inject_point {
     INJECT_SKIP_INVLPG_MULTI,       /* MMUEXT_INVLPG_MULTI                    */
     INJECT_L0_FLUSH_FAIL,           /* shim/flush.c: l0_flush_tlb "fails"     */
     INJECT_PF_SLOW,                 /* shim/spurious_pf.c: slow #PF delivery  */
+    INJECT_WALKER_DELAY,            /* shim/spurious_pf.c: long IRQ-off walk  */
+    INJECT_ASSIST_UNSAFE,           /* shim/flush.c: NO_ASSIST ignored        */
+    INJECT_FAKE_L0_FLUSH,           /* shim/flush.c: no-wait IPIs stand in for
+                                       an L0 flush where there is none      */
     INJECT_NR_POINTS
 };
 #define INJECT_FIRST_SKIP INJECT_SKIP_UVMF_INVLPG_ALL
@@ -44,6 +62,7 @@ enum inject_point {
 /* What the command line asked for: count[p] = 0 means point p is off. */
 struct inject_config {
     uint32_t count[INJECT_NR_POINTS];
+    uint32_t walker_delay_us;   /* walker-delay:<us> */
 };
 
 /* Parse an inject= value and add its points to *out (all or nothing:
@@ -53,10 +72,14 @@ struct inject_config {
 bool inject_parse(const char *value, struct inject_config *out);
 /* The accepted syntax, for the command-line warning. */
 #define INJECT_SYNTAX "comma list of flush-skip:<kind>[:<n>|:all], " \
-                      "l0-flush-fail[:<n>|:all], pf-slow[:<n>|:all]"
+                      "l0-flush-fail[:<n>|:all], pf-slow[:<n>|:all], " \
+                      "walker-delay:<us>, assist-unsafe[:<n>|:all], " \
+                      "fake-l0-flush[:<n>|:all]"
 
 /* Arm the configured points (boot, once; also resets the counters). */
 void inject_init(const struct inject_config *cfg);
+/* inject=walker-delay:<us>: the delay in microseconds (0: not armed). */
+uint32_t inject_walker_delay_us(void);
 /* "flush-skip:tlb-flush-all", ... */
 const char *inject_point_name(enum inject_point p);
 /* Times point p struck since inject_init. */

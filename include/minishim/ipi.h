@@ -22,6 +22,15 @@ void ipi_flush_mask(const cpumask_t *mask, const struct flush_request *req);
 void ipi_call_mask(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wait);
 
 /*
+ * A full flush (global entries too) that every online CPU in mask except
+ * the caller runs when it next serves the flush vector; returns at once,
+ * without waiting for any target nor for an earlier request (it uses no
+ * request slot). It gives no completion guarantee: for inject=
+ * fake-l0-flush only (shim/flush.c), which stands in for an L0 flush.
+ */
+void ipi_flush_async(const cpumask_t *mask);
+
+/*
  * Event check (Xen's smp_send_event_check_cpu): interrupt CPU cpu on
  * IPI_VECTOR_EVENT and return at once. The handler does nothing but EOI;
  * the interrupt wakes a CPU halted in arch_wait_for_interrupt, and one

@@ -75,6 +75,10 @@ struct vcpu {
                                        (down, or never entered)            */
     struct vcpu_runstate_info runstate;     /* Xen accounting, pv_now_ns() */
     uint64_t runstate_guest;        /* registered area (guest VA), 0: none  */
+    uint64_t time_info_guest;       /* VCPUOP_register_vcpu_time_memory_area
+                                       (guest VA), 0: none                 */
+    bool time_info_pending;         /* registered by another vCPU: write it
+                                       when v next runs                    */
     int runstate_lock;              /* spinlock word for runstate           */
 };
 

@@ -58,7 +58,7 @@ void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r);
 
 /* Descriptors (pv/descriptor.c). */
 bool pv_check_descriptor(uint64_t *desc);
-int pv_validate_seg_desc_page(const void *page);
+int pv_validate_seg_desc_page(void *page);
 void pv_gdt_reset(void);
 bool pv_selector_ok(uint16_t sel, bool code);
 

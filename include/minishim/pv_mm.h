@@ -52,6 +52,11 @@ struct pv_frame {
     int16_t linear;
     uint32_t type_count;
     uint32_t ref_count;
+    /* Page-table generation (include/minishim/ptdebug.h): odd while the
+     * frame is a page table, even otherwise; bumped to even only after the
+     * retype flush, when the frame's contents may change. The spurious
+     * #PF walker reads it, lock-free, with debug=pt-gen. */
+    uint32_t pt_gen;
     /* TLB clock (shim/tlbclock.c) when the last typed mapping of this frame
      * went: a writable mapping, a parent entry or a vCPU base pointer (a
      * pin is no mapping). 0: unknown. Xen's tlbflush_timestamp. */
@@ -108,9 +113,10 @@ struct pv_mm_config {
     void (*load_kernel_pt)(struct pv_mm_vcpu_state *v);
     /* LDT changed (SET_LDT): drop shadow LDT mappings, reload. Optional. */
     void (*ldt_changed)(struct pv_mm_vcpu_state *v);
-    /* Check one page of descriptors for PGT_SEG_DESC (0 or -XEN_E*).
-     * NULL: segment-descriptor types are refused. */
-    int (*validate_seg_desc)(const void *page);
+    /* Check one page of descriptors for PGT_SEG_DESC (0 or -XEN_E*),
+     * fixing them up in place as Xen does. NULL: segment-descriptor types
+     * are refused. */
+    int (*validate_seg_desc)(void *page);
     /* The guest's domain id: foreigndom may name it besides DOMID_SELF. */
     uint16_t domid;
 };

@@ -84,6 +84,9 @@ uint64_t tlbclock_now(void) { return 0; }
 void tlbclock_filter(cpumask_t *mask, uint64_t stamp) { (void)mask; if (stamp) abort(); }
 void flush_stats_tlbclock_skipped(unsigned int nr_cpus) { if (nr_cpus) abort(); }
 void ipi_service(void) { abort(); }
+/* Page-table debug aids (shim/ptdebug.c) off; the walker is not here. */
+unsigned int ptdebug_flags;
+void ptdebug_set_gen_source(bool (*fn)(uint64_t pfn, uint32_t *gen)) { (void)fn; }
 
 void panic(const char *fmt, ...)
 {
@@ -149,6 +152,10 @@ static void check(void)
             exp_ref[m]++;
             exp_type[m]++;
         }
+        /* The page-table generation (include/minishim/ptdebug.h): odd
+         * exactly while the frame has a page-table type. */
+        if (!!(f->pt_gen & 1) != (f->type >= PGT_L1 && f->type <= PGT_L4))
+            fail("page-table generation disagrees with the type", m);
         if (!f->type_count || f->type < PGT_L1 || f->type > PGT_L4)
             continue;
         if (!(f->flags & PV_FRAME_VALIDATED))

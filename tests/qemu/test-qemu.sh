@@ -175,7 +175,7 @@ if [ -f "$guests/fault.elf" ]; then
     "+unexpected exception #UD" "+RESULT fault FAIL unexpected exception #UD" \
     "+shutting down (crash)"
 fi
-for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug pvconf; do
+for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug pvconf pvfifo; do
   [ -f "$guests/$g.elf" ] || continue
   case_ "guest-$g" 0 "--guest '$guests/$g.elf'" "+RESULT $g PASS" "-FAIL:" \
     "+shutting down (poweroff)"
@@ -185,6 +185,11 @@ if [ -f "$guests/pvconf.elf" ]; then
   case_ guest-pvconf-smp2 0 "--smp 2 --guest '$guests/pvconf.elf'" \
     "+VCPUOP_initialise with an unpinned L4: 0" "+RESULT pvconf PASS" "-FAIL:" \
     "+shutting down (poweroff)"
+  # A third vCPU started in user mode (VCPUOP_initialise without
+  # VGCF_in_kernel, ctrlreg[1]).
+  case_ guest-pvconf-smp3 0 "--smp 3 --guest '$guests/pvconf.elf'" \
+    "+VCPUOP_initialise in user mode: 0" "+vCPU 2 from user mode: state 2" \
+    "+RESULT pvconf PASS" "-FAIL:" "+shutting down (poweroff)"
 fi
 # VCPUOP_initialise with the vCPU's own GDT frames and LDT.
 if [ -f "$guests/pvvcpuseg.elf" ]; then
@@ -308,6 +313,25 @@ if [ -f "$guests/spurious.elf" ]; then
   case_ guest-spurious-smp1 0 "--smp 1 --guest '$guests/spurious.elf'" \
     "+RESULT spurious SKIP needs 2 vCPUs"
 fi
+# The flush safety rule shown necessary (docs/flush-safety.md): vCPU 0
+# of ptstress unhooks, retypes to writable and overwrites L1 pages while
+# vCPU 1's hypercall copies fault through them (walker-delay: a 2 ms
+# interrupts-off walk). fake-l0-flush stands in for the L0 flush QEMU
+# lacks. With assist-unsafe the retype flush goes to that "L0" and the
+# walker (debug=pt-gen) must be caught reading a freed table; with the
+# rule in force the same 64 rounds must show none, with walks that
+# reached the L1 and retype flushes by IPI.
+if [ -f "$guests/ptstress.elf" ]; then
+  pt="debug=pt-gen,pt-poison inject=walker-delay:2000,fake-l0-flush"
+  case_ guest-ptstress-unsafe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- rounds=64 expect-poison'" \
+    "~inject: assist-unsafe fired [1-9][0-9]* times" "+debug: walker stale read #1:" \
+    "~flush: stats .* retype-assisted=[1-9][0-9]* .*walker-stale-reads=[1-9][0-9]*" \
+    "+ptstress: X held the shim's poison 64 times" "+RESULT ptstress PASS" "+shutting down (poweroff)"
+  case_ guest-ptstress-safe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt -- rounds=64 expect-poison'" \
+    "~inject: walker-delay fired [1-9][0-9]* times" \
+    "~flush: stats .* retype-ipi=[1-9][0-9]* retype-assisted=0 .*walker-stale-reads=0([^0-9]|$)" \
+    "-debug: walker stale read" "+RESULT ptstress PASS" "+shutting down (poweroff)"
+fi
 # Page-table retypes while other vCPUs read through the retyped L1:
 # passes, and the flush telemetry (printed on demand through sysctl
 # debug_keys 'f' between phases) shows retype flushes by IPI, none to L0
@@ -348,6 +372,47 @@ case_ guest-mem-4m 0 "--guest '$guests/hello.elf' --cmdline guest_mem=4M" \
 case_ guest-mem-bad 0 "--guest '$guests/hello.elf' --cmdline guest_mem=1M" \
   "+bad value '1M' for guest_mem=" "+RESULT hello PASS"
 
+# flush-safety=defer (docs/flush-safety.md): no flush carries
+# FLUSH_NO_ASSIST for the walker (ipi-forced=0); retypes run the
+# walk-epoch grace period. QEMU-direct has no L0 flush, so they go by
+# IPI as "no backend", unless inject=fake-l0-flush stands in for L0:
+# then every retype flush is "assisted" and none goes by IPI.
+if [ -f "$guests/retype.elf" ]; then
+  case_ guest-retype-defer 0 "--smp 4 --guest '$guests/retype.elf' --cmdline 'flush-safety=defer tlbclock=off'" \
+    "+RESULT retype PASS" "-FAIL:" "~^flush: stats .* ipi-forced=0 .* retype-ipi=[1-9]" \
+    "~^flush: safety flush-safety=defer defer-retypes=[1-9]"
+  case_ guest-retype-defer-fake-l0 0 "--smp 4 --guest '$guests/retype.elf' --cmdline 'flush-safety=defer tlbclock=off inject=fake-l0-flush'" \
+    "+RESULT retype PASS" "-FAIL:" "~^flush: stats .* ipi-forced=0 .* retype-ipi=0 retype-assisted=[1-9]" \
+    "~^flush: safety flush-safety=defer defer-retypes=[1-9]"
+fi
+[ -f "$guests/smp.elf" ] &&
+  case_ guest-smp-defer 0 "--smp 4 --guest '$guests/smp.elf' --cmdline flush-safety=defer" \
+    "+RESULT smp PASS" "-FAIL:" "~^flush: stats .* ipi-forced=0 " "+flush: safety flush-safety=defer "
+for g in pvgdt pvseg; do
+  [ -f "$guests/$g.elf" ] || continue
+  case_ "guest-$g-defer" 0 "--guest '$guests/$g.elf' --cmdline flush-safety=defer" \
+    "+RESULT $g PASS" "-FAIL:" "~^flush: stats .* ipi-forced=0 " "+flush: safety flush-safety=defer "
+done
+# The proof (docs/flush-safety.md, "flush-safety=defer"): the walker
+# stretched with interrupts off, page-table generations checked at every
+# walker read, the fake L0 flush. With defer no walk reads a retyped table
+# (the retype waited for it: defer-waited > 0); the same 64 rounds with
+# the safety rule switched off (assist-unsafe) catch stale reads. At 50 us
+# the epochs often suffice (on a loaded host QEMU's thread for the walking
+# vCPU may stall mid-walk past the 1 ms bound: the IPI fallback then takes
+# over, counted); at 2 ms every wait that meets a walk ends in the fallback.
+if [ -f "$guests/ptstress.elf" ]; then
+  pt="debug=pt-gen,pt-poison inject=walker-delay:50,fake-l0-flush"
+  case_ guest-ptstress-defer 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=defer -- rounds=64 expect-poison'" \
+    "+RESULT ptstress PASS" "~^flush: stats .* retype-ipi=0 retype-assisted=[1-9].* walker-stale-reads=0([^0-9]|\$)" \
+    "~^flush: safety flush-safety=defer defer-retypes=[1-9][0-9]* defer-waited=[1-9]" "-debug: walker stale read"
+  case_ guest-ptstress-defer-control 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- rounds=64 expect-poison'" \
+    "+RESULT ptstress PASS" "~^flush: stats .* walker-stale-reads=[1-9]"
+  pt="debug=pt-gen,pt-poison inject=walker-delay:2000,fake-l0-flush"
+  case_ guest-ptstress-defer-2ms 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=defer -- rounds=64 expect-poison'" \
+    "+RESULT ptstress PASS" "~^flush: stats .* retype-ipi=0 retype-assisted=[1-9].* walker-stale-reads=0([^0-9]|\$)" \
+    "~^flush: safety flush-safety=defer .* defer-fallback=[1-9]" "-debug: walker stale read"
+fi
 # smpevt needs 4 vCPUs (it SKIPs with fewer); retype runs with 2 and 4.
 [ -f "$guests/smpevt.elf" ] && soak_ smpevt 4
 [ -f "$guests/retype.elf" ] && soak_ retype

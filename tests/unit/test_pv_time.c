@@ -416,3 +416,37 @@ Test(pv_time, check_reads_the_clock_only_when_something_may_be_due)
     cr_expect(timer_pending(), "periodic event after the timer interrupt");
     cr_expect_eq(timer_armed(), pv_time_next_deadline(v), "re-armed");
 }
+
+/* VCPUOP_register_vcpu_time_memory_area (Xen arch_do_vcpu_op and
+ * update_secondary_system_time): a copy of the vCPU's record at a guest
+ * address, written at once and whenever the record is; a hypervisor
+ * address -EFAULT, NULL stops it. VCPUOP_get_physid: -EINVAL for a domU. */
+Test(pv_time, secondary_time_area)
+{
+    static struct vcpu_time_info area;
+    struct vcpu_register_time_memory_area a = { .addr.p = gp(&area) };
+    struct vcpu_get_physid id;
+
+    memset(&area, 0xaa, sizeof(area));
+    area.version = 6;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, HV_PTR), -XEN_EFAULT);
+    a.addr.p = HV_PTR;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, gp(&a)), -XEN_EFAULT,
+                 "area in the hypervisor's range");
+    a.addr.p = gp(&area);
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, gp(&a)), 0);
+    cr_expect_eq(area.system_time, shinfo.vcpu_info[0].time.system_time);
+    cr_expect_eq(area.tsc_timestamp, shinfo.vcpu_info[0].time.tsc_timestamp);
+    cr_expect_eq(area.tsc_to_system_mul, shinfo.vcpu_info[0].time.tsc_to_system_mul);
+    cr_expect_eq(area.tsc_shift, shinfo.vcpu_info[0].time.tsc_shift);
+    cr_expect_eq(area.flags, 0);
+    cr_expect_eq(area.version, 8, "its own version, odd then even: 6 -> 7 -> 8");
+    /* NULL is a guest address: accepted, and nothing is written any more. */
+    a.addr.p = 0;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, gp(&a)), 0);
+    area.version = 20;
+    pv_time_vcpu_start(&pv_dom.vcpus[0]);       /* a forced update */
+    cr_expect_eq(area.version, 20, "unregistered: not written");
+    cr_expect_eq(do_vcpu_op(VCPUOP_get_physid, 0, gp(&id)), -XEN_EINVAL);
+    cr_expect_eq(do_vcpu_op(VCPUOP_get_physid, 5, gp(&id)), -XEN_ENOENT);
+}
