@@ -178,8 +178,14 @@ int xen_flush_tlb(void)
 
 static unsigned int xen_flush_caps(void)
 {
-    /* Xen's own shim uses HVMOP_flush_tlbs whenever it can. */
-    return L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED;
+    /*
+     * Xen's own shim uses HVMOP_flush_tlbs whenever it can. It covers the
+     * caller: Xen 4.17's HAP flush_tlb() (mm/hap/hap.c, reached through
+     * paging_flush_tlb(NULL)) gives every vCPU of the domain, current
+     * included, a new ASID/VPID (hvm_asid_flush_vcpu), so the calling
+     * vCPU's whole TLB, global entries too, is gone when it runs again.
+     */
+    return L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED | L0_FLUSH_COVERS_CALLER;
 }
 
 /* mask, va, order and flags cannot be expressed: every vCPU, everything. */

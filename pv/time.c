@@ -153,7 +153,7 @@ uint64_t pv_time_next_deadline(const struct vcpu *v)
     return d;
 }
 
-void pv_time_reprogram(struct vcpu *v)
+static void time_arm(struct vcpu *v)
 {
     if (this_cpu()->vcpu == v) {
         timer_arm(pv_time_next_deadline(v));
@@ -165,14 +165,39 @@ void pv_time_reprogram(struct vcpu *v)
         ipi_event_check(v->id);
 }
 
+/* v's timers changed (any vCPU may change them: VCPUOP_set_periodic_timer
+ * names one): the next pv_time_check on v's CPU does the full check. */
+void pv_time_reprogram(struct vcpu *v)
+{
+    __atomic_fetch_add(&v->timer_gen, 1, __ATOMIC_SEQ_CST);
+    time_arm(v);
+}
+
+/*
+ * Run on every exit to the guest. Reading the clock is an L0 round trip
+ * where L0 traps RDTSC (tens of µs on a nested bed: as much as an L0
+ * flush hypercall), so it is skipped when nothing can be due: v's timers
+ * did not change since the last full check, and this CPU's timer still
+ * holds v's next deadline, so its interrupt has not come yet (the
+ * interrupt clears what timer_armed() returns) and will make the next
+ * exit do the full check. A deadline that passed while interrupts were
+ * off here raises that interrupt as soon as the guest runs.
+ */
 void pv_time_check(struct vcpu *v)
 {
-    uint64_t now = pv_now_ns();
+    uint64_t gen = __atomic_load_n(&v->timer_gen, __ATOMIC_SEQ_CST);
+    uint64_t next, now;
 
     /* The guest can scribble over its vcpu_info: put the record back
      * (forced once after another vCPU registered v's time area). */
     update_vcpu_time(v, __atomic_exchange_n(&v->time_info_pending, false,
                                             __ATOMIC_SEQ_CST));
+    if (gen == v->timer_checked_gen && this_cpu()->vcpu == v) {
+        next = pv_time_next_deadline(v);
+        if (next && next == timer_armed())
+            return;
+    }
+    now = pv_now_ns();
     if (v->timer_set && now >= v->timer_deadline) {
         v->timer_set = false;
         send_timer_event(v);
@@ -182,7 +207,8 @@ void pv_time_check(struct vcpu *v)
         send_timer_event(v);
         v->periodic_last_event = now;
     }
-    pv_time_reprogram(v);
+    time_arm(v);
+    v->timer_checked_gen = gen;
 }
 
 long do_set_timer_op(uint64_t timeout)

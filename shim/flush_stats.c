@@ -62,7 +62,8 @@ void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cyc
         ADD(stats.assist_cpus, nr_cpus);
     else
         ADD(stats.ipi_cpus, nr_cpus);
-    ADD(stats.hist[path][flush_hist_bucket(cycles)], 1);
+    if (cycles != FLUSH_UNTIMED)
+        ADD(stats.hist[path][flush_hist_bucket(cycles)], 1);
 }
 
 void flush_stats_backend_error(int rc)
@@ -118,8 +119,13 @@ static void print_hist(const char *name, const uint64_t *h)
         total += h[b];
     if (!total)
         return;
-    pr_info("flush: %s remote-flush latency, TSC cycles (%lu flushes):\n", name,
-            (unsigned long)total);
+    if (flush_timing_every() > 1)
+        pr_info("flush: %s remote-flush latency, TSC cycles (%lu timed flushes, 1 in %u: "
+                "a TSC read costs %lu cycles here):\n", name, (unsigned long)total,
+                flush_timing_every(), (unsigned long)flush_tsc_read_cycles());
+    else
+        pr_info("flush: %s remote-flush latency, TSC cycles (%lu flushes):\n", name,
+                (unsigned long)total);
     for (unsigned int b = 0; b < FLUSH_HIST_BUCKETS; b++)
         if (h[b])
             pr_info("flush:   [2^%u, 2^%u) %lu\n", b, b + 1, (unsigned long)h[b]);

@@ -321,6 +321,13 @@ bool timer_available(void)
     return timer_mode != TIMER_NONE;
 }
 
+uint64_t timer_armed(void)
+{
+    if (timer_mode == TIMER_NONE)
+        return 0;
+    return __atomic_load_n(&timer_cpus[arch_cpu_id()].armed_ns, __ATOMIC_RELAXED);
+}
+
 static void timer_cpu_setup(struct timer_cpu *tc)
 {
     if (timer_mode == TIMER_TSC_DEADLINE) {

@@ -130,6 +130,8 @@ void l0_print_stats(void);
                                          * caller: L0 may take them all     */
 #define L0_FLUSH_AVAILABLE   (1u << 0)  /* the backend has a flush op       */
 #define L0_FLUSH_RECOMMENDED (1u << 1)  /* L0 recommends it over IPIs       */
+#define L0_FLUSH_COVERS_CALLER (1u << 2) /* a successful flush also flushed
+                                         * the calling CPU entirely       */
 unsigned int l0_flush_caps(void);
 int l0_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
                  unsigned int flags);

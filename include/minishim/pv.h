@@ -59,6 +59,8 @@ struct vcpu {
     uint64_t poll_deadline;         /* ns, SCHEDOP_poll timeout (0: none)   */
     uint64_t periodic_period;       /* ns, VCPUOP_set_periodic_timer (0: off) */
     uint64_t periodic_last_event;   /* ns, last periodic VIRQ_TIMER (Xen)   */
+    uint64_t timer_gen;             /* bumped by every timer change        */
+    uint64_t timer_checked_gen;     /* timer_gen at the last full check    */
     unsigned int in_multicall;
     bool initialised;               /* Xen is_initialised (VCPUOP_initialise) */
     bool down;                      /* Xen _VPF_down; parked in the shim    */

@@ -103,5 +103,8 @@ uint64_t clock_mktime(unsigned int year, unsigned int mon, unsigned int day,
 void timer_arm(uint64_t deadline_ns);
 /* False when the CPU has no usable local APIC timer. */
 bool timer_available(void);
+/* The deadline this CPU's timer holds (0: none armed, it fired since it
+ * was armed, or there is no timer): its interrupt is still to come. */
+uint64_t timer_armed(void);
 
 #endif

@@ -220,6 +220,11 @@ if [ -f "$guests/flushbench.elf" ]; then
     "+BENCH flushbench done readers=1" "+RESULT flushbench PASS" "-FAIL:"
   case_ guest-flushbench-inject 1 "--smp 2 --guest '$guests/flushbench.elf' --cmdline 'inject=flush-skip:uvmf-invlpg-multi:all -- iters=16'" \
     "~RESULT flushbench FAIL vCPU 1 read the old frame [0-9]+ times" "+shutting down (crash)"
+  # The check itself: a reader held between its load of gen and its read
+  # of the page across a remap into the verify phase must not report a
+  # stale read (it did, 2 of them, before the reader loaded verify first).
+  case_ guest-flushbench-hold 0 "--smp 2 --guest '$guests/flushbench.elf' --cmdline '-- iters=8 hold'" \
+    "+readers held across a remap into the verify phase" "+RESULT flushbench PASS" "-FAIL:"
 fi
 # Events across vCPUs: IPI ping-pong between every pair, block
 # and poll woken by other vCPUs, poll timeout, per-vCPU VIRQ_TIMER,

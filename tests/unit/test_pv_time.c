@@ -10,6 +10,8 @@
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_time.h>
 #include <minishim/timer.h>
+#include <minishim/percpu.h>
+#include <minishim/trap.h>
 #include <minishim/xen-public.h>
 #include <xen/event_channel.h>
 #include <xen/vcpu.h>
@@ -376,6 +378,57 @@ Test(pv_time, tsc_deadline_armed)
     cr_expect(fake_msr_value(MSR_TSC_DEADLINE) <= fake_tsc + NS_PER_S);
     timer_arm(0);
     cr_expect_eq(fake_msr_value(MSR_TSC_DEADLINE), 0, "disarm");
+}
+
+/*
+ * pv_time_check runs on every exit to the guest; where L0 traps RDTSC a
+ * clock read is an L0 round trip, so it reads the clock only when
+ * something may be due: not while this CPU's timer still holds v's next
+ * deadline and v's timers did not change. A change (here set_timer_op
+ * with a past deadline, which Xen delivers on the way out) or the
+ * timer's interrupt brings the full check back.
+ */
+Test(pv_time, check_reads_the_clock_only_when_something_may_be_due)
+{
+    struct vcpu *v = v0();
+    struct cpu_regs irq = { .vector = TIMER_VECTOR };
+    uint64_t before;
+
+    fake_set_cpuid(1, 0, 0, CPUID1_ECX_X2APIC | (1u << 24), CPUID1_EDX_APIC);
+    cr_assert_eq(apic_init_bsp(), APIC_MODE_X2APIC);
+    clock_init();
+    cr_assert(timer_available());
+    this_cpu()->vcpu = v;                       /* v runs on this CPU */
+    advance_ns(NS_PER_S);
+    pv_time_check(v);                           /* full: arms the periodic */
+    clear_timer();
+    cr_assert_eq(timer_armed(), pv_time_next_deadline(v));
+
+    fake_tsc_step = 1;                          /* each TSC read moves time */
+    before = fake_tsc;
+    pv_time_check(v);
+    cr_expect_eq(fake_tsc, before, "the clock was read with nothing due");
+
+    /* A past deadline set by the guest: delivered on this exit. */
+    cr_assert_eq(do_set_timer_op(fake_tsc - 1000), 0);
+    before = fake_tsc;
+    pv_time_check(v);
+    cr_expect_neq(fake_tsc, before, "a timer change must bring the full check");
+    cr_expect(timer_pending(), "set_timer_op's past deadline not delivered on the way out");
+    clear_timer();
+    pv_time_check(v);
+    before = fake_tsc;
+    pv_time_check(v);
+    cr_expect_eq(fake_tsc, before);
+
+    /* The periodic deadline comes: the interrupt, then the full check. */
+    fake_tsc_step = 0;
+    advance_ns(20 * NS_PER_MS);
+    trap_handle(&irq, 0);
+    cr_expect_eq(timer_armed(), 0, "the interrupt clears the armed deadline");
+    pv_time_check(v);
+    cr_expect(timer_pending(), "periodic event after the timer interrupt");
+    cr_expect_eq(timer_armed(), pv_time_next_deadline(v), "re-armed");
 }
 
 /* VCPUOP_register_vcpu_time_memory_area (Xen arch_do_vcpu_op and
