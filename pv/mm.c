@@ -863,7 +863,12 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone,
             break;
     }
 
-    /* XSA-286: flush after successful L2-L4 updates, before returning. */
+    /* XSA-286: flush after successful L2-L4 updates, before returning.
+     * Xen 4.17 adds FLUSH_ROOT_PGTBL when an L4 in use on another CPU
+     * changed (to resync its XPTI per-CPU root copies), which keeps that
+     * flush off L0. minishim keeps no root copies (the guest's L4 is the
+     * hardware root), so its flush is plain FLUSH_TLB and may go to L0:
+     * a deliberate difference. */
     if (flush_linear)
         guest_flush_mask(cfg.dirty_mask, FLUSH_TLB, 0);
 out:
