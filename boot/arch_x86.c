@@ -163,12 +163,26 @@ void arch_invlpg(vaddr_t v)
     asm volatile("invlpg (%0)" :: "r"(v.va) : "memory");
 }
 
+/*
+ * CR4 as this CPU set it at start of day (head.S, trampoline.S); the shim
+ * never changes it afterwards (the PGE toggle below puts it back). Read
+ * once per CPU: an HVM L0 intercepts CR4 reads (SVM has no CR4 read
+ * shadow), so each read is an L0 round trip, as Xen's own read_cr4()
+ * avoids with its per-CPU copy.
+ */
+static uint64_t cr4_copy[NR_CPUS];
+
 void arch_flush_tlb_local(bool global)
 {
     unsigned long flags = arch_irq_save();
-    uint64_t cr4;
+    unsigned int cpu = arch_cpu_id();
+    uint64_t cr4 = cpu < NR_CPUS ? cr4_copy[cpu] : 0;
 
-    asm volatile("mov %%cr4, %0" : "=r"(cr4));
+    if (!cr4) {
+        asm volatile("mov %%cr4, %0" : "=r"(cr4));
+        if (cpu < NR_CPUS)
+            cr4_copy[cpu] = cr4;
+    }
     if (global && (cr4 & X86_CR4_PGE)) {
         /* Toggling CR4.PGE flushes global entries too (SDM 4.10.4.1). */
         asm volatile("mov %0, %%cr4" :: "r"(cr4 & ~X86_CR4_PGE) : "memory");

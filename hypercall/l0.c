@@ -113,11 +113,6 @@ void l0_setup(enum l0_flush_use use)
     l0_cpu_init();
 }
 
-void l0_init(void)
-{
-    l0_setup(L0_FLUSH_USE_AUTO);
-}
-
 void l0_cpu_init(void)
 {
     if (flusher->cpu_init)

@@ -10,6 +10,7 @@
 #include <xen/hvm/hvm_vcpu.h>
 #include <minishim/arch.h>
 #include <minishim/console.h>
+#include <minishim/inject.h>
 #include <minishim/l0.h>
 
 static uint8_t hypercall_page[PAGE_SIZE] __aligned(PAGE_SIZE);
@@ -49,14 +50,44 @@ long xen_hypercall(unsigned int nr, unsigned long a1, unsigned long a2,
  * stop asking after the first refusal.
  */
 static bool console_io_refused;
+/* Bytes console_io failed twice for with another error, and the last one
+ * (xen_console_io_lost: the shutdown summary says so). */
+static unsigned long console_io_lost;
+static long console_io_last_error;
 
+static long console_io(const char *s, size_t len)
+{
+    if (inject_hit(INJECT_L0_CONSOLE_FAIL))
+        return -INJECT_L0_ERRNO;
+    return xen_hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, len,
+                         (unsigned long)s, 0, 0);
+}
+
+/* Any other failure (Xen's do_console_io: -EFAULT for a copy that failed)
+ * is tried once more; text still refused is counted, not retried again:
+ * the other console sinks carry the same text. */
 void xen_console_write(const char *s, size_t len)
 {
+    long rc;
+
     if (!ready || console_io_refused)
         return;
-    if (xen_hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, len,
-                      (unsigned long)s, 0, 0) == -XEN_EPERM)
+    rc = console_io(s, len);
+    if (rc && rc != -XEN_EPERM)
+        rc = console_io(s, len);
+    if (rc == -XEN_EPERM) {
         console_io_refused = true;
+    } else if (rc) {
+        console_io_lost += len;
+        console_io_last_error = rc;
+    }
+}
+
+unsigned long xen_console_io_lost(long *last_error)
+{
+    if (last_error)
+        *last_error = console_io_last_error;
+    return console_io_lost;
 }
 
 bool xen_console_io_refused(void)
@@ -90,6 +121,13 @@ int xen_set_hvm_param(unsigned int index, uint64_t value)
  * xen/arch/x86/mm.c). Mappings other domains hold of the page (xenstored's
  * grant map of the store ring) follow the page, not the frame number.
  */
+long xen_memory_op(unsigned int cmd, void *arg)
+{
+    if (inject_hit(INJECT_L0_MEMOP_FAIL))
+        return -INJECT_L0_ERRNO;
+    return xen_hypercall(__HYPERVISOR_memory_op, cmd, (unsigned long)arg, 0, 0, 0);
+}
+
 int xen_move_frame(uint64_t from_gfn, uint64_t to_gfn)
 {
     struct xen_add_to_physmap xatp = {
@@ -99,8 +137,7 @@ int xen_move_frame(uint64_t from_gfn, uint64_t to_gfn)
         .gpfn = to_gfn,
     };
 
-    return (int)xen_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-                              (unsigned long)&xatp, 0, 0, 0);
+    return (int)xen_memory_op(XENMEM_add_to_physmap, &xatp);
 }
 
 int xen_memory_map(void *buf, unsigned int max_entries, unsigned int *nr)
@@ -109,8 +146,7 @@ int xen_memory_map(void *buf, unsigned int max_entries, unsigned int *nr)
     long rc;
 
     set_xen_guest_handle(map.buffer, buf);
-    rc = xen_hypercall(__HYPERVISOR_memory_op, XENMEM_memory_map,
-                       (unsigned long)&map, 0, 0, 0);
+    rc = xen_memory_op(XENMEM_memory_map, &map);
     if (rc)
         return (int)rc;
     *nr = map.nr_entries;
@@ -142,8 +178,14 @@ int xen_flush_tlb(void)
 
 static unsigned int xen_flush_caps(void)
 {
-    /* Xen's own shim uses HVMOP_flush_tlbs whenever it can. */
-    return L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED;
+    /*
+     * Xen's own shim uses HVMOP_flush_tlbs whenever it can. It covers the
+     * caller: Xen 4.17's HAP flush_tlb() (mm/hap/hap.c, reached through
+     * paging_flush_tlb(NULL)) gives every vCPU of the domain, current
+     * included, a new ASID/VPID (hvm_asid_flush_vcpu), so the calling
+     * vCPU's whole TLB, global entries too, is gone when it runs again.
+     */
+    return L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED | L0_FLUSH_COVERS_CALLER;
 }
 
 /* mask, va, order and flags cannot be expressed: every vCPU, everything. */
@@ -197,6 +239,8 @@ int xen_vcpu_start(unsigned int vcpu, const struct arch_ap_regs *r)
         .rip = r->rip, .rsp = r->rsp, .rflags = r->rflags,
         .cr0 = r->cr0, .cr3 = r->cr3, .cr4 = r->cr4, .efer = r->efer,
     };
+    if (inject_hit(INJECT_L0_VCPUOP_FAIL))
+        return -INJECT_L0_ERRNO;
     rc = xen_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, vcpu,
                        (unsigned long)&ctx, 0, 0);
     if (rc && rc != -XEN_EEXIST)
@@ -207,5 +251,7 @@ int xen_vcpu_start(unsigned int vcpu, const struct arch_ap_regs *r)
 /* VCPUOP_up / VCPUOP_down / VCPUOP_is_up on one of our own vCPUs. */
 int xen_vcpu_op(int cmd, unsigned int vcpu)
 {
+    if (inject_hit(INJECT_L0_VCPUOP_FAIL))
+        return -INJECT_L0_ERRNO;
     return (int)xen_hypercall(__HYPERVISOR_vcpu_op, (unsigned long)cmd, vcpu, 0, 0, 0);
 }

@@ -9,6 +9,7 @@
  * own pv-shim.
  */
 #include <minishim/arch.h>
+#include <minishim/inject.h>
 #include <minishim/l0.h>
 #include <minishim/xen-public.h>
 #include <xen/io/console.h>
@@ -26,6 +27,8 @@
 static struct xencons_interface *ring;
 static uint32_t ring_port;
 static unsigned long dropped;
+static unsigned long kick_failures;
+static long kick_last_error;
 
 size_t xencons_ring_put(struct xencons_interface *r, const char *s, size_t len)
 {
@@ -67,12 +70,39 @@ bool xen_pvconsole_ready(void)
     return ring != NULL;
 }
 
-static void notify(void)
+static long kick(void)
 {
     struct evtchn_send send = { .port = ring_port };
 
-    xen_hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_send,
-                  (unsigned long)&send, 0, 0, 0);
+    if (inject_hit(INJECT_L0_CONSOLE_FAIL))
+        return -INJECT_L0_ERRNO;
+    return xen_hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_send,
+                         (unsigned long)&send, 0, 0, 0);
+}
+
+/*
+ * Tell xenconsoled there is output. A lost kick loses no text (it is in
+ * the ring) but xenconsoled reads only when kicked: one failure is tried
+ * again at once; after two, the next write's kick covers these bytes too
+ * (the shutdown summary names every write that had to wait so).
+ */
+static void notify(void)
+{
+    long rc = kick();
+
+    if (rc)
+        rc = kick();
+    if (rc) {
+        kick_failures++;
+        kick_last_error = rc;
+    }
+}
+
+unsigned long xen_pvconsole_kick_failures(long *last_error)
+{
+    if (last_error)
+        *last_error = kick_last_error;
+    return kick_failures;
 }
 
 void xen_pvconsole_write(const char *s, size_t len)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <minishim/xen-public.h>
 #include <minishim/arch.h>
+#include <minishim/inject.h>
 #include <minishim/l0.h>
 #include <xen/event_channel.h>
 
@@ -59,8 +60,7 @@ int l0_evtchn_init(unsigned int vector)
     if (vector < 0x20 || vector > 0xff)
         return -XEN_EINVAL;
     xatp.gpfn = arch_virt_to_phys(shared_info_page).pa >> PAGE_SHIFT;
-    rc = xen_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-                       (unsigned long)&xatp, 0, 0, 0);
+    rc = xen_memory_op(XENMEM_add_to_physmap, &xatp);
     if (rc)
         return (int)rc;
     shinfo = (struct shared_info *)shared_info_page;
@@ -131,6 +131,8 @@ int l0_evtchn_send(uint32_t port)
         return -XEN_ENODEV;
     if (!port_ok(port))
         return -XEN_EINVAL;
+    if (inject_hit(INJECT_L0_EVTCHN_SEND_FAIL))
+        return -INJECT_L0_ERRNO;
     return (int)evtchn_op(EVTCHNOP_send, &s);
 }
 

@@ -57,8 +57,7 @@ int xen_wallclock(paddr_t frame, uint64_t *sec, uint32_t *nsec)
     if (!sh) {
         if (!frame.pa)
             return -XEN_EINVAL;
-        rc = xen_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-                           (unsigned long)&xatp, 0, 0, 0);
+        rc = xen_memory_op(XENMEM_add_to_physmap, &xatp);
         if (rc)
             return (int)rc;
         sh = arch_phys_to_virt(frame);

@@ -72,16 +72,24 @@ bool pv_check_descriptor(uint64_t *d)
     return true;
 }
 
-/* PGT_SEG_DESC validation for the PV MMU (pv_mm_config.validate_seg_desc). */
-int pv_validate_seg_desc_page(const void *page)
+/*
+ * PGT_SEG_DESC validation for the PV MMU (pv_mm_config.validate_seg_desc):
+ * Xen validate_segdesc_page() checks the frame in place and
+ * check_descriptor() writes each fixed-up descriptor back into it (DPL
+ * raised, a gate's DPL moved to its target's RPL), up to the first bad
+ * one. So a guest reading its GDT/LDT frame once it is in use sees what
+ * the CPU uses, as under Xen.
+ */
+int pv_validate_seg_desc_page(void *page)
 {
-    const uint64_t *d = page;
+    uint64_t *d = page;
 
     for (unsigned int i = 0; i < DESC_PER_PAGE; i++) {
-        uint64_t tmp = d[i];
+        uint64_t tmp = __atomic_load_n(&d[i], __ATOMIC_RELAXED);
 
         if (!pv_check_descriptor(&tmp))
             return -XEN_EINVAL;
+        __atomic_store_n(&d[i], tmp, __ATOMIC_RELAXED);
     }
     return 0;
 }

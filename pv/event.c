@@ -1,6 +1,7 @@
 /*
- * Event channels, 2-level ABI (Xen 4.17 xen/common/event_channel.c and
- * event_2l.c), and the part of Xen's scheduler that events drive
+ * Event channels, the 2-level ABI (Xen 4.17 xen/common/event_channel.c
+ * and event_2l.c) and, once the guest registers a control block, the FIFO
+ * ABI (pv/evtchn_fifo.c; Xen's evtchn_port_ops switch), and the part of Xen's scheduler that events drive
  * (vcpu_mark_events_pending / vcpu_kick, evtchn_check_pollers and do_poll
  * in xen/common/sched/core.c). One domain, so "interdomain" ports are the
  * shim's own backends (the console ring): sending on one calls the
@@ -18,16 +19,16 @@
 #include <minishim/console.h>
 #include <minishim/ipi.h>
 #include <minishim/percpu.h>
+#include <minishim/pv_evtchn_fifo.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_mm.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/spinlock.h>
 #include <xen/event_channel.h>
 
 #define NR_PORTS 1024           /* of the 4096 the 2-level ABI allows */
-/* Xen's max_evtchns for the 2-level ABI on a 64-bit guest. */
-#define MAX_EVTCHNS (64 * 64)
 
 /* Port 0 is reserved (Xen ECS_RESERVED): it stays ECS_FREE here, which
  * every operation treats the same way. */
@@ -40,6 +41,7 @@ struct port {
     domid_t remote;
     evtchn_port_t remote_port;  /* ECS_SHIM: 0 = the port itself */
     void (*notify)(void);
+    struct fifo_port fifo;      /* FIFO ABI state, kept across close */
 };
 
 static struct port ports[NR_PORTS];
@@ -52,6 +54,7 @@ _Static_assert(PV_MAX_VCPUS <= 64, "poll_mask has a bit per vCPU");
 void pv_evtchn_reset(void)
 {
     memset(ports, 0, sizeof(ports));
+    pv_fifo_forget();
     __atomic_store_n(&poll_mask, 0, __ATOMIC_SEQ_CST);
     for (unsigned int i = 0; i < PV_MAX_VCPUS; i++)
         memset(pv_dom.vcpus[i].virq_to_evtchn, 0,
@@ -68,13 +71,24 @@ static void unlock(unsigned long flags)
     spin_unlock_irqrestore(&evtchn_lock, flags);
 }
 
-/* Port 0 is never handed out (Xen reserves it). */
+/* Port 0 is never handed out (Xen reserves it). Xen get_free_port: a
+ * free port whose FIFO event is still LINKED (the guest has not consumed
+ * it yet) is busy and skipped. */
 static evtchn_port_t get_free_port(void)
 {
     for (evtchn_port_t p = 1; p < NR_PORTS; p++)
-        if (ports[p].state == ECS_FREE)
+        if (ports[p].state == ECS_FREE && !pv_fifo_is_busy(p))
             return p;
     return 0;
+}
+
+/* Take free port p with the binding in init (Xen evtchn_allocate_port +
+ * evtchn_port_init: the FIFO priority back to the default). */
+static void claim_port(evtchn_port_t p, struct port init)
+{
+    init.fifo = ports[p].fifo;
+    pv_fifo_port_init(&init.fifo);
+    ports[p] = init;
 }
 
 /* Xen port_is_valid(): inside the port space (free ports included). */
@@ -116,7 +130,7 @@ void pv_vcpu_kick(struct vcpu *v)
 }
 
 /* Xen vcpu_mark_events_pending: kick only on the 0 -> 1 transition. */
-static void mark_events_pending(struct vcpu *v)
+void pv_evtchn_mark_events_pending(struct vcpu *v)
 {
     if (__atomic_exchange_n(&v->vcpu_info->evtchn_upcall_pending, 1,
                             __ATOMIC_SEQ_CST))
@@ -145,16 +159,22 @@ static void check_pollers(evtchn_port_t port)
     }
 }
 
-/* Xen evtchn_2l_set_pending on vCPU v; lock held. */
+/* Xen evtchn_port_set_pending on vCPU v (evtchn_2l_set_pending or
+ * evtchn_fifo_set_pending); lock held. */
 static void set_pending(struct vcpu *v, evtchn_port_t port)
 {
     struct shared_info *sh = pv_dom.shared_info;
 
+    if (pv_fifo_active()) {
+        if (pv_fifo_set_pending(v, port, &ports[port].fifo))
+            check_pollers(port);
+        return;
+    }
     if (!sh || test_and_set(&sh->evtchn_pending[port / 64], bit(port)))
         return;
     if (!test(&sh->evtchn_mask[port / 64], bit(port)) &&
         !test_and_set(&v->vcpu_info->evtchn_pending_sel, (xen_ulong_t)1 << (port / 64)))
-        mark_events_pending(v);
+        pv_evtchn_mark_events_pending(v);
     check_pollers(port);
 }
 
@@ -174,16 +194,19 @@ void pv_evtchn_set_pending(evtchn_port_t port)
     unlock(f);
 }
 
+/* Xen max_evtchns(d): the port space of the ABI in use. */
 bool pv_evtchn_port_in_range(evtchn_port_t port)
 {
-    return port < MAX_EVTCHNS;
+    return port < pv_fifo_max_evtchns();
 }
 
 bool pv_evtchn_is_pending(evtchn_port_t port)
 {
     struct shared_info *sh = pv_dom.shared_info;
 
-    return sh && port < MAX_EVTCHNS && test(&sh->evtchn_pending[port / 64], bit(port));
+    if (pv_fifo_active())
+        return pv_fifo_is_pending(port);
+    return sh && port < 64 * 64 && test(&sh->evtchn_pending[port / 64], bit(port));
 }
 
 /* Global VIRQs bind on vCPU 0 only (Xen virq_is_global). */
@@ -191,23 +214,6 @@ static bool virq_is_global(unsigned int virq)
 {
     return virq != VIRQ_TIMER && virq != VIRQ_DEBUG && virq != VIRQ_XENOPROF &&
            virq != VIRQ_XENPMU;
-}
-
-/* Xen send_guest_global_virq: the binding lives in vCPU 0's table, the
- * event goes to the port's (possibly rebound) vCPU. A per-vCPU VIRQ sent
- * this way goes to vCPU 0's binding. */
-void pv_send_virq(unsigned int virq)
-{
-    unsigned long f;
-    evtchn_port_t p;
-
-    if (virq >= NR_VIRQS || !pv_dom.nr_vcpus)
-        return;
-    f = lock();
-    p = pv_dom.vcpus[0].virq_to_evtchn[virq];
-    if (p)
-        set_pending_port(p);
-    unlock(f);
 }
 
 /* Xen send_guest_vcpu_virq: v's own binding, delivered to v. */
@@ -231,8 +237,8 @@ evtchn_port_t pv_evtchn_alloc_shim_port(void (*notify)(void))
     evtchn_port_t p = get_free_port();
 
     if (p)
-        ports[p] = (struct port){ .state = ECS_SHIM, .notify = notify,
-                                  .remote = DOMID_SELF };
+        claim_port(p, (struct port){ .state = ECS_SHIM, .notify = notify,
+                                     .remote = DOMID_SELF });
     unlock(f);
     return p;
 }
@@ -264,7 +270,7 @@ void pv_evtchn_move_vcpu_info(struct vcpu *v, struct vcpu_info *nvi)
     memcpy(nvi, v->vcpu_info, sizeof(*nvi));
     __atomic_store_n(&v->vcpu_info, nvi, __ATOMIC_SEQ_CST);
     __atomic_store_n(&nvi->evtchn_pending_sel, ~(xen_ulong_t)0, __ATOMIC_SEQ_CST);
-    mark_events_pending(v);
+    pv_evtchn_mark_events_pending(v);
     unlock(f);
 }
 
@@ -299,7 +305,8 @@ static long evtchn_send(evtchn_port_t p)
     return rc;
 }
 
-/* Xen evtchn_2l_unmask: re-raise an event that arrived while masked. */
+/* Xen evtchn_2l_unmask / evtchn_fifo_unmask: re-raise an event that
+ * arrived while masked. */
 static long evtchn_unmask(evtchn_port_t p)
 {
     struct shared_info *sh = pv_dom.shared_info;
@@ -308,13 +315,16 @@ static long evtchn_unmask(evtchn_port_t p)
     if (!port_is_valid(p))
         return -XEN_EINVAL;
     f = lock();
-    if (test_and_clear(&sh->evtchn_mask[p / 64], bit(p)) &&
+    if (pv_fifo_active()) {
+        if (pv_fifo_unmask(&pv_dom.vcpus[ports[p].vcpu], p, &ports[p].fifo))
+            check_pollers(p);
+    } else if (test_and_clear(&sh->evtchn_mask[p / 64], bit(p)) &&
         test(&sh->evtchn_pending[p / 64], bit(p))) {
         struct vcpu *v = &pv_dom.vcpus[ports[p].vcpu];
 
         if (!test_and_set(&v->vcpu_info->evtchn_pending_sel,
                           (xen_ulong_t)1 << (p / 64)))
-            mark_events_pending(v);
+            pv_evtchn_mark_events_pending(v);
     }
     unlock(f);
     return 0;
@@ -334,10 +344,18 @@ static long close_locked(evtchn_port_t p)
             if (pv_dom.vcpus[i].virq_to_evtchn[ports[p].virq] == p)
                 pv_dom.vcpus[i].virq_to_evtchn[ports[p].virq] = 0;
     /* free_evtchn(): clear the pending bit against a stale event on
-     * re-bind; the binding goes back to vCPU 0. */
-    if (sh)
+     * re-bind; the binding goes back to vCPU 0. The FIFO queue the port
+     * was last linked on is remembered (Xen keeps fifo_lastq). */
+    if (pv_fifo_active())
+        pv_fifo_clear_pending(p);
+    else if (sh)
         test_and_clear(&sh->evtchn_pending[p / 64], bit(p));
-    ports[p] = (struct port){ 0 };
+    {
+        struct fifo_port keep = ports[p].fifo;
+
+        ports[p] = (struct port){ .fifo = keep };
+        ports[p].fifo.pending = false;
+    }
     return 0;
 }
 
@@ -381,18 +399,30 @@ static long evtchn_bind_vcpu(evtchn_port_t p, unsigned int vcpu)
     return rc;
 }
 
-/* Xen evtchn_reset (DOMID_SELF): close every port the guest may close. */
+/* Xen evtchn_reset (DOMID_SELF): close every port the guest may close,
+ * then back to the 2-level ABI (evtchn_fifo_destroy; the frames' type
+ * references are dropped after the lock: the PV MMU has its own). */
 static long evtchn_reset(domid_t dom)
 {
+    static mfn_t frames[PV_FIFO_MAX_FRAMES];    /* under reset_lock */
+    static spinlock_t reset_lock = SPINLOCK_INIT;
+    unsigned int n;
     unsigned long f;
 
     if (dom != DOMID_SELF)
         return -XEN_ESRCH;      /* no other domain is visible */
+    spin_lock(&reset_lock);
     f = lock();
     for (evtchn_port_t p = 1; p < NR_PORTS; p++)
         if (ports[p].state != ECS_FREE && ports[p].state != ECS_SHIM)
             close_locked(p);
+    n = pv_fifo_destroy(frames, PV_FIFO_MAX_FRAMES);
+    for (evtchn_port_t p = 0; p < NR_PORTS; p++)
+        ports[p].fifo = (struct fifo_port){ 0 };
     unlock(f);
+    for (unsigned int i = 0; i < n; i++)
+        pv_mm_put_page_and_type(frames[i]);
+    spin_unlock(&reset_lock);
     return 0;
 }
 
@@ -419,8 +449,8 @@ static long bind_virq(struct evtchn_bind_virq *b)
         unlock(f);
         return -XEN_ENOSPC;
     }
-    ports[p] = (struct port){ .state = ECS_VIRQ, .virq = (uint16_t)b->virq,
-                              .vcpu = (uint8_t)b->vcpu };
+    claim_port(p, (struct port){ .state = ECS_VIRQ, .virq = (uint16_t)b->virq,
+                                 .vcpu = (uint8_t)b->vcpu });
     v->virq_to_evtchn[b->virq] = p;
     unlock(f);
     b->port = p;
@@ -459,9 +489,88 @@ static evtchn_port_t alloc_port(uint8_t st, unsigned int vcpu, domid_t remote)
     evtchn_port_t p = get_free_port();
 
     if (p)
-        ports[p] = (struct port){ .state = st, .vcpu = (uint8_t)vcpu, .remote = remote };
+        claim_port(p, (struct port){ .state = st, .vcpu = (uint8_t)vcpu, .remote = remote });
     unlock(f);
     return p;
+}
+
+/* Xen setup_ports, on the switch to FIFO: every port keeps its 2-level
+ * pending state (raised again when its event-array page comes) and gets
+ * the default priority. Lock held. */
+static void fifo_setup_ports(void)
+{
+    struct shared_info *sh = pv_dom.shared_info;
+
+    for (evtchn_port_t p = 1; p < NR_PORTS; p++) {
+        ports[p].fifo.pending = sh && test(&sh->evtchn_pending[p / 64], bit(p));
+        ports[p].fifo.priority = EVTCHN_FIFO_PRIORITY_DEFAULT;
+    }
+}
+
+/* EVTCHNOP_init_control (Xen evtchn_fifo_init_control). */
+static long fifo_init_control(struct evtchn_init_control *ic)
+{
+    unsigned long f;
+    mfn_t m;
+    long rc;
+
+    ic->link_bits = EVTCHN_FIFO_LINK_BITS;
+    rc = pv_fifo_check_control(ic, &m);
+    if (rc)
+        return rc;
+    f = lock();
+    rc = pv_fifo_install_control(ic, m);
+    if (rc == 1)
+        fifo_setup_ports();
+    unlock(f);
+    if (rc < 0) {
+        pv_mm_put_page_and_type(m);
+        return rc;
+    }
+    return 0;
+}
+
+/* EVTCHNOP_expand_array (Xen evtchn_fifo_expand_array and
+ * add_page_to_event_array): events raised while their word was missing
+ * are raised now. */
+static long fifo_expand_array(uint64_t gfn)
+{
+    evtchn_port_t first, end;
+    unsigned long f;
+    mfn_t m;
+    long rc;
+
+    if (!pv_fifo_active())
+        return -XEN_EOPNOTSUPP;
+    rc = pv_fifo_get_frame(gfn, &m);
+    if (rc)
+        return rc;
+    f = lock();
+    rc = pv_fifo_add_array_page(m, &first, &end);
+    for (evtchn_port_t p = first; !rc && p < end && port_is_valid(p); p++)
+        if (ports[p].fifo.pending)
+            set_pending_port(p);
+    unlock(f);
+    if (rc)
+        pv_mm_put_page_and_type(m);
+    return rc;
+}
+
+/* EVTCHNOP_set_priority (Xen evtchn_set_priority): a port outside the
+ * space is -EINVAL, the 2-level ABI has no priorities (-ENOSYS from
+ * evtchn_port_set_priority), a priority past 15 -EINVAL. */
+static long evtchn_set_priority(evtchn_port_t p, uint32_t priority)
+{
+    unsigned long f;
+    long rc;
+
+    if (!port_is_valid(p))
+        return -XEN_EINVAL;
+    f = lock();
+    rc = pv_fifo_active() ? pv_fifo_set_priority(&ports[p].fifo, priority)
+                          : -XEN_ENOSYS;
+    unlock(f);
+    return rc;
 }
 
 long do_event_channel_op(int cmd, uint64_t arg)
@@ -552,8 +661,32 @@ long do_event_channel_op(int cmd, uint64_t arg)
             return -XEN_EFAULT;
         return evtchn_reset(r.dom);
     }
+    case EVTCHNOP_init_control: {
+        struct evtchn_init_control ic;
+
+        if (copy_from_guest(&ic, arg, sizeof(ic)))
+            return -XEN_EFAULT;
+        rc = fifo_init_control(&ic);
+        if (!rc && copy_to_guest(arg, &ic, sizeof(ic)))
+            rc = -XEN_EFAULT;
+        return rc;
+    }
+    case EVTCHNOP_expand_array: {
+        struct evtchn_expand_array e;
+
+        if (copy_from_guest(&e, arg, sizeof(e)))
+            return -XEN_EFAULT;
+        return fifo_expand_array(e.array_gfn);
+    }
+    case EVTCHNOP_set_priority: {
+        struct evtchn_set_priority sp;
+
+        if (copy_from_guest(&sp, arg, sizeof(sp)))
+            return -XEN_EFAULT;
+        return evtchn_set_priority(sp.port, sp.priority);
+    }
     default:
-        /* bind_interdomain, bind_pirq, FIFO ops. */
+        /* bind_interdomain, bind_pirq. */
         return -XEN_ENOSYS;
     }
 }
@@ -606,7 +739,7 @@ long pv_evtchn_poll(struct vcpu *v, uint64_t ports_gva, unsigned int nr_ports,
             rc = -XEN_EFAULT;
             goto out;
         }
-        if (port >= MAX_EVTCHNS) {
+        if (!pv_evtchn_port_in_range(port)) {
             rc = -XEN_EINVAL;
             goto out;
         }

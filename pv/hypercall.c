@@ -384,7 +384,12 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
     case VCPUOP_stop_singleshot_timer:
     case VCPUOP_set_periodic_timer:
     case VCPUOP_stop_periodic_timer:
+    case VCPUOP_register_vcpu_time_memory_area:
         return pv_vcpu_timer_op(cmd, v, arg);
+    case VCPUOP_get_physid:
+        /* Xen arch_do_vcpu_op: only a hardware domain's pinned vCPUs have
+         * a physical CPU to name. */
+        return -XEN_EINVAL;
     case VCPUOP_register_vcpu_info:
     case VCPUOP_register_runstate_memory_area:
     case VCPUOP_get_runstate_info:

@@ -123,8 +123,9 @@ static void devalidate(mfn_t m, unsigned int type);
  * the old type allowed (above all a writable one of a frame about to become
  * a page table). XSA-401/XSA-408: keyed on the OLD type, issued after the
  * new type reference is visible. When the old type was a page table the
- * flush must go by IPI (FLUSH_NO_ASSIST): the spurious-#PF walker relies on
- * IRQ-off to keep page-table pages from changing type under it.
+ * flush must also exclude the spurious-#PF walker (FLUSH_PT_REUSE: by IPI,
+ * or with flush-safety=defer by a walk-epoch grace period; shim/flush.c),
+ * so no walker reads the frame once the guest may write it.
  */
 static void type_change_flush(mfn_t m, unsigned int old_type)
 {
@@ -133,7 +134,7 @@ static void type_change_flush(mfn_t m, unsigned int old_type)
     unsigned int before = cpumask_weight(&mask);
 
     if (is_pt_type(old_type))
-        flags |= FLUSH_NO_ASSIST | FLUSH_TAG_PT_RETYPE;
+        flags |= FLUSH_PT_REUSE | FLUSH_TAG_PT_RETYPE;
     /* Xen's _get_page_type(): tlbflush_filter(mask, tlbflush_timestamp).
      * A CPU that ran a full flush of its own after the frame's last typed
      * mapping went holds no translation from it and is not inside a
@@ -614,16 +615,6 @@ int pv_mm_pin_table(mfn_t m, unsigned int level)
     return rc;
 }
 
-int pv_mm_unpin_table(mfn_t m)
-{
-    int rc;
-
-    mm_lock_acquire();
-    rc = unpin_table(m);
-    spin_unlock(&mm_lock);
-    return rc;
-}
-
 int pv_mm_set_base(struct pv_mm_vcpu_state *v, mfn_t l4, bool user)
 {
     int rc;
@@ -872,34 +863,16 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone,
             break;
     }
 
-    /* XSA-286: flush after successful L2-L4 updates, before returning. */
+    /* XSA-286: flush after successful L2-L4 updates, before returning.
+     * Xen 4.17 adds FLUSH_ROOT_PGTBL when an L4 in use on another CPU
+     * changed (to resync its XPTI per-CPU root copies), which keeps that
+     * flush off L0. minishim keeps no root copies (the guest's L4 is the
+     * hardware root), so its flush is plain FLUSH_TLB and may go to L0:
+     * a deliberate difference. */
     if (flush_linear)
         guest_flush_mask(cfg.dirty_mask, FLUSH_TLB, 0);
 out:
     write_done(pdone, done + i);
-    return rc;
-}
-
-/*
- * One page-table write on the guest's behalf outside mmu_update: the
- * trap handler's emulation of a write to a read-only page-table page
- * (Xen's ptwr) or a multicall fast path. Same checks, errnos and flush.
- */
-long pv_mm_update_entry(uint64_t ptr, uint64_t val, bool l1_only)
-{
-    struct mmu_req req = { ptr, val };
-    mfn_t m = mfn(ptr >> PAGE_SHIFT);
-    bool flush_linear = false;
-    long rc = -XEN_EINVAL;
-
-    mm_lock_acquire();
-    /* Xen's ptwr emulates writes into in-use L1 pages only. */
-    if (!l1_only || (m.mfn < nr_frames && frame(m)->type == PGT_L1 &&
-                     frame(m)->type_count && (frame(m)->flags & PV_FRAME_VALIDATED)))
-        rc = mmu_update_one(&req, &flush_linear);
-    spin_unlock(&mm_lock);
-    if (flush_linear)
-        guest_flush_mask(cfg.dirty_mask, FLUSH_TLB, 0);
     return rc;
 }
 

@@ -22,6 +22,7 @@
 #include <minishim/xen-public.h>
 #include <minishim/console.h>
 #include <minishim/l0.h>
+#include <minishim/pv.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_store.h>
 #include <xen/event_channel.h>
@@ -30,11 +31,27 @@ static uint32_t l0_port;
 static evtchn_port_t guest_port;
 static unsigned long to_l0, from_l0;
 
-/* Guest EVTCHNOP_send on the store port. */
+/*
+ * Guest EVTCHNOP_send on the store port. Xen's pv-shim hands L0's answer
+ * back to the guest (pv_shim_event_channel_op), but guest kernels ignore
+ * it (Linux's notify_remote_via_evtchn) and would wait for xenstored's
+ * reply forever: a kick L0 refused is tried once more, and if L0 refuses
+ * again the domain is crashed with the reason rather than left hanging.
+ */
 static void guest_notify(void)
 {
+    int rc;
+
     to_l0++;
-    l0_evtchn_send(l0_port);
+    rc = l0_evtchn_send(l0_port);
+    if (rc) {
+        pr_warn("xenstore: L0 refused EVTCHNOP_send on port %u (%d); trying again\n",
+                l0_port, rc);
+        rc = l0_evtchn_send(l0_port);
+    }
+    if (rc)
+        pv_domain_crash("L0 refused EVTCHNOP_send on the xenstore port %u twice (%d): "
+                        "the guest's xenstore request would be lost", l0_port, rc);
 }
 
 /* L0 upcall for the store port (interrupt context). */

@@ -36,6 +36,35 @@ static inline uint32_t version_update_begin(uint32_t v) { return (v + 1) | 1; }
 static inline uint32_t version_update_end(uint32_t v)   { return v + 1; }
 
 /*
+ * Xen update_secondary_system_time: the copy at the guest address
+ * VCPUOP_register_vcpu_time_memory_area named (Linux's vDSO pvclock page),
+ * written with the same odd/even version protocol, through v's own
+ * address space (v is current: its own CPU runs this), faults ignored.
+ */
+static void update_secondary_time(struct vcpu *v, volatile struct vcpu_time_info *u)
+{
+    struct vcpu_time_info t;
+    uint64_t va = v->time_info_guest;
+    uint32_t ver;
+
+    if (!va || v != pv_current())
+        return;
+    t = *u;
+    if (copy_from_guest(&ver, va + offsetof(struct vcpu_time_info, version), sizeof(ver)))
+        return;
+    ver = version_update_begin(ver);
+    if (copy_to_guest(va + offsetof(struct vcpu_time_info, version), &ver, sizeof(ver)))
+        return;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    t.version = ver;
+    if (copy_to_guest(va, &t, sizeof(t)))
+        return;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    ver = version_update_end(ver);
+    copy_to_guest(va + offsetof(struct vcpu_time_info, version), &ver, sizeof(ver));
+}
+
+/*
  * Xen __update_vcpu_system_time: publish the record, only when it changed
  * unless forced. Every vCPU gets the same record (one TSC stamp and scale
  * for the whole shim, see timer.h), so a guest reading vCPU A's clock and
@@ -64,6 +93,7 @@ static void update_vcpu_time(struct vcpu *v, bool force)
     u->flags = 0;
     __atomic_thread_fence(__ATOMIC_RELEASE);
     u->version = version_update_end(u->version);
+    update_secondary_time(v, u);
 }
 
 /* Xen update_domain_wallclock_time. */
@@ -123,7 +153,7 @@ uint64_t pv_time_next_deadline(const struct vcpu *v)
     return d;
 }
 
-void pv_time_reprogram(struct vcpu *v)
+static void time_arm(struct vcpu *v)
 {
     if (this_cpu()->vcpu == v) {
         timer_arm(pv_time_next_deadline(v));
@@ -135,12 +165,39 @@ void pv_time_reprogram(struct vcpu *v)
         ipi_event_check(v->id);
 }
 
+/* v's timers changed (any vCPU may change them: VCPUOP_set_periodic_timer
+ * names one): the next pv_time_check on v's CPU does the full check. */
+void pv_time_reprogram(struct vcpu *v)
+{
+    __atomic_fetch_add(&v->timer_gen, 1, __ATOMIC_SEQ_CST);
+    time_arm(v);
+}
+
+/*
+ * Run on every exit to the guest. Reading the clock is an L0 round trip
+ * where L0 traps RDTSC (tens of µs on a nested bed: as much as an L0
+ * flush hypercall), so it is skipped when nothing can be due: v's timers
+ * did not change since the last full check, and this CPU's timer still
+ * holds v's next deadline, so its interrupt has not come yet (the
+ * interrupt clears what timer_armed() returns) and will make the next
+ * exit do the full check. A deadline that passed while interrupts were
+ * off here raises that interrupt as soon as the guest runs.
+ */
 void pv_time_check(struct vcpu *v)
 {
-    uint64_t now = pv_now_ns();
+    uint64_t gen = __atomic_load_n(&v->timer_gen, __ATOMIC_SEQ_CST);
+    uint64_t next, now;
 
-    /* The guest can scribble over its vcpu_info: put the record back. */
-    update_vcpu_time(v, false);
+    /* The guest can scribble over its vcpu_info: put the record back
+     * (forced once after another vCPU registered v's time area). */
+    update_vcpu_time(v, __atomic_exchange_n(&v->time_info_pending, false,
+                                            __ATOMIC_SEQ_CST));
+    if (gen == v->timer_checked_gen && this_cpu()->vcpu == v) {
+        next = pv_time_next_deadline(v);
+        if (next && next == timer_armed())
+            return;
+    }
+    now = pv_now_ns();
     if (v->timer_set && now >= v->timer_deadline) {
         v->timer_set = false;
         send_timer_event(v);
@@ -150,7 +207,8 @@ void pv_time_check(struct vcpu *v)
         send_timer_event(v);
         v->periodic_last_event = now;
     }
-    pv_time_reprogram(v);
+    time_arm(v);
+    v->timer_checked_gen = gen;
 }
 
 long do_set_timer_op(uint64_t timeout)
@@ -231,6 +289,26 @@ long pv_vcpu_timer_op(int cmd, struct vcpu *v, uint64_t arg)
         v->periodic_period = 0;
         pv_time_reprogram(v);
         return 0;
+    case VCPUOP_register_vcpu_time_memory_area: {
+        struct vcpu_register_time_memory_area a;
+
+        /* Xen arch_do_vcpu_op: the address must be a guest range (NULL
+         * is, and stops the copies); then a forced update writes it. */
+        if (copy_from_guest(&a, arg, sizeof(a)))
+            return -XEN_EFAULT;
+        if (!guest_access_ok(a.addr.p, sizeof(struct vcpu_time_info)))
+            return -XEN_EFAULT;
+        v->time_info_guest = a.addr.p;
+        if (v == pv_current()) {
+            update_vcpu_time(v, true);
+        } else {
+            /* Its address space is its own: written on its own CPU. */
+            __atomic_store_n(&v->time_info_pending, true, __ATOMIC_SEQ_CST);
+            if (v->started && v->id < NR_CPUS)
+                ipi_event_check(v->id);
+        }
+        return 0;
+    }
     default:
         return -XEN_ENOSYS;
     }

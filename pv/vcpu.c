@@ -78,9 +78,10 @@ int pv_vcpu_check_context(const struct vcpu_guest_context *c)
     if ((c->ldt_base & (PAGE_SIZE - 1)) || c->ldt_ents > 8192 ||
         c->gdt_ents > FIRST_RESERVED_GDT_ENTRY)
         return -XEN_EINVAL;
-    /* The vCPU starts in guest kernel mode (Linux cpu_initialize_context
-     * sets VGCF_in_kernel); user mode needs a user L4 in ctrlreg[1]. */
-    if (!(c->flags & VGCF_in_kernel))
+    /* Xen arch_set_info_guest(): without VGCF_in_kernel the vCPU starts
+     * in guest user mode, on the user L4 of ctrlreg[1], which it must then
+     * name. */
+    if (!(c->flags & VGCF_in_kernel) && !xen_cr3_to_pfn(c->ctrlreg[1]))
         return -XEN_EINVAL;
     /* The shim's iretq must never fault on the first entry. */
     if (!ctx_selector_ok(c, fixup_sel(c->user_regs.cs), true) ||
@@ -146,7 +147,7 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
     v->regs.cs = fixup_sel(u->cs);
     v->regs.ss = fixup_sel(u->ss);
     v->regs.rflags = (u->rflags & CTX_RFLAGS_KEEP) | EFLAGS_IF | 0x2;
-    v->kernel_mode = true;
+    v->kernel_mode = c->flags & VGCF_in_kernel;     /* Xen TF_kernel_mode */
     memcpy(v->traps, c->trap_ctxt, sizeof(v->traps));
     for (unsigned int i = 0; i < ARRAY_SIZE(v->traps); i++)
         v->traps[i].cs = fixup_sel(v->traps[i].cs);
@@ -172,6 +173,16 @@ static int set_info_guest(struct vcpu *v, const struct vcpu_guest_context *c)
 }
 
 /* Wake v's shim CPU (parked in pv_vcpu_park, or idle). */
+/*
+ * A sleeping (or parked) vCPU never halts for longer than this without looking at its
+ * wake-up conditions again. Nothing in the PV ABI needs it: it is a
+ * backstop for a lost event-check IPI (QEMU 7.2's TCG has been seen
+ * leaving the shim's IPIs undelivered in the target's IRR, see
+ * docs/architecture.md), so a lost kick costs at most this much latency
+ * instead of a vCPU asleep for good. The first catch is logged.
+ */
+#define SLEEP_BACKSTOP_NS 50000000ULL        /* 50 ms */
+
 static void kick_cpu(unsigned int cpu)
 {
     ipi_event_check(cpu);
@@ -289,9 +300,15 @@ void pv_vcpu_park(struct vcpu *v)
          * last look at down, so a down that comes after that look sees
          * parked clear and waits for the kick to bring us back here. */
         __atomic_store_n(&v->parked, true, __ATOMIC_SEQ_CST);
-        /* sti;hlt is atomic for a wake-up IPI sent after the check. */
-        while (__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
+        /* sti;hlt is atomic for a wake-up IPI sent after the check. The
+         * wake-up is vcpu_up's event-check IPI; if it is lost (an L0 that
+         * drops it, inject=ipi-drop) the sleep backstop's timer looks
+         * again, as for a blocked vCPU (pv_vcpu_sleep). */
+        while (__atomic_load_n(&v->down, __ATOMIC_SEQ_CST)) {
+            if (timer_available())
+                timer_arm(pv_now_ns() + SLEEP_BACKSTOP_NS);
             arch_wait_for_interrupt();
+        }
         __atomic_store_n(&v->parked, false, __ATOMIC_SEQ_CST);
         if (!__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
             break;
@@ -306,9 +323,12 @@ void pv_vcpu_enter(struct vcpu *v)
     this_cpu()->vcpu = v;
     arch_syscall_init(arch_cpu_id());
     arch_wrmsr(MSR_FS_BASE, v->fs_base);
-    arch_wrmsr(MSR_GS_BASE, v->gs_base_kernel);
-    arch_wrmsr(MSR_KERNEL_GS_BASE, v->gs_base_user);
-    arch_write_cr3(pv_kernel_cr3(v));
+    /* Kernel or user mode, as VCPUOP_initialise's VGCF_in_kernel said:
+     * that mode's GS base active and its L4 loaded (Xen: the context
+     * switch to a vCPU in user mode loads guest_table_user). */
+    arch_wrmsr(MSR_GS_BASE, v->kernel_mode ? v->gs_base_kernel : v->gs_base_user);
+    arch_wrmsr(MSR_KERNEL_GS_BASE, v->kernel_mode ? v->gs_base_user : v->gs_base_kernel);
+    arch_write_cr3(v->kernel_mode ? pv_kernel_cr3(v) : pv_user_cr3(v));
     /* offline -> running, written to a runstate area registered for it
      * while it was down (its address space is loaded now). */
     pv_vcpu_runstate_change(v, RUNSTATE_running);
@@ -439,15 +459,6 @@ void pv_vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *r)
 
 /* ------------------------------------------------------ block and poll --- */
 
-/*
- * A sleeping vCPU never halts for longer than this without looking at its
- * wake-up conditions again. Nothing in the PV ABI needs it: it is a
- * backstop for a lost event-check IPI (QEMU 7.2's TCG has been seen
- * leaving the shim's IPIs undelivered in the target's IRR, see
- * docs/architecture.md), so a lost kick costs at most this much latency
- * instead of a vCPU asleep for good. The first catch is logged.
- */
-#define SLEEP_BACKSTOP_NS 50000000ULL        /* 50 ms */
 
 static unsigned long sleep_backstop_catches;
 

@@ -445,7 +445,7 @@ def report(src, outdir):
             hists["%s: %s" % (c, label)] = (merged[path], khz)
             rows.append([c, label, "%d" % sum(merged[path].values()), fmt(med_us),
                          spread(probe, 1), "%.1f" % (med_us / pm) if med_us and pm else "n/a"])
-    w(table(["configuration", "method", "remote flushes", "median µs",
+    w(table(["configuration", "method", "timed remote flushes", "median µs",
              "L0 round trip µs", "median / L0 round trip"], rows))
     w("![flush latency distribution](flush-latency.png)\n")
 

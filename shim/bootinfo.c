@@ -112,6 +112,15 @@ int bootinfo_parse(paddr_t si_pa, struct boot_info *bi, char *err, size_t errlen
             snprintf(err, errlen, "module %u wraps the address space", i);
             return -XEN_EINVAL;
         }
+        /* The kernel and initrd are read in place through the direct map
+         * (bundle split, kernel probe, domain build): one the loader put
+         * beyond it would fault the shim, so it is refused here. */
+        if (!mapped(m->paddr, m->size)) {
+            snprintf(err, errlen, "module %u at 0x%lx (0x%lx bytes) lies outside the "
+                     "mapped memory (below 0x%lx)", i, (unsigned long)m->paddr,
+                     (unsigned long)m->size, (unsigned long)arch_boot_mapped_end());
+            return -XEN_EINVAL;
+        }
         bi->modules[i].start = pa(m->paddr);
         bi->modules[i].size = m->size;
         rc = copy_cstring(bi->modules[i].cmdline, sizeof(bi->modules[i].cmdline),

@@ -101,6 +101,19 @@ static bool parse_tlbclock(const char *v, struct shim_config *cfg)
     return true;
 }
 
+/* flush-safety=: how retype flushes exclude the spurious-#PF walker
+ * (shim/flush_defer.c, docs/flush-safety.md). */
+static bool parse_flush_safety(const char *v, struct shim_config *cfg)
+{
+    if (!strcmp(v, "ipi"))
+        cfg->flush_safety = FLUSH_SAFETY_IPI;
+    else if (!strcmp(v, "defer"))
+        cfg->flush_safety = FLUSH_SAFETY_DEFER;
+    else
+        return false;
+    return true;
+}
+
 /* l0-flush=: which L0 interface does assisted flushes (hypercall/l0.c). */
 static bool parse_l0_flush(const char *v, struct shim_config *cfg)
 {
@@ -205,6 +218,7 @@ static const struct option options[] = {
     { "l0-flush-probe", parse_l0_flush_probe, "0..1024 (0 = off)" },
     { "guest_mem", parse_guest_mem, "<n>[K|M|G], 4M..1T" },
     { "inject", parse_inject, INJECT_SYNTAX },
+    { "flush-safety", parse_flush_safety, "ipi|defer" },
     { "debug", parse_debug, PTDEBUG_SYNTAX },
 };
 
@@ -214,6 +228,7 @@ void cmdline_defaults(struct shim_config *cfg)
         .loglvl = LOG_INFO,
         .flush = FLUSH_POLICY_AUTO,
         .tlbclock = true,
+        .flush_safety = FLUSH_SAFETY_IPI,
         .console = CONSOLE_COM1 | CONSOLE_XEN | CONSOLE_PV,
     };
 }

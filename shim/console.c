@@ -37,11 +37,6 @@ void console_set_level(enum log_level lvl)
     level = lvl;
 }
 
-enum log_level console_get_level(void)
-{
-    return level;
-}
-
 void vprintk(enum log_level lvl, const char *fmt, va_list ap)
 {
     static char buf[1024];   /* protected by console_lock */

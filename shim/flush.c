@@ -13,6 +13,21 @@
  *   - and the backend accepts the request (returns 0).
  * A backend error is counted and the IPI path runs; no caller ever sees it.
  *
+ * When the remote part goes to an L0 flush that also flushes the calling
+ * CPU (L0_FLUSH_COVERS_CALLER: Xen's HVMOP_flush_tlbs gives every vCPU of
+ * the domain, the caller included, a fresh ASID/VPID, so its whole TLB,
+ * global entries too, is gone before it runs guest code again), the local
+ * part is not done separately: on a nested L0 a full local flush is three
+ * intercepted CR4 accesses, each an L0 round trip. If L0 fails, the local
+ * part runs before the IPIs, as if L0 had never been asked.
+ *
+ * Timing: each remote part is timed with two TSC reads for the latency
+ * histograms. Where L0 traps RDTSC (a nested or TSC-emulating L0: every
+ * read is an L0 round trip, tens of µs on the test bed) timing every flush
+ * would add two L0 round trips to each one, so then only one remote flush
+ * in FLUSH_TIMING_SAMPLE is timed (flush_init measures what a TSC read
+ * costs).
+ *
  * SAFETY RULE (Xen 2020, "x86/tlb: fix assisted flush usage"): the shim's
  * spurious #PF handler (shim/spurious_pf.c) walks the live page tables
  * with interrupts disabled; a CPU in that walk cannot acknowledge a flush
@@ -22,6 +37,12 @@
  * enable interrupts). So a flush that precedes retyping (or, once the
  * shim frees frames, freeing) a page that was a page table (L1..L4) must
  * carry FLUSH_NO_ASSIST. The TLB clock obeys the same rule (tlbclock.c).
+ * Callers say FLUSH_PT_REUSE for such a flush; with flush-safety=ipi (the
+ * default) it is treated as FLUSH_NO_ASSIST. With flush-safety=defer the
+ * remote part may go to L0 and the walker is excluded instead by a grace
+ * period over per-CPU walk epochs (shim/flush_defer.c, the argument in
+ * docs/flush-safety.md), with the IPI interlock as the fallback for CPUs
+ * still inside a walk when its bound is hit.
  *
  * inject=assist-unsafe breaks the rule on purpose (tests only; what it
  * shows: docs/flush-safety.md): FLUSH_NO_ASSIST is ignored, so such a
@@ -33,7 +54,9 @@
  * its TLB flush may land after the call returns: a test device only.
  */
 #include <minishim/arch.h>
+#include <minishim/console.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/inject.h>
 #include <minishim/ipi.h>
 #include <minishim/l0.h>
@@ -44,9 +67,48 @@
 
 static enum flush_policy policy = FLUSH_POLICY_AUTO;
 
+/* A TSC read dearer than this is trapped by L0 (a native RDTSC takes
+ * tens of cycles, an L0 round trip thousands): time 1 remote flush in
+ * FLUSH_TIMING_SAMPLE. */
+#define FLUSH_TSC_TRAPPED_CYCLES 1000u
+static unsigned int timing_every = 1;
+static uint64_t timing_seq;
+static uint64_t tsc_read_cost;
+
+/* What one TSC read costs: the smallest gap between two back-to-back
+ * reads (of a few tries: an interrupt may land in one). */
+static uint64_t measure_tsc_read(void)
+{
+    uint64_t best = UINT64_MAX;
+
+    for (unsigned int i = 0; i < 8; i++) {
+        uint64_t a = arch_rdtsc(), b = arch_rdtsc();
+
+        if (b - a < best)
+            best = b - a;
+    }
+    return best;
+}
+
 void flush_init(enum flush_policy p)
 {
     policy = p;
+    timing_seq = 0;
+    tsc_read_cost = measure_tsc_read();
+    timing_every = tsc_read_cost > FLUSH_TSC_TRAPPED_CYCLES ? FLUSH_TIMING_SAMPLE : 1;
+    if (timing_every > 1)
+        pr_info("flush: a TSC read costs %lu cycles (trapped by L0): 1 remote flush "
+                "in %u is timed\n", (unsigned long)tsc_read_cost, timing_every);
+}
+
+unsigned int flush_timing_every(void)
+{
+    return timing_every;
+}
+
+uint64_t flush_tsc_read_cycles(void)
+{
+    return tsc_read_cost;
 }
 
 enum flush_policy flush_policy(void)
@@ -104,7 +166,10 @@ static enum flush_reason remote_reason(unsigned int flags)
         return FLUSH_R_IPI_NO_ASSIST;
     if (policy == FLUSH_POLICY_IPI)
         return FLUSH_R_IPI_POLICY;
-    if (flags & ~(FLUSH_ASSIST_WHITELIST | FLUSH_TAGS))
+    /* FLUSH_PT_REUSE reaches here only in defer mode (flush_mask turns it
+     * into FLUSH_NO_ASSIST otherwise), where the grace period after the
+     * flush does the walker's part. */
+    if (flags & ~(FLUSH_ASSIST_WHITELIST | FLUSH_TAGS | FLUSH_PT_REUSE))
         return FLUSH_R_IPI_FLAGS;
     caps = l0_flush_caps();
     if (!(caps & L0_FLUSH_AVAILABLE))
@@ -143,43 +208,92 @@ static void count(enum flush_reason why, unsigned int flags)
         flush_stats_count_tagged(why, flags);
 }
 
+/* Whether this remote part is timed (see the header: sampled when TSC
+ * reads are L0 round trips). */
+static bool timed(void)
+{
+    return timing_every == 1 ||
+           __atomic_fetch_add(&timing_seq, 1, __ATOMIC_RELAXED) % timing_every == 0;
+}
+
+/*
+ * flush-safety=defer, after a FLUSH_PT_REUSE flush: wait until no CPU is
+ * still inside a spurious-#PF walk that began before the page-table page
+ * was unhooked; CPUs still walking when the bound is hit get the IPI
+ * interlock instead (a flush IPI, acknowledged only after their walk).
+ * Run whichever way the remote part went: an IPI covers only the CPUs in
+ * the mask, the epochs cover every CPU.
+ */
+static void defer_grace(unsigned int self, const struct flush_request *req)
+{
+    cpumask_t laggards;
+
+    if (flush_defer_grace(self, &laggards))
+        return;
+    flush_defer_count_fallback();
+    ipi_flush_mask(&laggards, req);
+}
+
 void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
                 unsigned int order)
 {
-    struct flush_request req = { .flags = flags, .va = va, .order = order };
+    struct flush_request req;
     unsigned int self = arch_cpu_id();
     bool local = cpumask_test(mask, self);
+    bool grace = false;
     enum flush_reason why;
     cpumask_t remote;
-    uint64_t t0;
+    uint64_t t0 = 0;
+    bool time_it;
 
+    /* The walker's interlock (SAFETY RULE above): by IPI, or by a grace
+     * period after the flush, whichever way the flush itself went. */
+    if (flags & FLUSH_PT_REUSE) {
+        if (flush_safety() == FLUSH_SAFETY_DEFER)
+            grace = true;
+        else
+            flags |= FLUSH_NO_ASSIST;
+    }
+    req = (struct flush_request){ .flags = flags, .va = va, .order = order };
     if (!(flags & (FLUSH_TLB | FLUSH_TLB_GLOBAL))) {
         count(FLUSH_R_NOTHING, flags);
         return;
     }
     cpumask_and(&remote, mask, &cpu_online_mask);
     cpumask_clear_cpu(&remote, self);
-
-    /* Local part. */
-    if (local)
-        flush_local(&req);
     if (cpumask_empty(&remote)) {
+        if (local)
+            flush_local(&req);
         count(local ? FLUSH_R_LOCAL_ONLY : FLUSH_R_NOTHING, flags);
+        if (grace)
+            defer_grace(self, &req);
         return;
     }
-
-    /* Remote part. inject=assist-unsafe: the safety rule broken on
-     * purpose (see the top comment). */
+    /* inject=assist-unsafe: the safety rule broken on purpose (see the
+     * top comment). */
     if ((flags & FLUSH_NO_ASSIST) && inject_hit(INJECT_ASSIST_UNSAFE))
         flags &= ~FLUSH_NO_ASSIST;
     why = remote_reason(flags);
-    t0 = arch_rdtsc();
+
+    /* Local part, unless the L0 flush about to be asked covers this CPU. */
+    if (local && (why != FLUSH_R_ASSISTED || !(l0_flush_caps() & L0_FLUSH_COVERS_CALLER))) {
+        flush_local(&req);
+        local = false;
+    }
+
+    /* Remote part. */
+    time_it = timed();
+    if (time_it)
+        t0 = arch_rdtsc();
     /* inject=fake-l0-flush: no L0 flush here (QEMU-direct); a flush L0
      * would have taken goes out as IPIs that are not waited for. */
     if (why == FLUSH_R_IPI_NO_BACKEND && inject_hit(INJECT_FAKE_L0_FLUSH)) {
         ipi_flush_async(&remote);
-        flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote), arch_rdtsc() - t0);
+        flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),
+                           time_it ? arch_rdtsc() - t0 : FLUSH_UNTIMED);
         count(FLUSH_R_ASSISTED, flags);
+        if (grace)
+            defer_grace(self, &req);
         return;
     }
     if (why == FLUSH_R_ASSISTED) {
@@ -189,14 +303,22 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
 
         if (rc == 0) {
             flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),
-                               arch_rdtsc() - t0);
+                               time_it ? arch_rdtsc() - t0 : FLUSH_UNTIMED);
             count(FLUSH_R_ASSISTED, flags);
+            if (grace)
+                defer_grace(self, &req);
             return;
         }
         flush_stats_backend_error(rc);
         why = FLUSH_R_IPI_FALLBACK;
+        /* L0 did not flush this CPU either. */
+        if (local)
+            flush_local(&req);
     }
     ipi_flush_mask(&remote, &req);
-    flush_stats_remote(FLUSH_PATH_IPI, cpumask_weight(&remote), arch_rdtsc() - t0);
+    flush_stats_remote(FLUSH_PATH_IPI, cpumask_weight(&remote),
+                       time_it ? arch_rdtsc() - t0 : FLUSH_UNTIMED);
     count(why, flags);
+    if (grace)
+        defer_grace(self, &req);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <minishim/console.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/ipi.h>
 
 static struct flush_stats stats;
@@ -61,7 +62,8 @@ void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cyc
         ADD(stats.assist_cpus, nr_cpus);
     else
         ADD(stats.ipi_cpus, nr_cpus);
-    ADD(stats.hist[path][flush_hist_bucket(cycles)], 1);
+    if (cycles != FLUSH_UNTIMED)
+        ADD(stats.hist[path][flush_hist_bucket(cycles)], 1);
 }
 
 void flush_stats_backend_error(int rc)
@@ -117,8 +119,13 @@ static void print_hist(const char *name, const uint64_t *h)
         total += h[b];
     if (!total)
         return;
-    pr_info("flush: %s remote-flush latency, TSC cycles (%lu flushes):\n", name,
-            (unsigned long)total);
+    if (flush_timing_every() > 1)
+        pr_info("flush: %s remote-flush latency, TSC cycles (%lu timed flushes, 1 in %u: "
+                "a TSC read costs %lu cycles here):\n", name, (unsigned long)total,
+                flush_timing_every(), (unsigned long)flush_tsc_read_cycles());
+    else
+        pr_info("flush: %s remote-flush latency, TSC cycles (%lu flushes):\n", name,
+                (unsigned long)total);
     for (unsigned int b = 0; b < FLUSH_HIST_BUCKETS; b++)
         if (h[b])
             pr_info("flush:   [2^%u, 2^%u) %lu\n", b, b + 1, (unsigned long)h[b]);
@@ -184,6 +191,20 @@ void flush_stats_print(void)
                      (unsigned long)s.walker_stale_reads);
     }
     pr_info("%s\n", line);
+    /* flush-safety (shim/flush_defer.c), on a line of its own: retype
+     * flushes that ran a walk-epoch grace period, those that found a CPU
+     * inside a walk, the longest wait, those that fell back to the IPI
+     * interlock. */
+    {
+        struct flush_defer_stats d;
+
+        flush_defer_stats_get(&d);
+        pr_info("flush: safety flush-safety=%s defer-retypes=%lu defer-waited=%lu"
+                " defer-wait-max-cycles=%lu defer-fallback=%lu\n",
+                flush_safety_name(flush_safety()), (unsigned long)d.retypes,
+                (unsigned long)d.waited, (unsigned long)d.wait_max_cycles,
+                (unsigned long)d.fallback);
+    }
     print_hist("assisted", s.hist[FLUSH_PATH_ASSIST]);
     print_hist("ipi", s.hist[FLUSH_PATH_IPI]);
 }

@@ -16,6 +16,7 @@
  */
 #include <minishim/apic.h>
 #include <minishim/arch.h>
+#include <minishim/inject.h>
 #include <minishim/ipi.h>
 #include <minishim/percpu.h>
 #include <minishim/smp.h>
@@ -53,6 +54,40 @@ static void (*send_fn)(const cpumask_t *targets, unsigned int vector);
 void ipi_set_send_hook(void (*fn)(const cpumask_t *, unsigned int))
 {
     send_fn = fn;
+}
+
+/* The vector to targets (all_but_self: the shorthand reaches them). */
+static void send_raw(const cpumask_t *targets, unsigned int vector, bool all_but_self)
+{
+    if (send_fn)
+        send_fn(targets, vector);
+    else if (all_but_self)
+        apic_send_ipi_all_but_self(vector);     /* one ICR write */
+    else
+        apic_send_ipi_mask(targets, vector);
+}
+
+/*
+ * A first send, through the IPI fault points (docs/fault-injection.md):
+ * a dropped IPI is recovered by the sender's resend (flush and call) or
+ * the sleep backstop (event check); a duplicate is served as one; a late
+ * one only waits longer. Resends go straight to send_raw: they are the
+ * recovery. Unarmed, one load and a not-taken branch.
+ */
+#define IPI_FAULTS ((1u << INJECT_IPI_DROP) | (1u << INJECT_IPI_DUP) | \
+                    (1u << INJECT_IPI_DELAY))
+
+static void send_first(const cpumask_t *targets, unsigned int vector, bool all_but_self)
+{
+    if (inject_any_armed(IPI_FAULTS)) {
+        if (inject_hit(INJECT_IPI_DROP))
+            return;
+        if (inject_hit(INJECT_IPI_DELAY))
+            apic_udelay(INJECT_IPI_DELAY_US);
+        if (inject_hit(INJECT_IPI_DUP))
+            send_raw(targets, vector, all_but_self);
+    }
+    send_raw(targets, vector, all_but_self);
 }
 
 static void atomic_mask_set(cpumask_t *m, unsigned int cpu)
@@ -137,10 +172,7 @@ static void resend(struct ipi_slot *slot, unsigned int self)
     if (cpumask_empty(&late))
         return;                     /* picked up: they are working on it */
     __atomic_fetch_add(&resends, 1, __ATOMIC_RELAXED);
-    if (send_fn)
-        send_fn(&late, slot->vector);
-    else
-        apic_send_ipi_mask(&late, slot->vector);
+    send_raw(&late, slot->vector, false);
 }
 
 uint64_t ipi_resend_count(void)
@@ -211,12 +243,7 @@ static void post(const cpumask_t *mask, enum ipi_kind kind, void (*fn)(void *),
         __atomic_store_n(&slot->pending.bits[i], remote.bits[i], __ATOMIC_RELEASE);
     for_each_cpu(c, &remote)
         atomic_mask_set(&pending_from[c], self);
-    if (send_fn)
-        send_fn(&remote, vector);
-    else if (all_but_self(&remote, self))
-        apic_send_ipi_all_but_self(vector);     /* one ICR write */
-    else
-        apic_send_ipi_mask(&remote, vector);
+    send_first(&remote, vector, !send_fn && all_but_self(&remote, self));
     if (wait)
         wait_slot(slot, self);
     arch_irq_restore(flags);
@@ -262,10 +289,7 @@ void ipi_event_check(unsigned int cpu)
     cpumask_set(&one, cpu);
     /* Interrupts off: an xAPIC ICR write is two register writes. */
     flags = arch_irq_save();
-    if (send_fn)
-        send_fn(&one, IPI_VECTOR_EVENT);
-    else
-        apic_send_ipi(cpu, IPI_VECTOR_EVENT);
+    send_first(&one, IPI_VECTOR_EVENT, false);
     arch_irq_restore(flags);
 }
 
@@ -281,5 +305,9 @@ void ipi_interrupt(struct cpu_regs *regs)
 {
     (void)regs;
     apic_eoi();
+    /* inject=cpu-stall: this CPU does not run for a while with the
+     * request pending, as when L0 preempts the vCPU; senders wait. */
+    if (inject_hit(INJECT_CPU_STALL))
+        apic_udelay(INJECT_CPU_STALL_US);
     ipi_service();
 }

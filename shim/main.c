@@ -13,6 +13,7 @@
 #include <minishim/console.h>
 #include <minishim/elf.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/inject.h>
 #include <minishim/ptdebug.h>
 #include <minishim/l0.h>
@@ -52,6 +53,22 @@ static const char *shutdown_reason_name(unsigned int reason)
     }
 }
 
+/* L0 console calls that failed at run time (hypercall/xen.c,
+ * hypercall/xen_console.c): said once, at the end, where a test and a
+ * reader of the log look. */
+static void report_l0_console_errors(void)
+{
+    long err = 0;
+    unsigned long n;
+
+    if ((n = xen_pvconsole_kick_failures(&err)))
+        pr_warn("console: %lu kicks of L0's console port failed twice (last %ld); "
+                "their text waited in the ring for the next kick\n", n, err);
+    if ((n = xen_console_io_lost(&err)))
+        pr_warn("console: console_io failed twice for %lu bytes (last %ld); "
+                "the other console sinks have that text\n", n, err);
+}
+
 void __noreturn shim_shutdown(unsigned int reason)
 {
     pr_info("minishim: shutting down (%s)\n", shutdown_reason_name(reason));
@@ -60,6 +77,7 @@ void __noreturn shim_shutdown(unsigned int reason)
     if (xen_pvconsole_dropped())
         pr_warn("console: %lu bytes dropped: L0's PV console ring stayed full\n",
                 xen_pvconsole_dropped());
+    report_l0_console_errors();
     l0_shutdown(reason);
 }
 
@@ -278,6 +296,9 @@ void __noreturn shim_main(paddr_t start_info)
         pr_warn("console: no PV console ring from L0 (HVM_PARAM_CONSOLE_PFN/EVTCHN: %d)\n",
                 pvcons_rc);
 
+    /* Armed before the first L0 call a point covers (the event channel
+     * set-up's memory op); the console is up to say so. */
+    inject_init(&shim_cfg.inject);
     report_l0();
     if (l0_kind() == L0_XEN) {
         /* Upcalls from L0's event channels (hypercall/xen_evtchn.c): the
@@ -292,12 +313,13 @@ void __noreturn shim_main(paddr_t start_info)
     }
     flush_init(shim_cfg.flush);
     tlbclock_init(shim_cfg.tlbclock, 1);
+    flush_defer_init(shim_cfg.flush_safety, 0);
+    pr_info("flush: flush-safety=%s\n", flush_safety_name(shim_cfg.flush_safety));
     pr_info("flush: flush=%s, tlbclock=%s, L0 flush %s\n", flush_policy_name(shim_cfg.flush),
             shim_cfg.tlbclock ? "on" : "off",
             !(l0_flush_caps() & L0_FLUSH_AVAILABLE) ? "unavailable" :
             (l0_flush_caps() & L0_FLUSH_RECOMMENDED) ? "available (recommended)" :
             "available (not recommended)");
-    inject_init(&shim_cfg.inject);
     ptdebug_init(shim_cfg.debug);
     if (l0_kind() == L0_XEN && (shim_cfg.console & CONSOLE_XEN) && xen_console_io_refused())
         pr_info("console: L0 refuses console_io (a release build of Xen does so for domUs); "

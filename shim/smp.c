@@ -27,6 +27,7 @@
 #include <minishim/l0.h>
 #include <minishim/percpu.h>
 #include <minishim/smp.h>
+#include <minishim/timer.h>
 #include <minishim/spinlock.h>
 #include <minishim/trap.h>
 
@@ -270,19 +271,37 @@ int smp_cpu_down(unsigned int cpu)
     if (!wait_online(cpu, false))
         rc = -XEN_ETIMEDOUT;
     /* Xen: a VCPUOP_up issued before its own VCPUOP_down took effect would
-     * be lost; wait until L0 reports it down. */
-    for (unsigned long t = 0; !rc && use_xen && t < UP_TIMEOUT_US / 10; t++) {
-        if (xen_vcpu_op(VCPUOP_is_up, cpu) == 0)
+     * be lost; wait until L0 reports it down. An error from L0 (Xen's
+     * do_vcpu_op: -ENOENT for a vCPU it does not know) ends the wait with
+     * that error, and so does the time-out: neither is "down". */
+    for (unsigned long t = 0; !rc && use_xen; t++) {
+        int up;
+
+        if (t == UP_TIMEOUT_US / 10) {
+            rc = -XEN_ETIMEDOUT;
             break;
+        }
+        up = xen_vcpu_op(VCPUOP_is_up, cpu);
+        if (up == 0)
+            break;
+        if (up < 0) {
+            pr_err("smp: L0 VCPUOP_is_up(%u) failed (%d)\n", cpu, up);
+            rc = up;
+            break;
+        }
         apic_udelay(10);
     }
     spin_unlock(&updown_lock);
     return rc;
 }
 
+#define IDLE_BACKSTOP_NS (50 * NS_PER_MS)
+static unsigned long down_refusals;     /* VCPUOP_down L0 refused */
+
 void smp_ap_main(void)
 {
     unsigned int cpu = arch_cpu_id();
+    int rc;
 
     apic_init_ap();
     l0_cpu_init();              /* per-CPU L0 state (Hyper-V VP index) */
@@ -299,14 +318,25 @@ void smp_ap_main(void)
             ipi_service();
             if (ap_work && !__atomic_load_n(&park_request[cpu], __ATOMIC_SEQ_CST))
                 ap_work(cpu);
-            if (!__atomic_load_n(&park_request[cpu], __ATOMIC_SEQ_CST))
+            if (!__atomic_load_n(&park_request[cpu], __ATOMIC_SEQ_CST)) {
+                /* The wake-up (a guest vCPU to run, a park request) is an
+                 * IPI; one that is lost (inject=ipi-drop) costs at most
+                 * the backstop, as in pv_vcpu_sleep. */
+                if (timer_available())
+                    timer_arm(clock_now_ns() + IDLE_BACKSTOP_NS);
                 arch_wait_for_interrupt();
+            }
         }
         set_online(cpu, false);
         ipi_service();          /* requests posted before we left the mask */
         if (!use_xen)
             arch_halt_forever();        /* until the next INIT-SIPI-SIPI */
-        xen_vcpu_op(VCPUOP_down, cpu);  /* returns at the next VCPUOP_up */
+        /* Returns at the next VCPUOP_up. Refused by L0, the loop takes it
+         * again: park_request is still set, so the CPU leaves the online
+         * mask at once (the downer waits for VCPUOP_is_up, bounded). */
+        rc = xen_vcpu_op(VCPUOP_down, cpu);
+        if (rc && __atomic_add_fetch(&down_refusals, 1, __ATOMIC_RELAXED) <= 3)
+            pr_warn("smp: L0 VCPUOP_down(%u) failed (%d); trying again\n", cpu, rc);
     }
 }
 

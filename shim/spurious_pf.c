@@ -17,6 +17,11 @@
  * does not wait for interrupts to be enabled and gives no such guarantee;
  * that is why those flushes must never be assisted.
  *
+ * With flush-safety=defer they may be: the walk is bracketed by this
+ * CPU's walk epoch (odd while walking; shim/flush_defer.c), and the
+ * retyping CPU, after its flush, waits until every CPU that was walking
+ * at that moment has left its walk (docs/flush-safety.md).
+ *
  * The walk only reads tables the PV MMU has validated (every L4..L2 entry
  * the guest could install names a validated page-table frame in RAM), so
  * each next-level address is inside the direct map.
@@ -30,6 +35,7 @@
  */
 #include <minishim/arch.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/inject.h>
 #include <minishim/ptdebug.h>
 #include <minishim/spurious_pf.h>
@@ -147,7 +153,9 @@ bool spurious_page_fault(vaddr_t fault_va, uint64_t error_code)
     }
 
     irq = arch_irq_save();          /* the interlock: see the top comment */
+    walk_epoch_enter();             /* odd: a retype waits (defer mode) */
     spurious = tables_allow(fault_va.va, error_code);
+    walk_epoch_exit();
     if (spurious)
         arch_invlpg(fault_va);      /* drop the stale entry */
     arch_irq_restore(irq);

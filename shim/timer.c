@@ -302,7 +302,6 @@ static void wallclock_init(void)
 enum timer_mode { TIMER_NONE, TIMER_TSC_DEADLINE, TIMER_ONESHOT };
 static enum timer_mode timer_mode;
 static uint64_t apic_timer_khz;
-static unsigned long nr_timer_irqs;
 
 struct timer_cpu {
     bool ready;
@@ -313,19 +312,20 @@ static struct timer_cpu timer_cpus[NR_CPUS];
 static void timer_interrupt(struct cpu_regs *regs)
 {
     (void)regs;
-    __atomic_fetch_add(&nr_timer_irqs, 1, __ATOMIC_RELAXED);
     timer_cpus[arch_cpu_id()].armed_ns = 0;
     apic_eoi();
-}
-
-unsigned long timer_interrupts(void)
-{
-    return __atomic_load_n(&nr_timer_irqs, __ATOMIC_RELAXED);
 }
 
 bool timer_available(void)
 {
     return timer_mode != TIMER_NONE;
+}
+
+uint64_t timer_armed(void)
+{
+    if (timer_mode == TIMER_NONE)
+        return 0;
+    return __atomic_load_n(&timer_cpus[arch_cpu_id()].armed_ns, __ATOMIC_RELAXED);
 }
 
 static void timer_cpu_setup(struct timer_cpu *tc)

@@ -9,6 +9,7 @@
 
 #include <minishim/console.h>
 #include <minishim/flush.h>
+#include <minishim/flush_defer.h>
 #include <minishim/l0.h>
 #include <minishim/inject.h>
 
@@ -29,6 +30,7 @@ struct shim_config {
     unsigned int l0_flush_probe; /* l0-flush-probe=N round trips timed, 0 = off */
     uint64_t guest_mem;         /* guest_mem=<n>[K|M|G] bytes, 0 = auto (pv/) */
     struct inject_config inject; /* inject=... (shim/inject.c), tests only */
+    enum flush_safety flush_safety; /* flush-safety=ipi|defer (shim/flush_defer.c) */
     unsigned int debug;         /* debug=pt-gen,pt-poison: PTDEBUG_* (shim/ptdebug.c) */
 };
 

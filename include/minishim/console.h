@@ -24,7 +24,6 @@ typedef void (*console_write_fn)(const char *s, size_t len);
 bool console_add_sink(const char *name, console_write_fn write);
 void console_remove_all_sinks(void);
 void console_set_level(enum log_level lvl);
-enum log_level console_get_level(void);
 
 void printk(enum log_level lvl, const char *fmt, ...) __printf(2, 3);
 void vprintk(enum log_level lvl, const char *fmt, va_list ap);

@@ -17,6 +17,13 @@
 #define FLUSH_NO_ASSIST    (1u << 8)   /* must be delivered by IPI: interlocks
                                           with the IRQ-off spurious #PF walker
                                           (retype away from a page table) */
+#define FLUSH_PT_REUSE     (1u << 9)   /* precedes the reuse (retype) of a
+                                          former page-table page: the flush
+                                          must also exclude the spurious-#PF
+                                          walker. flush.c does that by IPI
+                                          (flush-safety=ipi: as NO_ASSIST) or
+                                          by a grace period over walk epochs
+                                          (defer; shim/flush_defer.c) */
 /* Telemetry tags: say what a flush is for; they never change how it is
  * delivered (remote_reason() and the backends ignore them). */
 #define FLUSH_TAG_PT_RETYPE (1u << 12)  /* a page-table page changes type
@@ -56,9 +63,15 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
  * recommend it (Hyper-V CPUID 0x40000004); NO_ASSIST is always honoured. */
 enum flush_policy { FLUSH_POLICY_AUTO, FLUSH_POLICY_IPI, FLUSH_POLICY_ASSIST };
 
-/* Set the policy once at boot (after l0_init). Default: auto. */
+/* Set the policy once at boot (after l0_setup). Default: auto. */
 void flush_init(enum flush_policy policy);
 enum flush_policy flush_policy(void);
+/* Remote-flush timing: 1 when every remote part is timed, else
+ * FLUSH_TIMING_SAMPLE (TSC reads are trapped by L0: flush.c's header);
+ * and what one TSC read cost when flush_init measured it, in cycles. */
+#define FLUSH_TIMING_SAMPLE 16u
+unsigned int flush_timing_every(void);
+uint64_t flush_tsc_read_cycles(void);
 const char *flush_policy_name(enum flush_policy p);
 
 /*
@@ -106,6 +119,9 @@ unsigned int flush_hist_bucket(uint64_t cycles);
 void flush_stats_count(enum flush_reason r);
 /* The same flush counted once more under its tag (FLUSH_TAG_*). */
 void flush_stats_count_tagged(enum flush_reason r, unsigned int flags);
+/* cycles == FLUSH_UNTIMED: a remote part not timed (sampling): counted,
+ * kept out of the histogram. */
+#define FLUSH_UNTIMED UINT64_MAX
 void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cycles);
 void flush_stats_backend_error(int rc);
 void flush_stats_spurious_pf(void);

@@ -23,6 +23,14 @@
  *                                          a flush L0 would take is sent as
  *                                          IPIs not waited for (default:
  *                                          every time; shim/flush.c)
+ *          | l0-evtchn-send-fail[:<count>] L0's EVTCHNOP_send fails (-EIO)
+ *          | l0-console-fail[:<count>]     console_io / the console kick fail
+ *          | l0-vcpuop-fail[:<count>]      VCPUOP_* on our own vCPUs fail
+ *          | ipi-drop[:<count>]            an IPI is not sent at all
+ *          | ipi-dup[:<count>]             an IPI is sent twice
+ *          | ipi-delay[:<count>]           an IPI leaves 5 ms late
+ *          | cpu-stall[:<count>]           a CPU taking an IPI stalls 20 ms
+ *          | l0-memop-fail[:<count>]       L0's XENMEM_* calls fail (-EIO)
  *   <count> = 1..1000000 or 'all' (every time); default 1
  *
  * Cost when nothing is armed: inject_hit() is inline, one relaxed load of
@@ -51,10 +59,30 @@ enum inject_point {
     INJECT_ASSIST_UNSAFE,           /* shim/flush.c: NO_ASSIST ignored        */
     INJECT_FAKE_L0_FLUSH,           /* shim/flush.c: no-wait IPIs stand in for
                                        an L0 flush where there is none      */
+    /* L0 calls and IPIs (docs/fault-injection.md: where, what the guest
+     * sees, the test). */
+    INJECT_L0_EVTCHN_SEND_FAIL,     /* l0_evtchn_send: EVTCHNOP_send fails    */
+    INJECT_L0_CONSOLE_FAIL,         /* console_io and the PV console kick fail */
+    INJECT_L0_VCPUOP_FAIL,          /* xen_vcpu_op/xen_vcpu_start fail        */
+    INJECT_IPI_DROP,                /* shim/ipi.c: an IPI is not sent         */
+    INJECT_IPI_DUP,                 /* shim/ipi.c: an IPI is sent twice       */
+    INJECT_IPI_DELAY,               /* shim/ipi.c: an IPI leaves 5 ms late    */
+    INJECT_CPU_STALL,               /* shim/ipi.c: the target stalls 20 ms
+                                     * before serving (a preempted vCPU)     */
+    INJECT_L0_MEMOP_FAIL,           /* xen_memory_op: XENMEM_* fails          */
     INJECT_NR_POINTS
 };
 #define INJECT_FIRST_SKIP INJECT_SKIP_UVMF_INVLPG_ALL
 #define INJECT_LAST_SKIP  INJECT_SKIP_INVLPG_MULTI
+/* The L0-call and IPI points (name[:count], default one use). */
+#define INJECT_FIRST_L0_FAULT INJECT_L0_EVTCHN_SEND_FAIL
+#define INJECT_LAST_L0_FAULT  (INJECT_NR_POINTS - 1)
+
+/* What the L0 points make the call answer (an errno Xen gives for each of
+ * these calls), and the fixed lengths of the IPI faults. */
+#define INJECT_L0_ERRNO      XEN_EIO
+#define INJECT_IPI_DELAY_US  5000u
+#define INJECT_CPU_STALL_US  20000u
 
 #define INJECT_COUNT_MAX    1000000u
 #define INJECT_COUNT_ALWAYS UINT32_MAX      /* 'all': never runs out */
@@ -74,7 +102,10 @@ bool inject_parse(const char *value, struct inject_config *out);
 #define INJECT_SYNTAX "comma list of flush-skip:<kind>[:<n>|:all], " \
                       "l0-flush-fail[:<n>|:all], pf-slow[:<n>|:all], " \
                       "walker-delay:<us>, assist-unsafe[:<n>|:all], " \
-                      "fake-l0-flush[:<n>|:all]"
+                      "fake-l0-flush[:<n>|:all], " \
+                      "l0-evtchn-send-fail, l0-console-fail, l0-vcpuop-fail, " \
+                      "ipi-drop, ipi-dup, ipi-delay, cpu-stall, l0-memop-fail " \
+                      "(each [:<n>|:all])"
 
 /* Arm the configured points (boot, once; also resets the counters). */
 void inject_init(const struct inject_config *cfg);
@@ -97,6 +128,13 @@ bool inject_fire(enum inject_point p);
 static inline bool inject_is_armed(enum inject_point p)
 {
     return __builtin_expect(!!(__atomic_load_n(&inject_armed, __ATOMIC_RELAXED) & (1u << p)), 0);
+}
+
+/* The fast check for a group of points (a mask of 1u << point): one load
+ * where a path holds several points. */
+static inline bool inject_any_armed(uint32_t mask)
+{
+    return __builtin_expect(!!(__atomic_load_n(&inject_armed, __ATOMIC_RELAXED) & mask), 0);
 }
 
 /* At an injection point: true when the fault must be injected now. */

@@ -63,8 +63,6 @@ void l0_detect(struct l0_detect *d);
  * flush backend (IPIs), with the reason in l0_flush_why().
  */
 void l0_setup(enum l0_flush_use use);
-/* l0_setup(L0_FLUSH_USE_AUTO). */
-void l0_init(void);
 const struct l0_detect *l0_detected(void);
 enum l0_kind l0_kind(void);
 const char *l0_name(void);
@@ -132,6 +130,8 @@ void l0_print_stats(void);
                                          * caller: L0 may take them all     */
 #define L0_FLUSH_AVAILABLE   (1u << 0)  /* the backend has a flush op       */
 #define L0_FLUSH_RECOMMENDED (1u << 1)  /* L0 recommends it over IPIs       */
+#define L0_FLUSH_COVERS_CALLER (1u << 2) /* a successful flush also flushed
+                                         * the calling CPU entirely       */
 unsigned int l0_flush_caps(void);
 int l0_flush_tlb(const cpumask_t *mask, vaddr_t va, unsigned int order,
                  unsigned int flags);
@@ -167,9 +167,15 @@ extern const struct l0_ops hyperv_l0_ops;       /* hypercall/hyperv.c       */
 int xen_init(const struct l0_detect *d);
 long xen_hypercall(unsigned int nr, unsigned long a1, unsigned long a2,
                    unsigned long a3, unsigned long a4, unsigned long a5);
+/* XENMEM_* cmd on arg: every memory op the shim makes of L0 (boot and
+ * guest build only), through the l0-memop-fail point. */
+long xen_memory_op(unsigned int cmd, void *arg);
 void xen_console_write(const char *s, size_t len);
 /* True once L0 refused console_io (release Xen builds refuse domUs). */
 bool xen_console_io_refused(void);
+/* Bytes console_io failed for twice with an error other than -EPERM, and
+ * the last such error (shutdown summary). */
+unsigned long xen_console_io_lost(long *last_error);
 int xen_get_hvm_param(unsigned int index, uint64_t *value);
 int xen_memory_map(void *buf, unsigned int max_entries, unsigned int *nr);
 long xen_shutdown(unsigned int reason);
@@ -211,6 +217,9 @@ int xen_pvconsole_init(void);
 bool xen_pvconsole_ready(void);
 void xen_pvconsole_write(const char *s, size_t len);
 unsigned long xen_pvconsole_dropped(void);
+/* Kicks of L0's console port that failed twice (their bytes stay in the
+ * ring for the next kick), and the last error. */
+unsigned long xen_pvconsole_kick_failures(long *last_error);
 /* Put up to len bytes into the ring's out[] side; returns bytes written. */
 size_t xencons_ring_put(struct xencons_interface *r, const char *s, size_t len);
 

@@ -59,6 +59,8 @@ struct vcpu {
     uint64_t poll_deadline;         /* ns, SCHEDOP_poll timeout (0: none)   */
     uint64_t periodic_period;       /* ns, VCPUOP_set_periodic_timer (0: off) */
     uint64_t periodic_last_event;   /* ns, last periodic VIRQ_TIMER (Xen)   */
+    uint64_t timer_gen;             /* bumped by every timer change        */
+    uint64_t timer_checked_gen;     /* timer_gen at the last full check    */
     unsigned int in_multicall;
     bool initialised;               /* Xen is_initialised (VCPUOP_initialise) */
     bool down;                      /* Xen _VPF_down; parked in the shim    */
@@ -73,6 +75,10 @@ struct vcpu {
                                        (down, or never entered)            */
     struct vcpu_runstate_info runstate;     /* Xen accounting, pv_now_ns() */
     uint64_t runstate_guest;        /* registered area (guest VA), 0: none  */
+    uint64_t time_info_guest;       /* VCPUOP_register_vcpu_time_memory_area
+                                       (guest VA), 0: none                 */
+    bool time_info_pending;         /* registered by another vCPU: write it
+                                       when v next runs                    */
     int runstate_lock;              /* spinlock word for runstate           */
 };
 

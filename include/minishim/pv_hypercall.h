@@ -58,7 +58,7 @@ void pv_cpuid_policy(uint32_t leaf, uint32_t sub, struct cpuid_regs *r);
 
 /* Descriptors (pv/descriptor.c). */
 bool pv_check_descriptor(uint64_t *desc);
-int pv_validate_seg_desc_page(const void *page);
+int pv_validate_seg_desc_page(void *page);
 void pv_gdt_reset(void);
 bool pv_selector_ok(uint16_t sel, bool code);
 
@@ -79,9 +79,6 @@ void pv_evtchn_set_shim_remote(evtchn_port_t p, domid_t dom, evtchn_port_t rport
 void pv_evtchn_set_pending(evtchn_port_t port);
 bool pv_evtchn_port_in_range(evtchn_port_t port);
 bool pv_evtchn_is_pending(evtchn_port_t port);
-/* Raise global VIRQ virq if the guest bound it (Xen
- * send_guest_global_virq: vCPU 0's binding, delivered to the port's vCPU). */
-void pv_send_virq(unsigned int virq);
 /* Raise per-vCPU VIRQ virq (VIRQ_TIMER, VIRQ_DEBUG) on v if v bound it
  * (Xen send_guest_vcpu_virq). Any CPU, any interrupt state; kicks v's shim
  * CPU when v runs or blocks elsewhere. */

@@ -113,9 +113,10 @@ struct pv_mm_config {
     void (*load_kernel_pt)(struct pv_mm_vcpu_state *v);
     /* LDT changed (SET_LDT): drop shadow LDT mappings, reload. Optional. */
     void (*ldt_changed)(struct pv_mm_vcpu_state *v);
-    /* Check one page of descriptors for PGT_SEG_DESC (0 or -XEN_E*).
-     * NULL: segment-descriptor types are refused. */
-    int (*validate_seg_desc)(const void *page);
+    /* Check one page of descriptors for PGT_SEG_DESC (0 or -XEN_E*),
+     * fixing them up in place as Xen does. NULL: segment-descriptor types
+     * are refused. */
+    int (*validate_seg_desc)(void *page);
     /* The guest's domain id: foreigndom may name it besides DOMID_SELF. */
     uint16_t domid;
 };
@@ -141,7 +142,6 @@ unsigned long pv_mm_total_refs(void);
  * level 1..4. pin: take and keep a type ref (as MMUEXT_PIN_Ln_TABLE).
  */
 int pv_mm_pin_table(mfn_t m, unsigned int level);
-int pv_mm_unpin_table(mfn_t m);
 /* Install an L4 as v's kernel (or user) base: as NEW_[USER_]BASEPTR but
  * for any vCPU and without loading it. */
 int pv_mm_set_base(struct pv_mm_vcpu_state *v, mfn_t l4, bool user);
@@ -158,17 +158,6 @@ long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone,
 long do_update_va_mapping(unsigned long va, uint64_t val, unsigned long flags);
 long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone,
                   unsigned int foreigndom);
-
-/*
- * One request as an mmu_update entry (ptr = machine address | MMU_* in
- * the low bits, val), without the guest copy: for emulating a guest's
- * write to a read-only page-table page (Xen's ptwr, which Linux relies on
- * once it enables VMASST_TYPE_writable_pagetables). Xen emulates such
- * writes only into in-use L1 pages: with l1_only, any other target fails
- * -XEN_EINVAL (reflect the #PF to the guest then). Call with interrupts
- * on. 0 or -XEN_E*.
- */
-long pv_mm_update_entry(uint64_t ptr, uint64_t val, bool l1_only);
 
 /*
  * Writable page tables (Xen's ptwr, pv/ro-page-fault.c): apply one

@@ -36,13 +36,24 @@ struct time_scale {
     int8_t shift;
 };
 
-/* Xen set_time_scale(): the scale for a clock of ticks_per_sec (> 0). */
+/*
+ * Xen set_time_scale(): the scale for a clock of ticks_per_sec. Xen only
+ * ASSERTs a non-zero rate (and would loop forever normalising 0); here 0
+ * gives the zero scale (mul_frac 0, shift 0): a clock that does not tick
+ * reads no time passing, and a guest that computes with it sees time
+ * stand still instead of the shim hanging.
+ */
 static inline void time_scale_set(struct time_scale *ts, uint64_t ticks_per_sec)
 {
     uint64_t tps64 = ticks_per_sec;
     uint32_t tps32;
     int shift = 0;
 
+    if (!ticks_per_sec) {
+        ts->mul_frac = 0;
+        ts->shift = 0;
+        return;
+    }
     while (tps64 > NS_PER_S * 2) {
         tps64 >>= 1;
         shift--;
@@ -90,9 +101,10 @@ uint64_t clock_mktime(unsigned int year, unsigned int mon, unsigned int day,
  * deadline is what is already armed.
  */
 void timer_arm(uint64_t deadline_ns);
-/* Interrupts taken on TIMER_VECTOR (all CPUs). */
-unsigned long timer_interrupts(void);
 /* False when the CPU has no usable local APIC timer. */
 bool timer_available(void);
+/* The deadline this CPU's timer holds (0: none armed, it fired since it
+ * was armed, or there is no timer): its interrupt is still to come. */
+uint64_t timer_armed(void);
 
 #endif

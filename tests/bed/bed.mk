@@ -42,7 +42,7 @@ BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
 
 # BED_GUEST_VCPUS: guests that need more than one vCPU, as NAME=N.
-BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=2 spurious=2 ptstress=2
+BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=3 spurious=2 ptstress=2
 bed_guest_vcpus = $(foreach e,$(BED_GUEST_VCPUS),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
                          :$(lastword $(subst =, ,$(e)))))
@@ -123,6 +123,21 @@ BED_EXPECT_LOG_FALLBACK ?= 'smp=$(BED_FLUSH_STATS)auto .* assisted=0 ipi-fallbac
 BED_SPURIOUS_CMDLINE := pv-shim console=xen,pv inject=pf-slow:all
 BED_EXPECT_LOG_SPURIOUS ?= 'spurious=^$(BED_FLUSH_STATS)auto .* spurious-pf=[1-9][0-9]* '
 BED_EXPECT_LOG_RETYPE ?= 'retype=$(BED_FLUSH_STATS)auto .* ipi-flags=0 ipi-nobackend=0 assisted=[1-9][0-9]* ipi-fallback=0 .* l0-errors=0 .* retype-ipi=[1-9][0-9]* retype-assisted=0([^0-9]|$$)'
+# flush-safety=defer (docs/flush-safety.md): the retype guest's retype
+# flushes go to L0 too (none forced onto IPIs, none by IPI at all), the
+# walker being kept safe by the walk-epoch grace period instead.
+BED_DEFER_CMDLINE := pv-shim console=xen,pv flush-safety=defer
+BED_EXPECT_LOG_DEFER ?= 'retype=$(BED_FLUSH_STATS)auto .* ipi-forced=0 .* ipi-fallback=0 .* l0-errors=0 .* retype-ipi=0 retype-assisted=[1-9][0-9]*'
+
+# L0 calls that fail (docs/fault-injection.md), on a real L0: the hello
+# guest with 20 console kicks failing (every line still reaches
+# xenconsoled's log, the summary counts the kicks that had to wait) and the
+# xenstore guest with its first xenstore kick refused (sent again: the
+# guest passes). BED_L0_FAULTS=0 skips this run (one more L0 boot).
+BED_L0_FAULTS ?= 1
+BED_L0_FAULTS_CMDLINE := pv-shim console=xen,pv
+BED_EXPECT_LOG_L0_CONSOLE ?= 'hello=^WARNING: console: [0-9]+ kicks of L0.s console port failed twice \(last -5\)'
+BED_EXPECT_LOG_L0_EVTCHN ?= 'xenstore=^WARNING: xenstore: L0 refused EVTCHNOP_send on port [0-9]+ \(-5\); trying again'
 
 ifeq ($(BED_MINISHIM_GUESTS),1)
 test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
@@ -150,6 +165,20 @@ test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	      --guest-timeout smp=$(BED_FLUSH_FALLBACK_TIMEOUT) \
 	      $(call bed_guest_args,$(filter %/smp.elf,$(GUEST_ELFS))) \
 	      --expect-log $(BED_EXPECT_LOG_FALLBACK))
+	$(Q)$(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),\
+	    echo "== Xen bed: retype guest under minishim with flush-safety=defer" && \
+	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-defer \
+	      --shim-cmdline "$(BED_DEFER_CMDLINE)" $(bed_common_args) \
+	      $(call bed_guest_args,$(filter %/retype.elf,$(GUEST_ELFS))) \
+	      --expect-log $(BED_EXPECT_LOG_DEFER))
+	$(Q)$(if $(and $(filter 1,$(BED_L0_FAULTS)),$(filter hello,$(notdir $(basename $(GUEST_ELFS)))),$(filter xenstore,$(notdir $(basename $(GUEST_ELFS))))),\
+	    echo "== Xen bed: hello and xenstore under minishim with L0 console and event-channel calls failing" && \
+	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-l0-faults \
+	      --shim-cmdline "$(BED_L0_FAULTS_CMDLINE)" $(bed_common_args) \
+	      $(call bed_guest_args,$(filter %/hello.elf %/xenstore.elf,$(GUEST_ELFS))) \
+	      --guest-shim-cmdline 'hello=$(BED_L0_FAULTS_CMDLINE) inject=l0-console-fail:20' \
+	      --guest-shim-cmdline 'xenstore=$(BED_L0_FAULTS_CMDLINE) inject=l0-evtchn-send-fail:1' \
+	      --expect-log $(BED_EXPECT_LOG_L0_CONSOLE) --expect-log $(BED_EXPECT_LOG_L0_EVTCHN))
 else
 test-bed-minishim: $(IMAGE) $(GUEST_DEMO)
 	@echo "== Xen bed: minishim boots as a PVH domU (BED_MINISHIM_GUESTS=1 runs all guests)"

@@ -12,6 +12,10 @@
 #                     (tests/guests/linux/workload.c)
 #   make test-bench-tools  the workload program on this host and the report
 #                     checker against good and broken reports (no bed)
+#   make soak-flushbench  SOAK_RUNS flushbench runs (default 20) behind one
+#                     shim configuration in one L0 boot, failures tallied
+#                     (scripts/soak-flushbench.sh; SOAK_ARGS for its options,
+#                     default flush=ipi, 2 vCPUs)
 #
 # Knobs: BENCH_RUNS (5), BENCH_VCPUS ("1 2 4 8"), BENCH_ITERS (64),
 # BENCH_L0_CPUS (2), BENCH_CONFIGS, BENCH_ARGS (more scripts/bench.sh options).
@@ -23,7 +27,12 @@ BENCH_L0_CPUS ?= 2
 BENCH_CONFIGS ?= reference minishim-auto minishim-hyperv minishim-ipi
 WORKLOAD      := $(BUILD)/workload
 
-.PHONY: bench bench-quick workload test-bench-tools
+.PHONY: bench bench-quick workload test-bench-tools soak-flushbench
+
+SOAK_RUNS ?= 20
+SOAK_ARGS ?=
+soak-flushbench: $(IMAGE) $(GUEST_ELFS) | $(DEPS_STAMP)
+	$(Q)BUILD=$(BUILD) scripts/soak-flushbench.sh --runs $(SOAK_RUNS) $(SOAK_ARGS)
 
 bench: $(IMAGE) $(GUEST_ELFS) $(WORKLOAD) | $(DEPS_STAMP)
 	$(Q)BUILD=$(BUILD) scripts/bench.sh --runs $(BENCH_RUNS) --vcpus "$(BENCH_VCPUS)" \

@@ -394,12 +394,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 2: do_mmu(&in); break;
         case 3: do_ext(&in); break;
         case 4: do_uvm(&in); break;
-        default: {                      /* an emulated page-table write */
+        default: {                      /* one entry, the common case */
             uint8_t k = u8(&in);
-            uint64_t ptr = (frame_sel(&in) << PAGE_SHIFT) |
-                           ((u8(&in) | (u8(&in) << 8)) % 512) * 8 | (k & 3);
+            uint64_t r[2];
 
-            (void)pv_mm_update_entry(ptr, make_pte(&in), k & 4);
+            r[0] = (frame_sel(&in) << PAGE_SHIFT) |
+                   ((u8(&in) | (u8(&in) << 8)) % 512) * 8 | (k & 3);
+            r[1] = make_pte(&in);
+            memcpy(gbuf, r, sizeof(r));
+            (void)do_mmu_update(GBUF_VA, 1, 0, DOMID_SELF);
             break;
         }
         }
@@ -409,8 +412,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Tear everything down: nothing may be left referenced. */
     pv_mm_vcpu_destroy(&vcpu);
     for (unsigned int m = 0; m < NF; m++)
-        if (info[m].flags & PV_FRAME_PINNED)
-            (void)pv_mm_unpin_table(mfn(m));
+        if (info[m].flags & PV_FRAME_PINNED) {
+            uint64_t op[3] = { MMUEXT_UNPIN_TABLE, m, 0 };
+
+            memcpy(gbuf, op, sizeof(op));
+            (void)do_mmuext_op(GBUF_VA, 1, 0, DOMID_SELF);
+        }
     if (pv_mm_total_refs())
         fail("references leaked after teardown", 0);
     return 0;

@@ -258,6 +258,20 @@ Test(bootinfo, refuses_pointers_beyond_the_mapped_memory)
     cr_expect_eq(bi.nr_modules, 0);
     si->nr_modules = 0;
 
+    /* The module itself: wholly above the map, or running past its end. */
+    add_module(end + 0x200000, 4096, NULL);
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "module 0 at"), "%s", err);
+    cr_expect(strstr(err, "outside the mapped memory"), "%s", err);
+    si->nr_modules = 0;
+    add_module(end - 0x1000, 0x2000, NULL);
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "module 0 at"), "%s", err);
+    si->nr_modules = 0;
+    add_module(end - 0x1000, 0x1000, NULL);     /* the last mapped page: fine */
+    cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), 0, "%s", err);
+    si->nr_modules = 0;
+
     si->memmap_paddr = end - sizeof(struct hvm_memmap_table_entry);
     si->memmap_entries = 2;
     cr_expect_eq(bootinfo_parse(pa(SI_PA), &bi, err, sizeof(err)), -XEN_EINVAL);

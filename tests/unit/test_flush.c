@@ -108,6 +108,7 @@ static void run_case(enum env_l0 l0, enum flush_policy pol, bool clock,
     enum flush_reason want = expected_reason(fc->flags, mask_bits, l0, pol);
     uint64_t remote = mask_bits & 0x0e;
     bool tries_l0 = want == FLUSH_R_ASSISTED || want == FLUSH_R_IPI_FALLBACK;
+    bool covered = want == FLUSH_R_ASSISTED && l0 == ENV_XEN_OK;
     bool global_kind = (fc->flags & (FLUSH_TLB | FLUSH_TLB_GLOBAL)) &&
                        (fc->flags & (FLUSH_TLB_GLOBAL | FLUSH_VA_VALID)) &&
                        !((fc->flags & FLUSH_VA_VALID) && fc->order <= FLUSH_INVLPG_MAX_ORDER);
@@ -127,8 +128,9 @@ static void run_case(enum env_l0 l0, enum flush_policy pol, bool clock,
                      ctx, flush_reason_name(r), (unsigned long)st.reason[r],
                      flush_reason_name(want));
 
-    /* Local part: CPU 0 flushed iff in the mask. */
-    check_local(0, fc, mask_bits & 1, ctx);
+    /* Local part: CPU 0 flushed iff in the mask, unless L0's flush covered
+     * it (Xen's HVMOP_flush_tlbs flushes the caller too). */
+    check_local(0, fc, (mask_bits & 1) && !covered, ctx);
 
     /* L0: called once exactly when the decision reached it. */
     cr_expect_eq(env_l0_flush_calls(), tries_l0 ? 1u : 0u, "%s: %u L0 flush calls", ctx,
@@ -160,7 +162,7 @@ static void run_case(enum env_l0 l0, enum flush_policy pol, bool clock,
     /* TLB clock: only CPUs that executed a global-kind flush themselves
      * advance; never through L0; never with the clock off. */
     for (unsigned int c = 0; c < 6; c++) {
-        bool ran = (c == 0) ? (mask_bits & 1) && want != FLUSH_R_NOTHING
+        bool ran = (c == 0) ? (mask_bits & 1) && want != FLUSH_R_NOTHING && !covered
                             : is_ipi(want) && (remote & (1ULL << c));
         bool moves = clock && ran && global_kind;
 
@@ -212,7 +214,32 @@ Test(flush_rows, guest_flush_on_xen_is_assisted)
     cr_assert_eq(only_reason(), FLUSH_R_ASSISTED);
     cr_assert_eq(env_xen_flushes, 1);
     cr_assert_eq(fake_nr_ipi_calls, 0);
-    cr_assert_eq(fake_cpu_global_flushes[0], 1);
+    /* HVMOP_flush_tlbs flushes the caller too: no separate local flush
+     * (three CR4 accesses, each an L0 exit on a nested L0). */
+    cr_assert_eq(fake_cpu_global_flushes[0], 0);
+}
+
+/* The local part is skipped only when L0 really flushed: if L0 fails the
+ * caller flushes itself before the IPIs. Hyper-V (a VP set that names
+ * the remote CPUs only) never covers the caller. */
+Test(flush_rows, local_part_skipped_only_when_l0_covers_the_caller)
+{
+    cpumask_t m = env_mask(0x0f);
+
+    env_setup(ENV_XEN_FAIL, 4, FLUSH_POLICY_AUTO, true);
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    cr_assert_eq(only_reason(), FLUSH_R_IPI_FALLBACK);
+    cr_assert_eq(fake_cpu_global_flushes[0], 1, "L0 failed: the caller flushes itself");
+
+    env_setup(ENV_HV_OK, 4, FLUSH_POLICY_AUTO, true);
+    flush_mask(&m, FLUSH_TLB | FLUSH_VA_VALID, va(0x5000), 0);
+    cr_assert_eq(only_reason(), FLUSH_R_ASSISTED);
+    cr_assert_eq(fake_cpu_invlpg[0], 1, "Hyper-V does not flush the caller");
+
+    env_setup(ENV_XEN_OK, 4, FLUSH_POLICY_AUTO, true);
+    flush_mask(&m, FLUSH_TLB | FLUSH_VA_VALID | FLUSH_NO_ASSIST, va(0x5000), 0);
+    cr_assert_eq(only_reason(), FLUSH_R_IPI_NO_ASSIST);
+    cr_assert_eq(fake_cpu_invlpg[0], 1, "not assisted: local part as always");
 }
 
 Test(flush_rows, retype_flush_on_xen_goes_by_ipi)
@@ -331,7 +358,8 @@ Test(flush_rows, xen_call_shape)
     cpumask_t m = env_mask(0x02);
 
     env_setup(ENV_XEN_OK, 2, FLUSH_POLICY_AUTO, true);
-    cr_assert_eq(l0_flush_caps(), L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED);
+    cr_assert_eq(l0_flush_caps(),
+                 L0_FLUSH_AVAILABLE | L0_FLUSH_RECOMMENDED | L0_FLUSH_COVERS_CALLER);
     cr_assert_eq(l0_flush_tlb(&m, va(0x1234000), 3, FLUSH_TLB | FLUSH_VA_VALID), 0);
     cr_assert_eq(env_xen_flushes, 1);
     cr_assert_eq(env_xen_flush_arg, 0, "HVMOP_flush_tlbs takes a NULL argument");
@@ -347,6 +375,49 @@ Test(flush_stats, buckets)
     cr_assert_eq(flush_hist_bucket(1023), 9);
     cr_assert_eq(flush_hist_bucket(1024), 10);
     cr_assert_eq(flush_hist_bucket(UINT64_MAX), FLUSH_HIST_BUCKETS - 1);
+}
+
+/*
+ * Timing a remote part costs two TSC reads. Where a read is trapped by L0
+ * (dearer than FLUSH_TSC_TRAPPED_CYCLES, measured by flush_init) only 1
+ * remote flush in FLUSH_TIMING_SAMPLE is timed; every one is still
+ * counted. With cheap reads every one is timed.
+ */
+static uint64_t hist_total(const struct flush_stats *st, enum flush_path p)
+{
+    uint64_t n = 0;
+
+    for (unsigned int b = 0; b < FLUSH_HIST_BUCKETS; b++)
+        n += st->hist[p][b];
+    return n;
+}
+
+Test(flush_stats, timing_sampled_when_tsc_reads_are_trapped)
+{
+    cpumask_t m = env_mask(0x06);
+    struct flush_stats st;
+    uint64_t reads;
+
+    env_setup(ENV_XEN_OK, 4, FLUSH_POLICY_AUTO, true);
+    fake_tsc_step = 40000;              /* a TSC read is an L0 round trip */
+    flush_init(FLUSH_POLICY_AUTO);
+    cr_assert_eq(flush_timing_every(), FLUSH_TIMING_SAMPLE);
+    cr_assert_eq(flush_tsc_read_cycles(), 40000);
+    reads = fake_tsc;
+    for (unsigned int i = 0; i < 2 * FLUSH_TIMING_SAMPLE; i++)
+        flush_mask(&m, FLUSH_TLB, va(0), 0);
+    flush_stats_get(&st);
+    cr_expect_eq(st.reason[FLUSH_R_ASSISTED], 2 * FLUSH_TIMING_SAMPLE);
+    cr_expect_eq(st.assist_cpus, 2 * 2 * FLUSH_TIMING_SAMPLE);
+    cr_expect_eq(hist_total(&st, FLUSH_PATH_ASSIST), 2, "timed flushes");
+    cr_expect_eq((fake_tsc - reads) / 40000, 2 * 2, "TSC reads: two per timed flush only");
+
+    env_setup(ENV_XEN_OK, 4, FLUSH_POLICY_AUTO, true);
+    cr_assert_eq(flush_timing_every(), 1, "fake TSC step 1000: not trapped");
+    for (unsigned int i = 0; i < 2 * FLUSH_TIMING_SAMPLE; i++)
+        flush_mask(&m, FLUSH_TLB, va(0), 0);
+    flush_stats_get(&st);
+    cr_expect_eq(hist_total(&st, FLUSH_PATH_ASSIST), 2 * FLUSH_TIMING_SAMPLE);
 }
 
 Test(flush_stats, remote_latency_recorded_per_path)

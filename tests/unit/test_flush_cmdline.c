@@ -39,3 +39,18 @@ Test(flush_cmdline, bad_values_warn_and_keep_defaults)
     cr_assert_eq(c.flush, FLUSH_POLICY_AUTO);
     cr_assert(c.tlbclock);
 }
+
+/* flush-safety= (shim/flush_defer.c): ipi by default. */
+Test(flush_cmdline, flush_safety)
+{
+    struct shim_config c;
+
+    cr_assert_eq(parse("", &c), 0);
+    cr_assert_eq(c.flush_safety, FLUSH_SAFETY_IPI);
+    cr_assert_eq(parse("flush-safety=defer", &c), 0);
+    cr_assert_eq(c.flush_safety, FLUSH_SAFETY_DEFER);
+    cr_assert_eq(parse("flush-safety=defer flush-safety=ipi", &c), 0);
+    cr_assert_eq(c.flush_safety, FLUSH_SAFETY_IPI);
+    cr_assert_eq(parse("flush-safety=rcu flush-safety", &c), 2);
+    cr_assert_eq(c.flush_safety, FLUSH_SAFETY_IPI);
+}

@@ -1,7 +1,7 @@
 /*
  * Shared set-up for the flush tests: fake CPUs online, and an L0 that is
  * none, Xen or Hyper-V, answering flushes with success or failure. The L0
- * is brought up through the real l0_init() (CPUID signatures, hypercall
+ * is brought up through the real l0_setup() (CPUID signatures, hypercall
  * MSRs), so the tests cover the backend selection too.
  */
 #ifndef TEST_FLUSH_ENV_H
@@ -117,7 +117,7 @@ static inline void env_setup(enum env_l0 l0, unsigned int ncpus,
     fake_cpu_id = 0;
     cpumask_clear(&cpu_online_mask);
     cpumask_set(&cpu_online_mask, 0);
-    l0_init();
+    l0_setup(L0_FLUSH_USE_AUTO);
     env_cpus_online(ncpus, NULL);
     flush_init(policy);
     tlbclock_init(clock, 1);

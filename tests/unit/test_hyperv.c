@@ -21,7 +21,7 @@ static void setup_hv(uint32_t recommend, unsigned int ncpus)
 {
     env_setup(ENV_NONE, 1, FLUSH_POLICY_AUTO, true);
     env_set_hyperv(recommend);
-    l0_init();
+    l0_setup(L0_FLUSH_USE_AUTO);
     env_cpus_online(ncpus, vps);
 }
 
@@ -78,7 +78,7 @@ Test(hyperv, no_hypercall_msr_means_no_flush)
     env_setup(ENV_NONE, 1, FLUSH_POLICY_AUTO, true);
     env_set_hyperv(REC_ALL);
     fake_set_cpuid(0x40000003, 0, 0, 0, 0);
-    l0_init();
+    l0_setup(L0_FLUSH_USE_AUTO);
     cr_assert_eq(l0_kind(), L0_HYPERV);
     cr_assert_eq(l0_flush_caps(), 0);
     cr_assert_eq(fake_msr_writes(0x40000001), 0);
@@ -99,7 +99,7 @@ Test(hyperv, enable_bit_not_taken_means_no_flush)
     env_setup(ENV_NONE, 1, FLUSH_POLICY_AUTO, true);
     env_set_hyperv(REC_ALL);
     fake_wrmsr_hook = refuse_enable;
-    l0_init();
+    l0_setup(L0_FLUSH_USE_AUTO);
     cr_assert_eq(l0_kind(), L0_HYPERV);
     cr_assert_eq(l0_flush_caps(), 0);
 }

@@ -88,6 +88,37 @@ Test(inject_parse, counts_and_lists)
             cr_assert_eq(c.inject.count[p], 0);
 }
 
+/* The L0 and IPI points, each by its name, with and without a count;
+ * "flush-skip:" does not reach them. */
+Test(inject_parse, l0_and_ipi_points_by_name)
+{
+    static const struct { const char *name; enum inject_point p; } pts[] = {
+        { "l0-evtchn-send-fail", INJECT_L0_EVTCHN_SEND_FAIL },
+        { "l0-console-fail", INJECT_L0_CONSOLE_FAIL },
+        { "l0-vcpuop-fail", INJECT_L0_VCPUOP_FAIL },
+        { "ipi-drop", INJECT_IPI_DROP }, { "ipi-dup", INJECT_IPI_DUP },
+        { "ipi-delay", INJECT_IPI_DELAY }, { "cpu-stall", INJECT_CPU_STALL },
+        { "l0-memop-fail", INJECT_L0_MEMOP_FAIL },
+    };
+    struct shim_config c;
+    char buf[96];
+
+    for (size_t i = 0; i < ARRAY_SIZE(pts); i++) {
+        snprintf(buf, sizeof(buf), "inject=%s", pts[i].name);
+        cr_assert_eq(parse(buf, &c), 0, "%s: %s", buf, warned);
+        cr_assert_eq(c.inject.count[pts[i].p], 1, "%s", buf);
+        snprintf(buf, sizeof(buf), "inject=%s:all,l0-flush-fail:7", pts[i].name);
+        cr_assert_eq(parse(buf, &c), 0, "%s: %s", buf, warned);
+        cr_assert_eq(c.inject.count[pts[i].p], INJECT_COUNT_ALWAYS, "%s", buf);
+        cr_assert_eq(c.inject.count[INJECT_L0_FLUSH_FAIL], 7);
+        cr_assert_str_eq(inject_point_name(pts[i].p), pts[i].name);
+        snprintf(buf, sizeof(buf), "inject=flush-skip:%s", pts[i].name);
+        cr_assert_eq(parse(buf, &c), 1, "%s accepted", buf);
+        snprintf(buf, sizeof(buf), "inject=%s:0", pts[i].name);
+        cr_assert_eq(parse(buf, &c), 1, "%s accepted", buf);
+    }
+}
+
 Test(inject_parse, bad_values_are_refused_whole)
 {
     static const char *const bad[] = {

@@ -318,3 +318,108 @@ Test(ipi, lost_interrupt_is_resent)
     cr_assert_eq(ipi_resend_count(), before + 1);
     ipi_set_send_hook(NULL);
 }
+
+/* ---- the IPI fault points (inject=ipi-drop|ipi-dup|ipi-delay|cpu-stall) ---- */
+
+#include <minishim/inject.h>
+
+static void arm(enum inject_point p, uint32_t n)
+{
+    struct inject_config c;
+
+    memset(&c, 0, sizeof(c));
+    c.count[p] = n;
+    inject_init(&c);
+}
+
+/* A dropped IPI: the sender's resend brings the request to the target,
+ * which serves it once. Without the drop, no resend would be counted. */
+Test(ipi, inject_drop_is_recovered_by_the_resend)
+{
+    cpumask_t m = mask_of(1, 1, 1);
+    uint64_t before = ipi_resend_count();
+
+    online(2);
+    ipi_set_send_hook(send_hook);
+    deliver = true;
+    nr_sends = 0;
+    memset(ran_on, 0, sizeof(ran_on));
+    arm(INJECT_IPI_DROP, 1);
+    ipi_call_mask(&m, record, NULL, true);
+    cr_expect_eq(inject_fired(INJECT_IPI_DROP), 1);
+    cr_expect_eq(ran_on[1], 1, "served once, after the resend");
+    cr_expect_eq(nr_sends, 1, "only the resend reached the hook");
+    cr_expect_eq(ipi_resend_count(), before + 1);
+    inject_init(NULL);
+    ipi_set_send_hook(NULL);
+    deliver = false;
+}
+
+/* A duplicate: two sends, one service; a late one: still delivered. */
+Test(ipi, inject_dup_and_delay_are_served_once)
+{
+    cpumask_t m = mask_of(1, 1, 1);
+
+    online(2);
+    ipi_set_send_hook(send_hook);
+    deliver = true;
+    nr_sends = 0;
+    memset(ran_on, 0, sizeof(ran_on));
+    arm(INJECT_IPI_DUP, 1);
+    ipi_call_mask(&m, record, NULL, true);
+    cr_expect_eq(inject_fired(INJECT_IPI_DUP), 1);
+    cr_expect_eq(nr_sends, 2);
+    cr_expect_eq(ran_on[1], 1, "the request ran once");
+
+    nr_sends = 0;
+    arm(INJECT_IPI_DELAY, 1);
+    uint64_t t0 = fake_tsc;
+    ipi_call_mask(&m, record, NULL, true);
+    cr_expect_eq(inject_fired(INJECT_IPI_DELAY), 1);
+    cr_expect_eq(nr_sends, 1);
+    cr_expect_eq(ran_on[1], 2);
+    cr_expect_gt(fake_tsc - t0, 1000, "the send waited");
+    inject_init(NULL);
+    ipi_set_send_hook(NULL);
+    deliver = false;
+}
+
+/* A dropped event-check IPI is not sent (the sleep backstop in
+ * pv/vcpu.c covers it); the next one is. */
+Test(ipi, inject_drop_of_an_event_check)
+{
+    online(2);
+    ipi_set_send_hook(send_hook);
+    nr_sends = 0;
+    arm(INJECT_IPI_DROP, 1);
+    ipi_event_check(1);
+    cr_expect_eq(nr_sends, 0);
+    ipi_event_check(1);
+    cr_expect_eq(nr_sends, 1);
+    cr_expect_eq(last_vector, IPI_VECTOR_EVENT);
+    inject_init(NULL);
+    ipi_set_send_hook(NULL);
+}
+
+/* A stalled target still serves what was pending once it runs. */
+Test(ipi, inject_cpu_stall_then_serves)
+{
+    cpumask_t m = mask_of(1, 1, 1);
+    struct cpu_regs r;
+
+    online(2);
+    ipi_set_send_hook(count_only);
+    memset(ran_on, 0, sizeof(ran_on));
+    memset(&r, 0, sizeof(r));
+    ipi_call_mask(&m, record, NULL, false);
+    arm(INJECT_CPU_STALL, 1);
+    fake_cpu_id = 1;
+    uint64_t t0 = fake_tsc;
+    ipi_interrupt(&r);
+    fake_cpu_id = 0;
+    cr_expect_eq(inject_fired(INJECT_CPU_STALL), 1);
+    cr_expect_gt(fake_tsc - t0, 1000, "it stalled");
+    cr_expect_eq(ran_on[1], 1);
+    inject_init(NULL);
+    ipi_set_send_hook(NULL);
+}

@@ -70,7 +70,7 @@ static struct pv_mm_vcpu_state *test_current(void) { return &mm_vcpu; }
 /* Descriptor-page validation stand-in: accepts unless told otherwise. */
 static int seg_desc_rc;
 static unsigned int nr_seg_desc_checks;
-static int test_validate_seg_desc(const void *page) { (void)page; nr_seg_desc_checks++; return seg_desc_rc; }
+static int test_validate_seg_desc(void *page) { (void)page; nr_seg_desc_checks++; return seg_desc_rc; }
 
 static unsigned int nr_ldt_changed;
 static void test_ldt_changed(struct pv_mm_vcpu_state *v) { (void)v; nr_ldt_changed++; }

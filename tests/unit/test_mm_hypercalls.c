@@ -389,26 +389,6 @@ Test(mm_hc, continuation_marker_accepted)
     cr_expect_eq(do_mmuext_op(0, 0x80000000u, 0, (unsigned int)-XEN_EINVAL), -XEN_EINVAL);
 }
 
-Test(mm_hc, update_entry_without_guest_copy)
-{
-    cr_assert_eq(pin(G(0), 1), 0);
-    cr_assert_eq(pin(G(1), 2), 0);
-    cr_expect_eq(pv_mm_update_entry((G(0).mfn << 12) + 8, pte(G(5), P | RW), true), 0);
-    cr_expect_eq(F(G(5))->type, PGT_WRITABLE);
-    cr_expect_eq(pv_mm_update_entry((G(0).mfn << 12) + 16, pte(G(0), P | RW), true), -XEN_EBUSY);
-    /* ptwr: only L1 pages in use; mmu_update semantics otherwise. */
-    cr_expect_eq(pv_mm_update_entry((G(1).mfn << 12), pte(G(6), UP), true), -XEN_EINVAL);
-    cr_expect_eq(pv_mm_update_entry((G(7).mfn << 12), 5, true), -XEN_EINVAL);
-    cr_expect_eq(pv_mm_update_entry((SHIM_FRAME.mfn << 12), 5, true), -XEN_EINVAL);
-    cr_expect_eq(tab(G(7))[0], 0);
-    cr_expect_eq(pv_mm_update_entry((G(1).mfn << 12), pte(G(6), UP), false), 0);
-    cr_expect_eq(F(G(6))->type, PGT_L1);
-    cr_expect_eq(nr_copy_faults, 0);
-    cr_assert_eq(unpin(G(0)), 0);
-    cr_assert_eq(unpin(G(1)), 0);
-    cr_expect_eq(pv_mm_total_refs(), 0);
-}
-
 /* Xen guest_wrmsr_xen(): MSR 0x40000000 writes the hypercall page into
  * the guest frame val names; page index != 0, a frame the guest does not
  * own, or a page table is #GP, and the frame keeps no reference. */

@@ -4,6 +4,7 @@
  */
 #include "test_mm_env.h"
 #include <minishim/tlbclock.h>
+#include <minishim/flush_defer.h>
 
 TestSuite(mm_types, .init = mm_setup);
 
@@ -470,4 +471,27 @@ Test(mm_types, tlbclock_off_filters_nothing)
     cr_expect_eq(nr_tlbclock_skipped(), 0);
     pv_mm_put_page_and_type(G(0));
     cr_assert_eq(unpin(G(1)), 0);
+}
+
+/*
+ * flush-safety=defer: the same L1 -> writable retype carries
+ * FLUSH_PT_REUSE but no FLUSH_NO_ASSIST (here there is no L0 flush, so it
+ * goes by IPI as "no backend") and runs the walk-epoch grace period.
+ */
+Test(mm_types, defer_retype_flush_is_not_forced_onto_ipis)
+{
+    struct flush_defer_stats d;
+
+    flush_defer_init(FLUSH_SAFETY_DEFER, 0);
+    cr_assert_eq(pin(G(0), 1), 0);
+    cr_assert_eq(unpin(G(0)), 0);
+    cr_assert_eq(pv_mm_get_page_and_type(G(0), PGT_WRITABLE), 0);
+    cr_expect_eq(nr_flush_reason(FLUSH_R_IPI_NO_ASSIST), 0);
+    cr_expect_eq(nr_flush_calls(), 1, "L1 -> writable (none -> L1 needs none)");
+    cr_expect(fake_ipi_last_req.flags & FLUSH_PT_REUSE);
+    cr_expect_not(fake_ipi_last_req.flags & FLUSH_NO_ASSIST);
+    flush_defer_stats_get(&d);
+    cr_expect_eq(d.retypes, 1);
+    pv_mm_put_page_and_type(G(0));
+    flush_defer_init(FLUSH_SAFETY_IPI, 0);
 }

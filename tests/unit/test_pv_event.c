@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <minishim/apic.h>
+#include <minishim/pv_evtchn_fifo.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_time.h>
@@ -221,9 +222,9 @@ Test(pv_event, bind_vcpu_rules)
     st.port = ipi;
     cr_expect_eq(do_event_channel_op(EVTCHNOP_status, gp(&st)), 0);
     cr_expect_eq(st.vcpu, 0);
-    /* The global VIRQ now raises vCPU 2's upcall. */
+    /* An event on the moved port now raises vCPU 2's upcall. */
     shinfo.vcpu_info[2].evtchn_upcall_mask = 0;
-    pv_send_virq(VIRQ_DOM_EXC);
+    pv_evtchn_set_pending(g.port);
     cr_expect(pending(g.port));
     cr_expect_eq(shinfo.vcpu_info[2].evtchn_upcall_pending, 1);
     cr_expect_eq(shinfo.vcpu_info[0].evtchn_upcall_pending, 0);
@@ -591,4 +592,195 @@ Test(pv_event, runstate)
     area.state = 77;
     pv_vcpu_runstate_change(&pv_dom.vcpus[0], RUNSTATE_blocked);
     cr_expect_eq(area.state, 77, "unregistered: not written");
+}
+
+/* ------------------------------------------------------------ FIFO ABI --- */
+/* Xen 4.17 xen/common/event_fifo.c and the FIFO parts of
+ * event_channel.c: EVTCHNOP_init_control, expand_array, set_priority and
+ * delivery through the per-vCPU, per-priority queues. */
+
+#define FIFO_PEND   (1u << EVTCHN_FIFO_PENDING)
+#define FIFO_MASK   (1u << EVTCHN_FIFO_MASKED)
+#define FIFO_LINKED (1u << EVTCHN_FIFO_LINKED)
+
+static struct evtchn_fifo_control_block *fifo_cb(mfn_t m, unsigned int off)
+{
+    return (struct evtchn_fifo_control_block *)(fake_mem + (m.mfn << PAGE_SHIFT) + off);
+}
+
+static event_word_t *fifo_words(mfn_t m)
+{
+    return (event_word_t *)(fake_mem + (m.mfn << PAGE_SHIFT));
+}
+
+static long init_control(mfn_t m, unsigned int off, unsigned int vcpu)
+{
+    struct evtchn_init_control ic = { .control_gfn = m.mfn, .offset = off, .vcpu = vcpu };
+    long rc = do_event_channel_op(EVTCHNOP_init_control, gp(&ic));
+
+    if (!rc)
+        cr_expect_eq(ic.link_bits, EVTCHN_FIFO_LINK_BITS);
+    return rc;
+}
+
+static long expand_array(mfn_t m)
+{
+    struct evtchn_expand_array e = { .array_gfn = m.mfn };
+
+    return do_event_channel_op(EVTCHNOP_expand_array, gp(&e));
+}
+
+static long set_priority(evtchn_port_t p, uint32_t prio)
+{
+    struct evtchn_set_priority sp = { .port = p, .priority = prio };
+
+    return do_event_channel_op(EVTCHNOP_set_priority, gp(&sp));
+}
+
+Test(pv_event, fifo_argument_checks)
+{
+    /* The 2-level ABI has no FIFO state yet. */
+    cr_expect_eq(expand_array(G(10)), -XEN_EOPNOTSUPP, "expand before init_control");
+    cr_expect_eq(set_priority(1, 3), -XEN_ENOSYS, "2-level: no priorities");
+    cr_expect_eq(set_priority(100000, 3), -XEN_EINVAL, "port outside the space first");
+
+    memset(tab(G(10)), 0, PAGE_SIZE);
+    cr_expect_eq(init_control(G(10), 0, NVCPU), -XEN_ENOENT, "no such vCPU");
+    cr_expect_eq(init_control(G(10), PAGE_SIZE - 72 + 8, 0), -XEN_EINVAL, "crosses the page");
+    cr_expect_eq(init_control(G(10), 4, 0), -XEN_EINVAL, "not 8-byte aligned");
+    cr_expect_eq(init_control(SHIM_FRAME, 0, 0), -XEN_EINVAL, "not a guest frame");
+    cr_expect_eq(init_control(mfn(1ULL << 60), 0, 0), -XEN_EINVAL, "absurd frame");
+    memset(tab(G(11)), 0, PAGE_SIZE);
+    cr_assert_eq(pv_mm_pin_table(G(11), 1), 0);
+    cr_expect_eq(init_control(G(11), 0, 0), -XEN_EINVAL, "a page table is not writable");
+    cr_expect_not(pv_fifo_active(), "failures leave the 2-level ABI");
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_init_control, HV_PTR), -XEN_EFAULT);
+
+    cr_expect_eq(init_control(G(10), PAGE_SIZE - 72, 0), 0, "the last offset that fits");
+    cr_expect(pv_fifo_active());
+    cr_expect_eq(init_control(G(12), 0, 0), -XEN_EINVAL, "a vCPU registers once");
+    cr_expect_eq(F(G(12))->type_count, 0, "and the refused frame keeps no reference");
+    cr_expect_eq(F(G(10))->type_count, 1, "the control block holds a writable type");
+    cr_expect_eq(pv_mm_pin_table(G(10), 1), -XEN_EINVAL, "so it cannot become a page table");
+
+    cr_expect_eq(set_priority(1, EVTCHN_FIFO_PRIORITY_MIN + 1), -XEN_EINVAL, "priority past 15");
+    cr_expect_eq(set_priority(1, EVTCHN_FIFO_PRIORITY_MIN), 0);
+    cr_expect_eq(expand_array(SHIM_FRAME), -XEN_EINVAL, "array page not the guest's");
+    cr_expect_eq(expand_array(G(11)), -XEN_EINVAL, "array page a page table");
+    /* 128 pages of 1024 words cover the 2^17 ports; the 129th is -ENOSPC. */
+    for (unsigned int i = 0; i < 128; i++)
+        cr_assert_eq(expand_array(G(20)), 0, "page %u", i);
+    cr_expect_eq(expand_array(G(20)), -XEN_ENOSPC);
+    cr_expect_eq(F(G(20))->type_count, 128, "one reference per page");
+
+    /* EVTCHNOP_reset goes back to the 2-level ABI and drops every frame. */
+    {
+        struct evtchn_reset r = { .dom = DOMID_SELF };
+
+        cr_expect_eq(do_event_channel_op(EVTCHNOP_reset, gp(&r)), 0);
+    }
+    cr_expect_not(pv_fifo_active());
+    cr_expect_eq(F(G(10))->type_count, 0);
+    cr_expect_eq(F(G(20))->type_count, 0);
+    cr_expect_eq(set_priority(1, 3), -XEN_ENOSYS);
+    cr_expect_eq(init_control(G(10), 0, 0), 0, "and FIFO may start again");
+}
+
+Test(pv_event, fifo_delivery)
+{
+    struct evtchn_fifo_control_block *cb1 = fifo_cb(G(10), 64);
+    event_word_t *w = fifo_words(G(11));
+    evtchn_port_t p, q, r, early;
+    struct evtchn_unmask u;
+    evtchn_port_t pp[1];
+
+    memset(tab(G(10)), 0, PAGE_SIZE);
+    memset(tab(G(11)), 0, PAGE_SIZE);
+    memset(tab(G(12)), 0, PAGE_SIZE);
+    shinfo.vcpu_info[1].evtchn_upcall_mask = 0;
+    /* An event raised under the 2-level ABI survives the switch. */
+    early = bind_ipi(1);
+    cr_expect_eq(send(early), 0);
+    shinfo.vcpu_info[1].evtchn_upcall_pending = 0;
+    kicks[1] = 0;
+    cr_assert_eq(init_control(G(12), 0, 0), 0);
+    cr_assert_eq(init_control(G(10), 64, 1), 0);
+    /* Bound and raised before its event word exists: kept for later. */
+    p = bind_ipi(1);
+    cr_expect_eq(send(p), 0);
+    cr_expect_eq(shinfo.vcpu_info[1].evtchn_upcall_pending, 0);
+    cr_assert_eq(expand_array(G(11)), 0);
+    cr_expect_eq(w[early], FIFO_PEND | FIFO_LINKED | p, "2-level event re-raised, then p behind it");
+    cr_expect_eq(w[p], FIFO_PEND | FIFO_LINKED);
+    cr_expect_eq(cb1->head[EVTCHN_FIFO_PRIORITY_DEFAULT], early);
+    cr_expect_eq(cb1->ready, 1u << EVTCHN_FIFO_PRIORITY_DEFAULT);
+    cr_expect_eq(shinfo.vcpu_info[1].evtchn_upcall_pending, 1);
+    cr_expect_eq(kicks[1], 1);
+    cr_expect_eq(shinfo.evtchn_pending[0], 1UL << early, "no 2-level bits any more");
+
+    /* Same priority: linked behind the tail, no new READY edge. */
+    q = bind_ipi(1);
+    cr_expect_eq(send(q), 0);
+    cr_expect_eq(w[p] & EVTCHN_FIFO_LINK_MASK, q);
+    cr_expect_eq(w[q], FIFO_PEND | FIFO_LINKED);
+    cr_expect_eq(kicks[1], 1, "the queue was not empty");
+    cr_expect_eq(send(q), 0, "already pending: nothing changes");
+    cr_expect_eq(w[q], FIFO_PEND | FIFO_LINKED);
+
+    /* Another priority: its own head and READY bit. */
+    r = bind_ipi(1);
+    cr_expect_eq(set_priority(r, 2), 0);
+    cr_expect_eq(send(r), 0);
+    cr_expect_eq(cb1->head[2], r);
+    cr_expect_eq(w[r], FIFO_PEND | FIFO_LINKED, "heads its queue, links nothing");
+    cr_expect_eq(cb1->ready, (1u << 2) | (1u << EVTCHN_FIFO_PRIORITY_DEFAULT));
+
+    /* The guest consumes the default queue (clears LINKED and PENDING of
+     * each): the next event there starts a new queue at the head. */
+    w[early] = w[p] = w[q] = 0;
+    cb1->ready = 0;
+    cb1->head[EVTCHN_FIFO_PRIORITY_DEFAULT] = 0;
+    shinfo.vcpu_info[1].evtchn_upcall_pending = 0;
+    cr_expect_eq(send(p), 0);
+    cr_expect_eq(cb1->head[EVTCHN_FIFO_PRIORITY_DEFAULT], p);
+    cr_expect_eq(w[q], 0, "the consumed old tail is not linked to");
+    cr_expect_eq(cb1->ready, 1u << EVTCHN_FIFO_PRIORITY_DEFAULT);
+    cr_expect_eq(shinfo.vcpu_info[1].evtchn_upcall_pending, 1);
+
+    /* Masked: PENDING only; unmask links it. */
+    w[q] = FIFO_MASK;
+    cr_expect_eq(send(q), 0);
+    cr_expect_eq(w[q], FIFO_MASK | FIFO_PEND);
+    cr_expect_eq(w[p] & EVTCHN_FIFO_LINK_MASK, 0);
+    u.port = q;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_unmask, gp(&u)), 0);
+    cr_expect_eq(w[q], FIFO_PEND | FIFO_LINKED);
+    cr_expect_eq(w[p] & EVTCHN_FIFO_LINK_MASK, q);
+
+    /* SCHEDOP_poll reads the FIFO PENDING bit. */
+    pp[0] = q;
+    poll_call(pp, 1, 0, 0, "FIFO-pending port ends the poll at once");
+
+    /* A closed port still LINKED is busy: not handed out again. */
+    {
+        struct evtchn_close c = { .port = q };
+        evtchn_port_t n;
+
+        cr_expect_eq(do_event_channel_op(EVTCHNOP_close, gp(&c)), 0);
+        cr_expect_eq(w[q], FIFO_LINKED, "close clears PENDING only");
+        n = bind_ipi(0);
+        cr_expect_neq(n, q, "busy port skipped");
+    }
+
+    /* A vCPU without a control block: the event is pending, never linked
+     * nor signalled (Xen drops it: the guest may not unmask before). */
+    {
+        evtchn_port_t z;
+
+        shinfo.vcpu_info[2].evtchn_upcall_mask = 0;
+        z = bind_ipi(2);
+        cr_expect_eq(send(z), 0);
+        cr_expect_eq(w[z], FIFO_PEND);
+        cr_expect_eq(shinfo.vcpu_info[2].evtchn_upcall_pending, 0);
+    }
 }

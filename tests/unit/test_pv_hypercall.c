@@ -366,7 +366,14 @@ Test(pv_hc, check_descriptor_rules)
 
     memset(page, 0, sizeof(page));
     page[1] = 0x00cff3000000ffffULL;
+    page[2] = 0x00cf93000000ffffULL;            /* data, DPL 0 */
+    page[4] = 0x0000ec0000081000ULL;            /* gate DPL 3 to GDT entry 1, RPL 0 */
     cr_expect_eq(pv_validate_seg_desc_page(page), 0);
+    /* Xen validate_segdesc_page: the fixed-up descriptors are written
+     * back into the frame. */
+    cr_expect_eq(page[1], 0x00cff3000000ffffULL);
+    cr_expect_eq(page[2], 0x00cff3000000ffffULL, "DPL raised to 3 in the frame");
+    cr_expect_eq(page[4], 0x00008c00000b1000ULL, "gate: DPL 0, target RPL 3 in the frame");
     page[511] = 0x0000890000000067ULL;
     cr_expect_eq(pv_validate_seg_desc_page(page), -XEN_EINVAL);
     cr_expect_eq(do_set_gdt(0, 7169), -XEN_EINVAL);

@@ -198,3 +198,83 @@ Test(pv_store, no_domain)
     pv_dom.built = false;
     cr_expect_eq(pv_store_init(), -XEN_EINVAL);
 }
+
+/* ---- inject=l0-evtchn-send-fail (docs/fault-injection.md) ---- */
+
+#include <setjmp.h>
+#include <minishim/console.h>
+#include <minishim/inject.h>
+#include "fake/fake_console.h"
+
+static void arm(uint32_t n)
+{
+    struct inject_config c;
+
+    memset(&c, 0, sizeof(c));
+    c.count[INJECT_L0_EVTCHN_SEND_FAIL] = n;
+    inject_init(&c);
+}
+
+/* One refused kick is sent again: xenstored hears the guest. */
+Test(pv_store, one_refused_kick_is_sent_again)
+{
+    struct evtchn_send s;
+
+    store_up();
+    arm(1);
+    s.port = si.store_evtchn;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_send, gp(&s)), 0);
+    cr_expect_eq(inject_fired(INJECT_L0_EVTCHN_SEND_FAIL), 1);
+    cr_expect_eq(nr_l0_sends, 1, "the second try reached L0");
+    cr_expect_eq(last_l0_send, L0_STORE_PORT);
+    inject_init(NULL);
+}
+
+/* L0 keeps refusing: the domain is crashed with the reason, not left
+ * waiting for a reply that cannot come. */
+Test(pv_store, refused_kicks_crash_the_domain_with_the_reason)
+{
+    struct evtchn_send s;
+    jmp_buf jb;
+    volatile bool crashed = false;
+
+    store_up();
+    fake_console_capture();
+    arm(INJECT_COUNT_ALWAYS);
+    s.port = si.store_evtchn;
+    fake_halt_jmp = &jb;
+    if (setjmp(jb) == 0)
+        (void)do_event_channel_op(EVTCHNOP_send, gp(&s));
+    else
+        crashed = true;
+    fake_halt_jmp = NULL;
+    inject_init(NULL);
+    cr_expect(crashed, "the shim shut down");
+    cr_expect_eq(nr_l0_sends, 0);
+    cr_expect(strstr(fake_console_out, "guest: domain crashed: L0 refused EVTCHNOP_send on "
+                     "the xenstore port 3 twice (-5)"), "%s", fake_console_out);
+    cr_expect(strstr(fake_console_out, "shutting down (crash)"), "%s", fake_console_out);
+}
+
+/* inject=l0-memop-fail: L0 refuses the store page's move (guest build):
+ * the shim says which call failed, and the guest is given no xenstore
+ * (start_info store fields 0, as for a domain without one) rather than a
+ * frame that is not the store ring. The memory op never reached L0. */
+Test(pv_store, refused_memory_op_leaves_no_store_and_says_so)
+{
+    struct inject_config c;
+
+    cr_assert_eq(l0_evtchn_init(L0_UPCALL_VECTOR), 0);
+    fake_console_capture();
+    memset(&c, 0, sizeof(c));
+    c.count[INJECT_L0_MEMOP_FAIL] = 1;
+    inject_init(&c);
+    cr_expect_eq(pv_store_init(), -INJECT_L0_ERRNO);
+    inject_init(NULL);
+    cr_expect_eq(nr_moves, 0);
+    cr_expect_eq(si.store_mfn, 0);
+    cr_expect_eq(si.store_evtchn, 0);
+    cr_expect_eq(pv_dom.store_port, 0);
+    cr_expect(strstr(fake_console_out, "xenstore: cannot move L0's store page feffc to guest "
+                     "frame 1234 (-5)"), "%s", fake_console_out);
+}

@@ -10,6 +10,8 @@
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_time.h>
 #include <minishim/timer.h>
+#include <minishim/percpu.h>
+#include <minishim/trap.h>
 #include <minishim/xen-public.h>
 #include <xen/event_channel.h>
 #include <xen/vcpu.h>
@@ -92,6 +94,20 @@ Test(pv_time, scale_worked_values)
     }
 }
 
+/* A rate of 0 used to spin forever normalising (timeout: a hang fails). */
+Test(pv_time, scale_of_zero_rate_is_zero, .timeout = 5)
+{
+    struct time_scale ts = { 0x12345678u, 3 };
+
+    time_scale_set(&ts, 0);
+    cr_expect_eq(ts.mul_frac, 0);
+    cr_expect_eq(ts.shift, 0);
+    cr_expect_eq(time_scale_delta(123456789ULL, &ts), 0);
+    /* The smallest non-zero rate still gets a proper scale: 1 Hz. */
+    time_scale_set(&ts, 1);
+    cr_expect_eq(time_scale_delta(1, &ts), NS_PER_S);
+}
+
 Test(pv_time, scale_delta_large)
 {
     struct time_scale ts;
@@ -120,7 +136,7 @@ Test(pv_time, calibration_sources)
     /* Xen L0's time leaf wins over CPUID 15h. */
     fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
     fake_set_cpuid(0x40000003, 0, 0, 2096032, 0);
-    l0_init();
+    l0_setup(L0_FLUSH_USE_AUTO);
     clock_init();
     cr_expect_eq(clock_tsc_khz(), 2096032);
     cr_expect_str_eq(clock_source(), "xen-cpuid");
@@ -362,4 +378,89 @@ Test(pv_time, tsc_deadline_armed)
     cr_expect(fake_msr_value(MSR_TSC_DEADLINE) <= fake_tsc + NS_PER_S);
     timer_arm(0);
     cr_expect_eq(fake_msr_value(MSR_TSC_DEADLINE), 0, "disarm");
+}
+
+/*
+ * pv_time_check runs on every exit to the guest; where L0 traps RDTSC a
+ * clock read is an L0 round trip, so it reads the clock only when
+ * something may be due: not while this CPU's timer still holds v's next
+ * deadline and v's timers did not change. A change (here set_timer_op
+ * with a past deadline, which Xen delivers on the way out) or the
+ * timer's interrupt brings the full check back.
+ */
+Test(pv_time, check_reads_the_clock_only_when_something_may_be_due)
+{
+    struct vcpu *v = v0();
+    struct cpu_regs irq = { .vector = TIMER_VECTOR };
+    uint64_t before;
+
+    fake_set_cpuid(1, 0, 0, CPUID1_ECX_X2APIC | (1u << 24), CPUID1_EDX_APIC);
+    cr_assert_eq(apic_init_bsp(), APIC_MODE_X2APIC);
+    clock_init();
+    cr_assert(timer_available());
+    this_cpu()->vcpu = v;                       /* v runs on this CPU */
+    advance_ns(NS_PER_S);
+    pv_time_check(v);                           /* full: arms the periodic */
+    clear_timer();
+    cr_assert_eq(timer_armed(), pv_time_next_deadline(v));
+
+    fake_tsc_step = 1;                          /* each TSC read moves time */
+    before = fake_tsc;
+    pv_time_check(v);
+    cr_expect_eq(fake_tsc, before, "the clock was read with nothing due");
+
+    /* A past deadline set by the guest: delivered on this exit. */
+    cr_assert_eq(do_set_timer_op(fake_tsc - 1000), 0);
+    before = fake_tsc;
+    pv_time_check(v);
+    cr_expect_neq(fake_tsc, before, "a timer change must bring the full check");
+    cr_expect(timer_pending(), "set_timer_op's past deadline not delivered on the way out");
+    clear_timer();
+    pv_time_check(v);
+    before = fake_tsc;
+    pv_time_check(v);
+    cr_expect_eq(fake_tsc, before);
+
+    /* The periodic deadline comes: the interrupt, then the full check. */
+    fake_tsc_step = 0;
+    advance_ns(20 * NS_PER_MS);
+    trap_handle(&irq, 0);
+    cr_expect_eq(timer_armed(), 0, "the interrupt clears the armed deadline");
+    pv_time_check(v);
+    cr_expect(timer_pending(), "periodic event after the timer interrupt");
+    cr_expect_eq(timer_armed(), pv_time_next_deadline(v), "re-armed");
+}
+
+/* VCPUOP_register_vcpu_time_memory_area (Xen arch_do_vcpu_op and
+ * update_secondary_system_time): a copy of the vCPU's record at a guest
+ * address, written at once and whenever the record is; a hypervisor
+ * address -EFAULT, NULL stops it. VCPUOP_get_physid: -EINVAL for a domU. */
+Test(pv_time, secondary_time_area)
+{
+    static struct vcpu_time_info area;
+    struct vcpu_register_time_memory_area a = { .addr.p = gp(&area) };
+    struct vcpu_get_physid id;
+
+    memset(&area, 0xaa, sizeof(area));
+    area.version = 6;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, HV_PTR), -XEN_EFAULT);
+    a.addr.p = HV_PTR;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, gp(&a)), -XEN_EFAULT,
+                 "area in the hypervisor's range");
+    a.addr.p = gp(&area);
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, gp(&a)), 0);
+    cr_expect_eq(area.system_time, shinfo.vcpu_info[0].time.system_time);
+    cr_expect_eq(area.tsc_timestamp, shinfo.vcpu_info[0].time.tsc_timestamp);
+    cr_expect_eq(area.tsc_to_system_mul, shinfo.vcpu_info[0].time.tsc_to_system_mul);
+    cr_expect_eq(area.tsc_shift, shinfo.vcpu_info[0].time.tsc_shift);
+    cr_expect_eq(area.flags, 0);
+    cr_expect_eq(area.version, 8, "its own version, odd then even: 6 -> 7 -> 8");
+    /* NULL is a guest address: accepted, and nothing is written any more. */
+    a.addr.p = 0;
+    cr_expect_eq(do_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, gp(&a)), 0);
+    area.version = 20;
+    pv_time_vcpu_start(&pv_dom.vcpus[0]);       /* a forced update */
+    cr_expect_eq(area.version, 20, "unregistered: not written");
+    cr_expect_eq(do_vcpu_op(VCPUOP_get_physid, 0, gp(&id)), -XEN_EINVAL);
+    cr_expect_eq(do_vcpu_op(VCPUOP_get_physid, 5, gp(&id)), -XEN_ENOENT);
 }

@@ -49,6 +49,14 @@ Test(pv_vcpu, good_context_passes)
     ctx.user_regs.cs = FLAT_KERNEL_CS & ~3;
     ctx.user_regs.ss = FLAT_KERNEL_SS & ~3;
     cr_expect_eq(pv_vcpu_check_context(&ctx), 0);
+    /* Xen arch_set_info_guest: without VGCF_in_kernel the vCPU starts in
+     * user mode on ctrlreg[1]'s L4. */
+    good_ctx();
+    ctx.flags = 0;
+    ctx.user_regs.cs = FLAT_USER_CS;
+    ctx.user_regs.ss = FLAT_USER_SS;
+    ctx.ctrlreg[1] = xen_pfn_to_cr3(0x1235);
+    cr_expect_eq(pv_vcpu_check_context(&ctx), 0);
 }
 
 #define BAD(field_stmt, why) do {                                          \
@@ -77,7 +85,7 @@ Test(pv_vcpu, bad_contexts_are_einval)
     BAD(ctx.gdt_ents = FIRST_RESERVED_GDT_ENTRY + 1, "GDT into Xen's entries");
     /* A per-vCPU GDT/LDT is accepted (tests/unit/test_pv_emul.c). */
     BAD(ctx.user_regs.cs = 0x13, "a GDT selector without a GDT in the context");
-    BAD(ctx.flags = 0, "not in kernel mode");
+    BAD(ctx.flags = 0, "user mode without a user L4 (ctrlreg[1])");
     BAD(ctx.user_regs.cs = 0x10, "the shim's ring-0 code selector");
     BAD(ctx.user_regs.cs = FLAT_KERNEL_SS, "a data selector as CS");
     BAD(ctx.user_regs.ss = FLAT_KERNEL_CS, "a code selector as SS");

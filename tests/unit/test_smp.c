@@ -322,7 +322,7 @@ Test(smp, xen_l0_up_down_up_initialises_once)
     fake_set_cpuid(0x40000001, (4u << 16) | 17, 0, 0, 0);
     fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
     fake_wrmsr_hook = fake_xen_msr_hook;
-    l0_init();
+    l0_setup(L0_FLUSH_USE_AUTO);
     fake_wrmsr_hook = NULL;
     cr_assert_eq(l0_kind(), L0_XEN);
     fake_hypercall_handler = xen_l0_vcpus;
@@ -346,4 +346,69 @@ Test(smp, xen_l0_up_down_up_initialises_once)
     cr_expect_eq(smp_cpu_up(1), 0);
     cr_expect_eq(xen_inits, 1, "a vCPU is initialised once; later ups resume it");
     cr_expect_eq(xen_ups, 2);
+}
+
+/* ---- inject=l0-vcpuop-fail (docs/fault-injection.md) ---- */
+
+#include <minishim/inject.h>
+
+static void xen_two_cpus(void)
+{
+    fake_set_cpuid(1, 0, 0, (1u << 31) | (1u << 21), 1u << 9);
+    fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
+    fake_set_cpuid(0x40000001, (4u << 16) | 17, 0, 0, 0);
+    fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
+    fake_wrmsr_hook = fake_xen_msr_hook;
+    l0_setup(L0_FLUSH_USE_AUTO);
+    fake_wrmsr_hook = NULL;
+    cr_assert_eq(l0_kind(), L0_XEN);
+    fake_hypercall_handler = xen_l0_vcpus;
+    arch_wrmsr(MSR_IA32_APIC_BASE, 0xfee00000 | APIC_BASE_ENABLE | APIC_BASE_BSP);
+    tables_begin();
+    lapic(0, 0, 1);
+    lapic(1, 2, 1);
+    tables_end();
+    cr_assert_eq(smp_init(&bi, pa(RSDP_PA)), 0);
+    cpumask_set(&cpu_online_mask, 0);
+    xen_inits = xen_ups = xen_is_up_calls = 0;
+}
+
+static void arm_vcpuop(uint32_t n)
+{
+    struct inject_config c;
+
+    memset(&c, 0, sizeof(c));
+    c.count[INJECT_L0_VCPUOP_FAIL] = n;
+    inject_init(&c);
+}
+
+/* L0 refuses to start the vCPU: the caller (the guest's VCPUOP_up, through
+ * pv/vcpu.c) gets L0's errno and nothing is half started; the next
+ * attempt initialises it. */
+Test(smp, l0_refusing_vcpu_start_returns_its_errno)
+{
+    xen_two_cpus();
+    arm_vcpuop(1);
+    cr_expect_eq(smp_cpu_up(1), -INJECT_L0_ERRNO);
+    cr_expect_eq(xen_inits, 0);
+    cr_expect_not(cpumask_test(&cpu_online_mask, 1));
+    cr_expect_eq(smp_cpu_up(1), 0);
+    cr_expect_eq(xen_inits, 1);
+    cr_expect_eq(xen_ups, 1);
+    inject_init(NULL);
+}
+
+/* L0 fails VCPUOP_is_up while the shim waits for a vCPU to go down: the
+ * wait ends with L0's error (it used to keep polling, then say 0). */
+Test(smp, l0_failing_is_up_ends_the_down_wait_with_its_errno)
+{
+    xen_two_cpus();
+    cr_assert_eq(smp_cpu_up(1), 0);
+    ipi_set_send_hook(park_xen);
+    vcpu1_up = true;            /* L0 has not downed it yet */
+    arm_vcpuop(1);
+    cr_expect_eq(smp_cpu_down(1), -INJECT_L0_ERRNO);
+    cr_expect_eq(xen_is_up_calls, 0, "the failed call never reached L0");
+    inject_init(NULL);
+    ipi_set_send_hook(NULL);
 }

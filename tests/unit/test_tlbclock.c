@@ -131,8 +131,17 @@ Test(tlbclock, assisted_flush_does_not_advance_remote_times)
     cr_assert_eq(env_xen_flushes, 1);
     f = m;
     tlbclock_filter(&f, stamp);
-    /* Only CPU 0 flushed itself; L0's flush of 1..3 proves nothing about
-     * an IRQ-off walk there (see shim/tlbclock.c). */
+    /* L0's flush proves nothing about an IRQ-off walk anywhere (see
+     * shim/tlbclock.c), and HVMOP_flush_tlbs also did CPU 0's part, so no
+     * CPU's time moved. */
+    cr_assert_eq(f.bits[0], 0x0f);
+
+    /* Hyper-V flushes the remote CPUs only: CPU 0 flushed itself. */
+    env_setup(ENV_HV_OK, 4, FLUSH_POLICY_AUTO, true);
+    stamp = tlbclock_now();
+    flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
+    f = m;
+    tlbclock_filter(&f, stamp);
     cr_assert_eq(f.bits[0], 0x0e);
 }
 

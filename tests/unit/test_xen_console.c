@@ -130,9 +130,98 @@ Test(xen_console, console_io_eperm_stops_further_calls)
 
 Test(xen_console, console_io_other_errors_keep_trying)
 {
+    long err = 0;
+    unsigned long lost0 = xen_console_io_lost(NULL);
+
     console_io_rc = -XEN_EFAULT;
     xen_console_write("a", 1);
-    xen_console_write("b", 1);
-    cr_expect_eq(console_io_calls, 2);
+    xen_console_write("bc", 2);
+    cr_expect_eq(console_io_calls, 4, "each write tried twice");
     cr_expect_not(xen_console_io_refused());
+    cr_expect_eq(xen_console_io_lost(&err), lost0 + 3);
+    cr_expect_eq(err, -XEN_EFAULT);
+}
+
+/* ---- inject=l0-console-fail (docs/fault-injection.md) ---- */
+
+#include <minishim/console.h>
+#include <minishim/inject.h>
+
+static void arm(uint32_t n)
+{
+    struct inject_config c;
+
+    memset(&c, 0, sizeof(c));
+    c.count[INJECT_L0_CONSOLE_FAIL] = n;
+    inject_init(&c);
+}
+
+/* One failed kick: tried again at once, xenconsoled is told. */
+Test(xen_console, one_failed_kick_is_retried)
+{
+    unsigned long f0 = xen_pvconsole_kick_failures(NULL);
+
+    cr_assert_eq(xen_pvconsole_init(), 0);
+    arm(1);
+    xen_pvconsole_write("line 1\n", 7);
+    cr_expect_eq(inject_fired(INJECT_L0_CONSOLE_FAIL), 1);
+    cr_expect_eq(sends, 1, "the second kick went through");
+    cr_expect_eq(xen_pvconsole_kick_failures(NULL), f0);
+    inject_init(NULL);
+}
+
+/* Kicks that keep failing lose no text: it waits in the ring, the
+ * failures are counted, and the next kick that works covers it. */
+Test(xen_console, failed_kicks_lose_no_text)
+{
+    unsigned long f0 = xen_pvconsole_kick_failures(NULL);
+    long err = 0;
+
+    consumer_drains = false;
+    cr_assert_eq(xen_pvconsole_init(), 0);
+    arm(INJECT_COUNT_ALWAYS);
+    xen_pvconsole_write("one\n", 4);
+    xen_pvconsole_write("two\n", 4);
+    cr_expect_eq(sends, 0);
+    cr_expect_eq(xen_pvconsole_kick_failures(&err), f0 + 2);
+    cr_expect_eq(err, -INJECT_L0_ERRNO);
+    inject_init(NULL);
+    xen_pvconsole_write("three\n", 6);
+    cr_expect_eq(sends, 1);
+    cr_expect_eq(r->out_prod, 14);
+    cr_expect_eq(memcmp(r->out, "one\ntwo\nthree\n", 14), 0, "every line is in the ring");
+    cr_expect_eq(xen_pvconsole_dropped(), 0);
+}
+
+/* Through printk, as the image writes: the strike must not print through
+ * the console it fails (that took the console lock twice: a hang on the
+ * bed). */
+Test(xen_console, console_point_strikes_inside_printk, .timeout = 10)
+{
+    console_remove_all_sinks();
+    arm(2);
+    console_add_sink("xen", xen_console_write);
+    pr_info("through printk\n");
+    console_remove_all_sinks();
+    cr_expect_eq(inject_fired(INJECT_L0_CONSOLE_FAIL), 2);
+    cr_expect_eq(console_io_calls, 0, "both tries failed");
+    inject_init(NULL);
+}
+
+/* console_io: one injected failure is retried; failures that last are
+ * counted as text the other sinks carry. */
+Test(xen_console, console_io_injected_failures)
+{
+    unsigned long lost0 = xen_console_io_lost(NULL);
+
+    arm(1);
+    xen_console_write("abc", 3);
+    cr_expect_eq(console_io_calls, 1, "the retry reached L0");
+    cr_expect_eq(xen_console_io_lost(NULL), lost0);
+    arm(INJECT_COUNT_ALWAYS);
+    xen_console_write("abc", 3);
+    cr_expect_eq(console_io_calls, 1);
+    cr_expect_eq(xen_console_io_lost(NULL), lost0 + 3);
+    cr_expect_not(xen_console_io_refused(), "not mistaken for -EPERM");
+    inject_init(NULL);
 }

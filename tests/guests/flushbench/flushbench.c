@@ -25,7 +25,7 @@
  * own clock), the guest's memory (start_info nr_pages, for the shim's
  * memory overhead per guest) and the cost of two rdtscs, subtracted from
  * each latency sample. Guest command line: iters=N
- * (1..MAX_ITERS, default 64). One vCPU is valid: every mask is then this
+ * (1..MAX_ITERS, default 64), hold (see hold_req). One vCPU is valid: every mask is then this
  * vCPU alone (a local flush), the baseline.
  *
  * The run passes when every hypercall returned 0, every reader ran and,
@@ -64,11 +64,36 @@ static volatile int stop;
  * reader must see the frame of that generation (else a flush was lost). */
 static volatile unsigned long gen;
 static volatile unsigned long stale[MAX_VCPUS];
+/* The first stale read of each reader, for the report: in which phase
+ * (1 timed benchmark, 2 verify), the generation published, the value
+ * read, and how many reads that reader had done by then. */
+static volatile unsigned long stale_phase[MAX_VCPUS], stale_gen[MAX_VCPUS];
+static volatile uint64_t stale_val[MAX_VCPUS];
+static volatile unsigned long stale_at[MAX_VCPUS], stale_bench[MAX_VCPUS];
+
+static void note_stale(unsigned long id, unsigned long phase, unsigned long g, uint64_t x)
+{
+    if (!stale[id]) {
+        stale_phase[id] = phase;
+        stale_gen[id] = g;
+        stale_val[id] = x;
+        stale_at[id] = reads[id];
+    }
+    if (phase == 1)
+        stale_bench[id]++;
+    stale[id]++;
+}
 /* Verify phase (untimed, after the benchmark): vCPU 0 remaps, publishes
  * gen and waits for every reader to acknowledge it, so a reader must see
  * exactly frame gen % 3. */
 #define VERIFY_ROUNDS 12
 static volatile int verify;
+/* Guest command line "hold" (a regression test of the check itself):
+ * before the verify phase vCPU 0 holds every reader between its load of
+ * gen and its read of the page, remaps once, enters the verify phase,
+ * then lets them go. */
+static volatile int hold_req;
+static volatile int held[MAX_VCPUS];
 static volatile unsigned long ack[MAX_VCPUS];
 
 static unsigned long vmask __attribute__((aligned(8)));
@@ -96,18 +121,33 @@ void ap_main(unsigned long id)
     (void)hot_page[0];
     __atomic_store_n(&running[id], 1, __ATOMIC_RELEASE);
     while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+        /*
+         * verify first, then gen, then the page: a generation read before
+         * the verify phase began (the reader preempted by L0 between its
+         * loads) is older than the ack vCPU 0 set, and comparing the page
+         * against it (or acknowledging it) reported a stale read that was
+         * none: the frame read was newer than that generation.
+         */
+        int in_verify = __atomic_load_n(&verify, __ATOMIC_ACQUIRE);
         unsigned long g = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
-        uint64_t x = hot_page[0];
+        uint64_t x;
 
-        if (__atomic_load_n(&verify, __ATOMIC_ACQUIRE)) {
+        /* hold: vCPU 0 makes exactly that interleaving happen. */
+        if (__atomic_load_n(&hold_req, __ATOMIC_ACQUIRE)) {
+            __atomic_store_n(&held[id], 1, __ATOMIC_RELEASE);
+            while (__atomic_load_n(&hold_req, __ATOMIC_ACQUIRE))
+                ;
+        }
+        x = hot_page[0];
+        if (in_verify) {
             if (g != ack[id]) {
                 if (x != page_value(g))
-                    stale[id]++;
+                    note_stale(id, 2, g, x);
                 __atomic_store_n(&ack[id], g, __ATOMIC_RELEASE);
             }
         } else if (g && x == page_value(g + 2) &&
                    __atomic_load_n(&gen, __ATOMIC_ACQUIRE) == g) {
-            stale[id]++;
+            note_stale(id, 1, g, x);
         }
         reads[id]++;
     }
@@ -321,10 +361,25 @@ void test_main(void)
     for (enum method m = 0; m < NR_METHODS; m++)
         bench(m, vcpus, iters);
 
+    if (strstr((const char *)start_info->cmd_line, "hold")) {
+        __atomic_store_n(&hold_req, 1, __ATOMIC_RELEASE);
+        for (id = 1; id < vcpus; id++) {
+            unsigned long i;
+
+            for (i = 0; i < SPIN_LIMIT && !__atomic_load_n(&held[id], __ATOMIC_ACQUIRE); i++)
+                ;
+            check(i < SPIN_LIMIT, "hold: vCPU %u never held", id);
+        }
+        check(one_flush(M_UVM_INVLPG_MULTI, gen + 1) == 0, "hold: remap failed");
+        __atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
+        printk("flushbench: readers held across a remap into the verify phase\n");
+    }
+
     /* Untimed: each remap's flush must reach every reader. */
     for (id = 1; id < vcpus; id++)
         ack[id] = gen;
     __atomic_store_n(&verify, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&hold_req, 0, __ATOMIC_RELEASE);
     for (unsigned int r = 0; r < VERIFY_ROUNDS && !test_failures(); r++) {
         unsigned long g = gen + 1;
 
@@ -345,6 +400,16 @@ void test_main(void)
         for (i = 0; i < SPIN_LIMIT && hypercall_vcpu_op(VCPUOP_is_up, id, NULL) != 0; i++)
             ;
         check(i < SPIN_LIMIT, "vCPU %u did not go down", id);
+        if (stale[id])
+            printk("flushbench: vCPU %u stale reads: %lu in the timed phase, %lu in "
+                   "verify; the first in the %s phase at generation %lu (value %lx: "
+                   "the frame of generation %lu + 3k, k any integer) after %lu reads\n",
+                   id, stale_bench[id],
+                   stale[id] - stale_bench[id], stale_phase[id] == 1 ? "timed" : "verify",
+                   stale_gen[id], (unsigned long)stale_val[id],
+                   stale_val[id] == page_value(stale_gen[id] + 2) ? stale_gen[id] + 2 :
+                   stale_val[id] == page_value(stale_gen[id] + 1) ? stale_gen[id] + 1 :
+                   stale_gen[id], stale_at[id]);
         check(stale[id] == 0, "vCPU %u read the old frame %lu times after a "
               "uvm-invlpg-multi flush returned", id, stale[id]);
         ran += reads[id] != 0;

@@ -589,6 +589,74 @@ static void test_initialise_unpinned_l4(void)
     printk("vCPU 1 on the new L4: state %d\n", vcpu1_state);
 }
 
+/*
+ * VCPUOP_initialise without VGCF_in_kernel (Xen arch_set_info_guest):
+ * the vCPU starts in guest user mode on the user L4 of ctrlreg[1]; with
+ * ctrlreg[1] 0 that is -EINVAL. Proof of user mode: its `syscall` enters
+ * the syscall callback of its context (a hypercall from guest user mode
+ * would be that same syscall), whose kernel-mode code then makes a real
+ * hypercall. Needs a third vCPU.
+ */
+static volatile long vcpu2_state, vcpu2_version;
+
+static void __noreturn vcpu2_user(void)
+{
+    vcpu2_state = 1;
+    asm volatile("syscall" ::: "rcx", "r11", "memory");
+    vcpu2_state = -1;                       /* returned to user: wrong */
+    for (;;)
+        asm volatile("pause");
+}
+
+static void __noreturn vcpu2_syscall(void)
+{
+    vcpu2_version = hypercall_xen_version(XENVER_version, NULL);
+    vcpu2_state = 2;
+    for (;;)
+        asm volatile("pause");
+}
+
+static void test_initialise_user_mode(void)
+{
+    static uint8_t ustack[4096] __attribute__((aligned(16)));
+    static uint8_t kstack2[4096] __attribute__((aligned(16)));
+    const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
+    unsigned long l4 = p2m[(start_info->pt_base - KBASE) >> PAGE_SHIFT];
+    struct vcpu_guest_context ctx;
+    long rc;
+
+    rc = hypercall_vcpu_op(VCPUOP_is_up, 2, NULL);
+    if (rc < 0) {
+        printk("VCPUOP_initialise in user mode: not run, no vCPU 2 (%ld)\n", rc);
+        return;
+    }
+    guest_vcpu_ctx(&ctx, (unsigned long)vcpu2_user, (unsigned long)(ustack + sizeof(ustack)),
+                   0, l4);
+    ctx.flags = 0;                          /* not VGCF_in_kernel */
+    ctx.user_regs.cs = FLAT_USER_CS;
+    ctx.user_regs.ss = FLAT_USER_SS;
+    ctx.kernel_sp = (unsigned long)(kstack2 + sizeof(kstack2));
+    ctx.syscall_callback_eip = (unsigned long)vcpu2_syscall;
+    rc = hypercall_vcpu_op(VCPUOP_initialise, 2, &ctx);
+    check(rc == -XEN_EINVAL, "VCPUOP_initialise in user mode without ctrlreg[1] = %ld, "
+          "want -EINVAL", rc);
+    ctx.ctrlreg[1] = xen_pfn_to_cr3(l4);
+    rc = hypercall_vcpu_op(VCPUOP_initialise, 2, &ctx);
+    check(rc == 0, "VCPUOP_initialise in user mode (ctrlreg[1] set) = %ld, want 0", rc);
+    printk("VCPUOP_initialise in user mode: %ld\n", rc);
+    if (rc)
+        return;
+    rc = hypercall_vcpu_op(VCPUOP_up, 2, NULL);
+    check(rc == 0, "VCPUOP_up(2) = %ld", rc);
+    for (unsigned long i = 0; i < 20000000UL && vcpu2_state != 2 && vcpu2_state >= 0; i++)
+        asm volatile("pause");
+    check(vcpu2_state == 2 && vcpu2_version > 0,
+          "vCPU 2 started in user mode: state %ld (1: ran, no syscall callback; 2: "
+          "syscall callback reached), xen_version from its kernel mode %#lx",
+          vcpu2_state, vcpu2_version);
+    printk("vCPU 2 from user mode: state %ld\n", vcpu2_state);
+}
+
 void test_main(void)
 {
     const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
@@ -620,4 +688,5 @@ void test_main(void)
     test_db_movss();
     test_softint();
     test_initialise_unpinned_l4();
+    test_initialise_user_mode();
 }

@@ -239,6 +239,45 @@ static void gate_tests(void)
           "update_descriptor: call gate with reserved bits");
     TRY(far_call(0x27));
     expect_fault("lcall through the gate", 13, 0x24);
+
+    /* LDT frames are typed on first use (Xen pv_map_ldt_shadow_page), and
+     * typing validates the frame in place: check_descriptor() writes the
+     * fixed-up descriptors back (validate_segdesc_page), so what the guest
+     * wrote while the page was plain memory reads back changed. */
+    check(set_ldt(0, 0) == 0, "gates: SET_LDT 0 (release the page)");
+    check(map(ldt, true) == 0, "gates: LDT page writable");
+    ldt[2] = 0x00cf93000000ffffUL;                  /* data, DPL 0 */
+    ldt[6] = gate(FLAT_KERNEL_CS, off, 3);
+    ldt[7] = off >> 32;
+    check(map(ldt, false) == 0, "gates: LDT page read-only");
+    check(set_ldt((uint64_t)ldt, 8) == 0, "gates: SET_LDT, 8 entries");
+    check(ldt[2] == 0x00cf93000000ffffUL && ldt[6] == gate(FLAT_KERNEL_CS, off, 3),
+          "before first use the frame is as written: %#lx %#lx", ldt[2], ldt[6]);
+    TRY(far_call(0x37));
+    expect_fault("lcall through a gate of a page typed on first use", 13, 0x34);
+    check(ldt[2] == DATA_FLAT, "first use: data descriptor in the frame %#lx, want DPL 3 %#lx",
+          ldt[2], DATA_FLAT);
+    check(ldt[6] == gate(FLAT_KERNEL_CS, off, 0),
+          "first use: gate in the frame %#lx, want DPL 0 %#lx", ldt[6],
+          gate(FLAT_KERNEL_CS, off, 0));
+    /* The LDT limit the kernel set: a 16-byte gate whose upper half, or
+     * which itself, lies past it is #GP(gate) as any selector past it. */
+    check(set_ldt((uint64_t)ldt, 7) == 0, "gates: SET_LDT, 7 entries");
+    TRY(far_call(0x37));
+    expect_fault("lcall through a gate whose upper half is past the LDT limit", 13, 0x34);
+    check(set_ldt((uint64_t)ldt, 6) == 0, "gates: SET_LDT, 6 entries");
+    TRY(far_call(0x37));
+    expect_fault("lcall through a gate past the LDT limit", 13, 0x34);
+    /* An LDT at linear address 0 is an LDT (Xen keeps base 0 only with 0
+     * entries): its unmapped page gives #PF at 0 + the gate's offset. */
+    check(set_ldt(0, 8) == 0, "gates: SET_LDT at linear address 0");
+    TRY(far_call(0x37));
+    expect_fault("lcall through a gate of an LDT at 0 (unmapped)", 14, 0);
+    if (got.kind == 14)
+        check(read_cr2() == 0x30, "LDT at 0: #PF cr2 %#lx, want 0x30", read_cr2());
+    check(set_ldt((uint64_t)ldt, 8) == 0, "gates: SET_LDT back");
+    check(update_desc(&ldt[6], 0) == 0 && update_desc(&ldt[7], 0) == 0 &&
+          update_desc(&ldt[2], 0) == 0, "gates: clear the first-use descriptors");
     check(update_desc(&ldt[4], 0) == 0, "gates: clear");
     check(set_ldt(0, 0) == 0, "gates: SET_LDT 0");
     check(map(ldt, true) == 0, "gates: LDT page writable again");

@@ -464,6 +464,42 @@ static void test_bad_args(void)
     }
 }
 
+/*
+ * VCPUOP_register_vcpu_time_memory_area (Xen arch_do_vcpu_op; Linux's
+ * vDSO pvclock page): a copy of vCPU 0's vcpu_time_info at a guest
+ * address, written at once with an even version; a hypervisor address
+ * -EFAULT; NULL unregisters. VCPUOP_get_physid is for a hardware
+ * domain's pinned vCPUs only: -EINVAL here.
+ */
+static void test_secondary_time(void)
+{
+    static struct vcpu_time_info area;
+    struct vcpu_register_time_memory_area a = { .addr.v = &area };
+    volatile struct vcpu_time_info *t = &shinfo->vcpu_info[0].time;
+    struct vcpu_get_physid id;
+    long rc;
+
+    memset(&area, 0, sizeof(area));
+    rc = vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, &a);
+    check(rc == 0, "register_vcpu_time_memory_area = %ld", rc);
+    check(area.version && !(area.version & 1), "time area version %u", area.version);
+    check(area.tsc_to_system_mul == t->tsc_to_system_mul && area.tsc_shift == t->tsc_shift &&
+          area.system_time == t->system_time && area.tsc_timestamp == t->tsc_timestamp,
+          "time area: mul %u shift %d stime %lu tsc %lu; vcpu_info: %u %d %lu %lu",
+          area.tsc_to_system_mul, area.tsc_shift, (unsigned long)area.system_time,
+          (unsigned long)area.tsc_timestamp, t->tsc_to_system_mul, t->tsc_shift,
+          (unsigned long)t->system_time, (unsigned long)t->tsc_timestamp);
+    a.addr.p = 0xffff830000001000UL;
+    rc = vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, &a);
+    check(rc == -XEN_EFAULT, "time area in the hypervisor = %ld, want -EFAULT", rc);
+    a.addr.p = 0;
+    rc = vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, &a);
+    check(rc == 0, "time area NULL (unregister) = %ld", rc);
+    rc = vcpu_op(VCPUOP_get_physid, 0, &id);
+    check(rc == -XEN_EINVAL, "VCPUOP_get_physid = %ld, want -EINVAL", rc);
+    printk("vcpu time area: version %u, get_physid %ld\n", area.version, rc);
+}
+
 void test_main(void)
 {
     long rc;
@@ -477,6 +513,7 @@ void test_main(void)
     check(rc == 0, "stop_periodic_timer = %ld", rc);
 
     test_time_info();
+    test_secondary_time();
     test_monotonic();
     test_rate();
     test_wallclock();

@@ -28,6 +28,12 @@ extern void (*fake_wrmsr_hook)(uint32_t msr, uint64_t val);
 /* TSC: each arch_rdtsc() adds fake_tsc_step (1000 after fake_reset) to
  * fake_tsc and returns it; step 0 freezes time for a test. */
 extern uint64_t fake_tsc, fake_tsc_step;
+/* Run by every arch_cpu_relax() (NULL after fake_reset): what the other
+ * CPUs do while this one spins; fake_nr_relax counts the spins. */
+extern void (*fake_relax_hook)(void);
+extern unsigned int fake_nr_relax;
+/* Run by every arch_phys_to_virt() (NULL after fake_reset). */
+extern void (*fake_phys_read_hook)(void);
 
 /* Ports: inb returns fake_port_in[port] (default 0xff); outb is logged. */
 extern uint8_t fake_port_in[65536];

@@ -68,6 +68,9 @@ void fake_reset(void)
     fake_mmio_read_hook = NULL;
     fake_wfi_hook = NULL;
     fake_nr_wfi = 0;
+    fake_relax_hook = NULL;
+    fake_nr_relax = 0;
+    fake_phys_read_hook = NULL;
     fake_nr_cpu_prepare = fake_nr_ap_trampoline = 0;
     fake_last_trampoline = 0;
     fake_gs_bad = false;
@@ -219,7 +222,17 @@ unsigned long arch_irq_save(void)
 
 void arch_irq_restore(unsigned long flags) { fake_irqs_on = flags; }
 bool arch_irqs_enabled(void) { return fake_irqs_on; }
-void arch_cpu_relax(void) { }
+/* Called from every arch_cpu_relax(): what other CPUs do while this one
+ * spins (tests/unit/test_flush_defer.c). */
+void (*fake_relax_hook)(void);
+unsigned int fake_nr_relax;
+
+void arch_cpu_relax(void)
+{
+    fake_nr_relax++;
+    if (fake_relax_hook)
+        fake_relax_hook();
+}
 
 uint64_t fake_tsc;
 uint64_t fake_tsc_step = 1000;
@@ -239,8 +252,12 @@ void arch_halt_forever(void)
 
 unsigned int fake_phys_access_irqs_on;
 
+void (*fake_phys_read_hook)(void);
+
 void *arch_phys_to_virt(paddr_t p)
 {
+    if (fake_phys_read_hook)
+        fake_phys_read_hook();
     if (fake_irqs_on)
         fake_phys_access_irqs_on++;
     if (p.pa >= FAKE_MEM_SIZE)
