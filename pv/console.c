@@ -4,12 +4,21 @@
  * lines; the PV console ring (start_info console.domU) is drained to the
  * shim console untagged whenever the guest notifies its event channel,
  * since without an L0 console backend the shim is the backend.
+ *
+ * SMP: every vCPU reaches both paths (console_io, and EVTCHNOP_send on
+ * the console port; Linux's printk and a tty write to hvc0 notify from
+ * different CPUs at once), so the ring indices and the two line buffers
+ * are guarded by cons_lock. Unguarded, two kicks drained the same bytes
+ * twice and raced on a line buffer's length, which can then step past
+ * the buffer's end (Xen's console code takes console_lock the same way).
+ * The guest's event goes out after the lock is dropped.
  */
 #include <string.h>
 #include <minishim/arch.h>
 #include <minishim/console.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/spinlock.h>
 #include <xen/io/console.h>
 
 #define LINE_MAX_LEN 256
@@ -23,6 +32,9 @@ struct line_buf {
 static struct line_buf io_line = { .tag = "(guest) " };
 static struct line_buf ring_line = { .tag = "" };
 static struct xencons_interface *ring;
+/* Guards ring draining and both line buffers (IRQ-safe: taken from
+ * hypercalls, which run with interrupts on). */
+static spinlock_t cons_lock = SPINLOCK_INIT;
 
 static void line_flush(struct line_buf *l)
 {
@@ -51,6 +63,7 @@ static void line_put(struct line_buf *l, char c)
 long do_console_io(unsigned int cmd, unsigned int count, uint64_t buf)
 {
     char chunk[128];
+    unsigned long flags;
 
     switch (cmd) {
     case CONSOLEIO_write:
@@ -60,10 +73,13 @@ long do_console_io(unsigned int cmd, unsigned int count, uint64_t buf)
         while (count) {
             unsigned int n = MIN(count, (unsigned int)sizeof(chunk));
 
+            /* Guest memory is read before the lock is taken. */
             if (copy_from_guest(chunk, buf, n))
                 return -XEN_EFAULT;
+            flags = spin_lock_irqsave(&cons_lock);
             for (unsigned int i = 0; i < n; i++)
                 line_put(&io_line, chunk[i]);
+            spin_unlock_irqrestore(&cons_lock, flags);
             buf += n;
             count -= n;
         }
@@ -77,16 +93,20 @@ long do_console_io(unsigned int cmd, unsigned int count, uint64_t buf)
     }
 }
 
-void pv_console_kick(void)
+/* Drain the ring under cons_lock; true if anything was consumed. */
+static bool drain_ring(void)
 {
     XENCONS_RING_IDX cons, prod;
+    unsigned long flags;
+    bool consumed = false;
 
+    flags = spin_lock_irqsave(&cons_lock);
     if (!ring)
-        return;
+        goto out;
     cons = __atomic_load_n(&ring->out_cons, __ATOMIC_RELAXED);
     prod = __atomic_load_n(&ring->out_prod, __ATOMIC_ACQUIRE);
     if (cons == prod)
-        return;
+        goto out;
     /* Garbage indices from the guest: drain at most one ring's worth. */
     if (prod - cons > sizeof(ring->out))
         cons = prod - sizeof(ring->out);
@@ -95,12 +115,21 @@ void pv_console_kick(void)
         cons++;
     }
     __atomic_store_n(&ring->out_cons, cons, __ATOMIC_RELEASE);
+    consumed = true;
+out:
+    spin_unlock_irqrestore(&cons_lock, flags);
+    return consumed;
+}
+
+void pv_console_kick(void)
+{
     /* A backend notifies the frontend once it has consumed output
      * (xen/io/console.h); Xen's pv-shim does it in consoled_guest_rx()
      * (xen/drivers/char/consoled.c: pv_shim_inject_evtchn() on the
      * console port). The guest sees the port pending, and an upcall if
      * it left the port unmasked with events enabled. */
-    pv_evtchn_set_pending(pv_dom.console_port);
+    if (drain_ring())
+        pv_evtchn_set_pending(pv_dom.console_port);
 }
 
 /* The guest is stopping: show what it left in its ring without
@@ -110,14 +139,17 @@ void pv_console_kick(void)
 void pv_console_drain_final(void)
 {
     struct line_buf *lines[] = { &io_line, &ring_line };
+    unsigned long flags;
 
     pv_console_kick();
+    flags = spin_lock_irqsave(&cons_lock);
     for (unsigned int i = 0; i < 2; i++) {
         if (lines[i]->len) {
             lines[i]->buf[lines[i]->len++] = '\n';     /* len < sizeof - 1 */
             line_flush(lines[i]);
         }
     }
+    spin_unlock_irqrestore(&cons_lock, flags);
 }
 
 void pv_console_init(void)
