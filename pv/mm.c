@@ -231,8 +231,14 @@ static int get_type(mfn_t m, unsigned int type)
     f->linear = 0;
     rc = validate(m, type);
     if (rc) {
-        /* validate() rolled back every reference it took. */
-        f->type = PGT_NONE;
+        /* validate() rolled back every reference it took. The frame
+         * goes back to what it was: a table that failed revalidation as
+         * its own type stays an unvalidated table of that type (so its
+         * page-table generation stays odd and its next retype still
+         * flushes: Xen's _get_page_type() flushes on every type change);
+         * anything else is untyped, its old table type (if any) having
+         * been flushed above. Found by fuzz_mm's generation oracle. */
+        f->type = old == type ? (uint8_t)type : PGT_NONE;
         f->type_count = 0;
         f->linear = 0;
         return rc;
