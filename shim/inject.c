@@ -18,31 +18,7 @@ static uint32_t left[INJECT_NR_POINTS];
 static uint32_t configured[INJECT_NR_POINTS];
 static uint64_t fired[INJECT_NR_POINTS];
 
-/* Names after "flush-skip:" (the skip points) or the whole spec. */
-static const char *const point_key[INJECT_NR_POINTS] = {
-    [INJECT_SKIP_UVMF_INVLPG_ALL] = "uvmf-invlpg-all",
-    [INJECT_SKIP_UVMF_INVLPG_MULTI] = "uvmf-invlpg-multi",
-    [INJECT_SKIP_UVMF_FLUSH_ALL] = "uvmf-flush-all",
-    [INJECT_SKIP_UVMF_FLUSH_MULTI] = "uvmf-flush-multi",
-    [INJECT_SKIP_TLB_FLUSH_ALL] = "tlb-flush-all",
-    [INJECT_SKIP_TLB_FLUSH_MULTI] = "tlb-flush-multi",
-    [INJECT_SKIP_INVLPG_ALL] = "invlpg-all",
-    [INJECT_SKIP_INVLPG_MULTI] = "invlpg-multi",
-    [INJECT_L0_FLUSH_FAIL] = "l0-flush-fail",
-    [INJECT_PF_SLOW] = "pf-slow",
-    [INJECT_WALKER_DELAY] = "walker-delay",
-    [INJECT_ASSIST_UNSAFE] = "assist-unsafe",
-    [INJECT_FAKE_L0_FLUSH] = "fake-l0-flush",
-    [INJECT_L0_EVTCHN_SEND_FAIL] = "l0-evtchn-send-fail",
-    [INJECT_L0_CONSOLE_FAIL] = "l0-console-fail",
-    [INJECT_L0_VCPUOP_FAIL] = "l0-vcpuop-fail",
-    [INJECT_IPI_DROP] = "ipi-drop",
-    [INJECT_IPI_DUP] = "ipi-dup",
-    [INJECT_IPI_DELAY] = "ipi-delay",
-    [INJECT_CPU_STALL] = "cpu-stall",
-    [INJECT_L0_MEMOP_FAIL] = "l0-memop-fail",
-};
-
+/* Each point's spec name (without its count). */
 static const char *const point_name[INJECT_NR_POINTS] = {
     [INJECT_SKIP_UVMF_INVLPG_ALL] = "flush-skip:uvmf-invlpg-all",
     [INJECT_SKIP_UVMF_INVLPG_MULTI] = "flush-skip:uvmf-invlpg-multi",
@@ -104,12 +80,27 @@ static bool parse_count(const char *s, size_t len, uint32_t *out)
     return true;
 }
 
+#define SKIP_PREFIX "flush-skip:"
+
+/* What a spec names a point by: the kind after "flush-skip:" for the
+ * skip points, else the whole name. */
+static const char *point_key(unsigned int p)
+{
+    _Static_assert(INJECT_FIRST_SKIP == 0, "the skip points come first");
+    if (p <= INJECT_LAST_SKIP)
+        return point_name[p] + sizeof(SKIP_PREFIX) - 1;
+    return point_name[p];
+}
+
 static int find_point(const char *s, size_t len, enum inject_point first,
                       enum inject_point last)
 {
-    for (unsigned int p = first; p <= (unsigned int)last; p++)
-        if (strlen(point_key[p]) == len && !strncmp(point_key[p], s, len))
+    for (unsigned int p = first; p <= (unsigned int)last; p++) {
+        const char *key = point_key(p);
+
+        if (strlen(key) == len && !strncmp(key, s, len))
             return (int)p;
+    }
     return -1;
 }
 
@@ -119,7 +110,7 @@ static int find_point(const char *s, size_t len, enum inject_point first,
  * (l0-evtchn-send-fail, ..., docs/fault-injection.md). */
 static bool parse_spec(const char *s, size_t len, struct inject_config *cfg)
 {
-    static const char skip[] = "flush-skip:";
+    static const char skip[] = SKIP_PREFIX;
     static const char delay[] = "walker-delay:";
     const char *colon;
     size_t name_len;
