@@ -244,7 +244,7 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     enum flush_reason why;
     cpumask_t remote;
     uint64_t t0 = 0;
-    bool time_it;
+    bool time_it, fake;
 
     /* The walker's interlock (SAFETY RULE above): by IPI, or by a grace
      * period after the flush, whichever way the flush itself went. */
@@ -286,21 +286,20 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     if (time_it)
         t0 = arch_rdtsc();
     /* inject=fake-l0-flush: no L0 flush here (QEMU-direct); a flush L0
-     * would have taken goes out as IPIs that are not waited for. */
-    if (why == FLUSH_R_IPI_NO_BACKEND && inject_hit(INJECT_FAKE_L0_FLUSH)) {
-        ipi_flush_async(&remote);
-        flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),
-                           time_it ? arch_rdtsc() - t0 : FLUSH_UNTIMED);
-        count(FLUSH_R_ASSISTED, flags);
-        if (grace)
-            defer_grace(self, &req);
-        return;
-    }
-    if (why == FLUSH_R_ASSISTED) {
-        /* inject=l0-flush-fail: L0 "fails", the fallback must run. */
-        int rc = inject_hit(INJECT_L0_FLUSH_FAIL) ? -XEN_EIO
-                 : l0_flush_tlb(&remote, va, order, l0_flags(flags, &remote, self));
+     * would have taken goes out as IPIs that are not waited for, and is
+     * counted as assisted. */
+    fake = why == FLUSH_R_IPI_NO_BACKEND && inject_hit(INJECT_FAKE_L0_FLUSH);
+    if (fake || why == FLUSH_R_ASSISTED) {
+        int rc;
 
+        if (fake) {
+            ipi_flush_async(&remote);
+            rc = 0;
+        } else {
+            /* inject=l0-flush-fail: L0 "fails", the fallback must run. */
+            rc = inject_hit(INJECT_L0_FLUSH_FAIL) ? -XEN_EIO
+                 : l0_flush_tlb(&remote, va, order, l0_flags(flags, &remote, self));
+        }
         if (rc == 0) {
             flush_stats_remote(FLUSH_PATH_ASSIST, cpumask_weight(&remote),
                                time_it ? arch_rdtsc() - t0 : FLUSH_UNTIMED);
