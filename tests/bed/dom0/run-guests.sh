@@ -119,6 +119,16 @@ run_guest() {
         done
         # Give xenconsoled a moment to drain the console ring.
         sleep 0.5
+        # Anything but a poweroff: the stopped (or, on a timeout, paused)
+        # domain's CPU state and descriptor tables, read before it goes
+        # (a shim's triple fault leaves nothing in its own log).
+        if [ "$status" != poweroff ]; then
+            [ "$status" = timeout ] && xl pause "$name" >/dev/null 2>&1
+            nv=$(echo "$line" | awk '{print $4}')
+            echo "BED-PM-BEGIN $name"
+            timeout -s KILL 30 /bed/bed-postmortem "$domid" "${nv:-1}" 2>&1 | head -n 200
+            echo "BED-PM-END $name"
+        fi
         xl destroy "$name" >/dev/null 2>&1
     fi
     elapsed=$(( $(now_cs) - start ))
