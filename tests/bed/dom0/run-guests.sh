@@ -123,7 +123,14 @@ run_guest() {
         # domain's CPU state and descriptor tables, read before it goes
         # (a shim's triple fault leaves nothing in its own log).
         if [ "$status" != poweroff ]; then
-            [ "$status" = timeout ] && xl pause "$name" >/dev/null 2>&1
+            if [ "$status" = timeout ]; then
+                # A Linux guest answers control/sysrq through xenbus
+                # (if its CPU 0 still takes events): backtraces of all
+                # CPUs and the blocked tasks into its console log.
+                xl sysrq "$name" l >/dev/null 2>&1 && sleep 3 &&
+                    xl sysrq "$name" w >/dev/null 2>&1 && sleep 3
+                xl pause "$name" >/dev/null 2>&1
+            fi
             nv=$(echo "$line" | awk '{print $4}')
             echo "BED-PM-BEGIN $name"
             timeout -s KILL 30 /bed/bed-postmortem "$domid" "${nv:-1}" 2>&1 | head -n 200
