@@ -52,11 +52,10 @@ static void dump_vcpu(const struct vcpu *v, uint64_t now)
     uint32_t head[DUMP_QUEUES], tail[DUMP_QUEUES], ready;
     const struct vcpu_info *vi = v->vcpu_info;
 
-    pr_info("dump: vCPU %u: %s, %s mode, upcall pending %u mask %u sel %#lx, "
-            "last shim entry rip %lx\n", v->id, vcpu_state(v),
-            v->kernel_mode ? "kernel" : "user",
+    pr_info("dump: vCPU %u: %s, %s mode, upcall pending %u mask %u sel %#lx\n",
+            v->id, vcpu_state(v), v->kernel_mode ? "kernel" : "user",
             vi ? vi->evtchn_upcall_pending : 0, vi ? vi->evtchn_upcall_mask : 0,
-            vi ? (unsigned long)vi->evtchn_pending_sel : 0UL, (unsigned long)v->regs.rip);
+            vi ? (unsigned long)vi->evtchn_pending_sel : 0UL);
     fmt_deadline(t1, sizeof(t1), v->timer_set ? v->timer_deadline : 0, now);
     fmt_deadline(t2, sizeof(t2), v->periodic_period ?
                  v->periodic_last_event + v->periodic_period : 0, now);
