@@ -42,7 +42,7 @@ BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
 
 # BED_GUEST_VCPUS: guests that need more than one vCPU, as NAME=N.
-BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=3 spurious=2 ptstress=2
+BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=3 spurious=2 ptstress=2 gfuzz=2
 bed_guest_vcpus = $(foreach e,$(BED_GUEST_VCPUS),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
                          :$(lastword $(subst =, ,$(e)))))

@@ -478,5 +478,18 @@ fi
 [ -f "$guests/smpevt.elf" ] && soak_ smpevt 4
 [ -f "$guests/retype.elf" ] && soak_ retype
 
+# The guest-side fuzzer (tests/guests/gfuzz, docs/fuzzing.md): fixed
+# seeds, 1 and 4 vCPUs, 20 s each; the shim must answer every call (no
+# hang, no shim fault, only errnos) and the guest's self-checks (its
+# pattern, text, boot L4, trap table, an event to itself) must hold.
+if [ -f "$guests/gfuzz.elf" ]; then
+  case_ guest-gfuzz-smp1 0 "--guest '$guests/gfuzz.elf' --cmdline '-- seed=1 time=20'" \
+    "+gfuzz: seed 1, 20 s, 1 vCPUs" "+RESULT gfuzz PASS" "-FAIL:" "-not an errno" \
+    "+shutting down (poweroff)"
+  case_ guest-gfuzz-smp4 0 "--smp 4 --guest '$guests/gfuzz.elf' --cmdline '-- seed=7 time=20'" \
+    "+gfuzz: seed 7, 20 s, 4 vCPUs" "+RESULT gfuzz PASS" "-FAIL:" "-not an errno" \
+    "+shutting down (poweroff)"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

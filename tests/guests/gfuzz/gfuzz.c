@@ -768,6 +768,12 @@ static void op_vcpu(struct vstate *v)
         arg = (unsigned long)t;
         break;
     }
+    case VCPUOP_send_nmi:
+        /* The argument must be NULL (Xen 4.17): then an NMI reaches the
+         * target's NMI callback (gf_nmi_entry). */
+        if (chance(v, 70))
+            arg = 0;
+        break;
     case 14: case 15:
         cmd = (unsigned int)(chance(v, 50) ? 14 + below(v, 64) : rnd(v));
         break;
