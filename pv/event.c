@@ -661,6 +661,23 @@ long do_event_channel_op(int cmd, uint64_t arg)
             return -XEN_EFAULT;
         return evtchn_reset(r.dom);
     }
+    case 14: {  /* EVTCHNOP_reset_cont (a tools-only name) */
+        struct evtchn_reset r;
+
+        /* Xen 4.17 evtchn_reset(d, true) resumes a preempted reset and
+         * says -EBUSY when none is in progress; the shim's reset is never
+         * preempted, so there is never one to resume. */
+        if (copy_from_guest(&r, arg, sizeof(r)))
+            return -XEN_EFAULT;
+        if (r.dom != DOMID_SELF)
+            return -XEN_ESRCH;      /* no other domain is visible */
+        return -XEN_EBUSY;
+    }
+    case EVTCHNOP_bind_pirq:
+        /* A domU behind a shim has no physical IRQs: Xen 4.17's pv-shim
+         * (xen/arch/x86/pv/shim.c pv_shim_event_channel_op, "No FIFO or
+         * PIRQ support") answers -EOPNOTSUPP without reading the argument. */
+        return -XEN_EOPNOTSUPP;
     case EVTCHNOP_init_control: {
         struct evtchn_init_control ic;
 

@@ -394,6 +394,14 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
     case VCPUOP_register_runstate_memory_area:
     case VCPUOP_get_runstate_info:
         return pv_vcpu_op_info(cmd, v, arg);
+    case VCPUOP_send_nmi:
+        /* Xen 4.17 do_vcpu_op: a non-NULL argument is -EINVAL; the NMI
+         * reaches v's NMI handler on its next way out (pv/traps.c). */
+        if (arg)
+            return -XEN_EINVAL;
+        if (!__atomic_exchange_n(&v->nmi_pending, true, __ATOMIC_SEQ_CST))
+            pv_vcpu_kick(v);
+        return 0;
     default:
         return -XEN_ENOSYS;
     }

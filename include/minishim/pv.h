@@ -80,6 +80,10 @@ struct vcpu {
     bool time_info_pending;         /* registered by another vCPU: write it
                                        when v next runs                    */
     int runstate_lock;              /* spinlock word for runstate           */
+    /* VCPUOP_send_nmi: Xen's nmi_pending, and its NMI bit of
+     * async_exception_mask (set while the guest's NMI handler runs,
+     * cleared by HYPERVISOR_iret). */
+    bool nmi_pending, nmi_masked;
 };
 
 struct pv_console_ring;
