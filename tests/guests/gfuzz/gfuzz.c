@@ -91,6 +91,9 @@ struct vstate {
     uint64_t rng;
     unsigned long ops, fam[NR_FAMILIES];
     unsigned long rc_zero, rc_pos, rc_err[NR_ERRNO], rc_odd;
+    /* Per family: which errnos came back (bit e: -e; bit 0: success),
+     * to compare shims family by family. */
+    uint64_t fam_errs[NR_FAMILIES][2];
     long rc_odd_last;
     unsigned long traps[256], failsafes, nmis, upcalls, selfchecks;
     unsigned long trap_outside;      /* traps in a hypercall op */
@@ -431,6 +434,10 @@ static void vcpu_setup(struct vstate *v)
 
 static void note(struct vstate *v, enum family f, long rc)
 {
+    unsigned long e = rc >= 0 ? 0 : (unsigned long)-rc;
+
+    if (e < NR_ERRNO)
+        v->fam_errs[f][e / 64] |= 1UL << (e % 64);
     v->fam[f]++;
     if (rc == 0)
         v->rc_zero++;
@@ -480,8 +487,7 @@ static uint64_t rnd_mmu_ptr(struct vstate *v)
     } else {
         mfn = rnd_mfn(v);
     }
-    return ((uint64_t)mfn << PAGE_SHIFT) + slot * 8 +
-           (chance(v, 5) ? below(v, 8) : 0) + (chance(v, 85) ? 0 : below(v, 4));
+    return ((uint64_t)mfn << PAGE_SHIFT) + slot * 8;
 }
 
 static void op_mmu_update(struct vstate *v)
@@ -491,10 +497,10 @@ static void op_mmu_update(struct vstate *v)
     unsigned int *done = (unsigned int *)(scratch(v) + PAGE_SIZE);
 
     for (unsigned long i = 0; i < n; i++) {
-        req[i].ptr = rnd_mmu_ptr(v) & ~3UL;
-        req[i].ptr |= chance(v, 80) ? MMU_NORMAL_PT_UPDATE :
-                      below(v, 4);          /* MACHPHYS, PRESERVE_AD, bad */
-        if ((req[i].ptr & 3) == MMU_MACHPHYS_UPDATE)
+        /* The low 3 bits are the command (Xen: ptr & 7): MACHPHYS,
+         * PRESERVE_AD, NO_TRANSLATE, and 4..7 (none). */
+        req[i].ptr = rnd_mmu_ptr(v) | (chance(v, 80) ? MMU_NORMAL_PT_UPDATE : below(v, 8));
+        if ((req[i].ptr & 7) == MMU_MACHPHYS_UPDATE)
             req[i].val = rnd(v) >> below(v, 64);
         else
             req[i].val = rnd_pte(v);
@@ -1798,6 +1804,22 @@ static void summary(void)
         }
     }
     printk("%s failsafe=%lu nmi=%lu upcalls=%lu\n", line, fs, nmi, up);
+    /* Which results each family saw (0: success), for shim comparisons. */
+    for (unsigned int f = 0; f < NR_FAMILIES; f++) {
+        uint64_t m[2] = { 0, 0 };
+
+        for (unsigned int i = 0; i < nr_vcpus; i++) {
+            m[0] |= vs[i].fam_errs[f][0];
+            m[1] |= vs[i].fam_errs[f][1];
+        }
+        if (!m[0] && !m[1])
+            continue;
+        len = snprintf(line, sizeof(line), "gfuzz: errnos %s:", family_name[f]);
+        for (unsigned int e = 0; e < NR_ERRNO; e++)
+            if (m[e / 64] & (1UL << (e % 64)))
+                len += snprintf(line + len, sizeof(line) - (size_t)len, e ? " -%u" : " 0", e);
+        printk("%s\n", line);
+    }
 }
 
 void test_main(void)
