@@ -122,6 +122,24 @@ Test(pv_nmi, dropped_without_a_handler)
     cr_expect_not(pv_dom.vcpus[0].nmi_pending, "dropped, as Xen's null bounce");
 }
 
+/* update_va_mapping_otherdomain (was -ENOSYS): Xen's get_pg_owner():
+ * only DOMID_SELF owns pages here (another id, our own number included,
+ * -ESRCH as mmu_update's foreign domain); DOMID_SELF is update_va_mapping. */
+Test(pv_nmi, update_va_mapping_otherdomain)
+{
+    unsigned long a[6] = { 0x1000, 0, UVMF_INVLPG, 0, 0, 0 };
+    struct cpu_regs r = { 0 };
+
+    a[3] = 0;
+    cr_expect_eq(pv_do_hypercall(&r, __HYPERVISOR_update_va_mapping_otherdomain, a),
+                 -XEN_ESRCH);
+    a[3] = DOMID_IO;
+    cr_expect_eq(pv_do_hypercall(&r, __HYPERVISOR_update_va_mapping_otherdomain, a),
+                 -XEN_ESRCH);
+    /* DOMID_SELF goes on to do_update_va_mapping: the gfuzz guest shows
+     * it (0 and -EINVAL among its uvm_otherdomain results). */
+}
+
 Test(pv_nmi, evtchn_reset_cont_and_bind_pirq)
 {
     struct evtchn_reset rs = { .dom = DOMID_SELF };
