@@ -257,5 +257,13 @@ int xen_set_hvm_param(unsigned int index, uint64_t value);
 /* Move the page behind our frame from_gfn to frame to_gfn (XENMEM_
  * add_to_physmap, XENMAPSPACE_gmfn; L0 frees what was at to_gfn). */
 int xen_move_frame(uint64_t from_gfn, uint64_t to_gfn);
+/* The shim domain's id in L0 (CPUID base+4); -ENODEV without a Xen L0. */
+int xen_domid(uint16_t *out);
+/* GNTTABOP_query_size on L0 (the shim domain's own grant table). */
+struct gnttab_query_size;
+long xen_gnttab_query_size(struct gnttab_query_size *q);
+/* Map shared frame idx of L0's grant table for us at gpfn
+ * (XENMAPSPACE_grant_table); 0 or L0's errno. */
+int xen_map_grant_frame(unsigned int idx, uint64_t gpfn);
 
 #endif
