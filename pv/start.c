@@ -10,6 +10,7 @@
 #include <minishim/page_alloc.h>
 #include <minishim/pv_domain.h>
 #include <minishim/pv_grant.h>
+#include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
 #include <minishim/pv_store.h>
 #include <minishim/shim.h>
@@ -146,6 +147,8 @@ void __noreturn pv_start(paddr_t start_info)
     if (xen_domid(&pv_dom.domid))
         pv_dom.domid = 0;
     pv_gnttab_init_l0(pv_dom.domid);
+    if (!pv_evtchn_use_l0())
+        pr_info("evtchn: the guest's interdomain channels and port numbers are L0's\n");
     rc = pv_mm_setup();
     if (rc) {
         pr_err("guest: the PV MMU refused the initial page tables (%d)\n", rc);

@@ -248,6 +248,11 @@ struct shared_info *l0_shared_info(void);
 int l0_evtchn_bind(uint32_t port, l0_evtchn_handler_fn fn, void *arg);
 int l0_evtchn_unmask(uint32_t port);
 int l0_evtchn_send(uint32_t port);                      /* EVTCHNOP_send   */
+/* Mask port in L0 and drop its handler (the port stays open in L0). */
+void l0_evtchn_unbind(uint32_t port);
+/* EVTCHNOP_<cmd> on L0 with arg as given: L0's rc (-ENODEV before
+ * l0_evtchn_init). */
+int l0_evtchn_op(int cmd, void *arg);
 int l0_evtchn_status(uint32_t port, struct evtchn_status *st);
 void l0_evtchn_upcall(struct cpu_regs *regs);
 unsigned long l0_evtchn_nr_upcalls(void);
