@@ -3,7 +3,9 @@
  * map the guest's grant GREF (libxengnttab, retried until the guest has
  * written it), check the pattern the guest wrote, answer with its
  * complement, bind to the guest's unbound port (libxenevtchn) and notify,
- * wait for the guest's event, acknowledge it in the page, unmap, notify.
+ * wait for the guest's event with the page marked CHECKED (binding itself
+ * raises our port once: Xen's evtchn_bind_interdomain), acknowledge it in
+ * the page, unmap, notify.
  * Prints "bed-peer: PASS ..." or "bed-peer: FAIL <reason>"; exit 0 / 1.
  */
 #include <errno.h>
@@ -22,6 +24,7 @@
 #define MAGIC_GUEST 0x6770656572475354UL
 #define MAGIC_DOM0  0x6770656572443030UL
 #define MAGIC_ACK   0x6770656572414b21UL
+#define MAGIC_CHECKED 0x6770656572434b44UL
 #define PAGE        4096
 #define HALF        (PAGE / 2)
 
@@ -123,8 +126,11 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (xenevtchn_notify(xce, lport))
         return fail("notify", errno);
-    if (wait_event(xce, lport, 60))
-        return fail("no event from the guest within 60 s", 0);
+    end = now() + 60;
+    do {
+        if (now() > end || wait_event(xce, lport, 60))
+            return fail("no event with the page CHECKED from the guest within 60 s", 0);
+    } while (__atomic_load_n(&pg->magic, __ATOMIC_ACQUIRE) != MAGIC_CHECKED);
     __atomic_store_n(&pg->ack, MAGIC_ACK, __ATOMIC_RELEASE);
     xengnttab_unmap(xgt, (void *)pg, 1);
     if (xenevtchn_notify(xce, lport))
