@@ -102,6 +102,7 @@ struct domain {
     struct start_info *start_info;  /* shim pointer to the guest's page  */
     mfn_t console_mfn, store_mfn;
     evtchn_port_t console_port, store_port;
+    domid_t domid;                  /* the shim domain's id in L0; 0: none  */
     unsigned int nr_vcpus;
     struct vcpu vcpus[PV_MAX_VCPUS];
 };

@@ -114,6 +114,9 @@ BED_EXPECT_LOG_IPI  ?= 'smp=$(BED_FLUSH_STATS)ipi .* ipi-policy=[1-9][0-9]* .* a
 # BED_FLUSH_FALLBACK=0 skips this run (one more L0 boot; the guest takes
 # ~160 s of nested TCG on IPIs).
 BED_FLUSH_FALLBACK ?= 1
+# The gnttab guest's grant table is L0's (pv/grant_table.c): the frame it
+# maps and writes an entry into is L0's grant frame 0 of the shim domain.
+BED_EXPECT_LOG_GNTTAB ?= 'gnttab=^grant table: L0.s frame 0 at mfn [0-9a-f]+'
 BED_FLUSH_FALLBACK_CMDLINE := pv-shim console=xen,pv inject=l0-flush-fail:all
 BED_FLUSH_FALLBACK_TIMEOUT ?= 300
 BED_EXPECT_LOG_FALLBACK ?= 'smp=$(BED_FLUSH_STATS)auto .* assisted=0 ipi-fallback=[1-9][0-9]* .* assist-cpus=0 l0-errors=[1-9][0-9]* l0-last-error=-5 '
@@ -145,7 +148,8 @@ test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim $(bed_common_args) \
 	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
 	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO)) \
-	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_RETYPE))
+	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_RETYPE)) \
+	    $(if $(filter gnttab,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_GNTTAB))
 	$(Q)$(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),\
 	    echo "== Xen bed: smp guest under minishim with flush=ipi" && \
 	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-flush-ipi \

@@ -246,6 +246,13 @@ if [ -f "$guests/xenstore.elf" ]; then
     "+RESULT xenstore SKIP no xenstore: start_info store_mfn is 0" \
     "-FAIL:" "-xenstore: L0 page" "+shutting down (poweroff)"
 fi
+# gpeer: its other half is dom0 on the bed (tests/bed/dom0/bed-peer.c);
+# QEMU-direct has no toolstack, and the shim's grant table is its own.
+if [ -f "$guests/gpeer.elf" ]; then
+  case_ guest-gpeer 0 "--guest '$guests/gpeer.elf'" \
+    "+RESULT gpeer SKIP no toolstack" "-FAIL:" \
+    "+grant table: local (L0 has none for us" "+shutting down (poweroff)"
+fi
 # The flush microbenchmark guest of `make bench` (docs/bench.md): one line
 # per method, and its untimed verify phase must catch a skipped flush.
 if [ -f "$guests/flushbench.elf" ]; then

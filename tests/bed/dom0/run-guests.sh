@@ -77,6 +77,15 @@ run_guest() {
         fi
     fi
 
+    # gpeer guests (tests/guests/gpeer) have their other half in dom0.
+    peer=""
+    case "$name" in
+        gpeer*) if [ -n "$domid" ] && [ -z "$status" ]; then
+                    /bed/bed-peer "$domid" >"/tmp/peer-$name.out" 2>&1 &
+                    peer=$!
+                fi ;;
+    esac
+
     if [ -n "$status" ]; then
         :
     elif [ -z "$domid" ]; then
@@ -123,6 +132,12 @@ run_guest() {
     fi
     elapsed=$(( $(now_cs) - start ))
     sleep 0.2
+    if [ -n "$peer" ]; then
+        kill "$peer" 2>/dev/null
+        wait "$peer" 2>/dev/null
+        cat "/tmp/peer-$name.out" >>"/tmp/xl-create-$name.out"
+        sed 's/^/BED-PEER /' "/tmp/peer-$name.out"
+    fi
 
     echo "BED-LOG-BEGIN $name"
     cat "/var/log/xen/guest-$name.log" 2>/dev/null
