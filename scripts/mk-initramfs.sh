@@ -11,6 +11,8 @@
 #   minishim.action=reboot     reboot -f
 #   minishim.action=panic      echo c > /proc/sysrq-trigger (a kernel panic)
 #   minishim.forks=N           linuxcheck's fork+exec count (default 1000)
+#   minishim.hotplug=R         linuxcheck's CPU hot-unplug/plug rounds (none)
+#   minishim.conin=TEXT        linuxcheck reads TEXT from the console (hvc0)
 set -euo pipefail
 out=$1
 check=${2:-}
@@ -38,14 +40,17 @@ echo "minishim-linux: /init running (pid $$)"
 echo "minishim-linux: $(uname -sr), $(grep -c ^processor /proc/cpuinfo) CPU(s) online"
 if [ -e /etc/shell ]; then exec sh; fi
 action=poweroff forks=1000
+set --
 for w in $(cat /proc/cmdline); do
   case "$w" in
     minishim.action=*) action=${w#*=} ;;
     minishim.forks=*) forks=${w#*=} ;;
+    minishim.hotplug=*) set -- "$@" "hotplug=${w#*=}" ;;
+    minishim.conin=*) set -- "$@" "conin=${w#*=}" ;;
   esac
 done
 if [ -x /bin/linuxcheck ]; then
-  /bin/linuxcheck fork="$forks" || echo "minishim-linux: linuxcheck exited with status $?"
+  /bin/linuxcheck fork="$forks" "$@" || echo "minishim-linux: linuxcheck exited with status $?"
 else
   echo "RESULT linux PASS"
 fi

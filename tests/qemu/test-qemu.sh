@@ -140,6 +140,12 @@ if [ -n "$vmlinuz" ]; then
       "+Kernel panic - not syncing: sysrq triggered crash" "+Kernel Offset: disabled" \
       "+SCHEDOP_shutdown, reason 3 (crash), from" "+shutting down (crash)" \
       "+run-shim: minishim shut down: crash (QEMU exit 39)" "-powering off"
+    # Console input: typed into QEMU's serial once linuxcheck waits for it,
+    # polled by the shim into the PV console ring's in[] side, read by
+    # Linux's hvc0 (linuxcheck compares the line with minishim.conin=).
+    QEMU_TIMEOUT=300 case_ linux-console-in 0 "--mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --type-on 'waiting for console input' 'typed-into-hvc0:42' --cmdline 'loglvl=info -- console=hvc0 minishim.forks=10 minishim.conin=typed-into-hvc0:42'" \
+      "+console: guest console input from com1" \
+      "+CHECK console-in PASS read \"typed-into-hvc0:42\"" "+RESULT linux PASS"
     # An initrd larger than the guest's memory: refused, crash shutdown.
     big="$logdir/initrd-too-big.bin"
     truncate -s 40M "$big"
