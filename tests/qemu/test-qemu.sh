@@ -140,6 +140,13 @@ if [ -n "$vmlinuz" ]; then
       "+Kernel panic - not syncing: sysrq triggered crash" "+Kernel Offset: disabled" \
       "+SCHEDOP_shutdown, reason 3 (crash), from" "+shutting down (crash)" \
       "+run-shim: minishim shut down: crash (QEMU exit 39)" "-powering off"
+    # CPU hot-unplug/plug: /sys/devices/system/cpu/cpuN/online for CPUs
+    # 1-3, 10 rounds under load (VCPUOP_down on itself, VCPUOP_is_up from
+    # the CPU taking it down, VCPUOP_up of an initialised vCPU resuming it,
+    # its timer and IPI/VIRQ event channels bound again).
+    QEMU_TIMEOUT=600 case_ linux-hotplug-smp4 0 "--smp 4 --mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0 minishim.forks=10 minishim.hotplug=10'" \
+      "+4 CPU(s) online" "~CHECK hotplug PASS 10 of 10 rounds took CPUs 1-3 offline and online .* afterwards 4 of 4 CPUs ran" \
+      "${linux_checks[@]}" "+shutting down (poweroff)"
     # Console input: typed into QEMU's serial once linuxcheck waits for it,
     # polled by the shim into the PV console ring's in[] side, read by
     # Linux's hvc0 (linuxcheck compares the line with minishim.conin=).
