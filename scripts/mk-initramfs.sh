@@ -10,6 +10,10 @@
 #   minishim.action=poweroff   poweroff -f (default)
 #   minishim.action=reboot     reboot -f
 #   minishim.action=panic      echo c > /proc/sysrq-trigger (a kernel panic)
+#   minishim.action=wait       wait for dom0 (xl shutdown / xl reboot from
+#                              dom0 end it, through the kernel's xenbus
+#                              control/shutdown watch); powers off once the
+#                              online CPUs change (xl vcpu-set)
 #   minishim.forks=N           linuxcheck's fork+exec count (default 1000)
 #   minishim.hotplug=R         linuxcheck's CPU hot-unplug/plug rounds (none)
 #   minishim.conin=TEXT        linuxcheck reads TEXT from the console (hvc0)
@@ -55,6 +59,16 @@ else
   echo "RESULT linux PASS"
 fi
 case "$action" in
+  wait)
+    cpus=$(cat /sys/devices/system/cpu/online)
+    echo "minishim-linux: waiting for dom0 (CPUs online: $cpus)"
+    while :; do
+      now=$(cat /sys/devices/system/cpu/online)
+      if [ "$now" != "$cpus" ]; then
+        echo "minishim-linux: CPUs online now $now (was $cpus)"; break
+      fi
+      sleep 1
+    done ;;
   reboot) echo "minishim-linux: rebooting"; reboot -f ;;
   panic) echo "minishim-linux: panicking (sysrq c)"; echo c > /proc/sysrq-trigger ;;
   poweroff) ;;
@@ -64,6 +78,14 @@ echo "minishim-linux: powering off"
 poweroff -f
 INIT
 chmod +x "$root/init"
+# The kernel's orderly_poweroff (xl shutdown: the xenbus control/shutdown
+# watch) runs /sbin/poweroff; /init is no busybox init to signal.
+cat > "$root/sbin/poweroff" <<'POWEROFF'
+#!/bin/sh
+echo "minishim-linux: poweroff requested by the kernel (orderly_poweroff)"
+exec /bin/poweroff -f
+POWEROFF
+chmod +x "$root/sbin/poweroff"
 [ -z "$check" ] || cp "$check" "$root/bin/linuxcheck"
 [ "${LINUX_INIT_SHELL:-0}" = 1 ] && touch "$root/etc/shell"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9n) > "$out.tmp"

@@ -161,6 +161,27 @@ if [ -n "$vmlinuz" ]; then
       "-entering the PV guest" "+shutting down (crash)"
     rm -f "$big"
   fi
+  # Bad kernels made from the real one (scripts/mk-badkernel.py): without
+  # Xen PV support (its Xen notes renamed), and one whose FEATURES note
+  # requires auto_translated_physmap (a PV kernel asking to be translated,
+  # which neither minishim nor Xen's PV ABI offers). Refused with the
+  # reason, crash shutdown, never entered.
+  badk="$logdir/vmlinux-bad.elf"
+  if "$top/scripts/mk-badkernel.py" no-xen-notes "$vmlinuz" "$badk"; then
+    case_ linux-no-xen-notes 1 "--mem 1024 --guest '$badk'" \
+      "+module 0 has no Xen ELF notes; not a Xen PV kernel" \
+      "-entering the PV guest" "+shutting down (crash)"
+  else
+    failed=$((failed + 1)); echo "FAIL linux-no-xen-notes: mk-badkernel.py failed"
+  fi
+  if "$top/scripts/mk-badkernel.py" require-feature=auto_translated_physmap "$vmlinuz" "$badk"; then
+    case_ linux-required-feature 1 "--mem 1024 --guest '$badk'" \
+      "+guest requires feature 'auto_translated_physmap', which minishim does not offer" \
+      "-entering the PV guest" "+shutting down (crash)"
+  else
+    failed=$((failed + 1)); echo "FAIL linux-required-feature: mk-badkernel.py failed"
+  fi
+  rm -f "$badk"
   bzcut="$logdir/bzimage-cut.bin"
   head -c $((poff + 65536)) "$vmlinuz" > "$bzcut"
   case_ bzimage-truncated 1 "--guest '$bzcut'" \
