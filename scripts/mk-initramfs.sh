@@ -78,14 +78,14 @@ echo "minishim-linux: powering off"
 poweroff -f
 INIT
 chmod +x "$root/init"
-# The kernel's orderly_poweroff (xl shutdown: the xenbus control/shutdown
-# watch) runs /sbin/poweroff; /init is no busybox init to signal.
-cat > "$root/sbin/poweroff" <<'POWEROFF'
-#!/bin/sh
-echo "minishim-linux: poweroff requested by the kernel (orderly_poweroff)"
-exec /bin/poweroff -f
-POWEROFF
-chmod +x "$root/sbin/poweroff"
+# The kernel's orderly_poweroff / orderly_reboot (xl shutdown / xl reboot:
+# the xenbus control/shutdown watch) run /sbin/poweroff and /sbin/reboot
+# (without them Linux forces the issue itself); /init is no busybox init
+# to signal.
+for a in poweroff reboot; do
+  printf '#!/bin/sh\nexec /bin/%s -f\n' "$a" > "$root/sbin/$a"
+  chmod +x "$root/sbin/$a"
+done
 [ -z "$check" ] || cp "$check" "$root/bin/linuxcheck"
 [ "${LINUX_INIT_SHELL:-0}" = 1 ] && touch "$root/etc/shell"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9n) > "$out.tmp"
