@@ -331,7 +331,10 @@ bed-linux: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) bed-linux-initrd
 # now and then on this bed (a hang, or a silent triple fault of the shim;
 # docs/linux-guest.md, "Bed runs"), so the SMP configurations run in
 # make soak-linux until that bug is fixed.
-BED_LINUX_CONFIGS ?= minishim:1:poweroff minishim:1:panic minishim:1:reboot reference:1:poweroff
+# xl-shutdown / xl-reboot: dom0's xl honoured through xenbus on L0's
+# xenstore (the guest waits for it after its checks).
+BED_LINUX_CONFIGS ?= minishim:1:poweroff minishim:1:panic minishim:1:reboot reference:1:poweroff \
+                     minishim:1:xl-shutdown minishim:1:xl-reboot
 .PHONY: test-bed-linux
 test-bed-linux: $(IMAGE) bed-linux-initrd
 	@echo "== Xen bed: Debian's Linux under minishim and the reference shim ($(BED_LINUX_CONFIGS))"
