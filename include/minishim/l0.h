@@ -216,6 +216,8 @@ struct xencons_interface;
 int xen_pvconsole_init(void);
 bool xen_pvconsole_ready(void);
 void xen_pvconsole_write(const char *s, size_t len);
+/* Take up to len input bytes from the ring's in[] side (never waits). */
+size_t xen_pvconsole_read(char *buf, size_t len);
 unsigned long xen_pvconsole_dropped(void);
 /* Kicks of L0's console port that failed twice (their bytes stay in the
  * ring for the next kick), and the last error. */

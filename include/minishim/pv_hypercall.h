@@ -67,6 +67,8 @@ void pv_console_init(void);
 /* Drain the guest's console ring (start_info console page) to the shim
  * console; called on EVTCHNOP_send to its port. */
 void pv_console_kick(void);
+/* Move console input (console_read) into the guest's ring, notifying it. */
+void pv_console_poll_input(void);
 /* Drain the ring and flush half lines before the guest stops. */
 void pv_console_drain_final(void);
 

@@ -289,9 +289,19 @@ BED_LINUX_INITRD  := $(BUILD)/linux/initramfs.gz
 bed_linux_dir      = $(BUILD)/linux/bed
 # bed_linux_name SHIM VCPUS ACTION
 bed_linux_name     = linux-$(1)-$(2)$(if $(filter-out poweroff,$(3)),-$(3))
-bed_linux_status   = $(if $(filter reboot,$(1)),reboot,$(if $(filter panic,$(1)),crash,poweroff))
+bed_linux_status   = $(if $(filter reboot xl-reboot,$(1)),reboot,$(if $(filter panic,$(1)),crash,poweroff))
+# ACTION=xl-shutdown / xl-reboot / xl-vcpu-set: the guest waits after its
+# checks (minishim.action=wait) and dom0 runs the xl command once it says
+# so; Linux honours it through xenbus on L0's xenstore (control/shutdown,
+# cpu/N/availability). xl-vcpu-set takes the guest down to 1 vCPU (run it
+# with VCPUS=2 or more); the guest powers off once its online CPUs changed.
+bed_linux_vcpu_re := CPUs online now 0 [(]was 0-
+bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(filter xl-reboot,$(1)),xl reboot $$DOMID,$(if $(filter xl-vcpu-set,$(1)),xl vcpu-set $$DOMID 1)))
+bed_linux_xl_args  = $(if $(filter xl-%,$(3)),--guest-action $(call bed_linux_name,$(1),$(2),$(3)) 'minishim-linux: waiting for dom0' '$(call bed_linux_xl,$(3))') \
+                     $(if $(filter xl-vcpu-set,$(3)),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=$(bed_linux_vcpu_re)')
 # bed_linux_args SHIM VCPUS ACTION [EXTRA GUEST CMDLINE]: run-bed arguments for one guest
-bed_linux_args     = --guest '$(bed_linux_dir)/$(call bed_linux_name,$(1),$(2),$(3)):$(2):console=hvc0 minishim.action=$(3) minishim.forks=$(BED_LINUX_FORKS) $(4)' \
+bed_linux_args     = --guest '$(bed_linux_dir)/$(call bed_linux_name,$(1),$(2),$(3)):$(2):console=hvc0 minishim.action=$(if $(filter xl-%,$(3)),wait,$(3)) minishim.forks=$(BED_LINUX_FORKS) $(4)' \
+                     $(call bed_linux_xl_args,$(1),$(2),$(3)) \
                      --guest-shim $(call bed_linux_name,$(1),$(2),$(3))=$(1) \
                      --guest-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(BED_LINUX_TIMEOUT) \
                      --expect-status $(call bed_linux_name,$(1),$(2),$(3))=$(call bed_linux_status,$(3)) \
@@ -304,7 +314,8 @@ bed_linux_links    = mkdir -p $(bed_linux_dir) && \
 bed-linux-initrd: $(LINUXCHECK)
 	$(Q)mkdir -p $(BUILD)/linux && scripts/mk-initramfs.sh $(BED_LINUX_INITRD) $(LINUXCHECK)
 
-# make bed-linux [SHIM=minishim|reference] [VCPUS=N] [ACTION=poweroff|reboot|panic]
+# make bed-linux [SHIM=minishim|reference] [VCPUS=N]
+#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set]
 #                [GUEST_CMDLINE=...] [SHIM_CMDLINE=...]: one Linux guest by hand
 # (3-15 min on 2 cores). The reference shim gets --retry-shim-triple-fault.
 .PHONY: bed-linux
@@ -324,7 +335,10 @@ bed-linux: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) bed-linux-initrd
 # now and then on this bed (a hang, or a silent triple fault of the shim;
 # docs/linux-guest.md, "Bed runs"), so the SMP configurations run in
 # make soak-linux until that bug is fixed.
-BED_LINUX_CONFIGS ?= minishim:1:poweroff minishim:1:panic minishim:1:reboot reference:1:poweroff
+# xl-shutdown / xl-reboot: dom0's xl honoured through xenbus on L0's
+# xenstore (the guest waits for it after its checks).
+BED_LINUX_CONFIGS ?= minishim:1:poweroff minishim:1:panic minishim:1:reboot reference:1:poweroff \
+                     minishim:1:xl-shutdown minishim:1:xl-reboot
 .PHONY: test-bed-linux
 test-bed-linux: $(IMAGE) bed-linux-initrd
 	@echo "== Xen bed: Debian's Linux under minishim and the reference shim ($(BED_LINUX_CONFIGS))"
