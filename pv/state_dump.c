@@ -13,6 +13,8 @@
 #include <minishim/console.h>
 #include <minishim/percpu.h>
 #include <minishim/pv_evtchn_fifo.h>
+#include <minishim/pv_grant.h>
+#include <minishim/pv_hypercall.h>
 #include <minishim/pv_state_dump.h>
 #include <minishim/pv_time.h>
 #include <minishim/timer.h>
@@ -88,9 +90,11 @@ void pv_state_dump_check(void)
     armed = timer_armed();
     fmt_deadline(t, sizeof(t), armed, now);
     pr_info("dump: NMI %lu, on CPU %u at %lu.%06lu s system time: %u vCPU(s), "
-            "%s event channels, this CPU's timer %s\n", trap_nmi_count(), this_cpu()->id,
+            "%s event channels (interdomain ones %s), grant table %s, this CPU's "
+            "timer %s\n", trap_nmi_count(), this_cpu()->id,
             (unsigned long)(now / 1000000000ULL), (unsigned long)(now / 1000 % 1000000),
-            pv_dom.nr_vcpus, pv_fifo_active() ? "FIFO" : "2-level", t);
+            pv_dom.nr_vcpus, pv_fifo_active() ? "FIFO" : "2-level",
+            pv_evtchn_is_l0() ? "L0's" : "local", pv_gnttab_is_l0() ? "L0's" : "local", t);
     for (unsigned int i = 0; i < pv_dom.nr_vcpus && i < PV_MAX_VCPUS; i++)
         dump_vcpu(&pv_dom.vcpus[i], now);
 }
