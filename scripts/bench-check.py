@@ -12,7 +12,8 @@ Checks structure only, never a timing (docs/bench.md):
   reads "median (min-max)" with min <= median <= max;
 - with Linux vCPU counts in meta (linux_vcpus): every configuration x Linux
   vCPU count has a Linux run in results.json, every configuration at least
-  one passed one, and every passed one all five WORKLOAD results with
+  one passed one, and every passed one the WORKLOAD result of every
+  workload its command line (meta linux_args) names, all five for "all", with
   numeric figures and both boot milestones; report.md has the Linux boot
   table and one table per workload with a row per Linux vCPU count, a
   column per configuration, figures that parse, and no configuration
@@ -41,6 +42,14 @@ RUN_FIELDS = ["run", "kind", "config", "vcpus", "l0_cpus", "commit", "versions",
 SPREAD = re.compile(r"^([0-9.]+) \(([0-9.]+)-([0-9.]+)\)$")
 # A figure cell: "median (min-max)", optionally followed by its unit.
 FIGURE = re.compile(r"^([0-9.]+) \(([0-9.]+)-([0-9.]+)\)( \S+)?$")
+
+
+def expected_workloads(meta):
+    """The workloads meta's linux_args runs ("all" is every one)."""
+    names = [part.split(",")[0] for part in meta.get("linux_args", "all").split("+") if part]
+    if "all" in names or not names:
+        return list(WORKLOADS)
+    return [w for w in WORKLOADS if w in names]
 
 
 def is_number(x):
@@ -84,6 +93,7 @@ def check(outdir):
                         err("results.json: run %s %s v%s lacks method %s" % (r["run"], c, v, m))
 
     linux_vcpus = meta.get("linux_vcpus", "").split()
+    wanted = expected_workloads(meta)
     for c in configs if linux_vcpus else []:
         lr = [r for r in runs if r.get("kind") == "linux" and r.get("config") == c]
         for v in linux_vcpus:
@@ -94,7 +104,7 @@ def check(outdir):
             err("results.json: no passed Linux run for %s" % c)
         for r in good:
             wl = r.get("workloads") or {}
-            for name in WORKLOADS:
+            for name in wanted:
                 x = wl.get(name)
                 if not isinstance(x, dict) or not is_number(x.get("rate")) or \
                         not is_number(x.get("elapsed_ns")) or not x.get("unit"):
@@ -175,7 +185,7 @@ def check(outdir):
                 for h, c in zip(cells[0][1:], r[1:]):
                     if c != "n/a" and not FIGURE.match(c):
                         err("report.md: '%s': cell '%s' (%s) does not parse" % (heading, c, h))
-    for name in WORKLOADS if linux_vcpus else []:
+    for name in wanted if linux_vcpus else []:
         if sum(1 for h, _ in tables if h == "### workload " + name or
                h.startswith("### workload %s (" % name)) != 1:
             err("report.md: not exactly one table for Linux workload %s" % name)
@@ -196,7 +206,7 @@ def check(outdir):
         if n != 2:
             err("report.md: %d tables for %s, expected 2 (latency, throughput)" % (n, m))
     pngs = re.findall(r"!\[[^]]*\]\(([^)]+\.png)\)", text)
-    want = len(METHODS) + 1 + (len(WORKLOADS) if linux_vcpus else 0)
+    want = len(METHODS) + 1 + (len(wanted) if linux_vcpus else 0)
     if len(pngs) < want:
         err("report.md: %d plots linked, expected %d" % (len(pngs), want))
     for p in pngs:

@@ -557,7 +557,8 @@ def report(src, outdir):
     if not linux_vcpus:
         w("Not run in this benchmark (`--linux-vcpus none`).\n")
     linux_plots = []
-    for name in WORKLOADS if linux_vcpus else []:
+    ran = {n for r in runs if r["kind"] == "linux" for n in (r.get("workloads") or {})}
+    for name in [n for n in WORKLOADS if n in ran] if linux_vcpus else []:
         unit = next((r["workloads"][name].get("unit") for r in ok if r["kind"] == "linux" and
                      name in (r.get("workloads") or {})), "?")
         w("### workload %s (%s)\n" % (name, unit))

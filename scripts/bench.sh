@@ -22,7 +22,7 @@
 #                    [--linux-timeout S] [--no-policy]
 #
 # --quick: reference and minishim-auto, flushbench with 2 vCPUs and Linux
-# (all quick) with 1 vCPU, 3 runs, one L0 boot each for flushbench and
+# (one workload: shootdown n=100) with 1 vCPU, 3 runs, one L0 boot each for flushbench and
 # Linux, no policy guests (make bench-quick, part of make test).
 # --linux-args: the workload runs as the initramfs's wlargs= (',' for a
 # space, '+' between program runs; scripts/mk-workload-initrd.sh).
@@ -65,7 +65,7 @@ probe=${BENCH_L0_PROBE:-200}
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1; runs=3; vcpus=2; configs="reference minishim-auto"
-                 iters=32; per_boot=3; linux_vcpus=1; linux_args="all,quick"
+                 iters=32; per_boot=3; linux_vcpus=1; linux_args="shootdown,n=100"
                  policy=0; shift ;;
         --runs) runs=${2:?}; shift 2 ;;
         --vcpus) vcpus=${2:?}; shift 2 ;;
