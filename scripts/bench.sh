@@ -279,10 +279,8 @@ linux_runs() {
             for c in "${order[@]}"; do
                 name="linux_${c}_v${v}_r${r}"
                 ln -sfn "$linux_kernel" "$out/guests/$name.elf"
-                # Not pinned: with vCPU 0 pinned as for flushbench, 4 of 4
-                # 2-vCPU Linux guests (both shims) hung in stop_machine at
-                # boot on a loaded host (docs/bench.md); Linux times with
-                # its pvclock, not raw TSC reads.
+                # Not pinned, as in make bed-linux: Linux times with its
+                # pvclock, not raw TSC reads.
                 args+=(--guest "$out/guests/$name.elf:$v:console=hvc0 wlargs=$linux_args"
                        --guest-timeout "$name=$linux_timeout")
                 shim_args "$name" "$c"
