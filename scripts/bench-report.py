@@ -701,12 +701,17 @@ def report(src, outdir):
                 f.write("%d %s\n" % (v, " ".join(cols)))
         plots = ", ".join("'%s' using 1:%d with linespoints title '%s'" % (dat, i + 2, c)
                           for i, c in enumerate(configs))
+        # No passed flushbench run at all (e.g. --parts without it): an
+        # empty plot, and the checker reports the missing rows.
+        has = any(per_run(method_metric(method, "ops_per_s"), c, v)[0]
+                  for c in configs for v in vcpus_list)
         gnuplot("set terminal png size 800,500\nset output 'throughput-%s.png'\n"
                 "set title '%s: flushes/s vs guest vCPUs (L0 CPUs %s)'\n"
                 "set xlabel 'guest vCPUs'\nset ylabel 'flushes/s (median over runs)'\n"
-                "set logscale y\nset key outside\nset xtics (%s)\nplot %s\n"
-                % (method, method, meta.get("l0_cpus"),
-                   ", ".join(str(v) for v in vcpus_list), plots), outdir)
+                "%s\nset key outside\nset xtics (%s)\nplot %s\n"
+                % (method, method, meta.get("l0_cpus"), "set logscale y" if has else "",
+                   ", ".join(str(v) for v in vcpus_list),
+                   plots if has else "1 title 'no data'"), outdir)
     # Linux workloads: rate vs vCPUs per configuration.
     for name, unit in linux_plots:
         dat = "linux-%s.dat" % name
@@ -720,6 +725,8 @@ def report(src, outdir):
                 f.write("%d %s\n" % (v, " ".join(cols)))
         plots = ", ".join("'%s' using 1:%d with linespoints title '%s'" % (dat, i + 2, c)
                           for i, c in enumerate(configs))
+        if not any(linux_per_run(wl_metric(name), c, v)[0] for c in configs for v in linux_vcpus):
+            plots = "1 title 'no data'"
         gnuplot("set terminal png size 800,500\nset output 'linux-%s.png'\n"
                 "set title 'Linux %s: %s vs guest vCPUs (L0 CPUs %s)'\n"
                 "set xlabel 'guest vCPUs'\nset ylabel '%s (median over runs)'\n"
