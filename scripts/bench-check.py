@@ -10,6 +10,17 @@ Checks structure only, never a timing (docs/bench.md):
   cells, no cell is empty or "nan", the latency and throughput tables have
   one row per vCPU count and a column per configuration, each ratio cell
   reads "median (min-max)" with min <= median <= max;
+- with Linux vCPU counts in meta (linux_vcpus): every configuration x Linux
+  vCPU count has a Linux run in results.json, every configuration at least
+  one passed one, and every passed one the WORKLOAD result of every
+  workload its command line (meta linux_args) names, all five for "all", with
+  numeric figures and both boot milestones; report.md has the Linux boot
+  table and one table per workload with a row per Linux vCPU count, a
+  column per configuration, figures that parse, and no configuration
+  whose column is all n/a;
+- with the policy guests in meta (policy=1): retype and ptstress runs under
+  both flush-safety configurations, and the ipi vs defer table has their
+  2x and 4x rows;
 - every plot the report links exists and is a non-trivial PNG.
 Prints each problem and exits 1 if there is any.
 """
@@ -21,11 +32,28 @@ import sys
 SECTIONS = ["# minishim benchmark report", "## Setup", "## Caveats",
             "## Remote flush latency", "## Flush throughput", "## Boot",
             "## Memory and image size", "## Shim-side flush telemetry",
-            "## Linux workloads", "## Runs"]
+            "## Linux workloads", "## Linux boot", "## Flush safety: ipi vs defer",
+            "## Runs"]
+WORKLOADS = ["fork-exec", "shootdown", "mprotect", "ebizzy", "build"]
+POLICY_CONFIGS = ["minishim-auto", "minishim-defer"]
 METHODS = ["tlb-flush-multi", "invlpg-multi", "uvm-invlpg-multi"]
 RUN_FIELDS = ["run", "kind", "config", "vcpus", "l0_cpus", "commit", "versions",
               "shim", "shim_cmdline", "verdict", "guest"]
 SPREAD = re.compile(r"^([0-9.]+) \(([0-9.]+)-([0-9.]+)\)$")
+# A figure cell: "median (min-max)", optionally followed by its unit.
+FIGURE = re.compile(r"^([0-9.]+) \(([0-9.]+)-([0-9.]+)\)( \S+)?$")
+
+
+def expected_workloads(meta):
+    """The workloads meta's linux_args runs ("all" is every one)."""
+    names = [part.split(",")[0] for part in meta.get("linux_args", "all").split("+") if part]
+    if "all" in names or not names:
+        return list(WORKLOADS)
+    return [w for w in WORKLOADS if w in names]
+
+
+def is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
 
 
 def check(outdir):
@@ -63,6 +91,36 @@ def check(outdir):
                 for m in METHODS:
                     if m not in methods or "median_ns" not in methods[m]:
                         err("results.json: run %s %s v%s lacks method %s" % (r["run"], c, v, m))
+
+    linux_vcpus = meta.get("linux_vcpus", "").split()
+    wanted = expected_workloads(meta)
+    for c in configs if linux_vcpus else []:
+        lr = [r for r in runs if r.get("kind") == "linux" and r.get("config") == c]
+        for v in linux_vcpus:
+            if not any(str(r.get("vcpus")) == v for r in lr):
+                err("results.json: no Linux run for %s with %s vCPUs" % (c, v))
+        good = [r for r in lr if r.get("verdict") == "PASS"]
+        if not good:
+            err("results.json: no passed Linux run for %s" % c)
+        for r in good:
+            wl = r.get("workloads") or {}
+            for name in wanted:
+                x = wl.get(name)
+                if not isinstance(x, dict) or not is_number(x.get("rate")) or \
+                        not is_number(x.get("elapsed_ns")) or not x.get("unit"):
+                    err("results.json: Linux run %s %s v%s: workload %s missing or unparsable (%r)"
+                        % (r.get("run"), c, r.get("vcpus"), name, x))
+            for k in ("init_s", "workload_start_s"):
+                if not is_number((r.get("boot") or {}).get(k)):
+                    err("results.json: Linux run %s %s v%s: boot milestone %s missing"
+                        % (r.get("run"), c, r.get("vcpus"), k))
+    policy = meta.get("policy") == "1"
+    if policy:
+        for c in POLICY_CONFIGS:
+            for g in ("retype", "ptstress"):
+                if not any(r.get("kind") == "policy" and r.get("config") == c and
+                           r.get("guest") == g for r in runs):
+                    err("results.json: no %s policy run under %s" % (g, c))
 
     try:
         text = open(os.path.join(outdir, "report.md")).read()
@@ -113,13 +171,44 @@ def check(outdir):
                     err("report.md: '%s': no column for %s" % (heading, c))
             if all(c == "n/a" for r in cells[2:] for c in r[1:]):
                 err("report.md: '%s': every figure is n/a" % heading)
+        if heading.startswith("### workload "):
+            rows_v = [r[0] for r in cells[2:]]
+            if rows_v != linux_vcpus:
+                err("report.md: '%s': vCPU rows %s, expected %s" % (heading, rows_v, linux_vcpus))
+            for c in configs:
+                col = [i for i, h in enumerate(cells[0]) if h.startswith(c + " ")]
+                if not col:
+                    err("report.md: '%s': no column for %s" % (heading, c))
+                elif all(r[col[0]] == "n/a" for r in cells[2:] if len(r) > col[0]):
+                    err("report.md: '%s': every figure of %s is n/a" % (heading, c))
+            for r in cells[2:]:
+                for h, c in zip(cells[0][1:], r[1:]):
+                    if c != "n/a" and not FIGURE.match(c):
+                        err("report.md: '%s': cell '%s' (%s) does not parse" % (heading, c, h))
+    for name in wanted if linux_vcpus else []:
+        if sum(1 for h, _ in tables if h == "### workload " + name or
+               h.startswith("### workload %s (" % name)) != 1:
+            err("report.md: not exactly one table for Linux workload %s" % name)
+    if linux_vcpus:
+        lb = [b for h, b in tables if h == "## Linux boot"]
+        if not lb or len(lb[0]) - 2 != 3 * len(linux_vcpus):
+            err("report.md: the Linux boot table lacks rows (3 milestones per vCPU count)")
+    if policy:
+        pt = [b for h, b in tables if h == "## Flush safety: ipi vs defer"]
+        rows = [tuple(c.strip() for c in r.strip().strip("|").split("|")[:2])
+                for r in (pt[0][2:] if pt else [])]
+        for g in ("retype guest", "ptstress guest"):
+            for o in ("2x", "4x"):
+                if (g, o) not in rows:
+                    err("report.md: ipi vs defer: no row for %s at %s" % (g, o))
     for m in METHODS:
         n = sum(1 for h, _ in tables if h == "### " + m)
         if n != 2:
             err("report.md: %d tables for %s, expected 2 (latency, throughput)" % (n, m))
     pngs = re.findall(r"!\[[^]]*\]\(([^)]+\.png)\)", text)
-    if len(pngs) < len(METHODS) + 1:
-        err("report.md: %d plots linked, expected %d" % (len(pngs), len(METHODS) + 1))
+    want = len(METHODS) + 1 + (len(wanted) if linux_vcpus else 0)
+    if len(pngs) < want:
+        err("report.md: %d plots linked, expected %d" % (len(pngs), want))
     for p in pngs:
         path = os.path.join(outdir, p)
         try:

@@ -21,6 +21,10 @@ import sys
 
 METHODS = ["tlb-flush-multi", "invlpg-multi", "uvm-invlpg-multi"]
 REFERENCE = "reference"
+# The Linux workload program's workloads (tests/guests/linux/workload.c).
+WORKLOADS = ["fork-exec", "shootdown", "mprotect", "ebizzy", "build"]
+# The flush-safety policies compared (scripts/bench.sh configurations).
+POLICY_IPI, POLICY_DEFER = "minishim-auto", "minishim-defer"
 
 
 # ------------------------------------------------------------- collect ---
@@ -51,7 +55,7 @@ def parse_console(path):
     """BENCH lines of the guest and the shim's telemetry (minishim only)."""
     out = {"info": None, "methods": {}, "done": None, "tsc_khz": None,
            "flush_stats": None, "hist": {}, "l0_probe": None, "result": None,
-           "workloads": {}}
+           "workloads": {}, "safety": None, "boot": {}}
     hist = None
     with open(path, errors="replace") as f:
         for line in f:
@@ -71,6 +75,18 @@ def parse_console(path):
             if m:
                 out["workloads"].setdefault(m.group(1), {k: num(v) for k, v in
                                                          kv(m.group(2)).items()})
+                continue
+            # Boot milestones on the Linux guest's printk clock (its
+            # console timestamps; /init writes WORKLOAD-START to /dev/kmsg).
+            m = re.match(r"\[\s*([0-9]+\.[0-9]+)\] (Run /init as init process|WORKLOAD-START)",
+                         line)
+            if m:
+                key = "init_s" if m.group(2).startswith("Run") else "workload_start_s"
+                out["boot"].setdefault(key, float(m.group(1)))
+                continue
+            m = re.match(r"flush: safety (.*)", line)
+            if m:
+                out["safety"] = {k: num(v) for k, v in kv(m.group(1)).items()}
                 continue
             m = re.match(r"RESULT \S+ (PASS|FAIL|SKIP)", line)
             if m:
@@ -119,65 +135,108 @@ def elf_sizes(path):
     return {"path": path, "file_bytes": len(data), "load_bytes": load}
 
 
+def read_boot_dir(bdir):
+    """Verdicts, shim command lines and versions of one L0 boot's logs."""
+    verdicts, cmdlines, versions = {}, {}, {}
+    info_path = os.path.join(bdir, "run.info")
+    if os.path.exists(info_path):
+        for line in open(info_path, errors="replace"):
+            m = re.match(r"bed: \[(\w+)\] (\S+) \(domid [^,]+, ([^,]+), ([0-9.?]+)s\)(?:: (.*))?",
+                         line)
+            if m:
+                verdicts[m.group(2)] = (m.group(1), m.group(3), m.group(4), m.group(5) or "")
+    gi = os.path.join(bdir, "guests.info")
+    if os.path.exists(gi):
+        for line in open(gi):
+            m = re.match(r"guest (\S+): shim (\S+), cmdline (.*)", line.rstrip("\n"))
+            if m:
+                cmdlines[m.group(1)] = (m.group(2), m.group(3))
+    vp = os.path.join(bdir, "versions.txt")
+    if os.path.exists(vp):
+        for line in open(vp, errors="replace"):
+            m = re.search(r"Xen version (\S+)", line)
+            if m:
+                versions["xen_running"] = m.group(1)
+            m = re.search(r"Linux version (\S+)", line)
+            if m:
+                versions["dom0_kernel"] = m.group(1)
+    return verdicts, cmdlines, versions
+
+
+def guest_kind(name):
+    """(kind, config, vCPUs, run, extra) from a guest's name (scripts/bench.sh)."""
+    m = re.match(r"boot_(.+)_r(\d+)$", name)
+    if m:
+        return "boot", m.group(1), 1, int(m.group(2)), {}
+    m = re.match(r"linux_(.+)_v(\d+)_r(\d+)$", name)
+    if m:
+        return "linux", m.group(1), int(m.group(2)), int(m.group(3)), {}
+    m = re.match(r"pol_(retype|ptstress)_(.+)_o(\d+)_r(\d+)$", name)
+    if m:
+        return "policy", m.group(2), 4, int(m.group(4)), {"guest": m.group(1),
+                                                          "overcommit": int(m.group(3))}
+    m = re.match(r"(.+)_v(\d+)_r(\d+)$", name)
+    if m:
+        return "flushbench", m.group(1), int(m.group(2)), int(m.group(3)), {}
+    return None
+
+
 def collect(raw, dest):
     meta = read_meta(raw)
     configs = meta["configs"].split()
     runs = []
-    for boot in sorted(d for d in os.listdir(raw) if d.startswith("boot-r") and
-                       os.path.isdir(os.path.join(raw, d))):
+    for boot in sorted(d for d in os.listdir(raw) if os.path.isdir(os.path.join(raw, d))):
         bdir = os.path.join(raw, boot)
-        verdicts = {}
-        info_path = os.path.join(bdir, "run.info")
-        if os.path.exists(info_path):
-            for line in open(info_path, errors="replace"):
-                m = re.match(r"bed: \[(\w+)\] (\S+) \(domid [^,]+, ([^,]+), ([0-9.?]+)s\)(?:: (.*))?",
-                             line)
-                if m:
-                    verdicts[m.group(2)] = (m.group(1), m.group(3), m.group(4), m.group(5) or "")
-        cmdlines = {}
-        gi = os.path.join(bdir, "guests.info")
-        if os.path.exists(gi):
-            for line in open(gi):
-                m = re.match(r"guest (\S+): shim (\S+), cmdline (.*)", line.rstrip("\n"))
-                if m:
-                    cmdlines[m.group(1)] = (m.group(2), m.group(3))
+        verdicts, cmdlines, bvers = read_boot_dir(bdir)
         versions = {"xen": meta.get("xen"), "qemu": meta.get("qemu"),
                     "host_kernel": meta.get("host_kernel")}
-        vp = os.path.join(bdir, "versions.txt")
-        if os.path.exists(vp):
-            for line in open(vp, errors="replace"):
-                m = re.search(r"Xen version (\S+)", line)
-                if m:
-                    versions["xen_running"] = m.group(1)
-                m = re.search(r"Linux version (\S+)", line)
-                if m:
-                    versions["dom0_kernel"] = m.group(1)
-        names = set(verdicts) | set(cmdlines)
-        for name in sorted(names):
-            m = re.match(r"(boot)_(.+)_r(\d+)$", name) or re.match(r"(.+)_v(\d+)_r(\d+)$", name)
-            if not m:
+        versions.update(bvers)
+        for name in sorted(set(verdicts) | set(cmdlines)):
+            k = guest_kind(name)
+            if not k or k[1] not in configs:
                 continue
-            if m.group(1) == "boot":
-                kind, cfg, vcpus, run = "boot", m.group(2), 1, int(m.group(3))
-            else:
-                kind, cfg, vcpus, run = "flushbench", m.group(1), int(m.group(2)), int(m.group(3))
-            if cfg not in configs:
-                continue
+            kind, cfg, vcpus, run, extra = k
             verdict, status, secs, why = verdicts.get(name, ("FAIL", "not run", "?", "no verdict"))
-            cons = os.path.join(bdir, name + ".console")
+            # run-bed ran the guest again in a new L0 boot (a reference
+            # shim's triple fault, or L0 stalled): judged by the rerun,
+            # every retry counted.
+            gdir, retries = bdir, []
+            while verdict == "RETRY":
+                retries.append(why)
+                gdir = os.path.join(gdir, "retry")
+                rv = read_boot_dir(gdir)[0] if os.path.isdir(gdir) else {}
+                verdict, status, secs, why = rv.get(name, ("FAIL", "not run",
+                                                          "?", "the rerun left no verdict"))
+            cons = os.path.join(gdir, name + ".console")
             parsed = parse_console(cons) if os.path.exists(cons) else parse_console(os.devnull)
             shim, cmdline = cmdlines.get(name, ("?", "?"))
+            guest = {"boot": "hello", "flushbench": "flushbench", "linux": "linux+workload",
+                     "policy": extra.get("guest")}[kind]
+            gcmd = {"boot": "", "flushbench": "iters=%s" % meta["iters"],
+                    "linux": meta.get("linux_cmdline", ""),
+                    "policy": "rounds=%s" % meta.get("policy_rounds")
+                    if extra.get("guest") == "ptstress" else ""}[kind]
+            l0 = int(meta["l0_cpus"])
+            if kind == "policy":
+                l0 = 4 // extra["overcommit"]
             obj = {
                 "run": run, "kind": kind, "config": cfg, "vcpus": vcpus,
-                "l0_cpus": int(meta["l0_cpus"]), "memory_mib": int(meta["memory_mib"]),
+                "l0_cpus": l0,
+                "memory_mib": int(meta.get("linux_memory_mib", 512) if kind == "linux"
+                                  else meta["memory_mib"]),
                 "commit": meta["commit"], "date": meta["date"], "versions": versions,
-                "guest": "hello" if kind == "boot" else "flushbench",
-                "guest_cmdline": "" if kind == "boot" else "iters=%s" % meta["iters"],
+                "guest": guest, "guest_cmdline": gcmd,
                 "shim": shim, "shim_cmdline": cmdline,
                 "viridian": meta.get("viridian." + cfg, ""),
                 "verdict": verdict, "status": status,
-                "seconds": num(secs), "why": why,
+                "seconds": num(secs), "why": why, "retries": len(retries),
+                "retry_why": retries,
             }
+            if kind == "linux":
+                obj["kernel"] = meta.get("linux_kernel_version") or meta.get("linux_kernel")
+                obj["boot"] = parsed["boot"]
+            if kind == "policy":
+                obj["overcommit"] = extra["overcommit"]
             if kind == "flushbench":
                 obj["bench"] = {"info": parsed["info"], "methods": parsed["methods"],
                                 "done": parsed["done"]}
@@ -186,6 +245,7 @@ def collect(raw, dest):
             if parsed["flush_stats"] is not None or parsed["l0_probe"] is not None:
                 obj["shim_telemetry"] = {"tsc_khz": parsed["tsc_khz"],
                                          "flush_stats": parsed["flush_stats"],
+                                         "safety": parsed["safety"],
                                          "hist_log2_cycles": parsed["hist"],
                                          "l0_probe": parsed["l0_probe"]}
             runs.append(obj)
@@ -254,6 +314,11 @@ def hist_median_cycles(h):
     return None
 
 
+def wl_unit(runs, name):
+    return next((r["workloads"][name].get("unit") for r in runs
+                 if name in (r.get("workloads") or {})), "?")
+
+
 def gnuplot(script, outdir):
     gp = shutil.which("gnuplot")
     if not gp:
@@ -290,6 +355,15 @@ def report(src, outdir):
         ["runs (interleaved, order rotated per run)", str(len(nruns))],
         ["guest", "flushbench iters=%s, hello (boot); %s MiB per domain" %
          (meta.get("iters", "?"), meta.get("memory_mib", "?"))],
+        ["Linux guest", ("%s, %s MiB, vCPUs %s, command line `%s` (initramfs: "
+                         "scripts/mk-workload-initrd.sh)" %
+                         (meta.get("linux_kernel_version") or meta.get("linux_kernel", "?"),
+                          meta.get("linux_memory_mib", "?"), meta.get("linux_vcpus"),
+                          meta.get("linux_cmdline", "?")))
+         if meta.get("linux_vcpus") else "not run (--linux-vcpus none)"],
+        ["flush-safety policy guests", "retype, ptstress rounds=%s; 4 vCPUs on 2 L0 CPUs (2x) "
+         "and on 1 (4x)" % meta.get("policy_rounds") if meta.get("policy") == "1"
+         else "not run"],
     ] + [["shim " + c, "`%s`" % (meta.get("cmdline." + c) or "xl default (pv-shim console=xen,pv)")
           + (" + viridian %s" % meta["viridian." + c] if meta.get("viridian." + c) else "")]
          for c in configs]))
@@ -302,8 +376,10 @@ def report(src, outdir):
       "median (min-max) over runs. Latency: below 1 is better; throughput: above 1 is better.")
     w("- Latency samples are rdtsc-timed in the guest minus the cost of two rdtscs; "
       "throughput has no rdtsc between flushes (a shim may emulate rdtsc).")
-    w("- The Linux workloads (tests/guests/linux/workload.c) are not in this report yet: "
-      "Linux user space does not run under minishim so far.\n")
+    w("- Linux guests: every configuration runs the same kernel, initramfs, memory and "
+      "command line; a reference-shim guest whose shim triple-faulted (a known failure of "
+      "Xen's shim under nested TCG) was run again and the retry is counted under Runs; "
+      "a failed minishim guest is never run again and is listed as a failed run.\n")
 
     failed = [r for r in runs if r["verdict"] != "PASS"]
 
@@ -449,39 +525,159 @@ def report(src, outdir):
              "L0 round trip µs", "median / L0 round trip"], rows))
     w("![flush latency distribution](flush-latency.png)\n")
 
+    linux_vcpus = [int(v) for v in (meta.get("linux_vcpus") or "").split()]
+    lx = {(r["config"], r["vcpus"], r["run"]): r for r in ok if r["kind"] == "linux"}
+
+    def linux_per_run(metric, cfg, v):
+        """Values of cfg and ratios to the reference of the same run."""
+        vals, ratios = [], []
+        for run in nruns:
+            r, ref = lx.get((cfg, v, run)), lx.get((REFERENCE, v, run))
+            x = metric(r) if r else None
+            if x is None:
+                continue
+            vals.append(x)
+            y = metric(ref) if ref else None
+            if y:
+                ratios.append(x / y)
+        return vals, ratios
+
+    def wl_metric(name):
+        def f(r):
+            x = (r.get("workloads") or {}).get(name, {}).get("rate")
+            return x if isinstance(x, (int, float)) else None
+        return f
+
     w("## Linux workloads\n")
-    wl = sorted({n for r in ok for n in (r.get("workloads") or {})})
-    if not wl:
-        w("No run carried `WORKLOAD` lines: the Linux workload program "
-          "(tests/guests/linux/workload.c) needs Linux user space in the guest, "
-          "which does not run under minishim yet.\n")
-    for name in wl:
-        unit = next(r["workloads"][name]["unit"] for r in ok if name in (r.get("workloads") or {}))
+    w("Debian's kernel with the workload initramfs (tests/guests/linux/workload.c) "
+      "under every configuration; one `WORKLOAD` line per workload, per run; "
+      "median (min-max) over runs and the ratio to the reference of the same run "
+      "(shootdown is µs per munmap: below 1 is better; every other is a rate: above "
+      "1 is better).\n")
+    if not linux_vcpus:
+        w("Not run in this benchmark (`--linux-vcpus none`).\n")
+    linux_plots = []
+    ran = {n for r in runs if r["kind"] == "linux" for n in (r.get("workloads") or {})}
+    for name in [n for n in WORKLOADS if n in ran] if linux_vcpus else []:
+        unit = next((r["workloads"][name].get("unit") for r in ok if r["kind"] == "linux" and
+                     name in (r.get("workloads") or {})), "?")
         w("### workload %s (%s)\n" % (name, unit))
         rows = []
-        for v in vcpus_list:
-            row = [str(v)]
-            cells, ratios = [], []
-            for c in configs:
-                vals, rat = [], []
-                for run in nruns:
-                    r = next((x for x in ok if x["config"] == c and x["vcpus"] == v and
-                              x["run"] == run and name in (x.get("workloads") or {})), None)
-                    ref = next((x for x in ok if x["config"] == REFERENCE and x["vcpus"] == v and
-                                x["run"] == run and name in (x.get("workloads") or {})), None)
-                    if r:
-                        vals.append(r["workloads"][name]["rate"])
-                        if ref and ref["workloads"][name]["rate"]:
-                            rat.append(r["workloads"][name]["rate"] / ref["workloads"][name]["rate"])
-                cells.append(spread(vals))
-                if c != REFERENCE:
-                    ratios.append(ratio_spread(rat))
-            rows.append(row + cells + ratios)
-        w(table(["vCPUs"] + ["%s" % c for c in configs] + ["%s / ref" % c for c in others], rows))
-        w("")
+        for v in linux_vcpus:
+            rows.append([str(v)] +
+                        [spread(linux_per_run(wl_metric(name), c, v)[0]) for c in configs] +
+                        [ratio_spread(linux_per_run(wl_metric(name), c, v)[1]) for c in others])
+        w(table(["vCPUs"] + ["%s %s" % (c, unit) for c in configs] +
+                ["%s / ref" % c for c in others], rows))
+        w("![linux %s](linux-%s.png)\n" % (name, name))
+        linux_plots.append((name, unit))
+
+    w("## Linux boot\n")
+    w("On the guest kernel's printk clock (its console timestamps, zero when the kernel "
+      "starts its clock, i.e. after the shim built the domain): to `Run /init as init "
+      "process`, and to the workload's start (`WORKLOAD-START`, written to /dev/kmsg by "
+      "/init); and `xl create` to the domain's end as dom0 timed it (shim boot, kernel "
+      "boot, workloads, shutdown). Seconds, median (min-max), ratio to the reference.\n")
+    rows = []
+    for v in linux_vcpus:
+        for key, label in (("init_s", "kernel start to /init"),
+                           ("workload_start_s", "kernel start to workload start"),
+                           ("seconds", "xl create to the domain's end")):
+            def met(r, key=key):
+                x = r.get(key) if key == "seconds" else (r.get("boot") or {}).get(key)
+                return x if isinstance(x, (int, float)) else None
+            rows.append([str(v), label] +
+                        [spread(linux_per_run(met, c, v)[0], 2) for c in configs] +
+                        [ratio_spread(linux_per_run(met, c, v)[1]) for c in others])
+    if rows:
+        w(table(["vCPUs", "milestone"] + ["%s s" % c for c in configs] +
+                ["%s / ref" % c for c in others], rows))
+    else:
+        w("Not run in this benchmark.")
+    w("")
+
+    w("## Flush safety: ipi vs defer\n")
+    w("`%s` (`flush-safety=ipi`, Xen's rule: a retype flush goes by IPI and waits for "
+      "every target vCPU) against `%s` (`flush-safety=defer`: the retype flush may go to "
+      "L0; docs/flush-safety.md), same run. Retype-heavy: the `retype` and `ptstress` "
+      "guests, 4 vCPUs on 2 L0 CPUs (2x overcommit) and on 1 (4x), `xl create` to "
+      "poweroff in s (lower is better). Fork-heavy: Linux `fork-exec` and `build` with 4 "
+      "vCPUs (2x) and 8 (4x) on 2 L0 CPUs (higher is better). Counters from the shim's "
+      "flush telemetry, summed over runs: `retype-ipi` / `retype-assisted` (retype "
+      "flushes by IPI / by L0), and the defer grace periods: `defer-retypes` (retype "
+      "flushes that took the epoch path instead of the IPI interlock), `defer-waited` "
+      "(of those, how many found a CPU inside a walk and waited), `defer-fallback` (the "
+      "wait hit its bound: the IPI interlock after all). flush-safety=defer parks no "
+      "page: it waits for walks, never for the other vCPUs' IPI handling.\n"
+      % (POLICY_IPI, POLICY_DEFER))
+    pol_rows = []
+    if POLICY_IPI in configs and POLICY_DEFER in configs:
+        pol = {(r["guest"], r["config"], r["overcommit"], r["run"]): r
+               for r in ok if r["kind"] == "policy"}
+        items = []
+        if meta.get("policy") == "1":
+            for g in ("retype", "ptstress"):
+                for o in (2, 4):
+                    items.append(("%s guest" % g, "%dx" % o, "s",
+                                  lambda c, run, g=g, o=o: pol.get((g, c, o, run)),
+                                  lambda r: r["seconds"] if isinstance(r["seconds"], (int, float))
+                                  else None))
+        for wname in ("fork-exec", "build"):
+            for v, o in ((4, "2x"), (8, "4x")):
+                if v in linux_vcpus:
+                    items.append(("Linux %s" % wname, o, wl_unit(ok, wname),
+                                  lambda c, run, v=v: lx.get((c, v, run)), wl_metric(wname)))
+        for label, o, unit, get, met in items:
+            a_vals, d_vals, rat = [], [], []
+            counters = {c: {} for c in (POLICY_IPI, POLICY_DEFER)}
+            for run in nruns:
+                a, d = get(POLICY_IPI, run), get(POLICY_DEFER, run)
+                x, y = (met(a) if a else None), (met(d) if d else None)
+                if x is not None:
+                    a_vals.append(x)
+                if y is not None:
+                    d_vals.append(y)
+                if x and y is not None:
+                    rat.append(y / x)
+                for c, r in ((POLICY_IPI, a), (POLICY_DEFER, d)):
+                    t = (r or {}).get("shim_telemetry") or {}
+                    for src in (t.get("flush_stats") or {}, t.get("safety") or {}):
+                        for key in ("retype-ipi", "retype-assisted", "defer-retypes",
+                                    "defer-waited", "defer-fallback"):
+                            if isinstance(src.get(key), int):
+                                counters[c][key] = counters[c].get(key, 0) + src[key]
+
+            def cnt(c):
+                k = counters[c]
+                if not k:
+                    return "n/a"
+                return "%s / %s / %s / %s / %s" % tuple(
+                    str(k.get(x, "n/a")) for x in ("retype-ipi", "retype-assisted", "defer-retypes",
+                                                   "defer-waited", "defer-fallback"))
+            pol_rows.append([label, o, "%s %s" % (spread(a_vals, 2), unit),
+                             "%s %s" % (spread(d_vals, 2), unit), ratio_spread(rat),
+                             cnt(POLICY_IPI), cnt(POLICY_DEFER)])
+    if pol_rows:
+        w(table(["workload", "overcommit", "ipi", "defer", "defer / ipi",
+                 "ipi: retype-ipi / retype-assisted / defer-retypes / waited / fallback",
+                 "defer: retype-ipi / retype-assisted / defer-retypes / waited / fallback"],
+                pol_rows))
+    else:
+        w("Not run in this benchmark (it needs both %s and %s)." % (POLICY_IPI, POLICY_DEFER))
+    w("")
 
     w("## Runs\n")
     w("%d guest runs, %d passed.\n" % (len(runs), len(runs) - len(failed)))
+    retried = [r for r in runs if r.get("retries")]
+    w("Retries (a reference-shim guest whose shim triple-faulted, or any guest L0 "
+      "stalled under, run again in a new L0 boot and judged by that run): %d.\n"
+      % sum(r["retries"] for r in retried))
+    if retried:
+        w(table(["run", "configuration", "vCPUs", "guest", "retries", "why", "final verdict"],
+                [[str(r["run"]), r["config"], str(r["vcpus"]), r["guest"], str(r["retries"]),
+                  "; ".join(r["retry_why"]).replace("|", "/")[:120], r["verdict"]]
+                 for r in retried]))
+        w("")
     if failed:
         w(table(["run", "configuration", "vCPUs", "guest", "verdict", "why"],
                 [[str(r["run"]), r["config"], str(r["vcpus"]), r["guest"], r["verdict"],
@@ -505,12 +701,38 @@ def report(src, outdir):
                 f.write("%d %s\n" % (v, " ".join(cols)))
         plots = ", ".join("'%s' using 1:%d with linespoints title '%s'" % (dat, i + 2, c)
                           for i, c in enumerate(configs))
+        # No passed flushbench run at all (e.g. --parts without it): an
+        # empty plot, and the checker reports the missing rows.
+        has = any(per_run(method_metric(method, "ops_per_s"), c, v)[0]
+                  for c in configs for v in vcpus_list)
         gnuplot("set terminal png size 800,500\nset output 'throughput-%s.png'\n"
                 "set title '%s: flushes/s vs guest vCPUs (L0 CPUs %s)'\n"
                 "set xlabel 'guest vCPUs'\nset ylabel 'flushes/s (median over runs)'\n"
-                "set logscale y\nset key outside\nset xtics (%s)\nplot %s\n"
-                % (method, method, meta.get("l0_cpus"),
-                   ", ".join(str(v) for v in vcpus_list), plots), outdir)
+                "%s\nset key outside\nset xtics (%s)\nplot %s\n"
+                % (method, method, meta.get("l0_cpus"), "set logscale y" if has else "",
+                   ", ".join(str(v) for v in vcpus_list),
+                   plots if has else "1 title 'no data'"), outdir)
+    # Linux workloads: rate vs vCPUs per configuration.
+    for name, unit in linux_plots:
+        dat = "linux-%s.dat" % name
+        with open(os.path.join(outdir, dat), "w") as f:
+            f.write("# vcpus " + " ".join(configs) + "\n")
+            for v in linux_vcpus:
+                cols = []
+                for c in configs:
+                    vals = linux_per_run(wl_metric(name), c, v)[0]
+                    cols.append("%g" % statistics.median(vals) if vals else "NaN")
+                f.write("%d %s\n" % (v, " ".join(cols)))
+        plots = ", ".join("'%s' using 1:%d with linespoints title '%s'" % (dat, i + 2, c)
+                          for i, c in enumerate(configs))
+        if not any(linux_per_run(wl_metric(name), c, v)[0] for c in configs for v in linux_vcpus):
+            plots = "1 title 'no data'"
+        gnuplot("set terminal png size 800,500\nset output 'linux-%s.png'\n"
+                "set title 'Linux %s: %s vs guest vCPUs (L0 CPUs %s)'\n"
+                "set xlabel 'guest vCPUs'\nset ylabel '%s (median over runs)'\n"
+                "set key outside\nset xtics (%s)\nplot %s\n"
+                % (name, name, unit, meta.get("l0_cpus"), unit,
+                   ", ".join(str(v) for v in linux_vcpus), plots), outdir)
     # Latency distribution per flush method (shim telemetry).
     with open(os.path.join(outdir, "flush-latency.dat"), "w") as f:
         keys = sorted(hists)

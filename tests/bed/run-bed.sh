@@ -644,6 +644,13 @@ if [ ${#rerun[@]} -gt 0 ]; then
         case "$1" in
             --retry-shim-triple-fault) shift ;;
             --guest|--name|--retry-l0-stall) shift 2 ;;
+            # Per-guest options the rerun checks against its own guests:
+            # keep only those of guests run again.
+            --guest-viridian|--expect-status|--expect-fail)
+                case " ${rerun[*]} " in
+                    *" ${2%%=*} "*) rargs+=("$1" "$2") ;;
+                esac
+                shift 2 ;;
             *) rargs+=("$1"); shift ;;
         esac
     done

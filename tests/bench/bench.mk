@@ -2,12 +2,15 @@
 # docs/bench.md).
 #
 #   make bench        every configuration x guest vCPUs 1,2,4,8 on the Xen
-#                     bed, BENCH_RUNS runs interleaved (tens of minutes):
+#                     bed, flushbench and Debian's Linux with the workload
+#                     initramfs, the flush-safety ipi vs defer guests,
+#                     BENCH_RUNS runs interleaved (an hour or more):
 #                     build/bench/results.json, report.md, *.png
-#   make bench-quick  flushbench only, reference + minishim flush=auto,
-#                     3 runs in one L0 boot (a few minutes); checks that a
-#                     complete, well-formed report comes out (never a
-#                     timing). Part of make test.
+#   make bench-quick  reference + minishim flush=auto: flushbench (2 vCPUs)
+#                     and Linux with the workloads (1 vCPU, all quick),
+#                     3 runs (a few minutes); checks that a complete,
+#                     well-formed report comes out (never a timing). Part
+#                     of make test.
 #   make workload     the Linux workload program, static
 #                     (tests/guests/linux/workload.c)
 #   make test-bench-tools  the workload program on this host and the report
@@ -17,14 +20,16 @@
 #                     (scripts/soak-flushbench.sh; SOAK_ARGS for its options,
 #                     default flush=ipi, 2 vCPUs)
 #
-# Knobs: BENCH_RUNS (5), BENCH_VCPUS ("1 2 4 8"), BENCH_ITERS (64),
-# BENCH_L0_CPUS (2), BENCH_CONFIGS, BENCH_ARGS (more scripts/bench.sh options).
+# Knobs: BENCH_RUNS (5), BENCH_VCPUS ("1 2 4 8"), BENCH_LINUX_VCPUS
+# ("1 2 4 8", or none), BENCH_ITERS (64), BENCH_L0_CPUS (2), BENCH_CONFIGS,
+# BENCH_ARGS (more scripts/bench.sh options: --linux-args, --no-policy, ...).
 
 BENCH_RUNS    ?= 5
 BENCH_VCPUS   ?= 1 2 4 8
 BENCH_ITERS   ?= 64
 BENCH_L0_CPUS ?= 2
-BENCH_CONFIGS ?= reference minishim-auto minishim-hyperv minishim-ipi
+BENCH_LINUX_VCPUS ?= 1 2 4 8
+BENCH_CONFIGS ?= reference minishim-auto minishim-hyperv minishim-ipi minishim-defer
 WORKLOAD      := $(BUILD)/workload
 
 .PHONY: bench bench-quick workload test-bench-tools soak-flushbench
@@ -37,9 +42,9 @@ soak-flushbench: $(IMAGE) $(GUEST_ELFS) | $(DEPS_STAMP)
 bench: $(IMAGE) $(GUEST_ELFS) $(WORKLOAD) | $(DEPS_STAMP)
 	$(Q)BUILD=$(BUILD) scripts/bench.sh --runs $(BENCH_RUNS) --vcpus "$(BENCH_VCPUS)" \
 	    --iters $(BENCH_ITERS) --l0-cpus $(BENCH_L0_CPUS) --configs "$(BENCH_CONFIGS)" \
-	    $(BENCH_ARGS)
+	    --linux-vcpus "$(or $(BENCH_LINUX_VCPUS),none)" $(BENCH_ARGS)
 
-bench-quick: $(IMAGE) $(GUEST_ELFS) | $(DEPS_STAMP)
+bench-quick: $(IMAGE) $(GUEST_ELFS) $(WORKLOAD) | $(DEPS_STAMP)
 	$(Q)BUILD=$(BUILD) scripts/bench.sh --quick --out $(BUILD)/bench-quick
 	$(Q)tests/bench/test-check.sh $(BUILD)/bench-quick
 
