@@ -605,6 +605,15 @@ for name in "${names[@]}"; do
             rerun+=("$name")
         fi
     fi
+    # Any shim's triple fault whose captured state is L0's own (L0's dump
+    # shows RIP in L0 Xen's text, ffff82d0..., e.g. svm_asm_do_resume
+    # after VMRUN): the bed's nested SVM handed the vCPU L0's host
+    # context (docs/bed.md). Named, never retried for minishim.
+    if [ "$v" = FAIL ] && [ -n "$domid" ] && [ "$domid" != none ] &&
+       grep -A 4 -E "\(XEN\) .*[^0-9a-z]d${domid}v[0-9]+ Triple fault" "$l0log" |
+       grep -qE "RIP: +e008:\[<ffff82d0"; then
+        why="${why:+$why; }the triple fault's CPU state is L0 Xen's own (RIP in L0's text): the bed's nested-SVM fault, docs/bed.md"
+    fi
     # L0 stalled before this guest was judged: not the guest's verdict.
     if [ "$v" = FAIL ] && [ $stalled = 1 ] && [ "${why#not run to the end}" != "$why" ]; then
         v=RETRY; why="L0 stalled ($abort): run again below"
