@@ -11,6 +11,7 @@
 #include <minishim/arch.h>
 #include <minishim/flush.h>
 #include <minishim/inject.h>
+#include <minishim/ipi.h>
 #include <minishim/layout.h>
 #include <minishim/percpu.h>
 #include <minishim/pt_walk.h>

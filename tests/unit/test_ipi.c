@@ -10,6 +10,7 @@
 #include <string.h>
 #include <minishim/apic.h>
 #include <minishim/console.h>
+#include <minishim/flush.h>
 #include <minishim/ipi.h>
 #include <minishim/percpu.h>
 #include <minishim/smp.h>
@@ -96,7 +97,7 @@ Test(ipi, empty_remote_set_sends_nothing)
     online(4);
     ipi_set_send_hook(send_hook);
     ipi_call_mask(&m, record, NULL, true);
-    ipi_flush_mask(&m, &(struct flush_request){ .flags = FLUSH_TLB });
+    flush_ipi_mask(&m, &(struct flush_request){ .flags = FLUSH_TLB });
     cr_expect_eq(nr_sends, 0);
 }
 
@@ -125,7 +126,7 @@ Test(ipi, flush_runs_flush_local_on_each_target)
     online(4);
     ipi_set_send_hook(send_hook);
     deliver = true;
-    ipi_flush_mask(&m, &req);
+    flush_ipi_mask(&m, &req);
     cr_expect_eq(last_vector, IPI_VECTOR_FLUSH);
     cr_expect_eq(fake_cpu_global_flushes[1], 1);
     cr_expect_eq(fake_cpu_global_flushes[3], 1);
@@ -421,5 +422,36 @@ Test(ipi, inject_cpu_stall_then_serves)
     cr_expect_gt(fake_tsc - t0, 1000, "it stalled");
     cr_expect_eq(ran_on[1], 1);
     inject_init(NULL);
+    ipi_set_send_hook(NULL);
+}
+
+static unsigned int async_ran[NR_CPUS];
+static void async_fn(void) { async_ran[fake_cpu_id]++; }
+static struct ipi_async async_work = { .fn = async_fn };
+
+/* Slotless work: posting never waits (not even for an earlier no-wait
+ * call's slot), a CPU posted to twice before it serves runs the work
+ * once, and the caller and offline CPUs are never posted to. */
+Test(ipi, async_work_is_posted_without_waiting_and_coalesces)
+{
+    cpumask_t m = mask_of(0, 1, 2);
+
+    online(2);
+    ipi_set_send_hook(send_hook);
+    deliver = false;
+    ipi_call_mask(&m, record, NULL, false);       /* slot left busy */
+    ipi_async_post(&async_work, &m, IPI_VECTOR_FLUSH);
+    ipi_async_post(&async_work, &m, IPI_VECTOR_FLUSH);
+    cr_expect_eq(nr_sends, 3, "sent at once, no wait for the busy slot");
+    cr_expect_eq(last_vector, IPI_VECTOR_FLUSH);
+    cr_expect_eq(sent_to.bits[0], 1ULL << 1, "only CPU 1: not self, not offline");
+    cr_expect_eq(async_ran[1], 0, "nothing runs before the target serves");
+    fake_cpu_id = 1;
+    ipi_service();
+    ipi_service();
+    fake_cpu_id = 0;
+    cr_expect_eq(async_ran[1], 1, "two posts, one run");
+    cr_expect_eq(ran_on[1], 1, "the slotted call ran too");
+    cr_expect_eq(async_ran[0] + async_ran[2], 0);
     ipi_set_send_hook(NULL);
 }

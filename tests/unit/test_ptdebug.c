@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <minishim/cmdline.h>
 #include <minishim/inject.h>
+#include <minishim/ipi.h>
 #include <minishim/ptdebug.h>
 #include <minishim/smp.h>
 #include <minishim/spurious_pf.h>
@@ -222,7 +223,7 @@ Test(ptdebug_walker, walker_delay_before_the_level_1_read_with_irqs_off)
 static uint32_t gen_at_retype_send;
 static mfn_t watched;
 
-/* The real ipi_flush_mask with this as the APIC: record the watched
+/* The real flush_ipi_mask with this as the APIC: record the watched
  * frame's generation when the retype flush goes out, then serve it as
  * each target would. */
 static void send_hook(const cpumask_t *targets, unsigned int vector)

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <minishim/apic.h>
+#include <minishim/ipi.h>
 #include <minishim/pv_evtchn_fifo.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
