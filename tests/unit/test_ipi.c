@@ -322,16 +322,7 @@ Test(ipi, lost_interrupt_is_resent)
 
 /* ---- the IPI fault points (inject=ipi-drop|ipi-dup|ipi-delay|cpu-stall) ---- */
 
-#include <minishim/inject.h>
-
-static void arm(enum inject_point p, uint32_t n)
-{
-    struct inject_config c;
-
-    memset(&c, 0, sizeof(c));
-    c.count[p] = n;
-    inject_init(&c);
-}
+#include "fake/fake_inject.h"
 
 /* A dropped IPI: the sender's resend brings the request to the target,
  * which serves it once. Without the drop, no resend would be counted. */
@@ -345,7 +336,7 @@ Test(ipi, inject_drop_is_recovered_by_the_resend)
     deliver = true;
     nr_sends = 0;
     memset(ran_on, 0, sizeof(ran_on));
-    arm(INJECT_IPI_DROP, 1);
+    fake_inject_arm(INJECT_IPI_DROP, 1);
     ipi_call_mask(&m, record, NULL, true);
     cr_expect_eq(inject_fired(INJECT_IPI_DROP), 1);
     cr_expect_eq(ran_on[1], 1, "served once, after the resend");
@@ -366,14 +357,14 @@ Test(ipi, inject_dup_and_delay_are_served_once)
     deliver = true;
     nr_sends = 0;
     memset(ran_on, 0, sizeof(ran_on));
-    arm(INJECT_IPI_DUP, 1);
+    fake_inject_arm(INJECT_IPI_DUP, 1);
     ipi_call_mask(&m, record, NULL, true);
     cr_expect_eq(inject_fired(INJECT_IPI_DUP), 1);
     cr_expect_eq(nr_sends, 2);
     cr_expect_eq(ran_on[1], 1, "the request ran once");
 
     nr_sends = 0;
-    arm(INJECT_IPI_DELAY, 1);
+    fake_inject_arm(INJECT_IPI_DELAY, 1);
     uint64_t t0 = fake_tsc;
     ipi_call_mask(&m, record, NULL, true);
     cr_expect_eq(inject_fired(INJECT_IPI_DELAY), 1);
@@ -392,7 +383,7 @@ Test(ipi, inject_drop_of_an_event_check)
     online(2);
     ipi_set_send_hook(send_hook);
     nr_sends = 0;
-    arm(INJECT_IPI_DROP, 1);
+    fake_inject_arm(INJECT_IPI_DROP, 1);
     ipi_event_check(1);
     cr_expect_eq(nr_sends, 0);
     ipi_event_check(1);
@@ -413,7 +404,7 @@ Test(ipi, inject_cpu_stall_then_serves)
     memset(ran_on, 0, sizeof(ran_on));
     memset(&r, 0, sizeof(r));
     ipi_call_mask(&m, record, NULL, false);
-    arm(INJECT_CPU_STALL, 1);
+    fake_inject_arm(INJECT_CPU_STALL, 1);
     fake_cpu_id = 1;
     uint64_t t0 = fake_tsc;
     ipi_interrupt(&r);

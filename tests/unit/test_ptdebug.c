@@ -14,6 +14,7 @@
 #include <minishim/spurious_pf.h>
 #include "test_mm_env.h"
 #include "fake/fake_console.h"
+#include "fake/fake_inject.h"
 
 /* ------------------------------------------------------------ syntax --- */
 
@@ -336,14 +337,11 @@ Test(ptdebug_mm, assist_unsafe_lets_a_retype_flush_skip_the_ipis)
 
 Test(ptdebug_mm, without_assist_unsafe_the_rule_holds_even_with_a_fake_l0)
 {
-    struct inject_config ic;
     struct flush_stats st;
 
-    memset(&ic, 0, sizeof(ic));
-    ic.count[INJECT_FAKE_L0_FLUSH] = INJECT_COUNT_ALWAYS;
     cr_assert_eq(pin(G(3), 1), 0);
     cr_assert_eq(unpin(G(3)), 0);
-    inject_init(&ic);
+    fake_inject_arm(INJECT_FAKE_L0_FLUSH, INJECT_COUNT_ALWAYS);
     fake_ipi_reset(true);
     cr_assert_eq(pv_mm_get_page_and_type(G(3), PGT_WRITABLE), 0);
     cr_assert_eq(fake_nr_ipi_calls, 1, "the retype flush is an IPI flush");
