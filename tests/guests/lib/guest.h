@@ -163,6 +163,10 @@ unsigned int guest_start_vcpus(unsigned int max, unsigned long entry, uint8_t *s
  * kstack_top as the kernel stack a trap from user mode lands on
  * (stack_switch). */
 void guest_user_mode_init(const void *kstack_top);
+/* The body of a vCPU guest_start_vcpus started: set ran[id], run
+ * work(id), then go down (VCPUOP_down), for good. */
+void __noreturn guest_vcpu_run(unsigned long id, volatile unsigned long *ran,
+                               void (*work)(unsigned long id));
 /* Wait until vCPU id is down (VCPUOP_is_up 0); false (a check) if it
  * never goes. */
 bool guest_wait_vcpu_down(unsigned int id);

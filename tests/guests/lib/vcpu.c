@@ -64,3 +64,12 @@ void guest_user_mode_init(const void *kstack_top)
     rc = hypercall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS, (unsigned long)kstack_top);
     check(rc == 0, "stack_switch = %ld", rc);
 }
+
+void __noreturn guest_vcpu_run(unsigned long id, volatile unsigned long *ran,
+                               void (*work)(unsigned long id))
+{
+    __atomic_store_n(&ran[id], 1, __ATOMIC_SEQ_CST);
+    work(id);
+    for (;;)
+        hypercall_vcpu_op(VCPUOP_down, (unsigned int)id, NULL);
+}

@@ -165,11 +165,7 @@ GUEST_AP_ENTRY(ap_entry, ap_main);
 
 void ap_main(unsigned long id)
 {
-    id %= MAX_VCPUS;
-    __atomic_store_n(&ran[id], 1, __ATOMIC_SEQ_CST);
-    reader(id);
-    for (;;)
-        hypercall_vcpu_op(VCPUOP_down, (unsigned int)id, NULL);
+    guest_vcpu_run(id % MAX_VCPUS, ran, reader);
 }
 
 
