@@ -8,6 +8,8 @@
 #include <minishim/xen-public.h>
 #include <xen/vcpu.h>
 #include <xen/hvm/hvm_vcpu.h>
+#include <xen/grant_table.h>
+#include <xen/arch-x86/cpuid.h>
 #include <minishim/arch.h>
 #include <minishim/console.h>
 #include <minishim/inject.h>
@@ -254,4 +256,47 @@ int xen_vcpu_op(int cmd, unsigned int vcpu)
     if (inject_hit(INJECT_L0_VCPUOP_FAIL))
         return -INJECT_L0_ERRNO;
     return (int)xen_hypercall(__HYPERVISOR_vcpu_op, (unsigned long)cmd, vcpu, 0, 0, 0);
+}
+
+/*
+ * The shim domain's id in L0 (public arch-x86/cpuid.h: leaf base+4, ECX
+ * holds it when EAX has XEN_HVM_CPUID_DOMID_PRESENT). Xen's own shim
+ * (get_initial_domain_id in xen/arch/x86/pv/shim.c) takes 1 when the flag
+ * is missing; so do we. -ENODEV without a Xen L0.
+ */
+int xen_domid(uint16_t *out)
+{
+    const struct l0_detect *d = l0_detected();
+    struct cpuid_regs r;
+
+    if (!ready || !d || !d->xen)
+        return -XEN_ENODEV;
+    arch_cpuid(d->xen_base + 4, 0, &r);
+    *out = (r.eax & XEN_HVM_CPUID_DOMID_PRESENT) ? (domid_t)r.ecx : 1;
+    return 0;
+}
+
+/* GNTTABOP_query_size on L0 for q->dom: L0's rc; q filled by L0. */
+long xen_gnttab_query_size(struct gnttab_query_size *q)
+{
+    return xen_hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_query_size,
+                         (unsigned long)q, 1, 0, 0);
+}
+
+/*
+ * XENMAPSPACE_grant_table (public memory.h): L0 puts shared frame idx of
+ * the shim domain's grant table (grown to idx + 1 if needed) at gpfn;
+ * the RAM page that was there goes back to L0 (xenmem_add_to_physmap_one
+ * in xen/arch/x86/mm.c removes a RAM page it replaces).
+ */
+int xen_map_grant_frame(unsigned int idx, uint64_t gpfn)
+{
+    struct xen_add_to_physmap xatp = {
+        .domid = DOMID_SELF,
+        .space = XENMAPSPACE_grant_table,
+        .idx = idx,                     /* shared, not XENMAPIDX_grant_table_status */
+        .gpfn = gpfn,
+    };
+
+    return (int)xen_memory_op(XENMEM_add_to_physmap, &xatp);
 }

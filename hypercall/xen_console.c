@@ -133,6 +133,33 @@ void xen_pvconsole_write(const char *s, size_t len)
     }
 }
 
+/*
+ * Input: what xenconsoled put on the ring's in[] side (`xl console`
+ * typed into dom0). Consumed bytes free room, which xenconsoled learns of
+ * through the port as for output (xen/io/console.h: a consumer notifies
+ * after moving its index). A producer index more than a ring ahead is a
+ * corrupt ring: nothing is taken.
+ */
+size_t xen_pvconsole_read(char *buf, size_t len)
+{
+    XENCONS_RING_IDX cons, prod;
+    size_t n = 0;
+
+    if (!ring)
+        return 0;
+    cons = ring->in_cons;
+    prod = __atomic_load_n(&ring->in_prod, __ATOMIC_ACQUIRE);
+    if ((XENCONS_RING_IDX)(prod - cons) > sizeof(ring->in))
+        return 0;
+    while (n < len && cons != prod)
+        buf[n++] = ring->in[MASK_XENCONS_IDX(cons++, ring->in)];
+    if (!n)
+        return 0;
+    __atomic_store_n(&ring->in_cons, cons, __ATOMIC_RELEASE);
+    notify();
+    return n;
+}
+
 unsigned long xen_pvconsole_dropped(void)
 {
     return dropped;

@@ -123,6 +123,26 @@ int l0_evtchn_bind(uint32_t port, l0_evtchn_handler_fn fn, void *arg)
     return l0_evtchn_unmask(port);
 }
 
+/* Stop handling port: masked in L0's shared_info (its events stay there),
+ * no handler. The port itself is not closed. */
+void l0_evtchn_unbind(uint32_t port)
+{
+    if (!shinfo || !port_ok(port))
+        return;
+    __atomic_fetch_or(&shinfo->evtchn_mask[port / BITS_PER_WORD],
+                      (xen_ulong_t)1 << (port % BITS_PER_WORD), __ATOMIC_SEQ_CST);
+    __atomic_store_n(&handlers[port].fn, NULL, __ATOMIC_RELEASE);
+}
+
+/* An event-channel op the guest's forwarded ports need on L0
+ * (alloc_unbound, bind_interdomain, close, status): L0's rc. */
+int l0_evtchn_op(int cmd, void *arg)
+{
+    if (!shinfo)
+        return -XEN_ENODEV;
+    return (int)evtchn_op(cmd, arg);
+}
+
 int l0_evtchn_send(uint32_t port)
 {
     struct evtchn_send s = { .port = port };

@@ -12,6 +12,13 @@
  * twice and raced on a line buffer's length, which can then step past
  * the buffer's end (Xen's console code takes console_lock the same way).
  * The guest's event goes out after the lock is dropped.
+ *
+ * Input (the ring's in[] side) is what the shim's console sources have
+ * (console_read: COM1's receive FIFO under QEMU-direct, L0's console ring
+ * on a Xen L0, i.e. `xl console`), as Xen's pv-shim feeds its serial
+ * input to the guest (xen/drivers/char/consoled.c consoled_guest_tx).
+ * There is no input interrupt: it is polled whenever a vCPU is idle
+ * (pv_vcpu_sleep, at least every sleep backstop) and on every kick.
  */
 #include <string.h>
 #include <minishim/arch.h>
@@ -121,14 +128,57 @@ out:
     return consumed;
 }
 
+/*
+ * Move pending input into in[]: only as many bytes as there is room for,
+ * the rest stays with its source (the UART's FIFO, L0's ring) until the
+ * guest has read; consoled_guest_tx drops a byte when in[] is full. The
+ * shim owns in_prod, but the page is the guest's: an in_cons more than a
+ * ring behind is a corrupt ring and takes nothing. True if bytes came.
+ */
+static bool feed_input(void)
+{
+    XENCONS_RING_IDX cons, prod;
+    char buf[64];
+    size_t room, n = 0;
+    unsigned long flags;
+
+    flags = spin_lock_irqsave(&cons_lock);
+    if (!ring)
+        goto out;
+    cons = __atomic_load_n(&ring->in_cons, __ATOMIC_ACQUIRE);
+    prod = ring->in_prod;
+    if ((XENCONS_RING_IDX)(prod - cons) > sizeof(ring->in))
+        goto out;
+    room = sizeof(ring->in) - (XENCONS_RING_IDX)(prod - cons);
+    n = console_read(buf, MIN(room, sizeof(buf)));
+    for (size_t i = 0; i < n; i++)
+        ring->in[MASK_XENCONS_IDX(prod++, ring->in)] = buf[i];
+    /* Data before index (the guest reads the index, then the data). */
+    __atomic_store_n(&ring->in_prod, prod, __ATOMIC_RELEASE);
+    if (n)
+        pr_debug("console: %lu input bytes to the guest's ring\n", (unsigned long)n);
+out:
+    spin_unlock_irqrestore(&cons_lock, flags);
+    return n != 0;
+}
+
+void pv_console_poll_input(void)
+{
+    if (feed_input())
+        pv_evtchn_set_pending(pv_dom.console_port);
+}
+
 void pv_console_kick(void)
 {
+    bool fed = feed_input();
+
+
     /* A backend notifies the frontend once it has consumed output
      * (xen/io/console.h); Xen's pv-shim does it in consoled_guest_rx()
      * (xen/drivers/char/consoled.c: pv_shim_inject_evtchn() on the
      * console port). The guest sees the port pending, and an upcall if
      * it left the port unmasked with events enabled. */
-    if (drain_ring())
+    if (drain_ring() || fed)
         pv_evtchn_set_pending(pv_dom.console_port);
 }
 

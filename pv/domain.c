@@ -153,7 +153,7 @@ int pv_mm_setup(void)
         .load_kernel_pt = mm_load_kernel_pt,
         .validate_seg_desc = pv_validate_seg_desc_page,
         .ldt_changed = pv_ldt_changed,
-        .domid = 0,
+        .domid = pv_dom.domid,
     };
     struct vcpu *v = &pv_dom.vcpus[0];
     mfn_t store, l4;

@@ -7,6 +7,18 @@
  * shim's own backends (the console ring): sending on one calls the
  * backend.
  *
+ * With a Xen L0 (pv_evtchn_use_l0), the guest's interdomain channels are
+ * L0's, as in Xen's shim (pv_shim_event_channel_op in
+ * xen/arch/x86/pv/shim.c): alloc_unbound and bind_interdomain go to L0
+ * and the guest's port number is L0's (a backend in dom0 binds to the
+ * number the frontend publishes in xenstore), send / close / status on
+ * such a port (ECS_L0) are L0's, and L0's upcall for it makes the guest
+ * port pending on the vCPU the guest bound it to. The shim's own ports
+ * (VIRQ, IPI, console, store) stay local, but their numbers are reserved
+ * in L0 with an unbound port to ourselves, as Xen's shim does for VIRQs,
+ * so L0 never hands the same number out for a forwarded channel.
+ * docs/pv-devices.md lists what goes where.
+ *
  * SMP: the port table, the VIRQ bindings and the poll mask are guarded by
  * evtchn_lock (Xen's d->event_lock), taken with interrupts off so that a
  * timer or IPI path on the same CPU can raise a VIRQ. Nothing under the
@@ -18,6 +30,7 @@
 #include <string.h>
 #include <minishim/console.h>
 #include <minishim/ipi.h>
+#include <minishim/l0.h>
 #include <minishim/percpu.h>
 #include <minishim/pv_evtchn_fifo.h>
 #include <minishim/pv_guest_access.h>
@@ -32,12 +45,13 @@
 
 /* Port 0 is reserved (Xen ECS_RESERVED): it stays ECS_FREE here, which
  * every operation treats the same way. */
-enum port_state { ECS_FREE, ECS_UNBOUND, ECS_VIRQ, ECS_IPI, ECS_SHIM };
+enum port_state { ECS_FREE, ECS_UNBOUND, ECS_VIRQ, ECS_IPI, ECS_SHIM, ECS_L0 };
 
 struct port {
     uint8_t state;
     uint8_t vcpu;               /* Xen notify_vcpu_id */
     uint16_t virq;
+    bool l0;                    /* the number is held in L0 (L0 mode)     */
     domid_t remote;
     evtchn_port_t remote_port;  /* ECS_SHIM: 0 = the port itself */
     void (*notify)(void);
@@ -46,6 +60,8 @@ struct port {
 
 static struct port ports[NR_PORTS];
 static spinlock_t evtchn_lock = SPINLOCK_INIT;
+/* Port numbers and interdomain channels are L0's (set once at boot). */
+static bool l0_mode;
 /* Xen d->poll_mask: vCPUs in SCHEDOP_poll (PV_MAX_VCPUS <= 32). */
 static uint64_t poll_mask;
 
@@ -54,6 +70,7 @@ _Static_assert(PV_MAX_VCPUS <= 64, "poll_mask has a bit per vCPU");
 void pv_evtchn_reset(void)
 {
     memset(ports, 0, sizeof(ports));
+    l0_mode = false;
     pv_fifo_forget();
     __atomic_store_n(&poll_mask, 0, __ATOMIC_SEQ_CST);
     for (unsigned int i = 0; i < PV_MAX_VCPUS; i++)
@@ -82,11 +99,50 @@ static evtchn_port_t get_free_port(void)
     return 0;
 }
 
+/* ------------------------------------------------ port numbers in L0 --- */
+
+/* L0 mode: a number for a port of the shim's own, reserved in L0 as an
+ * unbound port to ourselves (Xen's shim, EVTCHNOP_bind_virq). 0 outside
+ * L0 mode, or when L0 has none left. Called without the lock. */
+static evtchn_port_t l0_reserve(void)
+{
+    struct evtchn_alloc_unbound a = { .dom = DOMID_SELF, .remote_dom = DOMID_SELF };
+
+    if (!l0_mode || l0_evtchn_op(EVTCHNOP_alloc_unbound, &a))
+        return 0;
+    return a.port;                      /* never 0: take_port refuses it */
+}
+
+/* Give number p back to L0 (EVTCHNOP_close); without the lock. A number
+ * L0 would not close stays taken there, so it is never handed out again. */
+static long l0_release(evtchn_port_t p)
+{
+    struct evtchn_close c = { .port = p };
+    long rc = l0_evtchn_op(EVTCHNOP_close, &c);
+
+    if (rc)
+        pr_warn("evtchn: L0 refused to close port %u (%ld)\n", p, rc);
+    return rc;
+}
+
+/* Lock held: the port to take. L0 mode: L0's number want if it is free
+ * here (it is, unless L0 and the shim disagree); else the lowest free. */
+static evtchn_port_t take_port(evtchn_port_t want)
+{
+    if (!l0_mode)
+        return get_free_port();
+    if (!want || want >= NR_PORTS || ports[want].state != ECS_FREE ||
+        pv_fifo_is_busy(want))
+        return 0;
+    return want;
+}
+
 /* Take free port p with the binding in init (Xen evtchn_allocate_port +
  * evtchn_port_init: the FIFO priority back to the default). */
 static void claim_port(evtchn_port_t p, struct port init)
 {
     init.fifo = ports[p].fifo;
+    init.l0 = l0_mode;
     pv_fifo_port_init(&init.fifo);
     ports[p] = init;
 }
@@ -233,13 +289,16 @@ void pv_send_vcpu_virq(struct vcpu *v, unsigned int virq)
 
 evtchn_port_t pv_evtchn_alloc_shim_port(void (*notify)(void))
 {
+    evtchn_port_t want = l0_reserve();
     unsigned long f = lock();
-    evtchn_port_t p = get_free_port();
+    evtchn_port_t p = take_port(want);
 
     if (p)
         claim_port(p, (struct port){ .state = ECS_SHIM, .notify = notify,
                                      .remote = DOMID_SELF });
     unlock(f);
+    if (!p && want)
+        l0_release(want);
     return p;
 }
 
@@ -279,6 +338,7 @@ void pv_evtchn_move_vcpu_info(struct vcpu *v, struct vcpu_info *nvi)
 static long evtchn_send(evtchn_port_t p)
 {
     void (*notify)(void) = NULL;
+    bool to_l0 = false;
     unsigned long f;
     long rc = 0;
 
@@ -288,6 +348,9 @@ static long evtchn_send(evtchn_port_t p)
     switch (ports[p].state) {
     case ECS_SHIM:
         notify = ports[p].notify;
+        break;
+    case ECS_L0:
+        to_l0 = true;           /* Xen's shim: L0's send, L0's rc */
         break;
     case ECS_IPI:
         set_pending_port(p);
@@ -302,6 +365,8 @@ static long evtchn_send(evtchn_port_t p)
     /* The backend runs without the lock: it raises events itself. */
     if (notify)
         notify();
+    if (to_l0)
+        rc = l0_evtchn_send(p);
     return rc;
 }
 
@@ -330,11 +395,16 @@ static long evtchn_unmask(evtchn_port_t p)
     return 0;
 }
 
-/* Xen __evtchn_close + free_evtchn; lock held. */
-static long close_locked(evtchn_port_t p)
+/* Xen __evtchn_close + free_evtchn; lock held. *held is set when the
+ * number is still held in L0 (ECS_L0 when the channel is L0's): the
+ * caller gives it back with l0_close() after unlocking. */
+enum l0_hold { L0_HOLD_NONE, L0_HOLD_NUMBER, L0_HOLD_CHANNEL };
+
+static long close_locked(evtchn_port_t p, enum l0_hold *held)
 {
     struct shared_info *sh = pv_dom.shared_info;
 
+    *held = L0_HOLD_NONE;
     if (!port_is_valid(p) || ports[p].state == ECS_FREE)
         return -XEN_EINVAL;
     if (ports[p].state == ECS_SHIM)
@@ -350,6 +420,8 @@ static long close_locked(evtchn_port_t p)
         pv_fifo_clear_pending(p);
     else if (sh)
         test_and_clear(&sh->evtchn_pending[p / 64], bit(p));
+    if (ports[p].l0)
+        *held = ports[p].state == ECS_L0 ? L0_HOLD_CHANNEL : L0_HOLD_NUMBER;
     {
         struct fifo_port keep = ports[p].fifo;
 
@@ -359,12 +431,32 @@ static long close_locked(evtchn_port_t p)
     return 0;
 }
 
+/* After close_locked, without the lock: L0's side. The local port is free
+ * first, so an upcall in between finds nothing to raise; the number stays
+ * taken in L0 until this close, so L0 cannot hand it out meanwhile. A
+ * channel's close is L0's rc (Xen's shim); a reserved number's is not the
+ * guest's business. */
+static long l0_close(evtchn_port_t p, enum l0_hold held)
+{
+    long rc;
+
+    if (held == L0_HOLD_NONE)
+        return 0;
+    if (held == L0_HOLD_CHANNEL)
+        l0_evtchn_unbind(p);
+    rc = l0_release(p);
+    return held == L0_HOLD_CHANNEL ? rc : 0;
+}
+
 static long evtchn_close(evtchn_port_t p)
 {
+    enum l0_hold held;
     unsigned long f = lock();
-    long rc = close_locked(p);
+    long rc = close_locked(p, &held);
 
     unlock(f);
+    if (!rc)
+        rc = l0_close(p, held);
     return rc;
 }
 
@@ -389,6 +481,8 @@ static long evtchn_bind_vcpu(evtchn_port_t p, unsigned int vcpu)
         break;
     case ECS_UNBOUND:
     case ECS_SHIM:              /* interdomain, to the shim's backend */
+    case ECS_L0:                /* L0's upcall comes to the shim, which
+                                 * raises the port on this vCPU */
         ports[p].vcpu = (uint8_t)vcpu;
         break;
     default:                    /* IPI ports stay where they were bound */
@@ -405,23 +499,30 @@ static long evtchn_bind_vcpu(evtchn_port_t p, unsigned int vcpu)
 static long evtchn_reset(domid_t dom)
 {
     static mfn_t frames[PV_FIFO_MAX_FRAMES];    /* under reset_lock */
+    static uint8_t held[NR_PORTS];              /* under reset_lock */
     static spinlock_t reset_lock = SPINLOCK_INIT;
     unsigned int n;
     unsigned long f;
 
-    if (dom != DOMID_SELF)
+    if (dom != DOMID_SELF && !(l0_mode && dom == pv_dom.domid))
         return -XEN_ESRCH;      /* no other domain is visible */
     spin_lock(&reset_lock);
     f = lock();
-    for (evtchn_port_t p = 1; p < NR_PORTS; p++)
+    for (evtchn_port_t p = 1; p < NR_PORTS; p++) {
+        enum l0_hold h = L0_HOLD_NONE;
+
         if (ports[p].state != ECS_FREE && ports[p].state != ECS_SHIM)
-            close_locked(p);
+            close_locked(p, &h);
+        held[p] = (uint8_t)h;
+    }
     n = pv_fifo_destroy(frames, PV_FIFO_MAX_FRAMES);
     for (evtchn_port_t p = 0; p < NR_PORTS; p++)
         ports[p].fifo = (struct fifo_port){ 0 };
     unlock(f);
     for (unsigned int i = 0; i < n; i++)
         pv_mm_put_page_and_type(frames[i]);
+    for (evtchn_port_t p = 1; p < NR_PORTS; p++)
+        l0_close(p, (enum l0_hold)held[p]);
     spin_unlock(&reset_lock);
     return 0;
 }
@@ -429,7 +530,7 @@ static long evtchn_reset(domid_t dom)
 static long bind_virq(struct evtchn_bind_virq *b)
 {
     struct vcpu *v;
-    evtchn_port_t p;
+    evtchn_port_t p, want;
     unsigned long f;
 
     if (b->virq >= NR_VIRQS)
@@ -439,14 +540,19 @@ static long bind_virq(struct evtchn_bind_virq *b)
     if (b->vcpu >= pv_dom.nr_vcpus)
         return -XEN_ENOENT;
     v = &pv_dom.vcpus[b->vcpu];
+    want = l0_reserve();
     f = lock();
     if (v->virq_to_evtchn[b->virq]) {
         unlock(f);
+        if (want)
+            l0_release(want);
         return -XEN_EEXIST;
     }
-    p = get_free_port();
+    p = take_port(want);
     if (!p) {
         unlock(f);
+        if (want)
+            l0_release(want);
         return -XEN_ENOSPC;
     }
     claim_port(p, (struct port){ .state = ECS_VIRQ, .virq = (uint16_t)b->virq,
@@ -462,13 +568,25 @@ static long status(struct evtchn_status *s)
     const struct port *pt;
     unsigned long f;
 
-    if (s->dom != DOMID_SELF)
+    if (s->dom != DOMID_SELF && !(l0_mode && s->dom == pv_dom.domid))
         return -XEN_ESRCH;
     if (!port_is_valid(s->port))
         return -XEN_EINVAL;
     memset(&s->u, 0, sizeof(s->u));
     f = lock();
     pt = &ports[s->port];
+    if (pt->state == ECS_L0) {
+        /* Xen's shim: L0's status of its channel. The vCPU is ours: the
+         * guest binds it here (EVTCHNOP_bind_vcpu stays in the shim). */
+        unsigned int vcpu = pt->vcpu;
+        long rc;
+
+        unlock(f);
+        s->dom = DOMID_SELF;
+        rc = l0_evtchn_op(EVTCHNOP_status, s);
+        s->vcpu = vcpu;
+        return rc;
+    }
     s->vcpu = pt->vcpu;
     switch (pt->state) {
     case ECS_FREE: s->status = EVTCHNSTAT_closed; break;
@@ -485,13 +603,82 @@ static long status(struct evtchn_status *s)
 /* Allocate a port in state st bound to vcpu; 0 when the table is full. */
 static evtchn_port_t alloc_port(uint8_t st, unsigned int vcpu, domid_t remote)
 {
+    evtchn_port_t want = l0_reserve();
     unsigned long f = lock();
-    evtchn_port_t p = get_free_port();
+    evtchn_port_t p = take_port(want);
 
     if (p)
         claim_port(p, (struct port){ .state = st, .vcpu = (uint8_t)vcpu, .remote = remote });
     unlock(f);
+    if (!p && want)
+        l0_release(want);
     return p;
+}
+
+/* ------------------------------------------ channels that are L0's --- */
+
+/* L0's upcall for a forwarded channel (interrupt context, shim CPU 0):
+ * raise the guest's port of the same number on its vCPU. */
+static void l0_port_fired(uint32_t port, void *arg)
+{
+    unsigned long f;
+
+    (void)arg;
+    if (port >= NR_PORTS)
+        return;
+    f = lock();
+    if (ports[port].state == ECS_L0)
+        set_pending_port(port);
+    unlock(f);
+}
+
+/* L0 gave us channel p (alloc_unbound / bind_interdomain): the guest's
+ * port p, on vCPU 0. Xen's shim (evtchn_allocate_port on the number L0
+ * chose): -ENOSPC past our port space, -EBUSY for a number in use here;
+ * L0's channel is closed again then. */
+static long adopt_l0_channel(evtchn_port_t p, domid_t remote, evtchn_port_t rport)
+{
+    unsigned long f = lock();
+    long rc = 0;
+
+    if (p == 0 || p >= NR_PORTS)
+        rc = -XEN_ENOSPC;
+    else if (ports[p].state != ECS_FREE || pv_fifo_is_busy(p))
+        rc = -XEN_EBUSY;
+    else
+        claim_port(p, (struct port){ .state = ECS_L0, .remote = remote,
+                                     .remote_port = rport });
+    unlock(f);
+    if (!rc) {
+        /* Unmasks in L0: an event that came meanwhile is raised now. */
+        rc = l0_evtchn_bind(p, l0_port_fired, NULL);
+        if (rc) {
+            enum l0_hold h;
+
+            f = lock();
+            close_locked(p, &h);
+            unlock(f);
+        }
+    }
+    if (rc) {
+        pr_warn("evtchn: cannot take L0's channel %u (%ld)\n", p, rc);
+        if (p)
+            l0_release(p);
+    }
+    return rc;
+}
+
+long pv_evtchn_use_l0(void)
+{
+    if (!l0_evtchn_ready())
+        return -XEN_ENODEV;
+    l0_mode = true;
+    return 0;
+}
+
+bool pv_evtchn_is_l0(void)
+{
+    return l0_mode;
 }
 
 /* Xen setup_ports, on the switch to FIFO: every port keeps its 2-level
@@ -583,6 +770,17 @@ long do_event_channel_op(int cmd, uint64_t arg)
 
         if (copy_from_guest(&a, arg, sizeof(a)))
             return -XEN_EFAULT;
+        if (l0_mode) {
+            /* L0 checks dom and remote_dom and picks the number. */
+            rc = l0_evtchn_op(EVTCHNOP_alloc_unbound, &a);
+            if (!rc)
+                rc = adopt_l0_channel(a.port, a.remote_dom, 0);
+            if (!rc && copy_to_guest(arg, &a, sizeof(a))) {
+                evtchn_close(a.port);
+                rc = -XEN_EFAULT;
+            }
+            return rc;
+        }
         if (a.dom != DOMID_SELF)
             return -XEN_ESRCH;      /* no other domain is visible */
         a.port = alloc_port(ECS_UNBOUND, 0, a.remote_dom);
@@ -661,6 +859,23 @@ long do_event_channel_op(int cmd, uint64_t arg)
             return -XEN_EFAULT;
         return evtchn_reset(r.dom);
     }
+    case 14: {  /* EVTCHNOP_reset_cont (a tools-only name) */
+        struct evtchn_reset r;
+
+        /* Xen 4.17 evtchn_reset(d, true) resumes a preempted reset and
+         * says -EBUSY when none is in progress; the shim's reset is never
+         * preempted, so there is never one to resume. */
+        if (copy_from_guest(&r, arg, sizeof(r)))
+            return -XEN_EFAULT;
+        if (r.dom != DOMID_SELF)
+            return -XEN_ESRCH;      /* no other domain is visible */
+        return -XEN_EBUSY;
+    }
+    case EVTCHNOP_bind_pirq:
+        /* A domU behind a shim has no physical IRQs: Xen 4.17's pv-shim
+         * (xen/arch/x86/pv/shim.c pv_shim_event_channel_op, "No FIFO or
+         * PIRQ support") answers -EOPNOTSUPP without reading the argument. */
+        return -XEN_EOPNOTSUPP;
     case EVTCHNOP_init_control: {
         struct evtchn_init_control ic;
 
@@ -685,8 +900,25 @@ long do_event_channel_op(int cmd, uint64_t arg)
             return -XEN_EFAULT;
         return evtchn_set_priority(sp.port, sp.priority);
     }
+    case EVTCHNOP_bind_interdomain: {
+        struct evtchn_bind_interdomain b;
+
+        if (!l0_mode)
+            return -XEN_ENOSYS;         /* no other domain is visible */
+        if (copy_from_guest(&b, arg, sizeof(b)))
+            return -XEN_EFAULT;
+        /* L0 checks the remote domain and port, and picks local_port. */
+        rc = l0_evtchn_op(EVTCHNOP_bind_interdomain, &b);
+        if (!rc)
+            rc = adopt_l0_channel(b.local_port, b.remote_dom, b.remote_port);
+        if (!rc && copy_to_guest(arg, &b, sizeof(b))) {
+            evtchn_close(b.local_port);
+            rc = -XEN_EFAULT;
+        }
+        return rc;
+    }
     default:
-        /* bind_interdomain, bind_pirq. */
+        /* bind_pirq. */
         return -XEN_ENOSYS;
     }
 }

@@ -32,6 +32,16 @@ static long hc_get_debugreg(struct cpu_regs *r, const unsigned long *a) { (void)
 static long hc_memory_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_memory_op(A(0), A(1)); }
 static long hc_multicall(struct cpu_regs *r, const unsigned long *a) { return do_multicall(r, A(0), (unsigned int)A(1)); }
 static long hc_update_va_mapping(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_update_va_mapping(A(0), A(1), A(2)); }
+/* Xen 4.17 do_update_va_mapping_otherdomain: get_pg_owner(domid), then
+ * the same update. Only DOMID_SELF owns pages here; every other id is
+ * -ESRCH, as do_mmu_update's foreign domain (pv/mm.c). */
+static long hc_update_va_mapping_otherdomain(struct cpu_regs *r, const unsigned long *a)
+{
+    (void)r;
+    if ((uint16_t)A(3) != DOMID_SELF)
+        return -XEN_ESRCH;
+    return do_update_va_mapping(A(0), A(1), A(2));
+}
 static long hc_set_timer_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_timer_op(A(0)); }
 static long hc_xen_version(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_xen_version((int)A(0), A(1)); }
 static long hc_console_io(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_console_io((unsigned int)A(0), (unsigned int)A(1), A(2)); }
@@ -63,6 +73,7 @@ static const hc_fn hypercall_table[PV_NR_HYPERCALLS] = {
     [__HYPERVISOR_memory_op] = hc_memory_op,
     [__HYPERVISOR_multicall] = hc_multicall,
     [__HYPERVISOR_update_va_mapping] = hc_update_va_mapping,
+    [__HYPERVISOR_update_va_mapping_otherdomain] = hc_update_va_mapping_otherdomain,
     [__HYPERVISOR_set_timer_op] = hc_set_timer_op,
     [__HYPERVISOR_xen_version] = hc_xen_version,
     [__HYPERVISOR_console_io] = hc_console_io,
@@ -190,7 +201,16 @@ long do_sched_op(int cmd, uint64_t arg)
         return pv_evtchn_poll(pv_current(), (uint64_t)(uintptr_t)sp.ports.p,
                               sp.nr_ports, sp.timeout);
     }
-    case SCHEDOP_remote_shutdown:
+    case SCHEDOP_remote_shutdown: {
+        struct sched_remote_shutdown rs;
+
+        /* Xen 4.17 do_sched_op: -EFAULT, then rcu_lock_domain_by_id():
+         * no domain has a reserved id (DOMID_SELF included): -ESRCH;
+         * any other domain is refused by XSM_DM to a domU: -EPERM. */
+        if (copy_from_guest(&rs, arg, sizeof(rs)))
+            return -XEN_EFAULT;
+        return rs.domain_id >= DOMID_FIRST_RESERVED ? -XEN_ESRCH : -XEN_EPERM;
+    }
     case SCHEDOP_pin_override:
         return -XEN_EPERM;      /* privileged: XSM dummy policy */
     default:
@@ -394,6 +414,14 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
     case VCPUOP_register_runstate_memory_area:
     case VCPUOP_get_runstate_info:
         return pv_vcpu_op_info(cmd, v, arg);
+    case VCPUOP_send_nmi:
+        /* Xen 4.17 do_vcpu_op: a non-NULL argument is -EINVAL; the NMI
+         * reaches v's NMI handler on its next way out (pv/traps.c). */
+        if (arg)
+            return -XEN_EINVAL;
+        if (!__atomic_exchange_n(&v->nmi_pending, true, __ATOMIC_SEQ_CST))
+            pv_vcpu_kick(v);
+        return 0;
     default:
         return -XEN_ENOSYS;
     }

@@ -9,6 +9,8 @@
 #include <minishim/l0.h>
 #include <minishim/page_alloc.h>
 #include <minishim/pv_domain.h>
+#include <minishim/pv_grant.h>
+#include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
 #include <minishim/pv_store.h>
 #include <minishim/shim.h>
@@ -140,6 +142,13 @@ void __noreturn pv_start(paddr_t start_info)
         shim_shutdown(SHUTDOWN_crash);
     }
     frames_free(&kernel);       /* the builder copied what it needs */
+    /* The guest is the shim's domain in L0: its id, and its grant table
+     * is L0's (pv/grant_table.c); without a Xen L0, id 0 and a local one. */
+    if (xen_domid(&pv_dom.domid))
+        pv_dom.domid = 0;
+    pv_gnttab_init_l0(pv_dom.domid);
+    if (!pv_evtchn_use_l0())
+        pr_info("evtchn: the guest's interdomain channels and port numbers are L0's\n");
     rc = pv_mm_setup();
     if (rc) {
         pr_err("guest: the PV MMU refused the initial page tables (%d)\n", rc);

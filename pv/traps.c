@@ -87,7 +87,12 @@ static long register_callback(struct vcpu *v, const struct callback_register *re
         v->sysenter_mask_events = reg->flags & CALLBACKF_mask_events;
         return 0;
     case CALLBACKTYPE_nmi:
+        /* Xen register_guest_nmi_callback(): the NMI callback is the
+         * trap table's NMI slot, with events masked on entry. */
         v->nmi_callback = reg->address;
+        v->traps[X86_EXC_NMI] = (struct trap_info){
+            .vector = X86_EXC_NMI, .flags = 4, .cs = FLAT_KERNEL_CS,
+            .address = reg->address };
         return 0;
     default:
         return -XEN_ENOSYS;
@@ -111,7 +116,9 @@ long do_callback_op(int cmd, uint64_t arg)
             return -XEN_EFAULT;
         switch (unreg.type) {
         case CALLBACKTYPE_nmi:
+            /* Xen unregister_guest_nmi_callback(): the slot is cleared. */
             pv_current()->nmi_callback = 0;
+            memset(&pv_current()->traps[X86_EXC_NMI], 0, sizeof(struct trap_info));
             return 0;
         case CALLBACKTYPE_event:
         case CALLBACKTYPE_failsafe:
@@ -311,6 +318,22 @@ static void bounce_trap(struct vcpu *v, struct cpu_regs *regs, unsigned int vect
     create_bounce_frame(v, regs, ti->address, flags, ec);
 }
 
+/* A VCPUOP_send_nmi NMI on the way out, before events (Xen entry.S
+ * test_all_events -> process_nmi): not while the guest's NMI handler
+ * runs (until its HYPERVISOR_iret); with no handler in the trap table's
+ * NMI slot it is dropped (set_guest_nmi_trapbounce on a null bounce). */
+static void deliver_nmi(struct vcpu *v, struct cpu_regs *regs)
+{
+    const struct trap_info *ti = &v->traps[X86_EXC_NMI];
+
+    if (v->nmi_masked || !__atomic_exchange_n(&v->nmi_pending, false, __ATOMIC_SEQ_CST))
+        return;
+    if (!ti->address)
+        return;
+    v->nmi_masked = true;
+    create_bounce_frame(v, regs, ti->address, (ti->flags & 4) ? TBF_INTERRUPT : 0, 0);
+}
+
 /* Deliver pending events through the event callback (Xen's
  * test_all_events on the way out to the guest). */
 static void deliver_events(struct vcpu *v, struct cpu_regs *regs)
@@ -504,6 +527,8 @@ long do_iret(struct cpu_regs *regs)
     }
     /* Restore the upcall mask from the supplied EFLAGS.IF. */
     v->vcpu_info->evtchn_upcall_mask = !(c.rflags & EFLAGS_IF);
+    /* Xen do_iret: async_exception_cleanup() ends an NMI's masking. */
+    v->nmi_masked = false;
 
     if ((c.flags & VGCF_in_syscall) && is_canonical(c.rip)) {
         /* Xen leaves through sysretq/sysretl here (restore_all_guest):
@@ -1060,6 +1085,7 @@ out:
     pv_time_check(v);
     /* VCPUOP_down (on itself, or by another vCPU): stay here until up. */
     pv_vcpu_park(v);
+    deliver_nmi(v, regs);
     deliver_events(v, regs);
 }
 

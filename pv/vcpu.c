@@ -485,6 +485,9 @@ void pv_vcpu_sleep(struct vcpu *v)
     for (;;) {
         /* An expired timer raises VIRQ_TIMER on v, which unblocks it. */
         pv_time_check(v);
+        /* Console input has no interrupt: an idle vCPU looks for it
+         * (pv/console.c), so typed bytes wait at most one backstop. */
+        pv_console_poll_input();
         if (v->poll_deadline && pv_now_ns() >= v->poll_deadline)
             pv_evtchn_poll_expired(v);
         flags = arch_irq_save();

@@ -10,7 +10,13 @@
 #   minishim.action=poweroff   poweroff -f (default)
 #   minishim.action=reboot     reboot -f
 #   minishim.action=panic      echo c > /proc/sysrq-trigger (a kernel panic)
+#   minishim.action=wait       wait for dom0 (xl shutdown / xl reboot from
+#                              dom0 end it, through the kernel's xenbus
+#                              control/shutdown watch); powers off once the
+#                              online CPUs change (xl vcpu-set)
 #   minishim.forks=N           linuxcheck's fork+exec count (default 1000)
+#   minishim.hotplug=R         linuxcheck's CPU hot-unplug/plug rounds (none)
+#   minishim.conin=TEXT        linuxcheck reads TEXT from the console (hvc0)
 set -euo pipefail
 out=$1
 check=${2:-}
@@ -38,18 +44,31 @@ echo "minishim-linux: /init running (pid $$)"
 echo "minishim-linux: $(uname -sr), $(grep -c ^processor /proc/cpuinfo) CPU(s) online"
 if [ -e /etc/shell ]; then exec sh; fi
 action=poweroff forks=1000
+set --
 for w in $(cat /proc/cmdline); do
   case "$w" in
     minishim.action=*) action=${w#*=} ;;
     minishim.forks=*) forks=${w#*=} ;;
+    minishim.hotplug=*) set -- "$@" "hotplug=${w#*=}" ;;
+    minishim.conin=*) set -- "$@" "conin=${w#*=}" ;;
   esac
 done
 if [ -x /bin/linuxcheck ]; then
-  /bin/linuxcheck fork="$forks" || echo "minishim-linux: linuxcheck exited with status $?"
+  /bin/linuxcheck fork="$forks" "$@" || echo "minishim-linux: linuxcheck exited with status $?"
 else
   echo "RESULT linux PASS"
 fi
 case "$action" in
+  wait)
+    cpus=$(cat /sys/devices/system/cpu/online)
+    echo "minishim-linux: waiting for dom0 (CPUs online: $cpus)"
+    while :; do
+      now=$(cat /sys/devices/system/cpu/online)
+      if [ "$now" != "$cpus" ]; then
+        echo "minishim-linux: CPUs online now $now (was $cpus)"; break
+      fi
+      sleep 1
+    done ;;
   reboot) echo "minishim-linux: rebooting"; reboot -f ;;
   panic) echo "minishim-linux: panicking (sysrq c)"; echo c > /proc/sysrq-trigger ;;
   poweroff) ;;
@@ -59,6 +78,14 @@ echo "minishim-linux: powering off"
 poweroff -f
 INIT
 chmod +x "$root/init"
+# The kernel's orderly_poweroff / orderly_reboot (xl shutdown / xl reboot:
+# the xenbus control/shutdown watch) run /sbin/poweroff and /sbin/reboot
+# (without them Linux forces the issue itself); /init is no busybox init
+# to signal.
+for a in poweroff reboot; do
+  printf '#!/bin/sh\nexec /bin/%s -f\n' "$a" > "$root/sbin/$a"
+  chmod +x "$root/sbin/$a"
+done
 [ -z "$check" ] || cp "$check" "$root/bin/linuxcheck"
 [ "${LINUX_INIT_SHELL:-0}" = 1 ] && touch "$root/etc/shell"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9n) > "$out.tmp"

@@ -16,6 +16,14 @@ struct sink {
 
 static struct sink sinks[CONSOLE_MAX_SINKS];
 static unsigned int nr_sinks;
+
+struct source {
+    const char *name;
+    console_read_fn read;
+};
+
+static struct source sources[CONSOLE_MAX_SINKS];
+static unsigned int nr_sources;
 static enum log_level level = LOG_INFO;
 static spinlock_t console_lock = SPINLOCK_INIT;
 
@@ -30,6 +38,29 @@ bool console_add_sink(const char *name, console_write_fn write)
 void console_remove_all_sinks(void)
 {
     nr_sinks = 0;
+}
+
+bool console_add_source(const char *name, console_read_fn read)
+{
+    if (nr_sources == CONSOLE_MAX_SINKS)
+        return false;
+    sources[nr_sources++] = (struct source){ name, read };
+    return true;
+}
+
+void console_remove_all_sources(void)
+{
+    nr_sources = 0;
+}
+
+/* Callers serialise (pv/console.c's lock): sources keep no lock. */
+size_t console_read(char *buf, size_t len)
+{
+    size_t n = 0;
+
+    for (unsigned int i = 0; i < nr_sources && n < len; i++)
+        n += sources[i].read(buf + n, len - n);
+    return n;
 }
 
 void console_set_level(enum log_level lvl)

@@ -255,6 +255,7 @@ void __noreturn shim_main(paddr_t start_info)
     const char *guest_args;
     char err[160];
     int pvcons_rc = -XEN_ENODEV;
+    const char *input_from = "";
     int rc;
 
     /* COM1 first, so even a broken hvm_start_info is reported. */
@@ -270,14 +271,23 @@ void __noreturn shim_main(paddr_t start_info)
 
     /* Now apply console= and loglvl=. */
     console_remove_all_sinks();
-    if (shim_cfg.console & CONSOLE_COM1)
+    console_remove_all_sources();
+    if (shim_cfg.console & CONSOLE_COM1) {
         console_add_sink("com1", serial_write);
+        /* Input too, where a UART is there (a Xen PVH domU has none). */
+        if (serial_present() && console_add_source("com1", serial_read))
+            input_from = "com1";
+    }
     if ((shim_cfg.console & CONSOLE_XEN) && l0_kind() == L0_XEN)
         console_add_sink("xen", l0_console_write);
     if ((shim_cfg.console & CONSOLE_PV) && l0_kind() == L0_XEN) {
         pvcons_rc = xen_pvconsole_init();
-        if (pvcons_rc == 0)
+        if (pvcons_rc == 0) {
             console_add_sink("pv", xen_pvconsole_write);
+            if (console_add_source("pv", xen_pvconsole_read))
+                input_from = *input_from ? "com1 and L0's PV console ring" :
+                                           "L0's PV console ring";
+        }
     }
     console_set_level(shim_cfg.loglvl);
 
@@ -290,6 +300,7 @@ void __noreturn shim_main(paddr_t start_info)
             boot_info.cmdline);
     if (early_warnings[0])
         pr_warn("%s", early_warnings);
+    pr_info("console: guest console input from %s\n", *input_from ? input_from : "nowhere");
     if ((shim_cfg.console & CONSOLE_XEN) && shim_cfg.console_set && l0_kind() != L0_XEN)
         pr_info("console: 'xen' requested but L0 is not Xen; using the others\n");
     if ((shim_cfg.console & CONSOLE_PV) && l0_kind() == L0_XEN && pvcons_rc)

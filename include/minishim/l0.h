@@ -216,6 +216,8 @@ struct xencons_interface;
 int xen_pvconsole_init(void);
 bool xen_pvconsole_ready(void);
 void xen_pvconsole_write(const char *s, size_t len);
+/* Take up to len input bytes from the ring's in[] side (never waits). */
+size_t xen_pvconsole_read(char *buf, size_t len);
 unsigned long xen_pvconsole_dropped(void);
 /* Kicks of L0's console port that failed twice (their bytes stay in the
  * ring for the next kick), and the last error. */
@@ -248,6 +250,11 @@ struct shared_info *l0_shared_info(void);
 int l0_evtchn_bind(uint32_t port, l0_evtchn_handler_fn fn, void *arg);
 int l0_evtchn_unmask(uint32_t port);
 int l0_evtchn_send(uint32_t port);                      /* EVTCHNOP_send   */
+/* Mask port in L0 and drop its handler (the port stays open in L0). */
+void l0_evtchn_unbind(uint32_t port);
+/* EVTCHNOP_<cmd> on L0 with arg as given: L0's rc (-ENODEV before
+ * l0_evtchn_init). */
+int l0_evtchn_op(int cmd, void *arg);
 int l0_evtchn_status(uint32_t port, struct evtchn_status *st);
 void l0_evtchn_upcall(struct cpu_regs *regs);
 unsigned long l0_evtchn_nr_upcalls(void);
@@ -257,5 +264,13 @@ int xen_set_hvm_param(unsigned int index, uint64_t value);
 /* Move the page behind our frame from_gfn to frame to_gfn (XENMEM_
  * add_to_physmap, XENMAPSPACE_gmfn; L0 frees what was at to_gfn). */
 int xen_move_frame(uint64_t from_gfn, uint64_t to_gfn);
+/* The shim domain's id in L0 (CPUID base+4); -ENODEV without a Xen L0. */
+int xen_domid(uint16_t *out);
+/* GNTTABOP_query_size on L0 (the shim domain's own grant table). */
+struct gnttab_query_size;
+long xen_gnttab_query_size(struct gnttab_query_size *q);
+/* Map shared frame idx of L0's grant table for us at gpfn
+ * (XENMAPSPACE_grant_table); 0 or L0's errno. */
+int xen_map_grant_frame(unsigned int idx, uint64_t gpfn);
 
 #endif

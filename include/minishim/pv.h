@@ -80,6 +80,10 @@ struct vcpu {
     bool time_info_pending;         /* registered by another vCPU: write it
                                        when v next runs                    */
     int runstate_lock;              /* spinlock word for runstate           */
+    /* VCPUOP_send_nmi: Xen's nmi_pending, and its NMI bit of
+     * async_exception_mask (set while the guest's NMI handler runs,
+     * cleared by HYPERVISOR_iret). */
+    bool nmi_pending, nmi_masked;
 };
 
 struct pv_console_ring;
@@ -98,6 +102,7 @@ struct domain {
     struct start_info *start_info;  /* shim pointer to the guest's page  */
     mfn_t console_mfn, store_mfn;
     evtchn_port_t console_port, store_port;
+    domid_t domid;                  /* the shim domain's id in L0; 0: none  */
     unsigned int nr_vcpus;
     struct vcpu vcpus[PV_MAX_VCPUS];
 };

@@ -12,6 +12,10 @@
  * Every other sub-op answers -ENOSYS (Xen's default case). Grant frames
  * are FRAME_GUEST frames outside the P2M, as Xen shares its grant pages
  * with the domain: the guest maps them writable through the PV MMU.
+ *
+ * With a Xen L0 (pv_gnttab_init_l0), those frames are L0's grant frames
+ * of the shim's domain and query_size is L0's; other sub-ops answer
+ * -EOPNOTSUPP as Xen's own shim (docs/pv-devices.md).
  */
 #ifndef MINISHIM_PV_GRANT_H
 #define MINISHIM_PV_GRANT_H
@@ -31,6 +35,9 @@ struct pv_gnttab_config {
     /* A zeroed frame the guest may map (FRAME_GUEST); an invalid mfn when
      * memory is exhausted. */
     mfn_t (*alloc_frame)(void);
+    /* The table is L0's: each frame alloc_frame gives is replaced by L0's
+     * grant frame (XENMAPSPACE_grant_table), query_size goes to L0. */
+    bool l0;
 };
 
 /*
@@ -45,6 +52,14 @@ int pv_gnttab_reset(const struct pv_gnttab_config *cfg);
 unsigned int pv_gnttab_nr_frames(void);
 /* Frame i of the table (invalid mfn when i >= pv_gnttab_nr_frames()). */
 mfn_t pv_gnttab_frame(unsigned int i);
+
+/*
+ * Boot, after the L0 backend is up: use L0's grant table for the shim's
+ * domain (domid: its id in L0) when L0 has one; else the local table
+ * (with domid), logged. 0 when the table is L0's.
+ */
+int pv_gnttab_init_l0(uint16_t domid);
+bool pv_gnttab_is_l0(void);
 
 /* The hypercall (__HYPERVISOR_grant_table_op). */
 long do_grant_table_op(unsigned int cmd, uint64_t uop, unsigned int count);

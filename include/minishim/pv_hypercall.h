@@ -67,6 +67,8 @@ void pv_console_init(void);
 /* Drain the guest's console ring (start_info console page) to the shim
  * console; called on EVTCHNOP_send to its port. */
 void pv_console_kick(void);
+/* Move console input (console_read) into the guest's ring, notifying it. */
+void pv_console_poll_input(void);
 /* Drain the ring and flush half lines before the guest stops. */
 void pv_console_drain_final(void);
 
@@ -74,6 +76,11 @@ void pv_console_drain_final(void);
 void pv_evtchn_reset(void);
 /* Allocate a port bound to the shim itself (console); 0 on failure. */
 evtchn_port_t pv_evtchn_alloc_shim_port(void (*notify)(void));
+/* Boot, after the domain is built (l0_evtchn_init done): the guest's port
+ * numbers and interdomain channels become L0's (pv/event.c). 0, or
+ * -ENODEV without L0 event channels (the port space stays the shim's). */
+long pv_evtchn_use_l0(void);
+bool pv_evtchn_is_l0(void);
 void pv_evtchn_set_shim_remote(evtchn_port_t p, domid_t dom, evtchn_port_t rport);
 /* Mark port pending and raise the upcall as Xen's evtchn_set_pending. */
 void pv_evtchn_set_pending(evtchn_port_t port);

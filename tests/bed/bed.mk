@@ -42,7 +42,7 @@ BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
 
 # BED_GUEST_VCPUS: guests that need more than one vCPU, as NAME=N.
-BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=3 spurious=2 ptstress=2
+BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=3 spurious=2 ptstress=2 gfuzz=2
 bed_guest_vcpus = $(foreach e,$(BED_GUEST_VCPUS),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
                          :$(lastword $(subst =, ,$(e)))))
@@ -114,6 +114,9 @@ BED_EXPECT_LOG_IPI  ?= 'smp=$(BED_FLUSH_STATS)ipi .* ipi-policy=[1-9][0-9]* .* a
 # BED_FLUSH_FALLBACK=0 skips this run (one more L0 boot; the guest takes
 # ~160 s of nested TCG on IPIs).
 BED_FLUSH_FALLBACK ?= 1
+# The gnttab guest's grant table is L0's (pv/grant_table.c): the frame it
+# maps and writes an entry into is L0's grant frame 0 of the shim domain.
+BED_EXPECT_LOG_GNTTAB ?= 'gnttab=^grant table: L0.s frame 0 at mfn [0-9a-f]+'
 BED_FLUSH_FALLBACK_CMDLINE := pv-shim console=xen,pv inject=l0-flush-fail:all
 BED_FLUSH_FALLBACK_TIMEOUT ?= 300
 BED_EXPECT_LOG_FALLBACK ?= 'smp=$(BED_FLUSH_STATS)auto .* assisted=0 ipi-fallback=[1-9][0-9]* .* assist-cpus=0 l0-errors=[1-9][0-9]* l0-last-error=-5 '
@@ -145,7 +148,8 @@ test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim $(bed_common_args) \
 	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
 	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO)) \
-	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_RETYPE))
+	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_RETYPE)) \
+	    $(if $(filter gnttab,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_GNTTAB))
 	$(Q)$(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),\
 	    echo "== Xen bed: smp guest under minishim with flush=ipi" && \
 	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-flush-ipi \
@@ -285,9 +289,19 @@ BED_LINUX_INITRD  := $(BUILD)/linux/initramfs.gz
 bed_linux_dir      = $(BUILD)/linux/bed
 # bed_linux_name SHIM VCPUS ACTION
 bed_linux_name     = linux-$(1)-$(2)$(if $(filter-out poweroff,$(3)),-$(3))
-bed_linux_status   = $(if $(filter reboot,$(1)),reboot,$(if $(filter panic,$(1)),crash,poweroff))
+bed_linux_status   = $(if $(filter reboot xl-reboot,$(1)),reboot,$(if $(filter panic,$(1)),crash,poweroff))
+# ACTION=xl-shutdown / xl-reboot / xl-vcpu-set: the guest waits after its
+# checks (minishim.action=wait) and dom0 runs the xl command once it says
+# so; Linux honours it through xenbus on L0's xenstore (control/shutdown,
+# cpu/N/availability). xl-vcpu-set takes the guest down to 1 vCPU (run it
+# with VCPUS=2 or more); the guest powers off once its online CPUs changed.
+bed_linux_vcpu_re := CPUs online now 0 [(]was 0-
+bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(filter xl-reboot,$(1)),xl reboot $$DOMID,$(if $(filter xl-vcpu-set,$(1)),xl vcpu-set $$DOMID 1)))
+bed_linux_xl_args  = $(if $(filter xl-%,$(3)),--guest-action $(call bed_linux_name,$(1),$(2),$(3)) 'minishim-linux: waiting for dom0' '$(call bed_linux_xl,$(3))') \
+                     $(if $(filter xl-vcpu-set,$(3)),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=$(bed_linux_vcpu_re)')
 # bed_linux_args SHIM VCPUS ACTION [EXTRA GUEST CMDLINE]: run-bed arguments for one guest
-bed_linux_args     = --guest '$(bed_linux_dir)/$(call bed_linux_name,$(1),$(2),$(3)):$(2):console=hvc0 minishim.action=$(3) minishim.forks=$(BED_LINUX_FORKS) $(4)' \
+bed_linux_args     = --guest '$(bed_linux_dir)/$(call bed_linux_name,$(1),$(2),$(3)):$(2):console=hvc0 minishim.action=$(if $(filter xl-%,$(3)),wait,$(3)) minishim.forks=$(BED_LINUX_FORKS) $(4)' \
+                     $(call bed_linux_xl_args,$(1),$(2),$(3)) \
                      --guest-shim $(call bed_linux_name,$(1),$(2),$(3))=$(1) \
                      --guest-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(BED_LINUX_TIMEOUT) \
                      --expect-status $(call bed_linux_name,$(1),$(2),$(3))=$(call bed_linux_status,$(3)) \
@@ -300,7 +314,8 @@ bed_linux_links    = mkdir -p $(bed_linux_dir) && \
 bed-linux-initrd: $(LINUXCHECK)
 	$(Q)mkdir -p $(BUILD)/linux && scripts/mk-initramfs.sh $(BED_LINUX_INITRD) $(LINUXCHECK)
 
-# make bed-linux [SHIM=minishim|reference] [VCPUS=N] [ACTION=poweroff|reboot|panic]
+# make bed-linux [SHIM=minishim|reference] [VCPUS=N]
+#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set]
 #                [GUEST_CMDLINE=...] [SHIM_CMDLINE=...]: one Linux guest by hand
 # (3-15 min on 2 cores). The reference shim gets --retry-shim-triple-fault.
 .PHONY: bed-linux
@@ -320,7 +335,10 @@ bed-linux: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) bed-linux-initrd
 # now and then on this bed (a hang, or a silent triple fault of the shim;
 # docs/linux-guest.md, "Bed runs"), so the SMP configurations run in
 # make soak-linux until that bug is fixed.
-BED_LINUX_CONFIGS ?= minishim:1:poweroff minishim:1:panic minishim:1:reboot reference:1:poweroff
+# xl-shutdown / xl-reboot: dom0's xl honoured through xenbus on L0's
+# xenstore (the guest waits for it after its checks).
+BED_LINUX_CONFIGS ?= minishim:1:poweroff minishim:1:panic minishim:1:reboot reference:1:poweroff \
+                     minishim:1:xl-shutdown minishim:1:xl-reboot
 .PHONY: test-bed-linux
 test-bed-linux: $(IMAGE) bed-linux-initrd
 	@echo "== Xen bed: Debian's Linux under minishim and the reference shim ($(BED_LINUX_CONFIGS))"

@@ -70,11 +70,18 @@ if [ ! -x "$out/bed-viridian" ] || [ "$viridian_src" -nt "$out/bed-viridian" ]; 
         die "could not build $viridian_src (need libxen-dev)"
     mv "$out/bed-viridian.tmp" "$out/bed-viridian"
 fi
+# dom0's half of the gpeer guest (grant map + interdomain event channel).
+peer_src="$here/dom0/bed-peer.c"
+if [ ! -x "$out/bed-peer" ] || [ "$peer_src" -nt "$out/bed-peer" ]; then
+    gcc -O2 -Wall -Wextra -Werror -o "$out/bed-peer.tmp" "$peer_src" -lxengnttab -lxenevtchn ||
+        die "could not build $peer_src (need libxen-dev)"
+    mv "$out/bed-peer.tmp" "$out/bed-peer"
+fi
 
 # Host files that go into the archive (binaries first; libraries via ldd).
 files=(/bin/busybox)
 for t in "${TOOLS[@]}"; do files+=("$XEN_BIN/$t"); done
-libs=$( (for t in "${TOOLS[@]}"; do ldd "$XEN_BIN/$t"; done; ldd "$out/bed-viridian") |
+libs=$( (for t in "${TOOLS[@]}"; do ldd "$XEN_BIN/$t"; done; ldd "$out/bed-viridian"; ldd "$out/bed-peer") |
        awk '/=>/ && $3 ~ /^\// {print $3} /^[ \t]*\/[^ ]*ld-linux/ {print $1}' |
        sort -u)
 # libgcc_s is dlopen()ed by glibc for pthread_cancel/unwinding: not in ldd.
@@ -93,10 +100,10 @@ key=$( {
     echo "kernel $kver"
     for f in "$XEN_GZ" "/boot/vmlinuz-$kver" "${files[@]}" $libs "${mods[@]}" \
              "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" \
-             "$out/bed-viridian"; do
+             "$out/bed-viridian" "$out/bed-peer"; do
         stat -L -c '%n %s %Y' "$f"
     done
-    cat "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" "$viridian_src"
+    cat "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" "$viridian_src" "$peer_src"
 } | sha256sum | cut -d' ' -f1)
 
 if [ -f "$out/dom0.key" ] && [ "$(cat "$out/dom0.key")" = "$key" ] &&
@@ -135,6 +142,7 @@ cp /etc/xen/xl.conf "$root/etc/xen/xl.conf" 2>/dev/null || true
 install -m 0755 "$here/dom0/init" "$root/init"
 install -m 0755 "$here/dom0/run-guests.sh" "$root/bed/run-guests.sh"
 install -m 0755 "$out/bed-viridian" "$root/bed/bed-viridian"
+install -m 0755 "$out/bed-peer" "$root/bed/bed-peer"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
 

@@ -60,6 +60,9 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
   --expect-log NAME=REGEX         a passing NAME must also show a console line
                                   matching REGEX (repeatable), e.g. the shim's
                                   flush statistics; else it fails
+  --guest-action NAME MARKER CMD  once NAME's console shows MARKER, run CMD
+                                  in dom0 (sh; \$DOMID, \$NAME set), e.g.
+                                  'xl shutdown \$DOMID'
   --xl-extra 'LINE'               append a line to every guest's xl config
                                   (repeatable; note libxl ignores viridian=
                                   for the shim's type="pvh" domain)
@@ -121,6 +124,7 @@ declare -A guest_shim=() guest_shim_cmdline=() guest_xl_extra=()
 declare -A expect_fail=()
 declare -A expect_log=()
 declare -A expect_status=()
+declare -A guest_action_marker=() guest_action_cmd=()
 declare -A guest_timeout=()
 
 retry_tf=0
@@ -147,6 +151,7 @@ while [ $# -gt 0 ]; do
         --boot-check-strict) boot_strict=1; shift ;;
         --memory) memory=${2:?}; shift 2 ;;
         --xl-extra) xl_extra+=("${2:?}"); shift 2 ;;
+        --guest-action) guest_action_marker[${2:?}]=${3:?}; guest_action_cmd[$2]=${4:?}; shift 4 ;;
         --ramdisk) ramdisk=${2:?}; shift 2 ;;
         --viridian) viridian=${2:?}; shift 2 ;;
         --guest-viridian)
@@ -302,6 +307,13 @@ for n in "${!expect_status[@]}"; do
 done
 for n in "${!expect_fail[@]}"; do
     [ -n "${seen[$n]:-}" ] || die "--expect-fail $n: no such guest"
+done
+for n in "${!guest_action_marker[@]}"; do
+    [ -n "${seen[$n]:-}" ] || die "--guest-action $n: no such guest"
+    mkdir -p "$root/bed/actions"
+    printf '%s\n' "${guest_action_marker[$n]}" >"$root/bed/actions/$n.marker"
+    printf '%s\n' "${guest_action_cmd[$n]}" >"$root/bed/actions/$n.cmd"
+    echo "guest $n: on \"${guest_action_marker[$n]}\" run: ${guest_action_cmd[$n]}" >>"$logs/guests.info"
 done
 is_expected_fail() { [ -n "${expect_fail[$1]+set}" ]; }
 

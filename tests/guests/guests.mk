@@ -67,3 +67,13 @@ $(GUEST_OUT)/$(1).elf: $$($(1)_OBJ) $(GUEST_LDS)
 endef
 
 $(foreach g,$(GUEST_NAMES),$(eval $(call guest_template,$(g))))
+
+# make soak-gfuzz: the guest-side fuzzer (tests/guests/gfuzz) for longer
+# under QEMU-direct: scripts/soak-gfuzz.sh, knobs GFUZZ_SEEDS (default
+# "11 12 13 14 15"), GFUZZ_SMPS ("1 2 4"), GFUZZ_TIME (60 s a run).
+# Not part of make test (about 15 min with the defaults).
+.PHONY: soak-gfuzz
+soak-gfuzz: $(IMAGE) $(GUEST_OUT)/gfuzz.elf
+	$(Q)BUILD_DIR=$(abspath $(BUILD)) \
+	    $(if $(GFUZZ_SEEDS),SEEDS="$(GFUZZ_SEEDS)") $(if $(GFUZZ_SMPS),SMPS="$(GFUZZ_SMPS)") \
+	    $(if $(GFUZZ_TIME),TIME=$(GFUZZ_TIME)) scripts/soak-gfuzz.sh

@@ -4,7 +4,10 @@
 # after the file name is the guest's command line), -append as the shim's
 # command line. With --initrd the kernel and the initrd go as one module
 # bundle (scripts/mk-bundle.sh) that the shim splits into modules 0 and 1.
-# Serial goes to stdout (and --log FILE). The exit status says
+# Serial goes to stdout (and --log FILE); --type-on MARKER TEXT types TEXT
+# and a newline into the serial port once MARKER has appeared on it
+# (QEMU's stdin is a FIFO; typed earlier, the firmware would read it).
+# The exit status says
 # how the shim stopped:
 #   0  the shim powered off cleanly       (isa-debug-exit code 0x10 -> 33)
 #   1  the shim shut down with crash       (0x13 -> 39) or any other reason
@@ -26,12 +29,15 @@ bundle=""
 timeout=60
 log=""
 quiet=0
+type_marker=""
+type_text=""
 
 usage() {
   cat <<USAGE
 usage: $0 [--image ELF] [--smp N] [--mem MiB] [--cmdline "shim options"]
           [--guest PV-KERNEL [--guest-cmdline "..."] [--initrd FILE]]
           [--timeout S] [--log FILE] [--quiet]
+          [--type-on MARKER TEXT]
 USAGE
   exit 64
 }
@@ -48,6 +54,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
+    --type-on) type_marker=$2; type_text=$3; shift 3 ;;
     *) usage ;;
   esac
 done
@@ -75,11 +82,22 @@ fi
 
 out=$(mktemp)
 trap 'rm -f "$out" ${bundle:+"$bundle"}' EXIT
+input=/dev/null
+typer=""
+if [ -n "$type_marker" ]; then
+  input=$(mktemp -u "$build_dir/serial-in.XXXXXX")
+  mkfifo "$input"
+  exec 3<>"$input"        # held open read-write: QEMU never sees EOF
+  trap 'rm -f "$out" "$input" ${bundle:+"$bundle"}; [ -z "$typer" ] || kill "$typer" 2>/dev/null' EXIT
+  ( until grep -aqF -- "$type_marker" "$out" 2>/dev/null; do sleep 1; done
+    printf '%s\n' "$type_text" >"$input" ) &
+  typer=$!
+fi
 if [ "$quiet" = 1 ]; then
-  timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" </dev/null >"$out" 2>&1
+  timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" <"$input" >"$out" 2>&1
   rc=$?
 else
-  timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" </dev/null 2>&1 | tee "$out"
+  timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" <"$input" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
 fi
 tr -d '\r' <"$out" >"$out.clean" && mv "$out.clean" "$out"

@@ -140,6 +140,19 @@ if [ -n "$vmlinuz" ]; then
       "+Kernel panic - not syncing: sysrq triggered crash" "+Kernel Offset: disabled" \
       "+SCHEDOP_shutdown, reason 3 (crash), from" "+shutting down (crash)" \
       "+run-shim: minishim shut down: crash (QEMU exit 39)" "-powering off"
+    # CPU hot-unplug/plug: /sys/devices/system/cpu/cpuN/online for CPUs
+    # 1-3, 10 rounds under load (VCPUOP_down on itself, VCPUOP_is_up from
+    # the CPU taking it down, VCPUOP_up of an initialised vCPU resuming it,
+    # its timer and IPI/VIRQ event channels bound again).
+    QEMU_TIMEOUT=600 case_ linux-hotplug-smp4 0 "--smp 4 --mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --cmdline 'loglvl=info -- console=hvc0 minishim.forks=10 minishim.hotplug=10'" \
+      "+4 CPU(s) online" "~CHECK hotplug PASS 10 of 10 rounds took CPUs 1-3 offline and online .* afterwards 4 of 4 CPUs ran" \
+      "${linux_checks[@]}" "+shutting down (poweroff)"
+    # Console input: typed into QEMU's serial once linuxcheck waits for it,
+    # polled by the shim into the PV console ring's in[] side, read by
+    # Linux's hvc0 (linuxcheck compares the line with minishim.conin=).
+    QEMU_TIMEOUT=300 case_ linux-console-in 0 "--mem 1024 --guest '$vmlinuz' --initrd '$initramfs' --type-on 'waiting for console input' 'typed-into-hvc0:42' --cmdline 'loglvl=info -- console=hvc0 minishim.forks=10 minishim.conin=typed-into-hvc0:42'" \
+      "+console: guest console input from com1" \
+      "+CHECK console-in PASS read \"typed-into-hvc0:42\"" "+RESULT linux PASS"
     # An initrd larger than the guest's memory: refused, crash shutdown.
     big="$logdir/initrd-too-big.bin"
     truncate -s 40M "$big"
@@ -148,6 +161,27 @@ if [ -n "$vmlinuz" ]; then
       "-entering the PV guest" "+shutting down (crash)"
     rm -f "$big"
   fi
+  # Bad kernels made from the real one (scripts/mk-badkernel.py): without
+  # Xen PV support (its Xen notes renamed), and one whose FEATURES note
+  # requires auto_translated_physmap (a PV kernel asking to be translated,
+  # which neither minishim nor Xen's PV ABI offers). Refused with the
+  # reason, crash shutdown, never entered.
+  badk="$logdir/vmlinux-bad.elf"
+  if "$top/scripts/mk-badkernel.py" no-xen-notes "$vmlinuz" "$badk"; then
+    case_ linux-no-xen-notes 1 "--mem 1024 --guest '$badk'" \
+      "+module 0 has no Xen ELF notes; not a Xen PV kernel" \
+      "-entering the PV guest" "+shutting down (crash)"
+  else
+    failed=$((failed + 1)); echo "FAIL linux-no-xen-notes: mk-badkernel.py failed"
+  fi
+  if "$top/scripts/mk-badkernel.py" require-feature=auto_translated_physmap "$vmlinuz" "$badk"; then
+    case_ linux-required-feature 1 "--mem 1024 --guest '$badk'" \
+      "+guest requires feature 'auto_translated_physmap', which minishim does not offer" \
+      "-entering the PV guest" "+shutting down (crash)"
+  else
+    failed=$((failed + 1)); echo "FAIL linux-required-feature: mk-badkernel.py failed"
+  fi
+  rm -f "$badk"
   bzcut="$logdir/bzimage-cut.bin"
   head -c $((poff + 65536)) "$vmlinuz" > "$bzcut"
   case_ bzimage-truncated 1 "--guest '$bzcut'" \
@@ -245,6 +279,13 @@ if [ -f "$guests/xenstore.elf" ]; then
   case_ guest-xenstore 0 "--guest '$guests/xenstore.elf'" \
     "+RESULT xenstore SKIP no xenstore: start_info store_mfn is 0" \
     "-FAIL:" "-xenstore: L0 page" "+shutting down (poweroff)"
+fi
+# gpeer: its other half is dom0 on the bed (tests/bed/dom0/bed-peer.c);
+# QEMU-direct has no toolstack, and the shim's grant table is its own.
+if [ -f "$guests/gpeer.elf" ]; then
+  case_ guest-gpeer 0 "--guest '$guests/gpeer.elf'" \
+    "+RESULT gpeer SKIP no toolstack" "-FAIL:" \
+    "+grant table: local (L0 has none for us" "+shutting down (poweroff)"
 fi
 # The flush microbenchmark guest of `make bench` (docs/bench.md): one line
 # per method, and its untimed verify phase must catch a skipped flush.
@@ -477,6 +518,19 @@ fi
 # smpevt needs 4 vCPUs (it SKIPs with fewer); retype runs with 2 and 4.
 [ -f "$guests/smpevt.elf" ] && soak_ smpevt 4
 [ -f "$guests/retype.elf" ] && soak_ retype
+
+# The guest-side fuzzer (tests/guests/gfuzz, docs/fuzzing.md): fixed
+# seeds, 1 and 4 vCPUs, 20 s each; the shim must answer every call (no
+# hang, no shim fault, only errnos) and the guest's self-checks (its
+# pattern, text, boot L4, trap table, an event to itself) must hold.
+if [ -f "$guests/gfuzz.elf" ]; then
+  case_ guest-gfuzz-smp1 0 "--guest '$guests/gfuzz.elf' --cmdline '-- seed=1 time=20'" \
+    "+gfuzz: seed 1, 20 s, 1 vCPUs" "+RESULT gfuzz PASS" "-FAIL:" "-not an errno" \
+    "+shutting down (poweroff)"
+  case_ guest-gfuzz-smp4 0 "--smp 4 --guest '$guests/gfuzz.elf' --cmdline '-- seed=7 time=20'" \
+    "+gfuzz: seed 7, 20 s, 4 vCPUs" "+RESULT gfuzz PASS" "-FAIL:" "-not an errno" \
+    "+shutting down (poweroff)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

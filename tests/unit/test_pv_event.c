@@ -20,6 +20,7 @@
 #include <xen/event_channel.h>
 #include <xen/vcpu.h>
 #include "test_mm_env.h"
+#include "fake/fake_l0.h"
 
 #define HV_PTR 0xffff830000001000ULL
 #define NVCPU 3
@@ -784,4 +785,281 @@ Test(pv_event, fifo_delivery)
         cr_expect_eq(w[z], FIFO_PEND);
         cr_expect_eq(shinfo.vcpu_info[2].evtchn_upcall_pending, 0);
     }
+}
+
+/* ------------------------------------- interdomain channels through L0 --- */
+
+/*
+ * The test plays a Xen L0 for the shim's domain (id 7): its port space
+ * (ports 1 and 2 already L0's xenstore and console channels), the lowest
+ * free port for alloc_unbound and bind_interdomain (Xen's get_free_port),
+ * close, send and status; dom0 has an unbound port 40 for us.
+ */
+#define L0_DOMID 7
+enum { L0_FREE, L0_UNBOUND, L0_INTERDOMAIN };
+static struct { uint8_t state; domid_t rdom; evtchn_port_t rport; } l0p[L0_EVTCHN_MAX_PORTS];
+static unsigned int l0_sends, l0_closes, l0_calls;
+static evtchn_port_t l0_last_send;
+static long l0_alloc_rc;
+
+static evtchn_port_t l0_get_free(void)
+{
+    for (evtchn_port_t p = 1; p < L0_EVTCHN_MAX_PORTS; p++)
+        if (l0p[p].state == L0_FREE)
+            return p;
+    return 0;
+}
+
+static long evt_l0(unsigned int nr, unsigned long a1, unsigned long a2,
+                   unsigned long a3, unsigned long a4, unsigned long a5)
+{
+    (void)a3; (void)a4; (void)a5;
+    if (nr == __HYPERVISOR_memory_op && a1 == XENMEM_add_to_physmap) {
+        fake_xen_map_shinfo(((struct xen_add_to_physmap *)a2)->gpfn);
+        return 0;
+    }
+    if (nr == __HYPERVISOR_hvm_op)
+        return 0;
+    cr_assert_eq(nr, __HYPERVISOR_event_channel_op);
+    l0_calls++;
+    switch (a1) {
+    case EVTCHNOP_alloc_unbound: {
+        struct evtchn_alloc_unbound *a = (void *)a2;
+        evtchn_port_t p;
+
+        if (l0_alloc_rc)
+            return l0_alloc_rc;
+        if (a->dom != DOMID_SELF && a->dom != L0_DOMID)
+            return -XEN_EPERM;
+        p = l0_get_free();
+        if (!p)
+            return -XEN_ENOSPC;
+        l0p[p].state = L0_UNBOUND;
+        l0p[p].rdom = a->remote_dom;
+        a->port = p;
+        return 0;
+    }
+    case EVTCHNOP_bind_interdomain: {
+        struct evtchn_bind_interdomain *b = (void *)a2;
+        evtchn_port_t p;
+
+        if (b->remote_dom != 0 || b->remote_port != 40)
+            return -XEN_EINVAL;
+        p = l0_get_free();
+        l0p[p].state = L0_INTERDOMAIN;
+        l0p[p].rdom = 0;
+        l0p[p].rport = 40;
+        b->local_port = p;
+        return 0;
+    }
+    case EVTCHNOP_close: {
+        struct evtchn_close *c = (void *)a2;
+
+        if (c->port >= L0_EVTCHN_MAX_PORTS || l0p[c->port].state == L0_FREE)
+            return -XEN_EINVAL;
+        l0p[c->port].state = L0_FREE;
+        l0_closes++;
+        return 0;
+    }
+    case EVTCHNOP_send: {
+        struct evtchn_send *s = (void *)a2;
+
+        if (s->port >= L0_EVTCHN_MAX_PORTS || l0p[s->port].state == L0_FREE)
+            return -XEN_EINVAL;
+        l0_sends++;
+        l0_last_send = s->port;
+        return 0;
+    }
+    case EVTCHNOP_status: {
+        struct evtchn_status *st = (void *)a2;
+
+        cr_assert_eq(st->dom, DOMID_SELF);
+        if (st->port >= L0_EVTCHN_MAX_PORTS)
+            return -XEN_EINVAL;
+        st->vcpu = 0;
+        switch (l0p[st->port].state) {
+        case L0_FREE: st->status = EVTCHNSTAT_closed; break;
+        case L0_UNBOUND: st->status = EVTCHNSTAT_unbound;
+                         st->u.unbound.dom = l0p[st->port].rdom; break;
+        default: st->status = EVTCHNSTAT_interdomain;
+                 st->u.interdomain.dom = l0p[st->port].rdom;
+                 st->u.interdomain.port = l0p[st->port].rport; break;
+        }
+        return 0;
+    }
+    case EVTCHNOP_unmask:
+        fake_xen_unmask(((struct evtchn_unmask *)a2)->port);
+        return 0;
+    }
+    return -XEN_ENOSYS;
+}
+
+static void evtchn_l0_setup(void)
+{
+    setup();
+    memset(l0p, 0, sizeof(l0p));
+    l0p[1].state = l0p[2].state = L0_INTERDOMAIN;
+    l0_sends = l0_closes = l0_calls = 0;
+    l0_last_send = 0;
+    l0_alloc_rc = 0;
+    cr_assert_eq(fake_xen_up(evt_l0), 0);
+    cr_assert_eq(l0_evtchn_init(L0_UPCALL_VECTOR), 0);
+    pv_dom.domid = L0_DOMID;
+    cr_assert_eq(pv_evtchn_use_l0(), 0);
+}
+
+TestSuite(pv_evtchn_l0, .init = evtchn_l0_setup, .fini = teardown, .timeout = 10);
+
+static long alloc_unbound(domid_t dom, domid_t remote, evtchn_port_t *port)
+{
+    struct evtchn_alloc_unbound a = { .dom = dom, .remote_dom = remote };
+    long rc = do_event_channel_op(EVTCHNOP_alloc_unbound, gp(&a));
+
+    *port = a.port;
+    return rc;
+}
+
+static evtchn_port_t bind_interdomain_40(void)
+{
+    struct evtchn_bind_interdomain b = { .remote_dom = 0, .remote_port = 40 };
+
+    cr_assert_eq(do_event_channel_op(EVTCHNOP_bind_interdomain, gp(&b)), 0);
+    return b.local_port;
+}
+
+Test(pv_evtchn_l0, no_l0_means_no_forwarding)
+{
+    pv_evtchn_reset();
+    l0_evtchn_reset();
+    cr_expect_eq(pv_evtchn_use_l0(), -XEN_ENODEV);
+    cr_expect_not(pv_evtchn_is_l0());
+    {
+        struct evtchn_bind_interdomain b = { .remote_dom = 0, .remote_port = 40 };
+
+        cr_expect_eq(do_event_channel_op(EVTCHNOP_bind_interdomain, gp(&b)), -XEN_ENOSYS);
+    }
+    cr_expect_eq(l0_calls, 0);
+}
+
+Test(pv_evtchn_l0, alloc_unbound_is_l0s_port_and_number)
+{
+    evtchn_port_t p;
+    struct evtchn_status st = { .dom = DOMID_SELF };
+
+    cr_expect_eq(alloc_unbound(DOMID_SELF, 0, &p), 0);
+    cr_expect_eq(p, 3, "L0's lowest free port (1 and 2 are L0's own channels)");
+    cr_expect_eq(l0p[3].state, L0_UNBOUND);
+    cr_expect_eq(l0p[3].rdom, 0, "for dom0's backend");
+    st.port = p;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_status, gp(&st)), 0);
+    cr_expect_eq(st.status, EVTCHNSTAT_unbound, "L0's status");
+    cr_expect_eq(st.u.unbound.dom, 0);
+    /* The guest's own L0 id is itself too; another domain is L0's call. */
+    cr_expect_eq(alloc_unbound(L0_DOMID, 0, &p), 0);
+    cr_expect_eq(p, 4);
+    cr_expect_eq(alloc_unbound(3, 0, &p), -XEN_EPERM, "L0's errno");
+    /* L0 out of ports. */
+    l0_alloc_rc = -XEN_ENOSPC;
+    cr_expect_eq(alloc_unbound(DOMID_SELF, 0, &p), -XEN_ENOSPC);
+}
+
+Test(pv_evtchn_l0, local_ports_reserve_their_numbers_in_l0)
+{
+    evtchn_port_t ipi = bind_ipi(1), un, shim;
+    struct evtchn_bind_virq v = { .virq = VIRQ_TIMER, .vcpu = 0 };
+
+    cr_expect_eq(ipi, 3, "the IPI port's number comes from L0");
+    cr_expect_eq(l0p[3].state, L0_UNBOUND);
+    cr_expect_eq(l0p[3].rdom, DOMID_SELF, "reserved: unbound to ourselves");
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&v)), 0);
+    cr_expect_eq(v.port, 4);
+    shim = pv_evtchn_alloc_shim_port(NULL);
+    cr_expect_eq(shim, 5);
+    cr_expect_eq(alloc_unbound(DOMID_SELF, 0, &un), 0);
+    cr_expect_eq(un, 6, "a forwarded channel never gets a local port's number");
+    /* The local ports stay local: an IPI send raises the port here. */
+    cr_expect_eq(send(ipi), 0);
+    cr_expect(pending(ipi));
+    cr_expect_eq(l0_sends, 0);
+    /* Closing a local port gives its number back to L0. */
+    {
+        struct evtchn_close c = { .port = ipi };
+
+        cr_expect_eq(do_event_channel_op(EVTCHNOP_close, gp(&c)), 0);
+    }
+    cr_expect_eq(l0p[3].state, L0_FREE);
+    cr_expect_eq(alloc_unbound(DOMID_SELF, 0, &un), 0);
+    cr_expect_eq(un, 3);
+    /* A VIRQ already bound: -EEXIST, and the reserved number goes back. */
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_bind_virq, gp(&v)), -XEN_EEXIST);
+    cr_expect_eq(l0p[7].state, L0_FREE);
+}
+
+Test(pv_evtchn_l0, send_close_status_are_l0s)
+{
+    evtchn_port_t p = bind_interdomain_40();
+    struct evtchn_status st = { .dom = DOMID_SELF, .port = p };
+    struct evtchn_close c = { .port = p };
+
+    cr_expect_eq(p, 3);
+    cr_expect_eq(send(p), 0);
+    cr_expect_eq(l0_sends, 1);
+    cr_expect_eq(l0_last_send, 3);
+    cr_expect_not(pending(p), "a send goes to the remote end, not to us");
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_status, gp(&st)), 0);
+    cr_expect_eq(st.status, EVTCHNSTAT_interdomain);
+    cr_expect_eq(st.u.interdomain.dom, 0);
+    cr_expect_eq(st.u.interdomain.port, 40);
+    st = (struct evtchn_status){ .dom = L0_DOMID, .port = p };
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_status, gp(&st)), 0, "own L0 id");
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_close, gp(&c)), 0);
+    cr_expect_eq(l0p[3].state, L0_FREE);
+    cr_expect_eq(l0_closes, 1);
+    cr_expect_eq(send(p), -XEN_EINVAL, "closed");
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_close, gp(&c)), -XEN_EINVAL);
+    cr_expect_eq(l0_closes, 1);
+    /* A remote port L0 refuses: L0's errno, nothing left behind. */
+    {
+        struct evtchn_bind_interdomain b = { .remote_dom = 0, .remote_port = 41 };
+
+        cr_expect_eq(do_event_channel_op(EVTCHNOP_bind_interdomain, gp(&b)), -XEN_EINVAL);
+    }
+}
+
+Test(pv_evtchn_l0, l0_upcall_raises_the_port_on_its_vcpu)
+{
+    evtchn_port_t p = bind_interdomain_40();
+    struct evtchn_bind_vcpu bv = { .port = p, .vcpu = 2 };
+    struct evtchn_close c = { .port = p };
+
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_bind_vcpu, gp(&bv)), 0);
+    shinfo.vcpu_info[2].evtchn_upcall_mask = 0;
+    fake_xen_raise(p);                  /* dom0's backend notifies */
+    l0_evtchn_upcall(NULL);
+    cr_expect(pending(p));
+    cr_expect(shinfo.vcpu_info[2].evtchn_upcall_pending, "on the vCPU it is bound to");
+    cr_expect_not(shinfo.vcpu_info[0].evtchn_upcall_pending);
+    cr_expect_eq(kicks[2], 1, "vCPU 2's CPU is told");
+    cr_expect_not(fake_xen_pending(p), "consumed in L0");
+    /* After close, an L0 event on that number raises nothing. */
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_close, gp(&c)), 0);
+    shinfo.evtchn_pending[0] = 0;
+    fake_xen_raise(p);
+    l0_evtchn_upcall(NULL);
+    cr_expect_not(pending(p));
+}
+
+Test(pv_evtchn_l0, reset_closes_l0_channels_and_reservations)
+{
+    evtchn_port_t a = bind_interdomain_40(), b = bind_ipi(0), u;
+    struct evtchn_reset r = { .dom = DOMID_SELF };
+
+    cr_expect_eq(alloc_unbound(DOMID_SELF, 0, &u), 0);
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_reset, gp(&r)), 0);
+    cr_expect_eq(l0p[a].state, L0_FREE);
+    cr_expect_eq(l0p[b].state, L0_FREE);
+    cr_expect_eq(l0p[u].state, L0_FREE);
+    cr_expect_eq(l0p[1].state, L0_INTERDOMAIN, "L0's own channels stay");
+    r.dom = L0_DOMID;
+    cr_expect_eq(do_event_channel_op(EVTCHNOP_reset, gp(&r)), 0, "own L0 id");
 }

@@ -11,6 +11,7 @@
 #include <minishim/xen-public.h>
 #include <xen/grant_table.h>
 #include "fake/fake.h"
+#include "fake/fake_l0.h"
 
 #define HV_ADDR   0xFFFF830000001000ULL
 #define NONCANON  0x0000800000000000ULL
@@ -265,4 +266,181 @@ Test(pv_grant, default_frames_are_guest_owned)
         cr_expect_eq(p[0] | p[4095], 0, "grant frames come zeroed");
     }
     cr_expect_neq(list[0], list[1]);
+}
+
+/* ------------------------------------------------ L0's grant table --- */
+
+/* The test plays a Xen L0 that has a grant table for the shim's domain. */
+static unsigned int l0_max_frames = 32, l0_nr_frames = 1, nr_l0_maps, nr_l0_queries;
+static uint64_t l0_map_gpfn[PV_GNTTAB_MAX_FRAMES];
+static long l0_map_rc, l0_query_rc;
+
+static long gnt_l0(unsigned int nr, unsigned long a1, unsigned long a2,
+                   unsigned long a3, unsigned long a4, unsigned long a5)
+{
+    (void)a4; (void)a5;
+    if (nr == __HYPERVISOR_grant_table_op && a1 == GNTTABOP_query_size) {
+        struct gnttab_query_size *q = (void *)a2;
+
+        cr_assert_eq(a3, 1);
+        nr_l0_queries++;
+        if (l0_query_rc)
+            return l0_query_rc;
+        if (q->dom != DOMID_SELF && q->dom != 7) {
+            q->status = GNTST_permission_denied;
+            return 0;
+        }
+        q->nr_frames = l0_nr_frames;
+        q->max_nr_frames = l0_max_frames;
+        q->status = GNTST_okay;
+        return 0;
+    }
+    if (nr == __HYPERVISOR_memory_op && a1 == XENMEM_add_to_physmap) {
+        struct xen_add_to_physmap *x = (void *)a2;
+
+        cr_assert_eq(x->space, XENMAPSPACE_grant_table);
+        cr_assert_eq(x->domid, DOMID_SELF);
+        cr_assert_lt(x->idx, PV_GNTTAB_MAX_FRAMES, "shared frames only, no status bit");
+        if (l0_map_rc)
+            return l0_map_rc;
+        l0_map_gpfn[x->idx] = x->gpfn;
+        nr_l0_maps++;
+        if (x->idx + 1 > l0_nr_frames)
+            l0_nr_frames = (unsigned int)x->idx + 1;
+        return 0;
+    }
+    return -XEN_ENOSYS;
+}
+
+static void l0_table(unsigned int max_frames, unsigned long limit)
+{
+    struct pv_gnttab_config c = {
+        .domid = 7, .max_frames = max_frames, .max_version = 1,
+        .alloc_frame = test_alloc, .l0 = true,
+    };
+
+    cr_assert_eq(fake_xen_up(gnt_l0), 0);
+    next_mfn = 0x2000;
+    alloc_limit = 0x2000 + limit;
+    cr_assert_eq(pv_gnttab_reset(&c), 0);
+}
+
+Test(pv_grant, init_picks_l0s_table_when_l0_has_one)
+{
+    cr_assert_eq(fake_xen_up(gnt_l0), 0);
+    l0_max_frames = 200;
+    cr_expect_eq(pv_gnttab_init_l0(7), 0);
+    cr_expect(pv_gnttab_is_l0());
+    cr_expect_eq(nr_l0_queries, 1);
+    cr_expect_eq(nr_l0_maps, 0, "no frame is mapped before the guest asks");
+}
+
+Test(pv_grant, init_keeps_the_local_table_without_l0)
+{
+    struct gnttab_query_size q = { .dom = 7, .status = 99 };
+
+    /* No Xen L0 (QEMU-direct): every hypercall is -ENOSYS. */
+    cr_expect_eq(pv_gnttab_init_l0(7), -XEN_ENOSYS);
+    cr_expect_not(pv_gnttab_is_l0());
+    cr_expect_eq(do_grant_table_op(GNTTABOP_query_size, gp(&q), 1), 0);
+    cr_expect_eq(q.status, GNTST_okay, "the domid given names the domain itself");
+    cr_expect_eq(q.max_nr_frames, PV_GNTTAB_MAX_FRAMES);
+    cr_expect_eq(do_grant_table_op(GNTTABOP_map_grant_ref, gp(&q), 1), -XEN_ENOSYS);
+    /* L0 refusing the query is the same. */
+    cr_assert_eq(fake_xen_up(gnt_l0), 0);
+    l0_query_rc = -XEN_EPERM;
+    cr_expect_eq(pv_gnttab_init_l0(7), -XEN_EPERM);
+    cr_expect_not(pv_gnttab_is_l0());
+}
+
+Test(pv_grant, l0_setup_table_maps_l0s_frames_onto_guest_frames)
+{
+    xen_pfn_t list[4] = { 0 };
+    int16_t st;
+
+    l0_table(8, 100);
+    cr_expect_eq(setup_table(DOMID_SELF, 3, list, &st), 0);
+    cr_expect_eq(st, GNTST_okay);
+    cr_expect_eq(nr_l0_maps, 3);
+    for (unsigned int i = 0; i < 3; i++) {
+        cr_expect_eq(l0_map_gpfn[i], 0x2000 + i, "L0 frame %u onto the allocated frame", i);
+        cr_expect_eq(list[i], 0x2000 + i, "the guest gets the frame L0 maps there");
+    }
+    /* Again, larger: the mapped frames stay, only the new one is mapped. */
+    cr_expect_eq(setup_table(7, 4, list, &st), 0, "the guest's L0 id names itself");
+    cr_expect_eq(st, GNTST_okay);
+    cr_expect_eq(nr_l0_maps, 4);
+    cr_expect_eq(list[3], 0x2003);
+    cr_expect_eq(list[0], 0x2000);
+    /* Past the limit and .dom: Xen's shim (pv_shim_grant_table_op). */
+    cr_expect_eq(setup_table(DOMID_SELF, 9, list, &st), -XEN_EINVAL);
+    cr_expect_eq(st, 99, "-EINVAL before anything is written back");
+    cr_expect_eq(setup_table(5, 1, list, &st), 0);
+    cr_expect_eq(st, GNTST_okay, ".dom is not looked at");
+    cr_expect_eq(nr_l0_maps, 4);
+    /* A frame list the copy faults on. */
+    fake_guest_fault_start = gp(&list[1]);
+    fake_guest_fault_end = fake_guest_fault_start + sizeof(list[1]);
+    cr_expect_eq(setup_table(DOMID_SELF, 2, list, &st), -XEN_EFAULT);
+    cr_expect_eq(st, GNTST_bad_virt_addr);
+}
+
+Test(pv_grant, l0_refusing_a_frame_is_l0s_errno_and_costs_one_frame)
+{
+    xen_pfn_t list[2] = { 0 };
+    int16_t st;
+
+    l0_table(8, 100);
+    l0_map_rc = -XEN_EBUSY;
+    for (unsigned int i = 0; i < 10; i++) {
+        cr_expect_eq(setup_table(DOMID_SELF, 2, list, &st), -XEN_EBUSY);
+        cr_expect_eq(st, GNTST_okay, "Xen's shim leaves the status alone");
+    }
+    cr_expect_eq(next_mfn, 0x2001, "the refused frame is kept for the next try");
+    l0_map_rc = 0;
+    cr_expect_eq(setup_table(DOMID_SELF, 2, list, &st), 0);
+    cr_expect_eq(st, GNTST_okay);
+    cr_expect_eq(list[0], 0x2000);
+    cr_expect_eq(list[1], 0x2001);
+    cr_expect_eq(next_mfn, 0x2002);
+}
+
+Test(pv_grant, l0_query_size_is_l0s_answer)
+{
+    struct gnttab_query_size q = { .dom = DOMID_SELF, .status = 99 };
+
+    l0_table(8, 100);
+    l0_nr_frames = 5;
+    l0_max_frames = 64;
+    cr_expect_eq(do_grant_table_op(GNTTABOP_query_size, gp(&q), 1), 0);
+    cr_expect_eq(nr_l0_queries, 1);
+    cr_expect_eq(q.status, GNTST_okay);
+    cr_expect_eq(q.nr_frames, 5);
+    cr_expect_eq(q.max_nr_frames, 64);
+    q.dom = 3;
+    cr_expect_eq(do_grant_table_op(GNTTABOP_query_size, gp(&q), 1), 0);
+    cr_expect_eq(q.status, GNTST_permission_denied, "L0 judges other domains");
+    l0_query_rc = -XEN_EFAULT;
+    cr_expect_eq(do_grant_table_op(GNTTABOP_query_size, gp(&q), 1), -XEN_EFAULT,
+                 "L0's rc");
+    cr_expect_eq(do_grant_table_op(GNTTABOP_query_size, gp(&q), 2), -XEN_EINVAL);
+    cr_expect_eq(nr_l0_queries, 3, "count != 1 never reaches L0");
+}
+
+Test(pv_grant, l0_other_ops_are_xen_shims_eopnotsupp)
+{
+    struct gnttab_query_size q = { .dom = DOMID_SELF };
+    struct gnttab_set_version v = { .version = 1 };
+
+    l0_table(8, 100);
+    cr_expect_eq(do_grant_table_op(GNTTABOP_map_grant_ref, gp(&q), 1), -XEN_EOPNOTSUPP);
+    cr_expect_eq(do_grant_table_op(GNTTABOP_copy, gp(&q), 1), -XEN_EOPNOTSUPP);
+    cr_expect_eq(do_grant_table_op(GNTTABOP_transfer, gp(&q), 1), -XEN_EOPNOTSUPP);
+    cr_expect_eq(do_grant_table_op(GNTTABOP_set_version, gp(&v), 1), -XEN_EOPNOTSUPP);
+    cr_expect_eq(do_grant_table_op(GNTTABOP_set_version, gp(&v), 0), -XEN_EINVAL,
+                 "count != 1 first, for every sub-op");
+    cr_expect_eq(do_grant_table_op(GNTTABOP_query_size | (1u << 12), gp(&q), 1),
+                 -XEN_EOPNOTSUPP);
+    cr_expect_eq(do_grant_table_op(GNTTABOP_query_size, HV_ADDR, 1), -XEN_EFAULT);
+    cr_expect_eq(nr_l0_queries, 0, "a bad handle never reaches L0");
 }

@@ -173,7 +173,19 @@ Test(pv_hc, sched_op)
     cr_expect(pv_dom.has_shutdown_code);
     cr_expect_eq(pv_dom.shutdown_code, 9);
     cr_expect_eq(do_sched_op(SCHEDOP_shutdown, HV_ADDR), -XEN_EFAULT);
-    cr_expect_eq(do_sched_op(SCHEDOP_remote_shutdown, 0), -XEN_EPERM);
+    {
+        /* Xen: no domain has a reserved id (-ESRCH); another one is
+         * refused to a domU (-EPERM); the argument is read first. */
+        struct sched_remote_shutdown rs = { .domain_id = 0, .reason = 0 };
+
+        cr_expect_eq(do_sched_op(SCHEDOP_remote_shutdown, gp(&rs)), -XEN_EPERM);
+        rs.domain_id = DOMID_SELF;
+        cr_expect_eq(do_sched_op(SCHEDOP_remote_shutdown, gp(&rs)), -XEN_ESRCH);
+        rs.domain_id = DOMID_IO;
+        cr_expect_eq(do_sched_op(SCHEDOP_remote_shutdown, gp(&rs)), -XEN_ESRCH);
+        cr_expect_eq(do_sched_op(SCHEDOP_remote_shutdown, HV_ADDR), -XEN_EFAULT);
+        cr_expect_not(fake_nr_halts, "nothing shut down");
+    }
     cr_expect_eq(do_sched_op(42, 0), -XEN_ENOSYS);
     /* An upcall already pending: block enables events and returns at
      * once (blocking itself: test_pv_event.c). */

@@ -128,3 +128,26 @@ Test(xen, l0_shutdown_without_xen_uses_debug_exit_then_halts)
     cr_expect_eq(fake_port_log[0].port, ISA_DEBUG_EXIT_PORT);
     cr_expect_eq(fake_port_log[0].val, ISA_DEBUG_EXIT_BASE + SHUTDOWN_crash);
 }
+
+/* The guest's domid is the shim domain's in L0: CPUID base+4 ECX when EAX
+ * has XEN_HVM_CPUID_DOMID_PRESENT, else 1 (Xen's get_initial_domain_id). */
+Test(xen, domid_from_cpuid_leaf_4)
+{
+    uint16_t id = 0;
+
+    fake_reset();
+    cr_expect_eq(xen_domid(&id), -XEN_ENODEV, "no Xen L0");
+    fake_wrmsr_hook = fake_xen_msr_hook;
+    fake_set_cpuid(1, 0, 0, 1u << 31, 0);
+    fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
+    fake_set_cpuid(0x40000001, (4u << 16) | 17, 0, 0, 0);
+    fake_set_cpuid(0x40000002, 1, FAKE_XEN_HCALL_MSR, 0, 0);
+    fake_set_cpuid(0x40000004, 1u << 4, 0, 42, 0);
+    l0_setup(L0_FLUSH_USE_AUTO);
+    cr_assert_eq(l0_kind(), L0_XEN);
+    cr_expect_eq(xen_domid(&id), 0);
+    cr_expect_eq(id, 42);
+    fake_set_cpuid(0x40000004, 0, 0, 42, 0);
+    cr_expect_eq(xen_domid(&id), 0);
+    cr_expect_eq(id, 1, "no DOMID_PRESENT flag: Xen's shim takes 1");
+}

@@ -223,3 +223,37 @@ Test(xen_console, console_io_injected_failures)
     cr_expect_not(xen_console_io_refused(), "not mistaken for -EPERM");
     inject_init(NULL);
 }
+
+/* Input: what xenconsoled put on in[] (`xl console`) is taken in order,
+ * across the wrap, in_cons published, and xenconsoled kicked once. */
+Test(xen_console, read_takes_input_and_kicks)
+{
+    char buf[8];
+
+    cr_assert_eq(xen_pvconsole_init(), 0);
+    r->in_cons = 1022;                          /* two bytes before the end */
+    memcpy(&r->in[1022], "ab", 2);
+    memcpy(&r->in[0], "cd", 2);
+    r->in_prod = 1026;
+    cr_expect_eq(xen_pvconsole_read(buf, 3), 3);
+    cr_expect_eq(memcmp(buf, "abc", 3), 0);
+    cr_expect_eq(r->in_cons, 1025);
+    cr_expect_eq(sends, 1);
+    cr_expect_eq(xen_pvconsole_read(buf, sizeof(buf)), 1);
+    cr_expect_eq(buf[0], 'd');
+    cr_expect_eq(xen_pvconsole_read(buf, sizeof(buf)), 0, "empty: nothing");
+    cr_expect_eq(sends, 2, "no kick when nothing was taken");
+}
+
+/* A producer index more than a ring ahead: corrupt, nothing taken. */
+Test(xen_console, read_refuses_corrupt_ring)
+{
+    char buf[8];
+
+    cr_assert_eq(xen_pvconsole_init(), 0);
+    r->in_cons = 0;
+    r->in_prod = sizeof(r->in) + 1;
+    cr_expect_eq(xen_pvconsole_read(buf, sizeof(buf)), 0);
+    cr_expect_eq(r->in_cons, 0);
+    cr_expect_eq(sends, 0);
+}

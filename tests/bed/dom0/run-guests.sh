@@ -17,6 +17,11 @@
 # status: poweroff | reboot | suspend | watchdog | shutdown | crash |
 #         timeout | create-failed | viridian-failed | vanished
 #
+# With /bed/actions/<name>.marker and .cmd (run-bed.sh --guest-action), the
+# command runs once in dom0 (sh, DOMID and NAME set) as soon as the marker
+# shows up in the guest's console log:
+#   BED-GUEST-ACTION <name> rc=<rc> <output>
+#
 # With viridian flags the domain is created paused (xl create -p), gets
 # HVM_PARAM_VIRIDIAN from /bed/bed-viridian (libxl only sets it for
 # type="hvm"; Xen accepts it for PVH), and is then unpaused.
@@ -77,6 +82,15 @@ run_guest() {
         fi
     fi
 
+    # gpeer guests (tests/guests/gpeer) have their other half in dom0.
+    peer=""
+    case "$name" in
+        gpeer*) if [ -n "$domid" ] && [ -z "$status" ]; then
+                    /bed/bed-peer "$domid" >"/tmp/peer-$name.out" 2>&1 &
+                    peer=$!
+                fi ;;
+    esac
+
     if [ -n "$status" ]; then
         :
     elif [ -z "$domid" ]; then
@@ -84,7 +98,14 @@ run_guest() {
     else
         last=""
         misses=0
+        marker=""
+        [ -f "/bed/actions/$name.marker" ] && marker=$(cat "/bed/actions/$name.marker")
         while :; do
+            if [ -n "$marker" ] && grep -qF -- "$marker" "/var/log/xen/guest-$name.log" 2>/dev/null; then
+                marker=""
+                aout=$(DOMID=$domid NAME=$name timeout 60 sh "/bed/actions/$name.cmd" 2>&1)
+                echo "BED-GUEST-ACTION $name rc=$? $(echo "$aout" | head -c 300 | tr '\n' ' ')"
+            fi
             line=$(xl list "$name" 2>"/tmp/xl-list-$name.err" | sed -n 2p)
             elapsed=$(( $(now_cs) - start ))
             if [ -z "$line" ]; then
@@ -123,6 +144,12 @@ run_guest() {
     fi
     elapsed=$(( $(now_cs) - start ))
     sleep 0.2
+    if [ -n "$peer" ]; then
+        kill "$peer" 2>/dev/null
+        wait "$peer" 2>/dev/null
+        cat "/tmp/peer-$name.out" >>"/tmp/xl-create-$name.out"
+        sed 's/^/BED-PEER /' "/tmp/peer-$name.out"
+    fi
 
     echo "BED-LOG-BEGIN $name"
     cat "/var/log/xen/guest-$name.log" 2>/dev/null

@@ -4,8 +4,9 @@
  * writable with update_va_mapping and a v1 grant entry written through
  * it; plus the bad arguments (count, handles, domains, sub-ops).
  *
- * Two shims, two documented behaviours. minishim serves grant_table_op
- * as Xen's xen/common/grant_table.c does. Xen's own pv-shim is built
+ * Two documented behaviours. minishim with its local table (no Xen L0)
+ * serves grant_table_op as Xen's xen/common/grant_table.c does; on a Xen
+ * L0 its table is L0's and it answers as Xen's own pv-shim, which is built
  * without CONFIG_GRANT_TABLE and answers everything through
  * pv_shim_grant_table_op (xen/arch/x86/pv/shim.c, 4.17): count != 1 is
  * -EINVAL for every sub-op, setup_table ignores .dom and answers

@@ -4,7 +4,11 @@
  * (scripts/mk-initramfs.sh) under minishim or Xen's own shim. Static
  * (glibc), so it runs as is in the busybox initramfs and on the host.
  *
- *   linuxcheck [fork=N]   every check (fork+exec N times, default 1000)
+ *   linuxcheck [fork=N] [hotplug=R] [conin=TEXT]
+ *                         every check (fork+exec N times, default 1000);
+ *                         hotplug=R adds R rounds of CPU hot-unplug/plug
+ *                         under load, conin=TEXT reading TEXT from stdin
+ *                         (the console: what the test harness types)
  *   linuxcheck noop       what the fork+exec check executes
  *
  * Each check prints one line "CHECK <name> PASS|FAIL <detail>"; the last
@@ -16,6 +20,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -417,17 +423,208 @@ static void c_sleep(void)
           m, r, (long)(t1 - t0), hz, ticks);
 }
 
+/* ------------------------------------------------- CPU hot-unplug/plug */
+/* Linux takes a Xen PV CPU down with VCPUOP_down on itself (it parks in
+ * the hypervisor until VCPUOP_up), the CPU doing the unplug waits on
+ * VCPUOP_is_up, and frees the CPU's IPI/VIRQ event channels and timer;
+ * plugging it back binds them again and resumes it (arch/x86/xen/
+ * smp_pv.c). Workers on every CPU keep the scheduler migrating them. */
+static atomic_int hp_quit;
+static atomic_long hp_work;
+
+static void *hp_worker(void *arg)
+{
+    unsigned long x = (uintptr_t)arg + 1;
+
+    while (!atomic_load(&hp_quit)) {
+        /* Page-table traffic (cross-CPU flushes as CPUs come and go) and
+         * a little arithmetic; sched_yield lets the scheduler move us. */
+        char *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        if (p != MAP_FAILED) {
+            for (int i = 0; i < 65536; i += 4096)
+                p[i] = (char)x;
+            munmap(p, 65536);
+        }
+        for (int i = 0; i < 1000; i++)
+            x = x * 6364136223846793005ul + 1442695040888963407ul;
+        atomic_fetch_add(&hp_work, 1);
+        sched_yield();
+    }
+    return (void *)x;
+}
+
+static int cpu_online_set(int cpu, int on)
+{
+    char path[64];
+    int fd, rc = 0;
+
+    snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+    fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, on ? "1" : "0", 1) != 1)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+static int cpu_online_get(int cpu)
+{
+    char path[64], c = '?';
+    int fd;
+
+    snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+    fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    if (read(fd, &c, 1) != 1)
+        c = '?';
+    close(fd);
+    return c == '1' ? 1 : c == '0' ? 0 : -1;
+}
+
+/* After the rounds every CPU must work again: a thread pinned to it runs
+ * there and its 100 ms sleep ends on time (the CPU's timer event). */
+static void *hp_probe(void *arg)
+{
+    int cpu = (int)(intptr_t)arg;
+    struct timespec t = { .tv_nsec = 100000000 };
+    uint64_t t0;
+    double s;
+
+    if (pin(cpu) || sched_getcpu() != cpu)
+        return (void *)1;
+    t0 = ns_of(CLOCK_MONOTONIC);
+    nanosleep(&t, NULL);
+    s = (double)(ns_of(CLOCK_MONOTONIC) - t0) / 1e9;
+    if (sched_getcpu() != cpu || s < 0.1 || s > 2.0)
+        return (void *)2;
+    return NULL;
+}
+
+static void c_hotplug(int rounds)
+{
+    pthread_t w[64], pr[64];
+    int n = ncpus > 64 ? 64 : ncpus, nw = 0, bad = 0, done = 0, probes_ok = 0;
+    char why[160] = "";
+    uint64_t t0 = ns_of(CLOCK_MONOTONIC);
+    long work0;
+
+    if (n < 2) {
+        check("hotplug", 0, "needs at least 2 CPUs, %d online", ncpus);
+        return;
+    }
+    atomic_store(&hp_quit, 0);
+    for (int i = 0; i < n; i++)
+        if (!pthread_create(&w[nw], NULL, hp_worker, (void *)(intptr_t)i))
+            nw++;
+    for (int r = 0; r < rounds && !bad; r++) {
+        work0 = atomic_load(&hp_work);
+        for (int on = 0; on <= 1 && !bad; on++) {
+            for (int cpu = 1; cpu < n && !bad; cpu++) {
+                int rc = cpu_online_set(cpu, on);
+
+                if (rc) {
+                    snprintf(why, sizeof(why), "round %d: cpu%d online=%d: %s", r + 1, cpu, on,
+                             strerror(-rc));
+                    bad = 1;
+                } else if (cpu_online_get(cpu) != on) {
+                    snprintf(why, sizeof(why), "round %d: cpu%d online reads %d after writing %d",
+                             r + 1, cpu, cpu_online_get(cpu), on);
+                    bad = 1;
+                }
+            }
+            if (!bad && sysconf(_SC_NPROCESSORS_ONLN) != (on ? n : 1)) {
+                snprintf(why, sizeof(why), "round %d: %ld CPUs online, expected %d", r + 1,
+                         sysconf(_SC_NPROCESSORS_ONLN), on ? n : 1);
+                bad = 1;
+            }
+        }
+        if (!bad && atomic_load(&hp_work) == work0) {
+            snprintf(why, sizeof(why), "round %d: the workers made no progress", r + 1);
+            bad = 1;
+        }
+        if (!bad)
+            done++;
+    }
+    atomic_store(&hp_quit, 1);
+    for (int i = 0; i < nw; i++)
+        pthread_join(w[i], NULL);
+    for (int cpu = 1; cpu < n; cpu++)          /* leave every CPU online */
+        if (cpu_online_get(cpu) == 0)
+            cpu_online_set(cpu, 1);
+    for (int i = 0; i < n; i++) {
+        void *res = (void *)1;
+
+        if (!pthread_create(&pr[i], NULL, hp_probe, (void *)(intptr_t)i))
+            pthread_join(pr[i], &res);
+        probes_ok += res == NULL;
+    }
+    check("hotplug", !bad && done == rounds && nw == n && probes_ok == n,
+          "%d of %d rounds took CPUs 1-%d offline and online under %d workers (%ld work "
+          "items) in %.1f s; afterwards %d of %d CPUs ran a pinned thread and a 100 ms "
+          "sleep%s%s",
+          done, rounds, n - 1, nw, atomic_load(&hp_work),
+          (double)(ns_of(CLOCK_MONOTONIC) - t0) / 1e9, probes_ok, n, bad ? "; " : "", why);
+}
+
+/* --------------------------------------------------------- console input */
+/* The test harness types TEXT and a newline on the console (QEMU's serial
+ * under QEMU-direct, `xl console` on the bed); the shim puts it into the
+ * PV console ring's in[] side, Linux's hvc0 reads it: stdin here. */
+static void c_conin(const char *want)
+{
+    char line[256];
+    size_t len = 0;
+    uint32_t h = 2166136261u;           /* FNV-1a of the line read */
+    struct pollfd pfd = { .fd = 0, .events = POLLIN };
+    uint64_t t0 = ns_of(CLOCK_MONOTONIC);
+    int timed_out = 0;
+
+    printf("linuxcheck: waiting for console input\n");
+    fflush(stdout);
+    while (len < sizeof(line) - 1) {
+        int left = 60000 - (int)((ns_of(CLOCK_MONOTONIC) - t0) / 1000000);
+        char c;
+
+        if (left <= 0 || poll(&pfd, 1, left) <= 0) {
+            timed_out = 1;
+            break;
+        }
+        if (read(0, &c, 1) != 1) {
+            timed_out = 1;
+            break;
+        }
+        if (c == '\n' || c == '\r')
+            break;
+        line[len++] = c;
+    }
+    line[len] = 0;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)line[i]) * 16777619u;
+    check("console-in", !timed_out && !strcmp(line, want),
+          "read \"%s\" (%zu bytes, fnv1a %08x) from the console%s, expected \"%s\"", line, len, h,
+          timed_out ? " before a 60 s timeout" : "", want);
+}
+
 int main(int argc, char **argv)
 {
     unsigned long forks = 1000;
+    int hotplug = 0;
+    const char *conin = NULL;
 
     if (argc > 1 && !strcmp(argv[1], "noop"))
         return argc > 2 ? atoi(argv[2]) : 0;
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "fork=", 5))
             forks = strtoul(argv[i] + 5, NULL, 10);
+        else if (!strncmp(argv[i], "hotplug=", 8))
+            hotplug = atoi(argv[i] + 8);
+        else if (!strncmp(argv[i], "conin=", 6))
+            conin = argv[i] + 6;
         else {
-            fprintf(stderr, "usage: linuxcheck [fork=N] | noop [STATUS]\n");
+            fprintf(stderr, "usage: linuxcheck [fork=N] [hotplug=R] [conin=TEXT] | noop [STATUS]\n");
             return 2;
         }
     }
@@ -446,6 +643,10 @@ int main(int argc, char **argv)
     c_signals();
     c_sleep();
     c_fork_exec(forks);
+    if (hotplug > 0)
+        c_hotplug(hotplug);
+    if (conin)
+        c_conin(conin);
     printf("RESULT linux %s\n", failures ? "FAIL" : "PASS");
     fflush(stdout);
     return failures ? 1 : 0;
