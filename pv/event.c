@@ -995,3 +995,38 @@ out:
     __atomic_store_n(&v->blocked, false, __ATOMIC_SEQ_CST);
     return rc;
 }
+
+/* ------------------------------------------------------- state dump --- */
+
+/* The state dump (pv/state_dump.c): how many of v's bound ports are
+ * pending and not masked, the first max of them in out. A snapshot read
+ * without the lock, for a human reading a hang. */
+unsigned int pv_evtchn_debug_pending(const struct vcpu *v, evtchn_port_t *out, unsigned int max)
+{
+    struct shared_info *sh = pv_dom.shared_info;
+    unsigned int n = 0;
+
+    for (evtchn_port_t p = 1; p < NR_PORTS; p++) {
+        bool pend, masked;
+
+        if (ports[p].state == ECS_FREE || ports[p].vcpu != v->id)
+            continue;
+        if (pv_fifo_active()) {
+            uint32_t w = pv_fifo_debug_word(p);
+
+            pend = w & (1u << EVTCHN_FIFO_PENDING);
+            masked = w & (1u << EVTCHN_FIFO_MASKED);
+        } else {
+            if (!sh)
+                return 0;
+            pend = test(&sh->evtchn_pending[p / 64], bit(p));
+            masked = test(&sh->evtchn_mask[p / 64], bit(p));
+        }
+        if (pend && !masked) {
+            if (n < max)
+                out[n] = p;
+            n++;
+        }
+    }
+    return n;
+}

@@ -298,3 +298,38 @@ unsigned int pv_fifo_destroy(mfn_t *frames, unsigned int max)
     pv_fifo_forget();
     return n;
 }
+
+/* The state dump (pv/state_dump.c): a port's event word (0 without one),
+ * and vCPU vcpu's ready bits with its non-empty queues (control-block
+ * head, the shim's tail), as a snapshot read without the lock. Returns
+ * the ready bits; *nq the number of queues written to prio/head/tail. */
+uint32_t pv_fifo_debug_word(evtchn_port_t port)
+{
+    event_word_t *w = word_from_port(port);
+
+    return w ? __atomic_load_n(w, __ATOMIC_RELAXED) : 0;
+}
+
+uint32_t pv_fifo_debug_queues(unsigned int vcpu, unsigned int *nq, uint8_t *prio,
+                              uint32_t *head, uint32_t *tail, unsigned int max)
+{
+    const struct fifo_vcpu *fv;
+    uint32_t ready;
+
+    *nq = 0;
+    if (vcpu >= PV_MAX_VCPUS || !fifo.vcpu[vcpu].cb)
+        return 0;
+    fv = &fifo.vcpu[vcpu];
+    ready = __atomic_load_n(&fv->cb->ready, __ATOMIC_RELAXED);
+    for (unsigned int q = 0; q < EVTCHN_FIFO_MAX_QUEUES && *nq < max; q++) {
+        uint32_t h = __atomic_load_n(&fv->cb->head[q], __ATOMIC_RELAXED);
+
+        if (!h && !fv->tail[q] && !(ready & (1u << q)))
+            continue;
+        prio[*nq] = (uint8_t)q;
+        head[*nq] = h;
+        tail[*nq] = fv->tail[q];
+        (*nq)++;
+    }
+    return ready;
+}

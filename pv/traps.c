@@ -21,6 +21,7 @@
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_msr.h>
 #include <minishim/pv_ptwr.h>
+#include <minishim/pv_state_dump.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/shim.h>
@@ -1061,7 +1062,7 @@ void pv_guest_trap(struct cpu_regs *regs)
     case X86_EXC_TS: case X86_EXC_NP: case X86_EXC_SS: case X86_EXC_AC:
         bounce_trap(v, regs, vec, true, (uint32_t)regs->error_code);
         break;
-    case X86_EXC_NMI:
+    case X86_EXC_NMI:               /* never here: shim/trap.c keeps NMIs */
         break;
     case PV_VEC_INT80:
         /* Xen int80_direct_trap: to the guest's 0x80 handler if its DPL
@@ -1082,6 +1083,7 @@ void pv_guest_trap(struct cpu_regs *regs)
         break;
     }
 out:
+    pv_state_dump_check();          /* asked for by an NMI (shim/trap.c) */
     pv_time_check(v);
     /* VCPUOP_down (on itself, or by another vCPU): stay here until up. */
     pv_vcpu_park(v);

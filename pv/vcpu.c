@@ -22,6 +22,7 @@
 #include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_state_dump.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/shim.h>
@@ -309,6 +310,7 @@ void pv_vcpu_park(struct vcpu *v)
             if (timer_available())
                 timer_arm(pv_now_ns() + SLEEP_BACKSTOP_NS);
             arch_wait_for_interrupt();
+            pv_state_dump_check();
         }
         __atomic_store_n(&v->parked, false, __ATOMIC_SEQ_CST);
         if (!__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
@@ -502,6 +504,7 @@ void pv_vcpu_sleep(struct vcpu *v)
          * sti;hlt closes the race with a kick sent after the check above. */
         arch_wait_for_interrupt();
         arch_irq_restore(flags);
+        pv_state_dump_check();
         /* Woken only at the backstop although a kick had already made v
          * runnable: the kick's interrupt was lost, or arrived late (a
          * host that does not run this CPU for a while looks the same). */

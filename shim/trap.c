@@ -71,8 +71,38 @@ void trap_set_irq_handler(unsigned int vector, irq_handler_fn fn)
         irq_handlers[vector] = fn;
 }
 
+/*
+ * NMIs come from L0 (`xl trigger <dom> nmi`, a watchdog) on any
+ * instruction, in shim or guest context. Xen's do_nmi() logs one it
+ * cannot attribute and goes on; so does the shim: it counts it and asks
+ * for a state dump, which the guest-facing layer prints at its next safe
+ * point (trap_nmi_take_dump). Nothing more runs here: this is the NMI
+ * stack, NMIs stay blocked until the iret, and the interrupted code may
+ * hold any lock (the console's included). Not forwarded to the guest
+ * (Xen's default nmi=dom0 sends it to the hardware domain, which a shim's
+ * guest is not).
+ */
+static unsigned long nmi_count;
+static bool nmi_dump_request;
+
+unsigned long trap_nmi_count(void)
+{
+    return __atomic_load_n(&nmi_count, __ATOMIC_RELAXED);
+}
+
+bool trap_nmi_take_dump(void)
+{
+    return __atomic_load_n(&nmi_dump_request, __ATOMIC_RELAXED) &&
+           __atomic_exchange_n(&nmi_dump_request, false, __ATOMIC_SEQ_CST);
+}
+
 void trap_handle(struct cpu_regs *regs, uint64_t cr2)
 {
+    if (regs->vector == X86_EXC_NMI) {
+        __atomic_add_fetch(&nmi_count, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&nmi_dump_request, true, __ATOMIC_SEQ_CST);
+        return;
+    }
     if (regs->vector >= X86_NR_EXCEPTIONS && regs->vector < ARRAY_SIZE(irq_handlers) &&
         irq_handlers[regs->vector]) {
         irq_handlers[regs->vector](regs);

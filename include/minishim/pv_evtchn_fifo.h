@@ -71,6 +71,12 @@ unsigned int pv_fifo_destroy(mfn_t *frames, unsigned int max);
 /* pv/event.c: Xen vcpu_mark_events_pending (upcall pending, kick). */
 void pv_evtchn_mark_events_pending(struct vcpu *v);
 
+/* The state dump (pv/state_dump.c), read without the lock: a port's
+ * event word; vCPU vcpu's ready bits and its non-empty queues. */
+uint32_t pv_fifo_debug_word(evtchn_port_t port);
+uint32_t pv_fifo_debug_queues(unsigned int vcpu, unsigned int *nq, uint8_t *prio,
+                              uint32_t *head, uint32_t *tail, unsigned int max);
+
 /* Upper bound of frames pv_fifo_destroy() returns. */
 #define PV_FIFO_MAX_FRAMES (PV_MAX_VCPUS + EVTCHN_FIFO_NR_CHANNELS / 1024)
 

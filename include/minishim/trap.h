@@ -22,4 +22,9 @@ void __noreturn trap_fatal(const struct cpu_regs *regs, uint64_t cr2);
 
 const char *trap_name(unsigned int vector);
 
+/* NMIs taken (any context, never fatal) and whether a state dump was
+ * asked for since the last call (true once per request). */
+unsigned long trap_nmi_count(void);
+bool trap_nmi_take_dump(void);
+
 #endif

@@ -12,6 +12,9 @@
 #                            built here against Debian's libxenctrl from
 #                            libxen-dev): sets HVM_PARAM_VIRIDIAN on a paused
 #                            domain (run-bed.sh --viridian)
+#   OUTDIR/bed-postmortem    dom0 tool (tests/bed/dom0/bed-postmortem.c): the
+#                            CPU record and descriptor tables of a stopped
+#                            domain, for guests that did not end as expected
 #
 # The per-run part (guests, shims, xl configs) is a second cpio archive that
 # run-bed.sh appends; Linux unpacks concatenated archives in order.
@@ -63,25 +66,27 @@ command -v cpio >/dev/null || die "cpio missing"
 [ -r /usr/include/xenctrl.h ] || die "/usr/include/xenctrl.h missing (need libxen-dev)"
 command -v gcc >/dev/null || die "gcc missing"
 mkdir -p "$out"
-# The bed's own dom0 tool, rebuilt when its source is newer.
-viridian_src="$here/dom0/bed-viridian.c"
-if [ ! -x "$out/bed-viridian" ] || [ "$viridian_src" -nt "$out/bed-viridian" ]; then
-    gcc -O2 -Wall -Wextra -Werror -o "$out/bed-viridian.tmp" "$viridian_src" -lxenctrl ||
-        die "could not build $viridian_src (need libxen-dev)"
-    mv "$out/bed-viridian.tmp" "$out/bed-viridian"
-fi
-# dom0's half of the gpeer guest (grant map + interdomain event channel).
-peer_src="$here/dom0/bed-peer.c"
-if [ ! -x "$out/bed-peer" ] || [ "$peer_src" -nt "$out/bed-peer" ]; then
-    gcc -O2 -Wall -Wextra -Werror -o "$out/bed-peer.tmp" "$peer_src" -lxengnttab -lxenevtchn ||
-        die "could not build $peer_src (need libxen-dev)"
-    mv "$out/bed-peer.tmp" "$out/bed-peer"
-fi
+# The bed's own dom0 tools (NAME:LIBS), each rebuilt when its source is
+# newer: bed-viridian, bed-postmortem, and bed-peer (dom0's half of the
+# gpeer guest: grant map + interdomain event channel).
+DOM0_TOOLS=("bed-viridian:-lxenctrl" "bed-postmortem:-lxenctrl"
+            "bed-peer:-lxengnttab -lxenevtchn")
+for spec in "${DOM0_TOOLS[@]}"; do
+    tool=${spec%%:*}
+    src="$here/dom0/$tool.c"
+    if [ ! -x "$out/$tool" ] || [ "$src" -nt "$out/$tool" ]; then
+        # shellcheck disable=SC2086 # the library list splits on purpose
+        gcc -O2 -Wall -Wextra -Werror -o "$out/$tool.tmp" "$src" ${spec#*:} ||
+            die "could not build $src (need libxen-dev)"
+        mv "$out/$tool.tmp" "$out/$tool"
+    fi
+done
 
 # Host files that go into the archive (binaries first; libraries via ldd).
 files=(/bin/busybox)
 for t in "${TOOLS[@]}"; do files+=("$XEN_BIN/$t"); done
-libs=$( (for t in "${TOOLS[@]}"; do ldd "$XEN_BIN/$t"; done; ldd "$out/bed-viridian"; ldd "$out/bed-peer") |
+libs=$( (for t in "${TOOLS[@]}"; do ldd "$XEN_BIN/$t"; done
+         for spec in "${DOM0_TOOLS[@]}"; do ldd "$out/${spec%%:*}"; done) |
        awk '/=>/ && $3 ~ /^\// {print $3} /^[ \t]*\/[^ ]*ld-linux/ {print $1}' |
        sort -u)
 # libgcc_s is dlopen()ed by glibc for pthread_cancel/unwinding: not in ldd.
@@ -100,10 +105,11 @@ key=$( {
     echo "kernel $kver"
     for f in "$XEN_GZ" "/boot/vmlinuz-$kver" "${files[@]}" $libs "${mods[@]}" \
              "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" \
-             "$out/bed-viridian" "$out/bed-peer"; do
+             "$out/bed-viridian" "$out/bed-postmortem" "$out/bed-peer"; do
         stat -L -c '%n %s %Y' "$f"
     done
-    cat "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" "$viridian_src" "$peer_src"
+    cat "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" \
+        "$here/dom0/bed-viridian.c" "$here/dom0/bed-postmortem.c" "$here/dom0/bed-peer.c"
 } | sha256sum | cut -d' ' -f1)
 
 if [ -f "$out/dom0.key" ] && [ "$(cat "$out/dom0.key")" = "$key" ] &&
@@ -142,6 +148,7 @@ cp /etc/xen/xl.conf "$root/etc/xen/xl.conf" 2>/dev/null || true
 install -m 0755 "$here/dom0/init" "$root/init"
 install -m 0755 "$here/dom0/run-guests.sh" "$root/bed/run-guests.sh"
 install -m 0755 "$out/bed-viridian" "$root/bed/bed-viridian"
+install -m 0755 "$out/bed-postmortem" "$root/bed/bed-postmortem"
 install -m 0755 "$out/bed-peer" "$root/bed/bed-peer"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"

@@ -510,6 +510,11 @@ guest_console() {
     sed -n "/BED-LOG-BEGIN $name\$/,/BED-LOG-END $name\$/p" "$log" | sed '1d;$d'
     echo "--- xl"
     sed -n "/BED-XL-BEGIN $name\$/,/BED-XL-END $name\$/p" "$log" | sed '1d;$d'
+    # dom0's bed-postmortem of a guest that did not power off.
+    if grep -q "BED-PM-BEGIN $name\$" "$log"; then
+        echo "--- post-mortem (tests/bed/dom0/bed-postmortem.c)"
+        sed -n "/BED-PM-BEGIN $name\$/,/BED-PM-END $name\$/p" "$log" | sed '1d;$d'
+    fi
 }
 
 # The first error xl reported for a guest (later ones are consequences).

@@ -6,7 +6,9 @@
 # bundle (scripts/mk-bundle.sh) that the shim splits into modules 0 and 1.
 # Serial goes to stdout (and --log FILE); --type-on MARKER TEXT types TEXT
 # and a newline into the serial port once MARKER has appeared on it
-# (QEMU's stdin is a FIFO; typed earlier, the firmware would read it).
+# (QEMU's stdin is a FIFO; typed earlier, the firmware would read it);
+# --monitor-on MARKER COMMAND gives QEMU's monitor COMMAND (e.g. "nmi")
+# once MARKER has appeared.
 # The exit status says
 # how the shim stopped:
 #   0  the shim powered off cleanly       (isa-debug-exit code 0x10 -> 33)
@@ -30,6 +32,8 @@ timeout=60
 log=""
 quiet=0
 type_marker=""
+mon_marker=""
+mon_cmd=""
 type_text=""
 
 usage() {
@@ -37,7 +41,7 @@ usage() {
 usage: $0 [--image ELF] [--smp N] [--mem MiB] [--cmdline "shim options"]
           [--guest PV-KERNEL [--guest-cmdline "..."] [--initrd FILE]]
           [--timeout S] [--log FILE] [--quiet]
-          [--type-on MARKER TEXT]
+          [--type-on MARKER TEXT] [--monitor-on MARKER COMMAND]
 USAGE
   exit 64
 }
@@ -55,6 +59,7 @@ while [ $# -gt 0 ]; do
     --log) log=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
     --type-on) type_marker=$2; type_text=$3; shift 3 ;;
+    --monitor-on) mon_marker=$2; mon_cmd=$3; shift 3 ;;
     *) usage ;;
   esac
 done
@@ -93,6 +98,22 @@ if [ -n "$type_marker" ]; then
     printf '%s\n' "$type_text" >"$input" ) &
   typer=$!
 fi
+monitor_sender=""
+if [ -n "$mon_marker" ]; then
+  [ "$monitor" = none ] || { echo "run-shim: --monitor-on with QEMU_MONITOR" >&2; exit 64; }
+  monsock=$(mktemp -u "$build_dir/monitor.XXXXXX")
+  for i in "${!args[@]}"; do
+    [ "${args[$i]}" = -monitor ] && args[$((i + 1))]="unix:$monsock,server,nowait"
+  done
+  ( until grep -aqF -- "$mon_marker" "$out" 2>/dev/null && [ -S "$monsock" ]; do sleep 0.2; done
+    python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+time.sleep(0.5)
+s.close()' "$monsock" "$mon_cmd" ) &
+  monitor_sender=$!
+fi
 if [ "$quiet" = 1 ]; then
   timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" <"$input" >"$out" 2>&1
   rc=$?
@@ -100,6 +121,7 @@ else
   timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${args[@]}" <"$input" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
 fi
+[ -z "$monitor_sender" ] || { kill "$monitor_sender" 2>/dev/null; wait "$monitor_sender" 2>/dev/null; rm -f "$monsock"; }
 tr -d '\r' <"$out" >"$out.clean" && mv "$out.clean" "$out"
 [ -n "$log" ] && cp "$out" "$log"
 

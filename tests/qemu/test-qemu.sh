@@ -251,6 +251,15 @@ for g in pvtraps pvhcall pvevents pvuser pvgdt mmu pvio pvseg pvtime pvdebug pvc
   case_ "guest-$g" 0 "--guest '$guests/$g.elf'" "+RESULT $g PASS" "-FAIL:" \
     "+shutting down (poweroff)"
 done
+# An NMI from outside (QEMU's monitor "nmi", as L0's `xl trigger nmi`)
+# while the pvtime guest runs its timers on 2 vCPUs: never fatal, a
+# state dump naming every vCPU, and the guest still passes.
+if [ -f "$guests/pvtime.elf" ]; then
+  case_ guest-pvtime-nmi 0 "--smp 2 --guest '$guests/pvtime.elf' --monitor-on 'singleshot: fired' nmi" \
+    "+dump: NMI 1, on CPU" "~dump: vCPU 0: (running|blocked)" "+dump: vCPU 1: " \
+    "~dump: vCPU 0: timer .* port\(s\) pending and unmasked" \
+    "+RESULT pvtime PASS" "-FAIL:" "+shutting down (poweroff)"
+fi
 # pvconf with a second vCPU: VCPUOP_initialise with an unpinned L4.
 if [ -f "$guests/pvconf.elf" ]; then
   case_ guest-pvconf-smp2 0 "--smp 2 --guest '$guests/pvconf.elf'" \

@@ -6,6 +6,7 @@
  * CPUs: the test runs as CPU 0 (vCPU 0); "another CPU" is played from the
  * IPI send hook and the halt hook. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <minishim/apic.h>
 #include <minishim/ipi.h>
@@ -20,6 +21,9 @@
 #include <xen/event_channel.h>
 #include <xen/vcpu.h>
 #include "test_mm_env.h"
+#include "fake/fake_console.h"
+#include <minishim/pv_state_dump.h>
+#include <minishim/trap.h>
 #include "fake/fake_l0.h"
 
 #define HV_PTR 0xffff830000001000ULL
@@ -785,6 +789,42 @@ Test(pv_event, fifo_delivery)
         cr_expect_eq(w[z], FIFO_PEND);
         cr_expect_eq(shinfo.vcpu_info[2].evtchn_upcall_pending, 0);
     }
+}
+
+/* An NMI from L0 (`xl trigger <domid> nmi`) is never fatal: in shim
+ * context (as when it wakes a halted CPU) the handler only asks for the
+ * state dump, which the next safe point prints once; the dump names the
+ * vCPU whose port is pending and unmasked, and whether it is blocked. */
+Test(pv_event, nmi_asks_for_a_state_dump_once)
+{
+    struct cpu_regs nmi = { .vector = X86_EXC_NMI, .cs = 0xe008 };
+    evtchn_port_t p1 = bind_ipi(1);
+    unsigned long before = trap_nmi_count();
+    char want[96];
+
+    shinfo.vcpu_info[1].evtchn_upcall_mask = 0;
+    cr_assert_eq(send(p1), 0);
+    pv_dom.vcpus[2].blocked = true;
+    fake_console_capture();
+    pv_state_dump_check();
+    cr_expect_eq(fake_console_out[0], 0, "no NMI, no dump");
+
+    trap_handle(&nmi, 0);           /* trap_fatal would end the test */
+    cr_expect_eq(trap_nmi_count(), before + 1);
+    pv_state_dump_check();
+    cr_expect(strstr(fake_console_out, "dump: NMI"), "%s", fake_console_out);
+    snprintf(want, sizeof(want), "dump: vCPU 1: timer off, periodic off, poll off; "
+             "1 port(s) pending and unmasked: %u", p1);
+    cr_expect(strstr(fake_console_out, want), "%s", fake_console_out);
+    cr_expect(strstr(fake_console_out, "dump: vCPU 0: timer off, periodic off, poll off; "
+                     "0 port(s)"), "%s", fake_console_out);
+    cr_expect(strstr(fake_console_out, "dump: vCPU 2: blocked, "),
+              "%s", fake_console_out);
+    cr_expect(strstr(fake_console_out, "dump: vCPU 1: running"), "%s", fake_console_out);
+
+    fake_console_capture();
+    pv_state_dump_check();
+    cr_expect_eq(fake_console_out[0], 0, "one dump per NMI: %s", fake_console_out);
 }
 
 /* ------------------------------------- interdomain channels through L0 --- */

@@ -140,6 +140,26 @@ run_guest() {
         done
         # Give xenconsoled a moment to drain the console ring.
         sleep 0.5
+        # Anything but a poweroff: the stopped (or, on a timeout, paused)
+        # domain's CPU state and descriptor tables, read before it goes
+        # (a shim's triple fault leaves nothing in its own log).
+        if [ "$status" != poweroff ]; then
+            if [ "$status" = timeout ]; then
+                # minishim prints its state dump on an NMI from L0
+                # (docs/debugging.md); other shims log or ignore it.
+                xl trigger "$name" nmi 0 >/dev/null 2>&1 && sleep 3
+                # A Linux guest answers control/sysrq through xenbus
+                # (if its CPU 0 still takes events): backtraces of all
+                # CPUs and the blocked tasks into its console log.
+                xl sysrq "$name" l >/dev/null 2>&1 && sleep 3 &&
+                    xl sysrq "$name" w >/dev/null 2>&1 && sleep 3
+                xl pause "$name" >/dev/null 2>&1
+            fi
+            nv=$(echo "$line" | awk '{print $4}')
+            echo "BED-PM-BEGIN $name"
+            timeout -s KILL 30 /bed/bed-postmortem "$domid" "${nv:-1}" 2>&1 | head -n 200
+            echo "BED-PM-END $name"
+        fi
         xl destroy "$name" >/dev/null 2>&1
     fi
     elapsed=$(( $(now_cs) - start ))
