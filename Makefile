@@ -214,9 +214,9 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/*.c tests/unit/fake/*.c))
 HOST_OBJ  := $(patsubst %,$(BUILD)/host/%.o,$(LOGIC_SRC) $(UNIT_SRC))
 UNIT_BIN  := $(BUILD)/unit-tests
 # The flush tests observe the IPI path through tests/unit/fake/fake_ipi.c,
-# which stands in for ipi_flush_mask while a test asks it to (and passes
-# the call on to shim/ipi.c otherwise).
-HOST_LDFLAGS := -Wl,--wrap=ipi_flush_mask
+# which stands in for flush_ipi_mask while a test asks it to (and passes
+# the call on to shim/flush_ipi.c otherwise).
+HOST_LDFLAGS := -Wl,--wrap=flush_ipi_mask
 
 $(BUILD)/host/%.c.o: %.c Makefile | $(DEPS_STAMP) $(VERSION_H)
 	@mkdir -p $(dir $@)

@@ -211,7 +211,7 @@ bool arch_irqs_enabled(void)
     unsigned long flags;
 
     asm volatile("pushf; pop %0" : "=r"(flags));
-    return flags & (1UL << 9);
+    return flags & EFLAGS_IF;
 }
 
 void arch_cpu_relax(void)

@@ -23,10 +23,8 @@ void __noreturn pv_enter(const struct cpu_regs *regs);
 #define SYSCALL_STUB_SIZE 64
 
 /* Xen's XEN_SYSCALL_MASK: flags cleared on entry to the hypervisor. */
-#define SYSCALL_FMASK ((1UL << 18) /* AC */ | (1UL << 17) /* VM */ | \
-                       (1UL << 16) /* RF */ | (1UL << 14) /* NT */ | \
-                       (1UL << 10) /* DF */ | (1UL << 9) /* IF */ |  \
-                       (1UL << 8) /* TF */)
+#define SYSCALL_FMASK (EFLAGS_AC | EFLAGS_VM | EFLAGS_RF | EFLAGS_NT | \
+                       EFLAGS_DF | EFLAGS_IF | EFLAGS_TF)
 
 void arch_syscall_init(unsigned int cpu)
 {

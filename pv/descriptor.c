@@ -14,6 +14,7 @@
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pt_walk.h>
 #include <minishim/pv_pt.h>
 
 #define GDT_FRAMES_MAX    (FIRST_RESERVED_GDT_PAGE)
@@ -159,26 +160,27 @@ static bool ldt_copy_alloc(struct ldt_shadow *s)
     return true;
 }
 
+/* pt_walk()'s table hook here: only the guest's frames are read. */
+static bool walk_guest_frame(void *ctx, unsigned int level, uint64_t table_pa)
+{
+    (void)ctx;
+    (void)level;
+    return pv_mm_frame(paddr_to_mfn(pa(table_pa))) != NULL;
+}
+
 /* Guest kernel page-table walk (Xen guest_get_eff_kern_l1e): the frame
- * mapped at va, or 0 when any level is not present. Every present entry
- * of a validated L4 leads to a validated table, so each step stays in
- * guest page-table frames. */
+ * mapped at va by an L1 entry, or 0 when a level is not present or maps
+ * a superpage. It runs without the MMU lock while the guest may change
+ * its tables (include/minishim/pt_walk.h): every table read is a guest
+ * frame, and the caller takes a typed reference on the result. */
 static mfn_t guest_kern_frame(const struct vcpu *v, uint64_t va)
 {
-    uint64_t e = pv_kernel_cr3(v) & PTE_ADDR_MASK;
-    static const unsigned int shift[4] = { L4_SHIFT, L3_SHIFT, L2_SHIFT, L1_SHIFT };
+    static const struct pt_walk_hooks hooks = { .table = walk_guest_frame };
+    struct pt_walk w;
 
-    for (unsigned int l = 0; l < 4; l++) {
-        const uint64_t *t;
-
-        if (!pv_mm_frame(paddr_to_mfn(pa(e & PTE_ADDR_MASK))))
-            return mfn(0);
-        t = arch_phys_to_virt(pa(e & PTE_ADDR_MASK));
-        e = __atomic_load_n(&t[PT_INDEX(va, shift[l])], __ATOMIC_RELAXED);
-        if (!(e & PTE_PRESENT) || (l < 3 && (e & PTE_PSE)))
-            return mfn(0);
-    }
-    return paddr_to_mfn(pa(e & PTE_ADDR_MASK));
+    if (pt_walk(pv_kernel_cr3(v), va, &hooks, NULL, &w) != PT_WALK_MAPPED || w.level != 1)
+        return mfn(0);
+    return paddr_to_mfn(pa(w.entry[1] & PTE_ADDR_MASK));
 }
 
 static void ldt_load(struct vcpu *v)

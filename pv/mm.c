@@ -11,8 +11,10 @@
 #include <minishim/arch.h>
 #include <minishim/flush.h>
 #include <minishim/inject.h>
+#include <minishim/ipi.h>
 #include <minishim/layout.h>
 #include <minishim/percpu.h>
+#include <minishim/pt_walk.h>
 #include <minishim/pv_mm.h>
 #include <minishim/shim.h>
 #include <minishim/smp.h>
@@ -949,28 +951,30 @@ out:
 
 /* -------------------------------------------------- update_va_mapping --- */
 
-/* Find the L1 entry mapping va in L4 'l4' (Xen's map_guest_l1e). */
+/* pt_walk()'s table hook here: only frames the PV MMU accounts for. */
+static bool walk_frame_known(void *ctx, unsigned int level, uint64_t table_pa)
+{
+    (void)ctx;
+    (void)level;
+    return paddr_to_mfn(pa(table_pa)).mfn < nr_frames;
+}
+
+/* Find the L1 entry mapping va in L4 'l4' (Xen's map_guest_l1e): the L1
+ * table and the slot, whatever the entry holds. A superpage or a missing
+ * level has none. Called with the MMU lock held (include/minishim/
+ * pt_walk.h: no table changes type meanwhile). */
 static bool find_l1e(mfn_t l4, uint64_t addr, mfn_t *l1, unsigned int *slot)
 {
-    mfn_t t = l4;
-    static const unsigned int shift[3] = { 39, 30, 21 };
+    static const struct pt_walk_hooks hooks = { .table = walk_frame_known };
+    struct pt_walk w;
 
     if (!guest_addr_ok(addr) || !l4.mfn)
         return false;
-    for (unsigned int k = 0; k < 3; k++) {
-        uint64_t e;
-
-        if (t.mfn >= nr_frames)
-            return false;
-        e = __atomic_load_n(map_table(t) + ((addr >> shift[k]) & 511), __ATOMIC_SEQ_CST);
-        if (!(e & PTE_PRESENT) || (k > 0 && (e & PTE_PSE)))
-            return false;
-        t = pte_mfn(e);
-    }
-    if (t.mfn >= nr_frames)
+    pt_walk(mfn_to_paddr(l4).pa, addr, &hooks, NULL, &w);
+    if (w.level != 1 || w.end == PT_WALK_STOPPED)
         return false;
-    *l1 = t;
-    *slot = (unsigned int)((addr >> 12) & 511);
+    *l1 = paddr_to_mfn(pa(w.table[1]));
+    *slot = (unsigned int)PT_INDEX(addr, L1_SHIFT);
     return true;
 }
 

@@ -41,7 +41,8 @@ static uint16_t fixup_sel(uint16_t sel)
 
 /* Arithmetic flags and DF a context may carry; IF is forced on and IOPL
  * becomes the vCPU's virtual IOPL (Xen keeps it out of the real EFLAGS). */
-#define CTX_RFLAGS_KEEP 0xcd5UL
+#define CTX_RFLAGS_KEEP (EFLAGS_CF | EFLAGS_PF | EFLAGS_AF | EFLAGS_ZF | EFLAGS_SF | \
+                         EFLAGS_DF | EFLAGS_OF)
 
 /* CS/SS of a context: Xen's flat selectors now; a GDT (LDT) selector
  * needs the context's own GDT (LDT) and is checked by set_info_guest once

@@ -2,8 +2,9 @@
 """bench-check.py OUTDIR - is OUTDIR's benchmark report complete and well formed?
 
 Checks structure only, never a timing (docs/bench.md):
-- results.json parses; every run object carries the fields the issue asks
-  for (commit, versions, L0 CPUs, vCPUs, shim command line, ...);
+- results.json parses; every run object carries the fields a run must
+  record to be reproduced (commit, versions, L0 CPUs, vCPUs, shim command
+  line, ...);
 - every configuration x vCPU count has at least one passed flushbench run
   with all methods, and the reference is among the configurations;
 - report.md has every section, every table row has its header's number of

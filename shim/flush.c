@@ -231,7 +231,7 @@ static void defer_grace(unsigned int self, const struct flush_request *req)
     if (flush_defer_grace(self, &laggards))
         return;
     flush_defer_count_fallback();
-    ipi_flush_mask(&laggards, req);
+    flush_ipi_mask(&laggards, req);
 }
 
 void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
@@ -293,7 +293,7 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
         int rc;
 
         if (fake) {
-            ipi_flush_async(&remote);
+            flush_ipi_async(&remote);
             rc = 0;
         } else {
             /* inject=l0-flush-fail: L0 "fails", the fallback must run. */
@@ -314,7 +314,7 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
         if (local)
             flush_local(&req);
     }
-    ipi_flush_mask(&remote, &req);
+    flush_ipi_mask(&remote, &req);
     flush_stats_remote(FLUSH_PATH_IPI, cpumask_weight(&remote),
                        time_it ? arch_rdtsc() - t0 : FLUSH_UNTIMED);
     count(why, flags);

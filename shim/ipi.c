@@ -7,27 +7,28 @@
  * from its own "pending senders" mask, which the sender sets before the
  * interrupt. ipi_service() runs every pending request on this CPU and
  * acknowledges it; it is called from the flush and call vectors, and by a
- * sender while it waits, so two CPUs that flush each other with interrupts
+ * sender while it waits, so two CPUs that call each other with interrupts
  * disabled both make progress (each serves the other's request from its
- * wait loop) instead of deadlocking.
+ * wait loop) instead of deadlocking. What a request does is its caller's
+ * business: this file only runs fn(arg) (the flush engine's remote flush
+ * is one such function, shim/flush_ipi.c).
  *
  * A target that goes offline before it picked a request up is dropped
- * from the wait (its TLB is flushed when it comes back online: smp.c).
+ * from the wait (what it missed is the caller's to make good: the flush
+ * engine flushes a CPU's TLB when it comes back online, smp.c).
  */
 #include <minishim/apic.h>
 #include <minishim/arch.h>
 #include <minishim/inject.h>
 #include <minishim/ipi.h>
 #include <minishim/percpu.h>
+#include <minishim/shim.h>
 #include <minishim/smp.h>
-
-enum ipi_kind { IPI_KIND_CALL, IPI_KIND_FLUSH };
+#include <minishim/spinlock.h>
 
 struct ipi_slot {
-    enum ipi_kind kind;
     void (*fn)(void *);
     void *arg;
-    struct flush_request req;
     unsigned int vector;
     cpumask_t pending;              /* targets that have not acknowledged */
 } __aligned(64);
@@ -122,31 +123,49 @@ static bool cpu_is_online(unsigned int cpu)
             (cpu % 64)) & 1;
 }
 
-/* ipi_flush_async(): CPUs that owe themselves a full flush. */
-static cpumask_t async_flush_pending;
+/* Slotless work kinds, in the order of their first post. */
+static struct ipi_async *async_works[IPI_ASYNC_MAX];
+static unsigned int nr_async;
+static spinlock_t async_lock = SPINLOCK_INIT;
+
+/* Once per kind, at its first post: published in async_works before
+ * registered is set, so a poster that sees registered (acquire) knows
+ * every server will find the kind. */
+static void async_register(struct ipi_async *w)
+{
+    unsigned long flags;
+
+    if (__atomic_load_n(&w->registered, __ATOMIC_ACQUIRE))
+        return;
+    flags = arch_irq_save();
+    spin_lock(&async_lock);
+    if (!w->registered) {
+        if (nr_async >= IPI_ASYNC_MAX)
+            panic("ipi: more than %u kinds of async work", IPI_ASYNC_MAX);
+        async_works[nr_async] = w;
+        __atomic_store_n(&nr_async, nr_async + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&w->registered, true, __ATOMIC_RELEASE);
+    }
+    spin_unlock(&async_lock);
+    arch_irq_restore(flags);
+}
 
 void ipi_service(void)
 {
     unsigned int self = arch_cpu_id();
+    unsigned int n = __atomic_load_n(&nr_async, __ATOMIC_ACQUIRE);
 
-    if (atomic_mask_test_clear(&async_flush_pending, self)) {
-        struct flush_request full = { .flags = FLUSH_TLB | FLUSH_TLB_GLOBAL };
-
-        flush_local(&full);
-    }
+    for (unsigned int i = 0; i < n; i++)
+        if (atomic_mask_test_clear(&async_works[i]->pending, self))
+            async_works[i]->fn();
 
     for (unsigned int s = 0; s < NR_CPUS; s++) {
         struct ipi_slot *slot = &slots[s];
 
         if (!atomic_mask_test_clear(&pending_from[self], s))
             continue;
-        if (slot->kind == IPI_KIND_FLUSH) {
-            struct flush_request req = slot->req;
-
-            flush_local(&req);
-        } else if (slot->fn) {
+        if (slot->fn)
             slot->fn(slot->arg);
-        }
         /* Acknowledge only after the work is done: the sender may be
          * waiting for completion (and may then reuse the slot). */
         atomic_mask_test_clear(&slot->pending, self);
@@ -218,9 +237,8 @@ static bool all_but_self(const cpumask_t *remote, unsigned int self)
     return cpumask_weight(remote) >= 2;
 }
 
-static void post(const cpumask_t *mask, enum ipi_kind kind, void (*fn)(void *),
-                 void *arg, const struct flush_request *req, bool wait,
-                 unsigned int vector)
+void ipi_remote_call(const cpumask_t *mask, unsigned int vector, void (*fn)(void *),
+                     void *arg, bool wait)
 {
     unsigned int self = arch_cpu_id();
     struct ipi_slot *slot = &slots[self];
@@ -233,12 +251,9 @@ static void post(const cpumask_t *mask, enum ipi_kind kind, void (*fn)(void *),
 
     flags = arch_irq_save();
     wait_slot(slot, self);          /* a previous no-wait request */
-    slot->kind = kind;
     slot->vector = vector;
     slot->fn = fn;
     slot->arg = arg;
-    if (req)
-        slot->req = *req;
     for (unsigned int i = 0; i < CPUMASK_WORDS; i++)
         __atomic_store_n(&slot->pending.bits[i], remote.bits[i], __ATOMIC_RELEASE);
     for_each_cpu(c, &remote)
@@ -249,32 +264,28 @@ static void post(const cpumask_t *mask, enum ipi_kind kind, void (*fn)(void *),
     arch_irq_restore(flags);
 }
 
-void ipi_flush_mask(const cpumask_t *mask, const struct flush_request *req)
-{
-    post(mask, IPI_KIND_FLUSH, NULL, NULL, req, true, IPI_VECTOR_FLUSH);
-}
-
 void ipi_call_mask(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wait)
 {
-    post(mask, IPI_KIND_CALL, fn, arg, NULL, wait, IPI_VECTOR_CALL);
+    ipi_remote_call(mask, IPI_VECTOR_CALL, fn, arg, wait);
 }
 
-void ipi_flush_async(const cpumask_t *mask)
+void ipi_async_post(struct ipi_async *w, const cpumask_t *mask, unsigned int vector)
 {
     unsigned int self = arch_cpu_id();
     unsigned long flags;
     cpumask_t remote;
 
+    async_register(w);
     remote_set(&remote, mask, self);
     if (cpumask_empty(&remote))
         return;
     for_each_cpu(c, &remote)
-        atomic_mask_set(&async_flush_pending, c);
+        atomic_mask_set(&w->pending, c);
     flags = arch_irq_save();
     if (send_fn)
-        send_fn(&remote, IPI_VECTOR_FLUSH);
+        send_fn(&remote, vector);
     else
-        apic_send_ipi_mask(&remote, IPI_VECTOR_FLUSH);
+        apic_send_ipi_mask(&remote, vector);
     arch_irq_restore(flags);
 }
 

@@ -23,6 +23,7 @@
 #include <minishim/arch.h>
 #include <minishim/bootinfo.h>
 #include <minishim/console.h>
+#include <minishim/flush.h>
 #include <minishim/ipi.h>
 #include <minishim/l0.h>
 #include <minishim/percpu.h>
@@ -362,7 +363,7 @@ static void st_cross_flush(void *arg)
 {
     const struct flush_request *req = arg;
 
-    ipi_flush_mask(&cpu_online_mask, req);
+    flush_ipi_mask(&cpu_online_mask, req);
     __atomic_fetch_add(&st_cross_done, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -439,12 +440,12 @@ int smp_selftest(void)
 
     /* Flushes, and two-way flushes with interrupts disabled everywhere. */
     for (unsigned int i = 0; i < 100; i++)
-        ipi_flush_mask(&cpu_online_mask, &req);
+        flush_ipi_mask(&cpu_online_mask, &req);
     st_cross_done = 0;
     ipi_call_mask(&cpu_online_mask, st_cross_flush, (void *)&req, false);
     flags = arch_irq_save();
     for (unsigned int i = 0; i < 10; i++)
-        ipi_flush_mask(&cpu_online_mask, &req);
+        flush_ipi_mask(&cpu_online_mask, &req);
     arch_irq_restore(flags);
     ipi_call_mask(&cpu_online_mask, nop, NULL, true);
     if (__atomic_load_n(&st_cross_done, __ATOMIC_SEQ_CST) != up - 1)

@@ -22,9 +22,12 @@
  * retyping CPU, after its flush, waits until every CPU that was walking
  * at that moment has left its walk (docs/flush-safety.md).
  *
- * The walk only reads tables the PV MMU has validated (every L4..L2 entry
- * the guest could install names a validated page-table frame in RAM), so
- * each next-level address is inside the direct map.
+ * The walk itself is pt_walk() (include/minishim/pt_walk.h, where its
+ * contract is stated for every caller); this file adds the rights check
+ * and the debug hooks. It only reads tables the PV MMU has validated
+ * (every L4..L2 entry the guest could install names a validated
+ * page-table frame in RAM), so each next-level address is inside the
+ * direct map.
  *
  * Debug aids (off by default; docs/flush-safety.md): debug=pt-gen checks
  * the invariant at every table read (include/minishim/ptdebug.h: the PV
@@ -37,6 +40,7 @@
 #include <minishim/flush.h>
 #include <minishim/flush_defer.h>
 #include <minishim/inject.h>
+#include <minishim/pt_walk.h>
 #include <minishim/ptdebug.h>
 #include <minishim/spurious_pf.h>
 #include <minishim/timer.h>
@@ -44,19 +48,6 @@
 /* inject=pf-slow: how long a struck fault waits before its walk. */
 #define PF_SLOW_NS (500ULL * 1000 * 1000)
 
-/* Read an entry another CPU may be changing: one untorn 64-bit load. */
-static uint64_t read_entry(uint64_t table_pa, unsigned int index)
-{
-    const volatile uint64_t *t = arch_phys_to_virt(pa(table_pa));
-
-    return t[index];
-}
-
-/*
- * Would the current tables allow an access of kind error_code at va?
- * Conservative: "no" whenever unsure (the fault then takes its normal
- * path, which is always correct).
- */
 /* inject=walker-delay: spin with interrupts still off. */
 static void walker_delay(void)
 {
@@ -70,51 +61,71 @@ static void walker_delay(void)
         arch_cpu_relax();
 }
 
+/* The walk's debug hooks (include/minishim/pt_walk.h): state of one walk. */
+struct walk_debug {
+    uint64_t va;
+    bool check;         /* debug=pt-gen */
+    bool tracked;       /* the table about to be read has a generation */
+    uint32_t g0;        /* ... taken as the pointer to it was taken */
+};
+
+static bool walk_table(void *ctx, unsigned int level, uint64_t table)
+{
+    struct walk_debug *d = ctx;
+
+    /* debug=pt-gen: the generation as the pointer to this table was just
+     * taken (CR3, or the parent entry read last time round). */
+    d->tracked = d->check && ptdebug_table_gen(table, &d->g0);
+    if (level == 1 && inject_is_armed(INJECT_WALKER_DELAY))
+        walker_delay();
+    return true;
+}
+
+static bool walk_entry(void *ctx, unsigned int level, uint64_t table, unsigned int idx,
+                       uint64_t e)
+{
+    struct walk_debug *d = ctx;
+    uint32_t g1 = 0;
+
+    /* Even: the frame was no page table when we came to read it; moved:
+     * it stopped being one (or was reused) while we read. Either way the
+     * entry is not the table's, and following it could lead anywhere:
+     * report it and take the fault's normal path. */
+    if (d->tracked && (!(d->g0 & 1) || !ptdebug_table_gen(table, &g1) || g1 != d->g0)) {
+        ptdebug_stale_read(d->va, level, table, idx, d->g0, g1, e);
+        return false;
+    }
+    return true;
+}
+
+static const struct pt_walk_hooks walk_hooks = {
+    .table = walk_table,
+    .entry = walk_entry,
+};
+
+/*
+ * Would the current tables allow an access of kind error_code at va?
+ * Conservative: "no" whenever unsure (the fault then takes its normal
+ * path, which is always correct).
+ */
 static bool tables_allow(uint64_t va_val, uint64_t ec)
 {
-    uint64_t table = arch_read_cr3() & PTE_ADDR_MASK;   /* drops PCID/PWT/PCD */
-    bool rw = true, us = true, nx = false;
-    bool check = ptdebug_on(PTDEBUG_GEN);
+    struct walk_debug d = { .va = va_val, .check = ptdebug_on(PTDEBUG_GEN) };
+    struct pt_walk w;
 
-    for (int level = 4; level >= 1; level--) {
-        unsigned int idx = (va_val >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
-        uint32_t g0 = 0, g1 = 0;
-        /* debug=pt-gen: the generation as the pointer to this table was
-         * just taken (CR3, or the parent entry read last time round). */
-        bool tracked = check && ptdebug_table_gen(table, &g0);
-        uint64_t e;
-
-        if (level == 1 && inject_is_armed(INJECT_WALKER_DELAY))
-            walker_delay();
-        e = read_entry(table, idx);
-        /* Even: the frame was no page table when we came to read it; moved:
-         * it stopped being one (or was reused) while we read. Either way
-         * the entry is not the table's, and following it could lead
-         * anywhere: report it and take the fault's normal path. */
-        if (tracked && (!(g0 & 1) || !ptdebug_table_gen(table, &g1) || g1 != g0)) {
-            ptdebug_stale_read(va_val, (unsigned int)level, table, idx, g0, g1, e);
-            return false;
-        }
-        if (!(e & PTE_PRESENT))
-            return false;
-        rw = rw && (e & PTE_RW);
-        us = us && (e & PTE_USER);
-        nx = nx || (e & PTE_NX);
-        if (level == 1 || ((level == 3 || level == 2) && (e & PTE_PSE)))
-            break;
-        table = e & PTE_ADDR_MASK;
-    }
+    if (pt_walk(arch_read_cr3(), va_val, &walk_hooks, &d, &w) != PT_WALK_MAPPED)
+        return false;
     /* Rights are the AND of every level (SDM 4.6). CR0.WP is always set
      * in the shim, so a supervisor write needs RW too. */
-    if ((ec & PFEC_WRITE) && !rw)
+    if ((ec & PFEC_WRITE) && !w.rw)
         return false;
-    if ((ec & PFEC_USER) && !us)
+    if ((ec & PFEC_USER) && !w.user)
         return false;
     /* A supervisor access to a user page (the shim copying to or from
      * the guest) is allowed unless SMEP forbids the fetch or SMAP the data
      * access; with SMAP the outcome also depends on EFLAGS.AC of the
      * faulting context, which is not known here: not spurious. */
-    if (!(ec & PFEC_USER) && us) {
+    if (!(ec & PFEC_USER) && w.user) {
         uint64_t cr4 = arch_read_cr4();
 
         if ((ec & PFEC_INSN) && (cr4 & X86_CR4_SMEP))
@@ -122,7 +133,7 @@ static bool tables_allow(uint64_t va_val, uint64_t ec)
         if (!(ec & PFEC_INSN) && (cr4 & X86_CR4_SMAP))
             return false;
     }
-    if ((ec & PFEC_INSN) && nx)
+    if ((ec & PFEC_INSN) && w.nx)
         return false;
     return true;
 }

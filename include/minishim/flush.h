@@ -43,6 +43,23 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
                 unsigned int order);
 
 /*
+ * The remote part by IPI (shim/flush_ipi.c): every online CPU in mask
+ * except the caller runs flush_local(req) from the flush vector; returns
+ * once each has done so (so a CPU that acknowledged has left any
+ * interrupts-off walk: the safety rule's interlock). Safe with interrupts
+ * disabled (shim/ipi.c's remote call serves requests while it waits).
+ */
+void flush_ipi_mask(const cpumask_t *mask, const struct flush_request *req);
+/*
+ * A full flush (global entries too) that every online CPU in mask except
+ * the caller runs when it next serves its IPIs; returns at once, without
+ * waiting for any target nor for an earlier request. No completion
+ * guarantee: for inject=fake-l0-flush only, which stands in for an L0
+ * flush.
+ */
+void flush_ipi_async(const cpumask_t *mask);
+
+/*
  * Semantics the engine guarantees (and every backend must honour):
  * - FLUSH_TLB alone (no VA): every non-global entry (a CR3 reload).
  *   PV guest user mappings may be global, so a guest "flush everything"

@@ -1,34 +1,49 @@
 /*
  * Inter-processor interrupts between shim CPUs (implementation:
- * shim/ipi.c over the local APIC). Remote operations are spelled as a local
- * part (flush_local) plus a remote part (these), as in seL4.
+ * shim/ipi.c over the local APIC). A generic remote call: the IPI layer
+ * knows nothing of what the function does. Remote operations are spelled
+ * as a local operation plus this remote call, as in seL4; the flush
+ * engine's remote flush is flush_ipi_mask (shim/flush_ipi.c).
  */
 #ifndef MINISHIM_IPI_H
 #define MINISHIM_IPI_H
 
 #include <minishim/cpumask.h>
-#include <minishim/flush.h>
+#include <minishim/regs.h>
 
 /*
- * Make every online CPU in mask except the caller run flush_local(req) from
- * the flush vector; returns once each has done so. CPUs not online are
- * skipped. Safe to call with interrupts disabled (it must not deadlock
- * against a CPU that is itself waiting in ipi_flush_mask).
+ * The remote call: make every online CPU in mask except the caller run
+ * fn(arg) from the handler of vector (IPI_VECTOR_FLUSH or IPI_VECTOR_CALL,
+ * include/minishim/apic.h); CPUs not online are skipped. With wait, return
+ * once every target has finished fn; without, return once the request is
+ * posted (the caller's next remote call first waits for it, so arg must
+ * stay valid until then). Safe to call with interrupts disabled: a sender
+ * serves the requests posted to it while it waits, so two CPUs calling
+ * each other do not deadlock. fn runs with interrupts off and must not
+ * wait for another CPU except through this call.
  */
-void ipi_flush_mask(const cpumask_t *mask, const struct flush_request *req);
+void ipi_remote_call(const cpumask_t *mask, unsigned int vector, void (*fn)(void *),
+                     void *arg, bool wait);
 
-/* Run fn(arg) on every online CPU in mask except the caller; with wait,
- * return only after all have finished. */
+/* ipi_remote_call on the call vector. */
 void ipi_call_mask(const cpumask_t *mask, void (*fn)(void *), void *arg, bool wait);
 
 /*
- * A full flush (global entries too) that every online CPU in mask except
- * the caller runs when it next serves the flush vector; returns at once,
- * without waiting for any target nor for an earlier request (it uses no
- * request slot). It gives no completion guarantee: for inject=
- * fake-l0-flush only (shim/flush.c), which stands in for an L0 flush.
+ * Work a CPU runs the next time it serves IPIs, posted without a request
+ * slot: posting never waits (neither for the targets nor for an earlier
+ * request), and a CPU posted to several times before it serves runs fn
+ * once. No completion guarantee. The owner defines one static struct per
+ * kind of work, { .fn = ... }; ipi.c takes note of it at its first post
+ * (at most IPI_ASYNC_MAX kinds).
  */
-void ipi_flush_async(const cpumask_t *mask);
+#define IPI_ASYNC_MAX 4
+struct ipi_async {
+    void (*fn)(void);
+    cpumask_t pending;      /* targets that have not run fn yet (ipi.c's) */
+    bool registered;        /* ipi.c's */
+};
+/* Mark every online CPU in mask except the caller and send them vector. */
+void ipi_async_post(struct ipi_async *w, const cpumask_t *mask, unsigned int vector);
 
 /*
  * Event check (Xen's smp_send_event_check_cpu): interrupt CPU cpu on
@@ -43,5 +58,14 @@ void ipi_event_check(unsigned int cpu);
 /* How often a waiting sender re-sent its vector to targets that had not
  * picked its request up (shim/ipi.c IPI_RESEND_SPINS). */
 uint64_t ipi_resend_count(void);
+
+/* Serve every request posted to this CPU (the vectors, wait loops, idle). */
+void ipi_service(void);
+/* Interrupt handler for IPI_VECTOR_FLUSH and IPI_VECTOR_CALL. */
+void ipi_interrupt(struct cpu_regs *regs);
+/* Interrupt handler for IPI_VECTOR_EVENT (EOI only). */
+void ipi_event_interrupt(struct cpu_regs *regs);
+/* Unit tests: replace the APIC send by fn (NULL restores the APIC). */
+void ipi_set_send_hook(void (*fn)(const cpumask_t *targets, unsigned int vector));
 
 #endif

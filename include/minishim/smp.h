@@ -1,6 +1,6 @@
 /*
- * Shim CPUs beyond the boot CPU (shim/smp.c, boot/smpboot.c) and the IPI
- * engine's internals (shim/ipi.c; the contract is include/minishim/ipi.h).
+ * Shim CPUs beyond the boot CPU (shim/smp.c, boot/smpboot.c). The IPIs
+ * between them: include/minishim/ipi.h.
  *
  * Policy: shim CPU n runs guest vCPU n and is brought up when the
  * guest brings vCPU n up (pv/ calls smp_cpu_up from VCPUOP_up), not before.
@@ -62,15 +62,5 @@ void __noreturn smp_ap_main(void);
  * [0x1000, 0x9f000) of bi's memory map that no boot module overlaps.
  * Returns 0 when there is none. */
 uint64_t smp_pick_trampoline(const struct boot_info *bi);
-
-/* ---- IPI engine internals (shim/ipi.c) ---- */
-/* Serve every request posted to this CPU (the vectors, wait loops, idle). */
-void ipi_service(void);
-/* Interrupt handler for IPI_VECTOR_FLUSH and IPI_VECTOR_CALL. */
-void ipi_interrupt(struct cpu_regs *regs);
-/* Interrupt handler for IPI_VECTOR_EVENT (EOI only). */
-void ipi_event_interrupt(struct cpu_regs *regs);
-/* Unit tests: replace the APIC send by fn (NULL restores the APIC). */
-void ipi_set_send_hook(void (*fn)(const cpumask_t *targets, unsigned int vector));
 
 #endif

@@ -119,6 +119,16 @@
 #define PTE_AVAIL_HIGH    (0x7ffULL << 52)
 #define PTE_NX            (1ULL << 63)
 
+/* 4-level paging (SDM vol. 3 4.5): the VA bits that index each level's
+ * 512-entry table. */
+#define PT_LEVELS 4
+#define L1_SHIFT 12
+#define L2_SHIFT 21
+#define L3_SHIFT 30
+#define L4_SHIFT 39
+#define PT_SHIFT(level) (PAGE_SHIFT + 9 * ((level) - 1))
+#define PT_INDEX(va, shift) (((va) >> (shift)) & 511)
+
 /*
  * Canonical with 48-bit linear addresses (SDM vol. 1 3.3.7.1; the shim
  * never enables 5-level paging): bits 63:47 all equal.

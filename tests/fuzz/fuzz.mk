@@ -71,10 +71,10 @@ $(FUZZ_DIR)/fuzz_env.o: tests/fuzz/fuzz_env.c $(FUZZ_HDRS) tests/fuzz/fuzz.mk | 
 
 .PHONY: test-fuzz fuzz-long $(addprefix fuzz-,$(FUZZ_TARGETS)) $(addprefix fuzz-long-,$(FUZZ_TARGETS)) fuzz-long-rest
 
-$(FUZZ_DIR)/fuzz_mm: tests/fuzz/fuzz_mm.c pv/mm.c $(FUZZ_HDRS) tests/fuzz/fuzz.mk | $(DEPS_STAMP)
+$(FUZZ_DIR)/fuzz_mm: tests/fuzz/fuzz_mm.c pv/mm.c shim/pt_walk.c $(FUZZ_HDRS) tests/fuzz/fuzz.mk | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_mm.c pv/mm.c
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_mm.c pv/mm.c shim/pt_walk.c
 
 # The bzImage decompressors (Linux's lib/ code) link in as the unit tests'
 # host build: upstream code, not coverage-instrumented.

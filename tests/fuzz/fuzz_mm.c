@@ -18,6 +18,7 @@
 #include <minishim/flush.h>
 #include <minishim/layout.h>
 #include <minishim/inject.h>
+#include <minishim/ipi.h>
 #include <minishim/pv_mm.h>
 #include <minishim/xen-public.h>
 #include "fuzz_input.h"
@@ -84,7 +85,8 @@ uint64_t tlbclock_now(void) { return 0; }
 void tlbclock_filter(cpumask_t *mask, uint64_t stamp) { (void)mask; if (stamp) abort(); }
 void flush_stats_tlbclock_skipped(unsigned int nr_cpus) { if (nr_cpus) abort(); }
 void ipi_service(void) { abort(); }
-/* Page-table debug aids (shim/ptdebug.c) off; the walker is not here. */
+/* Page-table debug aids (shim/ptdebug.c) off; the spurious #PF check is
+ * not here (the walk itself, shim/pt_walk.c, is: pv/mm.c uses it). */
 unsigned int ptdebug_flags;
 void ptdebug_set_gen_source(bool (*fn)(uint64_t pfn, uint32_t *gen)) { (void)fn; }
 

@@ -9,6 +9,7 @@
 #include <minishim/inject.h>
 #include "test_flush_env.h"
 #include "fake/fake_console.h"
+#include "fake/fake_inject.h"
 
 #define NCPUS 4                          /* CPUs 0..3 online; 5 exists, offline */
 #define FLUSH_UNKNOWN_FLAG (1u << 5)     /* not on the assist whitelist        */
@@ -514,14 +515,11 @@ Test(flush_retype, tag_never_reaches_the_backend)
  * counted as after a real L0 error. */
 Test(flush_inject, l0_flush_fail_falls_back_to_ipis)
 {
-    struct inject_config c;
     cpumask_t m = env_mask(0x0f);
     struct flush_stats st;
 
-    memset(&c, 0, sizeof(c));
-    c.count[INJECT_L0_FLUSH_FAIL] = 1;
     env_setup(ENV_XEN_OK, 4, FLUSH_POLICY_AUTO, true);
-    inject_init(&c);
+    fake_inject_arm(INJECT_L0_FLUSH_FAIL, 1);
     flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
     cr_assert_eq(only_reason(), FLUSH_R_IPI_FALLBACK);
     cr_assert_eq(env_xen_flushes, 0);
@@ -540,13 +538,10 @@ Test(flush_inject, l0_flush_fail_falls_back_to_ipis)
 
 Test(flush_inject, l0_flush_fail_not_reached_without_assist)
 {
-    struct inject_config c;
     cpumask_t m = env_mask(0x0f);
 
-    memset(&c, 0, sizeof(c));
-    c.count[INJECT_L0_FLUSH_FAIL] = INJECT_COUNT_ALWAYS;
     env_setup(ENV_XEN_OK, 4, FLUSH_POLICY_IPI, true);
-    inject_init(&c);
+    fake_inject_arm(INJECT_L0_FLUSH_FAIL, INJECT_COUNT_ALWAYS);
     flush_mask(&m, FLUSH_TLB_GLOBAL, va(0), 0);
     cr_assert_eq(only_reason(), FLUSH_R_IPI_POLICY);
     cr_assert_eq(inject_fired(INJECT_L0_FLUSH_FAIL), 0);

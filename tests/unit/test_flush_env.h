@@ -54,9 +54,7 @@ static inline uint64_t env_hv_handler(uint64_t control, const uint64_t *input)
 
 static inline void env_set_xen(void)
 {
-    fake_set_cpuid_sig(0x40000000, 0x40000002, "XenVMMXenVMM");
-    fake_set_cpuid(0x40000001, 0x00040011, 0, 0, 0);
-    fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
+    fake_xen_cpuid(0x40000000, 0x40000002);
     fake_wrmsr_hook = fake_xen_msr_hook;
     fake_hypercall_handler = env_xen_handler;
 }

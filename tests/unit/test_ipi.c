@@ -10,6 +10,7 @@
 #include <string.h>
 #include <minishim/apic.h>
 #include <minishim/console.h>
+#include <minishim/flush.h>
 #include <minishim/ipi.h>
 #include <minishim/percpu.h>
 #include <minishim/smp.h>
@@ -96,7 +97,7 @@ Test(ipi, empty_remote_set_sends_nothing)
     online(4);
     ipi_set_send_hook(send_hook);
     ipi_call_mask(&m, record, NULL, true);
-    ipi_flush_mask(&m, &(struct flush_request){ .flags = FLUSH_TLB });
+    flush_ipi_mask(&m, &(struct flush_request){ .flags = FLUSH_TLB });
     cr_expect_eq(nr_sends, 0);
 }
 
@@ -125,7 +126,7 @@ Test(ipi, flush_runs_flush_local_on_each_target)
     online(4);
     ipi_set_send_hook(send_hook);
     deliver = true;
-    ipi_flush_mask(&m, &req);
+    flush_ipi_mask(&m, &req);
     cr_expect_eq(last_vector, IPI_VECTOR_FLUSH);
     cr_expect_eq(fake_cpu_global_flushes[1], 1);
     cr_expect_eq(fake_cpu_global_flushes[3], 1);
@@ -321,16 +322,7 @@ Test(ipi, lost_interrupt_is_resent)
 
 /* ---- the IPI fault points (inject=ipi-drop|ipi-dup|ipi-delay|cpu-stall) ---- */
 
-#include <minishim/inject.h>
-
-static void arm(enum inject_point p, uint32_t n)
-{
-    struct inject_config c;
-
-    memset(&c, 0, sizeof(c));
-    c.count[p] = n;
-    inject_init(&c);
-}
+#include "fake/fake_inject.h"
 
 /* A dropped IPI: the sender's resend brings the request to the target,
  * which serves it once. Without the drop, no resend would be counted. */
@@ -344,7 +336,7 @@ Test(ipi, inject_drop_is_recovered_by_the_resend)
     deliver = true;
     nr_sends = 0;
     memset(ran_on, 0, sizeof(ran_on));
-    arm(INJECT_IPI_DROP, 1);
+    fake_inject_arm(INJECT_IPI_DROP, 1);
     ipi_call_mask(&m, record, NULL, true);
     cr_expect_eq(inject_fired(INJECT_IPI_DROP), 1);
     cr_expect_eq(ran_on[1], 1, "served once, after the resend");
@@ -365,14 +357,14 @@ Test(ipi, inject_dup_and_delay_are_served_once)
     deliver = true;
     nr_sends = 0;
     memset(ran_on, 0, sizeof(ran_on));
-    arm(INJECT_IPI_DUP, 1);
+    fake_inject_arm(INJECT_IPI_DUP, 1);
     ipi_call_mask(&m, record, NULL, true);
     cr_expect_eq(inject_fired(INJECT_IPI_DUP), 1);
     cr_expect_eq(nr_sends, 2);
     cr_expect_eq(ran_on[1], 1, "the request ran once");
 
     nr_sends = 0;
-    arm(INJECT_IPI_DELAY, 1);
+    fake_inject_arm(INJECT_IPI_DELAY, 1);
     uint64_t t0 = fake_tsc;
     ipi_call_mask(&m, record, NULL, true);
     cr_expect_eq(inject_fired(INJECT_IPI_DELAY), 1);
@@ -391,7 +383,7 @@ Test(ipi, inject_drop_of_an_event_check)
     online(2);
     ipi_set_send_hook(send_hook);
     nr_sends = 0;
-    arm(INJECT_IPI_DROP, 1);
+    fake_inject_arm(INJECT_IPI_DROP, 1);
     ipi_event_check(1);
     cr_expect_eq(nr_sends, 0);
     ipi_event_check(1);
@@ -412,7 +404,7 @@ Test(ipi, inject_cpu_stall_then_serves)
     memset(ran_on, 0, sizeof(ran_on));
     memset(&r, 0, sizeof(r));
     ipi_call_mask(&m, record, NULL, false);
-    arm(INJECT_CPU_STALL, 1);
+    fake_inject_arm(INJECT_CPU_STALL, 1);
     fake_cpu_id = 1;
     uint64_t t0 = fake_tsc;
     ipi_interrupt(&r);
@@ -421,5 +413,36 @@ Test(ipi, inject_cpu_stall_then_serves)
     cr_expect_gt(fake_tsc - t0, 1000, "it stalled");
     cr_expect_eq(ran_on[1], 1);
     inject_init(NULL);
+    ipi_set_send_hook(NULL);
+}
+
+static unsigned int async_ran[NR_CPUS];
+static void async_fn(void) { async_ran[fake_cpu_id]++; }
+static struct ipi_async async_work = { .fn = async_fn };
+
+/* Slotless work: posting never waits (not even for an earlier no-wait
+ * call's slot), a CPU posted to twice before it serves runs the work
+ * once, and the caller and offline CPUs are never posted to. */
+Test(ipi, async_work_is_posted_without_waiting_and_coalesces)
+{
+    cpumask_t m = mask_of(0, 1, 2);
+
+    online(2);
+    ipi_set_send_hook(send_hook);
+    deliver = false;
+    ipi_call_mask(&m, record, NULL, false);       /* slot left busy */
+    ipi_async_post(&async_work, &m, IPI_VECTOR_FLUSH);
+    ipi_async_post(&async_work, &m, IPI_VECTOR_FLUSH);
+    cr_expect_eq(nr_sends, 3, "sent at once, no wait for the busy slot");
+    cr_expect_eq(last_vector, IPI_VECTOR_FLUSH);
+    cr_expect_eq(sent_to.bits[0], 1ULL << 1, "only CPU 1: not self, not offline");
+    cr_expect_eq(async_ran[1], 0, "nothing runs before the target serves");
+    fake_cpu_id = 1;
+    ipi_service();
+    ipi_service();
+    fake_cpu_id = 0;
+    cr_expect_eq(async_ran[1], 1, "two posts, one run");
+    cr_expect_eq(ran_on[1], 1, "the slotted call ran too");
+    cr_expect_eq(async_ran[0] + async_ran[2], 0);
     ipi_set_send_hook(NULL);
 }

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <minishim/cmdline.h>
 #include <minishim/inject.h>
+#include <minishim/ipi.h>
 #include <minishim/ptdebug.h>
 #include <minishim/smp.h>
 #include <minishim/spurious_pf.h>
 #include "test_mm_env.h"
 #include "fake/fake_console.h"
+#include "fake/fake_inject.h"
 
 /* ------------------------------------------------------------ syntax --- */
 
@@ -222,7 +224,7 @@ Test(ptdebug_walker, walker_delay_before_the_level_1_read_with_irqs_off)
 static uint32_t gen_at_retype_send;
 static mfn_t watched;
 
-/* The real ipi_flush_mask with this as the APIC: record the watched
+/* The real flush_ipi_mask with this as the APIC: record the watched
  * frame's generation when the retype flush goes out, then serve it as
  * each target would. */
 static void send_hook(const cpumask_t *targets, unsigned int vector)
@@ -335,14 +337,11 @@ Test(ptdebug_mm, assist_unsafe_lets_a_retype_flush_skip_the_ipis)
 
 Test(ptdebug_mm, without_assist_unsafe_the_rule_holds_even_with_a_fake_l0)
 {
-    struct inject_config ic;
     struct flush_stats st;
 
-    memset(&ic, 0, sizeof(ic));
-    ic.count[INJECT_FAKE_L0_FLUSH] = INJECT_COUNT_ALWAYS;
     cr_assert_eq(pin(G(3), 1), 0);
     cr_assert_eq(unpin(G(3)), 0);
-    inject_init(&ic);
+    fake_inject_arm(INJECT_FAKE_L0_FLUSH, INJECT_COUNT_ALWAYS);
     fake_ipi_reset(true);
     cr_assert_eq(pv_mm_get_page_and_type(G(3), PGT_WRITABLE), 0);
     cr_assert_eq(fake_nr_ipi_calls, 1, "the retype flush is an IPI flush");

@@ -301,26 +301,34 @@ Test(pv_build, refuses_bad_images)
     cr_expect_eq(pv_build_domain(&a, err, sizeof(err)), -XEN_ENOMEM, "%s", err);
 }
 
+/* A built domain (2048 pages) with event channels reset and the PV
+ * console up: its ring, and its port in *port. */
+static struct xencons_interface *console_domain(evtchn_port_t *port)
+{
+    struct pv_build_args a = { .image = img, .image_size = img_size,
+                               .nr_pages = 2048 };
+
+    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
+    pv_evtchn_reset();
+    pv_console_init();
+    *port = pv_dom.console_port;
+    cr_assert_neq(*port, 0);
+    return arch_phys_to_virt(mfn_to_paddr(pv_dom.console_mfn));
+}
+
 /* The shim is the PV console backend: it drains the ring when the guest
  * notifies, then notifies the guest back like Xen's pv-shim does
  * (consoled_guest_rx(): pv_shim_inject_evtchn() once output was consumed,
  * nothing when the ring was empty). */
 Test(pv_build, console_backend_notifies_guest)
 {
-    struct pv_build_args a = { .image = img, .image_size = img_size,
-                               .nr_pages = 2048 };
     struct xencons_interface *ring;
     struct shared_info *sh;
     struct evtchn_send snd;
     evtchn_port_t port;
 
-    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
-    pv_evtchn_reset();
-    pv_console_init();
-    port = pv_dom.console_port;
-    cr_assert_neq(port, 0);
+    ring = console_domain(&port);
     sh = pv_dom.shared_info;
-    ring = arch_phys_to_virt(mfn_to_paddr(pv_dom.console_mfn));
     memcpy(ring->out, "hi\n", 3);
     ring->out_prod = 3;
     snd.port = port;
@@ -452,16 +460,12 @@ Test(pv_build, init_p2m_mapped_and_reported)
  * included: the ring is consumed before the shim stops. */
 Test(pv_build, console_drained_at_shutdown)
 {
-    struct pv_build_args a = { .image = img, .image_size = img_size,
-                               .nr_pages = 2048 };
     struct sched_shutdown sd = { .reason = SHUTDOWN_crash };
     struct xencons_interface *ring;
+    evtchn_port_t port;
     jmp_buf jb;
 
-    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
-    pv_evtchn_reset();
-    pv_console_init();
-    ring = arch_phys_to_virt(mfn_to_paddr(pv_dom.console_mfn));
+    ring = console_domain(&port);
     memcpy(ring->out, "Kernel panic\nhalf", 17);
     ring->out_prod = 17;
     fake_halt_jmp = &jb;
@@ -549,21 +553,14 @@ static void *console_kicker(void *arg)
 
 Test(pv_build, console_backend_smp_kicks_drain_once)
 {
-    struct pv_build_args a = { .image = img, .image_size = img_size,
-                               .nr_pages = 2048 };
     struct xencons_interface *ring;
     unsigned int bad_rounds = 0;
     XENCONS_RING_IDX prod;
     evtchn_port_t port;
 
-    cr_assert_eq(pv_build_domain(&a, err, sizeof(err)), 0, "%s", err);
-    pv_evtchn_reset();
-    pv_console_init();
-    port = pv_dom.console_port;
-    cr_assert_neq(port, 0);
+    ring = console_domain(&port);
     /* Masked: the notification sets the port pending, no upcall. */
     pv_dom.shared_info->evtchn_mask[port / 64] |= 1UL << (port % 64);
-    ring = arch_phys_to_virt(mfn_to_paddr(pv_dom.console_mfn));
     console_remove_all_sinks();
     fake_console_capture();
     prod = 0;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <minishim/apic.h>
+#include <minishim/ipi.h>
 #include <minishim/pv_evtchn_fifo.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>

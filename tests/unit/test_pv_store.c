@@ -206,13 +206,11 @@ Test(pv_store, no_domain)
 #include <minishim/inject.h>
 #include "fake/fake_console.h"
 
+#include "fake/fake_inject.h"
+
 static void arm(uint32_t n)
 {
-    struct inject_config c;
-
-    memset(&c, 0, sizeof(c));
-    c.count[INJECT_L0_EVTCHN_SEND_FAIL] = n;
-    inject_init(&c);
+    fake_inject_arm(INJECT_L0_EVTCHN_SEND_FAIL, n);
 }
 
 /* One refused kick is sent again: xenstored hears the guest. */
@@ -262,13 +260,9 @@ Test(pv_store, refused_kicks_crash_the_domain_with_the_reason)
  * frame that is not the store ring. The memory op never reached L0. */
 Test(pv_store, refused_memory_op_leaves_no_store_and_says_so)
 {
-    struct inject_config c;
-
     cr_assert_eq(l0_evtchn_init(L0_UPCALL_VECTOR), 0);
     fake_console_capture();
-    memset(&c, 0, sizeof(c));
-    c.count[INJECT_L0_MEMOP_FAIL] = 1;
-    inject_init(&c);
+    fake_inject_arm(INJECT_L0_MEMOP_FAIL, 1);
     cr_expect_eq(pv_store_init(), -INJECT_L0_ERRNO);
     inject_init(NULL);
     cr_expect_eq(nr_moves, 0);

@@ -315,12 +315,13 @@ static void park_xen(const cpumask_t *targets, unsigned int vector)
     fake_cpu_id = self;
 }
 
-Test(smp, xen_l0_up_down_up_initialises_once)
+/* A Xen L0 (hypercall page, VCPUOP handler xen_l0_vcpus) and two CPUs
+ * in the MADT, as Xen numbers them (vCPU i has APIC id 2i); smp_init done,
+ * the L0 call counters zero. */
+static void xen_two_cpus(void)
 {
     fake_set_cpuid(1, 0, 0, (1u << 31) | (1u << 21), 1u << 9);
-    fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
-    fake_set_cpuid(0x40000001, (4u << 16) | 17, 0, 0, 0);
-    fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
+    fake_xen_cpuid(0x40000000, 0x40000005);
     fake_wrmsr_hook = fake_xen_msr_hook;
     l0_setup(L0_FLUSH_USE_AUTO);
     fake_wrmsr_hook = NULL;
@@ -333,6 +334,12 @@ Test(smp, xen_l0_up_down_up_initialises_once)
     tables_end();
     cr_assert_eq(smp_init(&bi, pa(RSDP_PA)), 0);
     cpumask_set(&cpu_online_mask, 0);
+    xen_inits = xen_ups = xen_is_up_calls = 0;
+}
+
+Test(smp, xen_l0_up_down_up_initialises_once)
+{
+    xen_two_cpus();
 
     cr_expect_eq(smp_cpu_up(1), 0);
     cr_expect_eq(xen_inits, 1);
@@ -352,34 +359,12 @@ Test(smp, xen_l0_up_down_up_initialises_once)
 
 #include <minishim/inject.h>
 
-static void xen_two_cpus(void)
-{
-    fake_set_cpuid(1, 0, 0, (1u << 31) | (1u << 21), 1u << 9);
-    fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
-    fake_set_cpuid(0x40000001, (4u << 16) | 17, 0, 0, 0);
-    fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
-    fake_wrmsr_hook = fake_xen_msr_hook;
-    l0_setup(L0_FLUSH_USE_AUTO);
-    fake_wrmsr_hook = NULL;
-    cr_assert_eq(l0_kind(), L0_XEN);
-    fake_hypercall_handler = xen_l0_vcpus;
-    arch_wrmsr(MSR_IA32_APIC_BASE, 0xfee00000 | APIC_BASE_ENABLE | APIC_BASE_BSP);
-    tables_begin();
-    lapic(0, 0, 1);
-    lapic(1, 2, 1);
-    tables_end();
-    cr_assert_eq(smp_init(&bi, pa(RSDP_PA)), 0);
-    cpumask_set(&cpu_online_mask, 0);
-    xen_inits = xen_ups = xen_is_up_calls = 0;
-}
+
+#include "fake/fake_inject.h"
 
 static void arm_vcpuop(uint32_t n)
 {
-    struct inject_config c;
-
-    memset(&c, 0, sizeof(c));
-    c.count[INJECT_L0_VCPUOP_FAIL] = n;
-    inject_init(&c);
+    fake_inject_arm(INJECT_L0_VCPUOP_FAIL, n);
 }
 
 /* L0 refuses to start the vCPU: the caller (the guest's VCPUOP_up, through

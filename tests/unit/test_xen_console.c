@@ -147,13 +147,11 @@ Test(xen_console, console_io_other_errors_keep_trying)
 #include <minishim/console.h>
 #include <minishim/inject.h>
 
+#include "fake/fake_inject.h"
+
 static void arm(uint32_t n)
 {
-    struct inject_config c;
-
-    memset(&c, 0, sizeof(c));
-    c.count[INJECT_L0_CONSOLE_FAIL] = n;
-    inject_init(&c);
+    fake_inject_arm(INJECT_L0_CONSOLE_FAIL, n);
 }
 
 /* One failed kick: tried again at once, xenconsoled is told. */

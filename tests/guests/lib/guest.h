@@ -144,6 +144,33 @@ void guest_vcpu_ctx(struct vcpu_guest_context *c, unsigned long rip,
                     unsigned long rsp, unsigned long arg, unsigned long l4_mfn);
 void __noreturn guest_shutdown(unsigned int reason);
 
+/* How many polls a guest waits for another vCPU before it gives up. */
+#define GUEST_SPIN_LIMIT 400000000UL
+
+/*
+ * Start vCPUs 1..max-1, as many as the domain has (VCPUOP_is_up stops at
+ * the first -ENOENT): vCPU id enters entry (GUEST_AP_ENTRY) with %rdi = id
+ * on the top of stack id of the stack_size-byte stacks at stacks, on the
+ * L4 l4_mfn. Then wait until each has set ran[id]. Returns how many were
+ * started; every failure is a check().
+ */
+unsigned int guest_start_vcpus(unsigned int max, unsigned long entry, uint8_t *stacks,
+                               unsigned long stack_size, unsigned long l4_mfn,
+                               volatile unsigned long *ran);
+/* Guest user mode on the kernel's own page tables (one address space,
+ * enough to exercise the mode switch; Xen allows it): the kernel L4 as
+ * the user base (MMUEXT_NEW_USER_BASEPTR; refused is fatal) and
+ * kstack_top as the kernel stack a trap from user mode lands on
+ * (stack_switch). */
+void guest_user_mode_init(const void *kstack_top);
+/* The body of a vCPU guest_start_vcpus started: set ran[id], run
+ * work(id), then go down (VCPUOP_down), for good. */
+void __noreturn guest_vcpu_run(unsigned long id, volatile unsigned long *ran,
+                               void (*work)(unsigned long id));
+/* Wait until vCPU id is down (VCPUOP_is_up 0); false (a check) if it
+ * never goes. */
+bool guest_wait_vcpu_down(unsigned int id);
+
 /* format.c, string.c */
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);

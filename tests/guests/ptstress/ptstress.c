@@ -55,7 +55,6 @@ static uint8_t canary[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 /* An image page whose virtual address is borrowed to map X writable. */
 static volatile uint64_t wwin[PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t ap_stack[MAX_VCPUS][4 * PAGE_SIZE] __attribute__((aligned(16)));
-static struct vcpu_guest_context ctx;
 
 static volatile unsigned long stop;
 static volatile unsigned long calls[MAX_VCPUS], ok[MAX_VCPUS], efault[MAX_VCPUS];
@@ -115,11 +114,7 @@ GUEST_AP_ENTRY(ap_entry, ap_main);
 
 void ap_main(unsigned long id)
 {
-    id %= MAX_VCPUS;
-    __atomic_store_n(&ran[id], 1, __ATOMIC_SEQ_CST);
-    reader(id);
-    for (;;)
-        hypercall_vcpu_op(VCPUOP_down, (unsigned int)id, NULL);
+    guest_vcpu_run(id % MAX_VCPUS, ran, reader);
 }
 
 /* ------------------------------------------------------------- vCPU 0 - */
@@ -189,22 +184,8 @@ void test_main(void)
     if (test_failures())
         return;
 
-    for (id = 1; id < MAX_VCPUS; id++) {
-        if (hypercall_vcpu_op(VCPUOP_is_up, id, NULL) < 0)
-            break;
-        guest_vcpu_ctx(&ctx, (unsigned long)ap_entry,
-                       (unsigned long)(ap_stack[id] + sizeof(ap_stack[id])), id, l4);
-        check(hypercall_vcpu_op(VCPUOP_initialise, id, &ctx) == 0, "initialise vCPU %u", id);
-        check(hypercall_vcpu_op(VCPUOP_up, id, NULL) == 0, "up vCPU %u", id);
-    }
-    nr_readers = id - 1;
-    for (id = 1; id <= nr_readers; id++) {
-        unsigned long i;
-
-        for (i = 0; i < SPIN_LIMIT && !__atomic_load_n(&ran[id], __ATOMIC_SEQ_CST); i++)
-            ;
-        check(ran[id], "vCPU %u never ran", id);
-    }
+    nr_readers = guest_start_vcpus(MAX_VCPUS, (unsigned long)ap_entry, ap_stack[0],
+                                   sizeof(ap_stack[0]), l4, ran);
     if (test_failures())
         return;
     printk("ptstress: %u reader vCPUs, %lu rounds%s\n", nr_readers, rounds,
@@ -260,11 +241,7 @@ void test_main(void)
 
     __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     for (id = 1; id <= nr_readers; id++) {
-        unsigned long i;
-
-        for (i = 0; i < SPIN_LIMIT && hypercall_vcpu_op(VCPUOP_is_up, id, NULL) != 0; i++)
-            ;
-        check(i < SPIN_LIMIT, "vCPU %u did not go down", id);
+        guest_wait_vcpu_down(id);
         printk("ptstress: reader %u: %lu calls, %lu spurious-retried, %lu -EFAULT, %lu other\n",
                id, calls[id], ok[id], efault[id], other[id]);
         check(other[id] == 0, "reader %u: xen_version returned %ld (%lu times): "

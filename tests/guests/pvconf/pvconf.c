@@ -659,11 +659,7 @@ static void test_initialise_user_mode(void)
 
 void test_main(void)
 {
-    const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
-    struct mmuext_op op = { .cmd = MMUEXT_NEW_USER_BASEPTR };
     xen_extraversion_t extra;
-    unsigned int done;
-    long rc;
 
     memset(extra, 0, sizeof(extra));
     hypercall_xen_version(XENVER_extraversion, extra);
@@ -671,13 +667,7 @@ void test_main(void)
     printk("hypervisor extraversion \"%s\"%s\n", extra,
            is_minishim ? "" : ": not minishim, TCG int $n differences are tolerated");
 
-    op.arg1.mfn = p2m[(start_info->pt_base - KBASE) >> PAGE_SHIFT];
-    rc = hypercall4(__HYPERVISOR_mmuext_op, &op, 1, &done, DOMID_SELF);
-    if (rc)
-        test_fatal("MMUEXT_NEW_USER_BASEPTR = %ld", rc);
-    rc = hypercall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS,
-                    (unsigned long)(kstack + sizeof(kstack)));
-    check(rc == 0, "stack_switch = %ld", rc);
+    guest_user_mode_init(kstack + sizeof(kstack));
     install_traps(0x20, NULL);
 
     test_callbacks();

@@ -13,7 +13,6 @@
 #include <xen/callback.h>
 #include <xen/physdev.h>
 
-#define KBASE      0xffffffff80000000UL
 #define PORT       0x5a0        /* nothing decodes it: all-ones */
 #define RTC_INDEX  0x70
 #define PCI_CF8    0xcf8
@@ -317,8 +316,6 @@ static void bitmap_io(void)
 
 void test_main(void)
 {
-    const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
-    struct mmuext_op op = { .cmd = MMUEXT_NEW_USER_BASEPTR };
     struct callback_register cb = { .type = CALLBACKTYPE_syscall,
                                     .flags = CALLBACKF_mask_events,
                                     .address = (unsigned long)pio_syscall_entry };
@@ -327,15 +324,9 @@ void test_main(void)
         { 14, 0, FLAT_KERNEL_CS, (unsigned long)pio_pf_entry },
         { 0, 0, 0, 0 },
     };
-    unsigned int done;
     long rc;
 
-    op.arg1.mfn = p2m[(start_info->pt_base - KBASE) >> PAGE_SHIFT];
-    rc = hypercall4(__HYPERVISOR_mmuext_op, &op, 1, &done, DOMID_SELF);
-    if (rc)
-        test_fatal("MMUEXT_NEW_USER_BASEPTR = %ld", rc);
-    check(hypercall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS,
-                     (unsigned long)(kstack + sizeof(kstack))) == 0, "stack_switch");
+    guest_user_mode_init(kstack + sizeof(kstack));
     check(hypercall2(__HYPERVISOR_callback_op, CALLBACKOP_register, &cb) == 0,
           "register syscall callback");
     check(hypercall_set_trap_table(t) == 0, "set_trap_table");

@@ -9,7 +9,6 @@
 #include <xen/errno.h>
 #include <xen/callback.h>
 
-#define KBASE 0xffffffff80000000UL
 
 void __noreturn pvu_enter_user(uint64_t rip, uint64_t rsp);
 void __noreturn pvu_entered(const uint64_t *f, unsigned int kind, unsigned int has_ec,
@@ -57,8 +56,6 @@ static bool run_user(const char *what, const char *code)
 
 void test_main(void)
 {
-    const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
-    struct mmuext_op op = { .cmd = MMUEXT_NEW_USER_BASEPTR };
     struct callback_register cb = { .type = CALLBACKTYPE_syscall,
                                     .flags = CALLBACKF_mask_events,
                                     .address = (unsigned long)pvu_syscall_entry };
@@ -68,18 +65,9 @@ void test_main(void)
         { 128, 3, FLAT_KERNEL_CS, (unsigned long)pvu_int80_entry },
         { 0, 0, 0, 0 },
     };
-    unsigned int done;
     long rc;
 
-    /* The kernel's own L4 as the user base: one address space, enough to
-     * exercise the mode switch (Xen allows it). */
-    op.arg1.mfn = p2m[(start_info->pt_base - KBASE) >> PAGE_SHIFT];
-    rc = hypercall4(__HYPERVISOR_mmuext_op, &op, 1, &done, DOMID_SELF);
-    if (rc)
-        test_fatal("MMUEXT_NEW_USER_BASEPTR = %ld", rc);
-    rc = hypercall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS,
-                    (unsigned long)(kstack + sizeof(kstack)));
-    check(rc == 0, "stack_switch = %ld", rc);
+    guest_user_mode_init(kstack + sizeof(kstack));
     rc = hypercall2(__HYPERVISOR_callback_op, CALLBACKOP_register, &cb);
     check(rc == 0, "register syscall callback = %ld", rc);
     rc = hypercall_set_trap_table(t);

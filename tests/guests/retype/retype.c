@@ -53,7 +53,6 @@ static uint8_t data[ND][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static volatile uint64_t wwin[PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
 static uint8_t ap_stack[MAX_VCPUS][4 * PAGE_SIZE] __attribute__((aligned(16)));
 static uint64_t hot[MAX_VCPUS][PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
-static struct vcpu_guest_context ctx;
 /* Each reader's LDT page (read-only, entry 1 a flat data segment). */
 static uint64_t ldtp[MAX_VCPUS][PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
 static volatile unsigned long ldt_cycles[MAX_VCPUS], ldt_bad[MAX_VCPUS];
@@ -166,18 +165,9 @@ GUEST_AP_ENTRY(ap_entry, ap_main);
 
 void ap_main(unsigned long id)
 {
-    id %= MAX_VCPUS;
-    __atomic_store_n(&ran[id], 1, __ATOMIC_SEQ_CST);
-    reader(id);
-    for (;;)
-        hypercall_vcpu_op(VCPUOP_down, (unsigned int)id, NULL);
+    guest_vcpu_run(id % MAX_VCPUS, ran, reader);
 }
 
-static void fill_ctx_for(unsigned int id, unsigned long l4_mfn)
-{
-    guest_vcpu_ctx(&ctx, (unsigned long)ap_entry,
-                   (unsigned long)(ap_stack[id] + sizeof(ap_stack[id])), id, l4_mfn);
-}
 
 /* ------------------------------------------------------------- vCPU 0 - */
 
@@ -332,21 +322,8 @@ void test_main(void)
               "map vCPU %u's LDT page read-only", id);
     }
     /* Readers on vCPUs 1..3 (as many as the domain has). */
-    for (id = 1; id < MAX_VCPUS; id++) {
-        if (hypercall_vcpu_op(VCPUOP_is_up, id, NULL) < 0)
-            break;
-        fill_ctx_for(id, l4);
-        check(hypercall_vcpu_op(VCPUOP_initialise, id, &ctx) == 0, "initialise vCPU %u", id);
-        check(hypercall_vcpu_op(VCPUOP_up, id, NULL) == 0, "up vCPU %u", id);
-    }
-    nr_readers = id - 1;
-    for (id = 1; id <= nr_readers; id++) {
-        unsigned long i;
-
-        for (i = 0; i < SPIN_LIMIT && !__atomic_load_n(&ran[id], __ATOMIC_SEQ_CST); i++)
-            ;
-        check(ran[id], "vCPU %u never ran", id);
-    }
+    nr_readers = guest_start_vcpus(MAX_VCPUS, (unsigned long)ap_entry, ap_stack[0],
+                                   sizeof(ap_stack[0]), l4, ran);
     if (test_failures())
         return;
     printk("retype: %u reader vCPUs up, %lu rounds of L1 retypes\n", nr_readers, ROUNDS);
@@ -358,11 +335,7 @@ void test_main(void)
 
     __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     for (id = 1; id <= nr_readers; id++) {
-        unsigned long i;
-
-        for (i = 0; i < SPIN_LIMIT && hypercall_vcpu_op(VCPUOP_is_up, id, NULL) != 0; i++)
-            ;
-        check(i < SPIN_LIMIT, "vCPU %u did not go down", id);
+        guest_wait_vcpu_down(id);
         bad_total += bad[id];
         check(bad[id] == 0, "stale translation: vCPU %u read %lx in window page %lu in round %lu "
               "(want %lx; %lu bad reads)", id, (unsigned long)bad_val[id], bad_page[id],

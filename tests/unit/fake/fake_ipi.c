@@ -1,6 +1,6 @@
 /*
- * A stand-in for ipi_flush_mask (shim/ipi.c) for tests of the flush
- * engine. The unit binary is linked with --wrap=ipi_flush_mask, so every
+ * A stand-in for flush_ipi_mask (shim/flush_ipi.c) for tests of the flush
+ * engine. The unit binary is linked with --wrap=flush_ipi_mask, so every
  * call lands here: while fake_ipi_intercept is set, the call is recorded
  * and "delivered" by running flush_local() as each target CPU in turn
  * (fake_cpu_id switched), as the flush vector would; otherwise it goes on
@@ -18,8 +18,8 @@ cpumask_t fake_ipi_last_targets;
 struct flush_request fake_ipi_last_req;
 unsigned int fake_ipi_received[FAKE_NR_CPUS];
 
-void __real_ipi_flush_mask(const cpumask_t *mask, const struct flush_request *req);
-void __wrap_ipi_flush_mask(const cpumask_t *mask, const struct flush_request *req);
+void __real_flush_ipi_mask(const cpumask_t *mask, const struct flush_request *req);
+void __wrap_flush_ipi_mask(const cpumask_t *mask, const struct flush_request *req);
 
 void fake_ipi_reset(bool intercept)
 {
@@ -31,13 +31,13 @@ void fake_ipi_reset(bool intercept)
         fake_ipi_received[c] = 0;
 }
 
-void __wrap_ipi_flush_mask(const cpumask_t *mask, const struct flush_request *req)
+void __wrap_flush_ipi_mask(const cpumask_t *mask, const struct flush_request *req)
 {
     unsigned int self = fake_cpu_id;
     cpumask_t targets;
 
     if (!fake_ipi_intercept) {
-        __real_ipi_flush_mask(mask, req);
+        __real_flush_ipi_mask(mask, req);
         return;
     }
     /* The contract: online CPUs in mask except the caller. */

@@ -1,4 +1,4 @@
-/* The ipi_flush_mask stand-in (fake_ipi.c). */
+/* The flush_ipi_mask stand-in (fake_ipi.c). */
 #ifndef FAKE_IPI_H
 #define FAKE_IPI_H
 
@@ -7,7 +7,7 @@
 #include "fake.h"
 
 extern bool fake_ipi_intercept;
-extern unsigned int fake_nr_ipi_calls;          /* ipi_flush_mask calls     */
+extern unsigned int fake_nr_ipi_calls;          /* flush_ipi_mask calls     */
 extern cpumask_t fake_ipi_last_targets;         /* CPUs the last call hit   */
 extern struct flush_request fake_ipi_last_req;
 extern unsigned int fake_ipi_received[FAKE_NR_CPUS];

@@ -4,6 +4,13 @@
 
 struct shared_info *fake_xen_shinfo;
 
+void fake_xen_cpuid(uint32_t base, uint32_t max_leaf)
+{
+    fake_set_cpuid_sig(base, max_leaf, "XenVMMXenVMM");
+    fake_set_cpuid(base + 1, (4u << 16) | 17, 0, 0, 0);
+    fake_set_cpuid(base + 2, 1, FAKE_XEN_HCALL_MSR, 0, 0);
+}
+
 void fake_xen_fill_hcall_page(uint64_t pa)
 {
     /* Xen fills every 32-byte entry with code; xen_init checks byte 0. */

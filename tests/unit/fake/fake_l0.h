@@ -16,6 +16,9 @@
 /* Xen's hypercall MSR as CPUID leaf base+2 names it without viridian. */
 #define FAKE_XEN_HCALL_MSR 0x40000000u
 
+/* Xen 4.17's CPUID leaves at base (signature with max_leaf, version,
+ * one hypercall page at FAKE_XEN_HCALL_MSR), as l0_detect() reads them. */
+void fake_xen_cpuid(uint32_t base, uint32_t max_leaf);
 /* What Xen does on the hypercall MSR write: code in the page at pa. */
 void fake_xen_fill_hcall_page(uint64_t pa);
 /* A fake_wrmsr_hook: fills the page on a write to FAKE_XEN_HCALL_MSR. */
