@@ -472,8 +472,20 @@ static uint64_t sleep_arm_backstop(const struct vcpu *v)
     uint64_t d = pv_time_next_deadline(v);
     uint64_t backstop = pv_now_ns() + SLEEP_BACKSTOP_NS;
 
-    if (!timer_available() || (d && d <= backstop))
+    if (!timer_available())
         return 0;
+    if (d && d <= backstop) {
+        /* v's own deadline wakes it, if the hardware holds it: the timer
+         * may have fired between pv_time_check() and the caller turning
+         * interrupts off (its interrupt clears timer_armed()), and a
+         * deadline nobody re-arms leaves the vCPU asleep for good (seen
+         * on the bed: blocked, deadline 880 s past, timer off). Interrupts
+         * are off here, so what timer_armed() says holds until the hlt;
+         * a deadline already past fires at once and the loop sends it. */
+        if (timer_armed() != d)
+            timer_arm(d);
+        return 0;
+    }
     timer_arm(backstop);
     return backstop;
 }

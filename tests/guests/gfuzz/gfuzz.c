@@ -1399,12 +1399,19 @@ static void op_fpu_stack_seg(struct vstate *v)
 static void op_iret(struct vstate *v)
 {
     uint64_t *fr = (uint64_t *)(scratch(v) + 2048);
-    uint64_t cs = chance(v, 60) ? FLAT_KERNEL_CS : (rnd(v) & 0xfffc);
+    /* A bad cs comes from the hypervisor's reserved GDT area (0xe000
+     * up: null, data, TSS and LDT descriptors that iret must refuse),
+     * never FLAT_RING3_CS32 and never a selector of our own GDT/LDT,
+     * which the fuzzer fills with random descriptors: an iret that lands
+     * the recovery label in a 32-bit code segment runs it with a
+     * truncated stack, and the next event's bounce frame cannot be
+     * written there, a guest crash under Xen's rules and any shim's. */
+    uint64_t cs = chance(v, 60) ? FLAT_KERNEL_CS : (0xe000 | (rnd(v) & 0x1ffc));
     uint64_t ss = chance(v, 60) ? FLAT_KERNEL_SS : (rnd(v) & 0xfffc);
     uint64_t fl = chance(v, 3) ? VGCF_in_syscall : 0;
 
-    if ((cs & 3) == 3)
-        cs &= ~3UL;
+    if ((cs & ~7UL) == (FLAT_RING3_CS32 & ~7UL))
+        cs = 0;                 /* the null selector instead */
     v->what = "iret";
     v->fam[F_IRET]++;
     fr[0] = fl;
