@@ -1007,22 +1007,15 @@ unsigned int pv_evtchn_debug_pending(const struct vcpu *v, evtchn_port_t *out, u
     unsigned int n = 0;
 
     for (evtchn_port_t p = 1; p < NR_PORTS; p++) {
-        bool pend, masked;
+        bool masked;
 
-        if (ports[p].state == ECS_FREE || ports[p].vcpu != v->id)
+        if (ports[p].state == ECS_FREE || ports[p].vcpu != v->id || !pv_evtchn_is_pending(p))
             continue;
-        if (pv_fifo_active()) {
-            uint32_t w = pv_fifo_debug_word(p);
-
-            pend = w & (1u << EVTCHN_FIFO_PENDING);
-            masked = w & (1u << EVTCHN_FIFO_MASKED);
-        } else {
-            if (!sh)
-                return 0;
-            pend = test(&sh->evtchn_pending[p / 64], bit(p));
-            masked = test(&sh->evtchn_mask[p / 64], bit(p));
-        }
-        if (pend && !masked) {
+        if (pv_fifo_active())
+            masked = pv_fifo_debug_word(p) & (1u << EVTCHN_FIFO_MASKED);
+        else
+            masked = sh && test(&sh->evtchn_mask[p / 64], bit(p));
+        if (!masked) {
             if (n < max)
                 out[n] = p;
             n++;

@@ -482,8 +482,7 @@ static uint64_t sleep_arm_backstop(const struct vcpu *v)
          * on the bed: blocked, deadline 880 s past, timer off). Interrupts
          * are off here, so what timer_armed() says holds until the hlt;
          * a deadline already past fires at once and the loop sends it. */
-        if (timer_armed() != d)
-            timer_arm(d);
+        timer_arm(d);           /* a no-op when the hardware holds d */
         return 0;
     }
     timer_arm(backstop);

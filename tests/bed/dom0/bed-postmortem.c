@@ -125,6 +125,17 @@ static void show_stack(uint64_t cr3, const char *what, uint64_t top)
                " %#" PRIx64 " %#" PRIx64 "\n", what, top, why, w[0], w[1], w[2], w[3]);
 }
 
+/* A 64-bit IDT gate's handler offset and selector (SDM 6.14.1). */
+static uint64_t gate_offset(const uint64_t g[2])
+{
+    return (g[0] & 0xffff) | ((g[0] >> 32) & 0xffff0000UL) | (g[1] << 32);
+}
+
+static unsigned int gate_selector(const uint64_t g[2])
+{
+    return (g[0] >> 16) & 0xffff;
+}
+
 /* All 256 gates: minishim's IDT points gate v at its stub table + 16 v,
  * so a gate off that pattern (or not present) is listed; other shims'
  * IDTs just give a longer list. */
@@ -142,8 +153,8 @@ static void show_idt_scan(uint64_t cr3, const struct hvm_hw_cpu *c)
             printf("BED-PM   idt scan: gate %#x UNMAPPED (%s)\n", v, why);
             return;
         }
-        off = (g[0] & 0xffff) | ((g[0] >> 32) & 0xffff0000UL) | (g[1] << 32);
-        sel = (g[0] >> 16) & 0xffff;
+        off = gate_offset(g);
+        sel = gate_selector(g);
         if (v == 0) {
             base_off = off;
             sel0 = sel;
@@ -207,8 +218,8 @@ static void show_vcpu(unsigned int vcpu, const unsigned int *vecs, unsigned int 
             printf("BED-PM   idt[%#x]: UNMAPPED (%s)\n", v, why);
             continue;
         }
-        off = (g[0] & 0xffff) | ((g[0] >> 32) & 0xffff0000UL) | (g[1] << 32);
-        sel = (g[0] >> 16) & 0xffff;
+        off = gate_offset(g);
+        sel = gate_selector(g);
         ist = (g[0] >> 32) & 7;
         attr = (g[0] >> 40) & 0xff;
         printf("BED-PM   idt[%#x]: %016" PRIx64 " %016" PRIx64 " -> %#x:%#" PRIx64
