@@ -1412,6 +1412,11 @@ static void op_iret(struct vstate *v)
 
     if ((cs & ~7UL) == (FLAT_RING3_CS32 & ~7UL))
         cs = 0;                 /* the null selector instead */
+    /* FLAT_KERNEL_CS has RPL 3 (a 64-bit PV kernel runs in ring 3): the
+     * frame of a return to kernel mode carries RPL 0, as Xen's own bounce
+     * frames do ("indicate kernel context", x86_64/entry.S); RPL 3 means
+     * user mode to do_iret. */
+    cs &= ~3UL;
     v->what = "iret";
     v->fam[F_IRET]++;
     fr[0] = fl;
