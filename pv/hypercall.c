@@ -18,6 +18,8 @@
 #include <xen/vcpu.h>
 #include <minishim/pv_vcpu.h>
 #include <xen/physdev.h>
+#include <xen/event_channel.h>
+#include <xen/sched.h>
 
 typedef long (*hc_fn)(struct cpu_regs *regs, const unsigned long a[6]);
 
@@ -58,6 +60,17 @@ static long hc_set_gdt(struct cpu_regs *r, const unsigned long *a) { (void)r; re
 static long hc_update_descriptor(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_update_descriptor(A(0), A(1)); }
 static long hc_grant_table_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_grant_table_op((unsigned int)A(0), A(1), (unsigned int)A(2)); }
 static long hc_sysctl(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sysctl(A(0)); }
+static long hc_sched_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sched_op_compat((int)A(0), A(1)); }
+static long hc_event_channel_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_event_channel_op_compat(A(0)); }
+static long hc_physdev_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_physdev_op_compat(A(0)); }
+static long hc_nmi_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_nmi_op((unsigned int)A(0), A(1)); }
+/* Xen 4.17 do_xenpmu_op (xen/arch/x86/cpu/vpmu.c): -EOPNOTSUPP while the
+ * vPMU is off, which is its default (no "vpmu" on the command line) and
+ * the shim's only mode (pv/msr.c hides the PMU). */
+static long hc_xenpmu_op(struct cpu_regs *r, const unsigned long *a) { (void)r; (void)a; return -XEN_EOPNOTSUPP; }
+/* Xen 4.17 do_mca (xen/arch/x86/cpu/mcheck/mce.c): xsm_do_mca(XSM_PRIV)
+ * comes first, before the argument is read: -EPERM for a domU. */
+static long hc_mca(struct cpu_regs *r, const unsigned long *a) { (void)r; (void)a; return -XEN_EPERM; }
 #undef A
 
 static const hc_fn hypercall_table[PV_NR_HYPERCALLS] = {
@@ -88,6 +101,23 @@ static const hc_fn hypercall_table[PV_NR_HYPERCALLS] = {
     [__HYPERVISOR_physdev_op] = hc_physdev_op,
     [__HYPERVISOR_grant_table_op] = hc_grant_table_op,
     [__HYPERVISOR_sysctl] = hc_sysctl,
+    /* The legacy layouts Xen 4.17 still serves a 64-bit PV guest
+     * (xen/include/hypercall-defs.c, pv64 column). */
+    [__HYPERVISOR_sched_op_compat] = hc_sched_op_compat,
+    [__HYPERVISOR_event_channel_op_compat] = hc_event_channel_op_compat,
+    [__HYPERVISOR_physdev_op_compat] = hc_physdev_op_compat,
+    [__HYPERVISOR_nmi_op] = hc_nmi_op,
+    [__HYPERVISOR_xenpmu_op] = hc_xenpmu_op,
+    [__HYPERVISOR_arch_0] = hc_mca,     /* __HYPERVISOR_mca (xen-mca.h) */
+    /*
+     * Every other number below 64 is -ENOSYS, as in Debian's xen-shim
+     * (a CONFIG_PV_SHIM_EXCLUSIVE build, pvshim_defconfig): platform_op,
+     * domctl and paging_domctl_cont are compiled out of it (a full Xen
+     * answers -EPERM), so are hvm_op, dm_op (no CONFIG_HVM), kexec_op,
+     * argo_op, hypfs_op, xenoprof_op, tmem_op; xsm_op is XSM's dummy
+     * (-ENOSYS). sysctl is the one the shim keeps (debug key 'f',
+     * pv/sysctl.c; docs/fuzzing.md has the table).
+     */
 };
 
 long pv_do_hypercall(struct cpu_regs *regs, unsigned int nr, const unsigned long args[6])
@@ -169,6 +199,16 @@ long do_multicall(struct cpu_regs *regs, uint64_t call_list, unsigned int nr_cal
 
 /* ------------------------------------------------------------ sched_op --- */
 
+/* Xen domain_shutdown() takes the reason as a u8; behind a shim every
+ * reason goes to L0 (pv_shim_shutdown). */
+static void __noreturn guest_shutdown(const char *via, unsigned int reason)
+{
+    pv_console_drain_final();
+    pr_info("guest: %s, reason %u%s, from vCPU %u\n", via, reason & 0xff,
+            (reason & 0xff) == SHUTDOWN_crash ? " (crash)" : "", pv_current()->id);
+    shim_shutdown((uint8_t)reason);
+}
+
 long do_sched_op(int cmd, uint64_t arg)
 {
     struct sched_shutdown sd;
@@ -182,11 +222,7 @@ long do_sched_op(int cmd, uint64_t arg)
     case SCHEDOP_shutdown:
         if (copy_from_guest(&sd, arg, sizeof(sd)))
             return -XEN_EFAULT;
-        pv_console_drain_final();
-        pr_info("guest: SCHEDOP_shutdown, reason %u%s, from vCPU %u\n", sd.reason,
-                sd.reason == SHUTDOWN_crash ? " (crash)" : "", pv_current()->id);
-        /* Xen domain_shutdown() takes the reason as a u8. */
-        shim_shutdown((uint8_t)sd.reason);
+        guest_shutdown("SCHEDOP_shutdown", sd.reason);
     case SCHEDOP_shutdown_code:
         if (copy_from_guest(&sd, arg, sizeof(sd)))
             return -XEN_EFAULT;
@@ -211,10 +247,66 @@ long do_sched_op(int cmd, uint64_t arg)
             return -XEN_EFAULT;
         return rs.domain_id >= DOMID_FIRST_RESERVED ? -XEN_ESRCH : -XEN_EPERM;
     }
+    case SCHEDOP_watchdog: {
+        struct sched_watchdog wd;
+
+        /* Xen 4.17 do_sched_op: -EFAULT, then domain_watchdog(). */
+        if (copy_from_guest(&wd, arg, sizeof(wd)))
+            return -XEN_EFAULT;
+        return pv_domain_watchdog(wd.id, wd.timeout);
+    }
     case SCHEDOP_pin_override:
         return -XEN_EPERM;      /* privileged: XSM dummy policy */
     default:
-        /* watchdog: not offered yet. */
+        return -XEN_ENOSYS;
+    }
+}
+
+/*
+ * The legacy sched_op (hypercall 6, before 0x00030101): Xen 4.17
+ * do_sched_op_compat (xen/arch/x86/compat.c): yield and block as
+ * sched_op, shutdown with the reason as the argument itself (a u8),
+ * anything else -ENOSYS.
+ */
+long do_sched_op_compat(int cmd, unsigned long arg)
+{
+    switch (cmd) {
+    case SCHEDOP_yield:
+    case SCHEDOP_block:
+        return do_sched_op(cmd, 0);
+    case SCHEDOP_shutdown:
+        guest_shutdown("sched_op_compat SCHEDOP_shutdown", (uint8_t)arg);
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/*
+ * The legacy event_channel_op (hypercall 16, before 0x00030202): Xen
+ * 4.17 do_event_channel_op_compat (xen/arch/x86/compat.c) reads the whole
+ * struct evtchn_op (-EFAULT), then hands the sub-ops that existed then to
+ * event_channel_op with the union inside the caller's struct as the
+ * argument (results are written back there); newer sub-ops are -ENOSYS.
+ */
+long do_event_channel_op_compat(uint64_t arg)
+{
+    struct evtchn_op op;
+
+    if (copy_from_guest(&op, arg, sizeof(op)))
+        return -XEN_EFAULT;
+    switch (op.cmd) {
+    case EVTCHNOP_bind_interdomain:
+    case EVTCHNOP_bind_virq:
+    case EVTCHNOP_bind_pirq:
+    case EVTCHNOP_close:
+    case EVTCHNOP_send:
+    case EVTCHNOP_status:
+    case EVTCHNOP_alloc_unbound:
+    case EVTCHNOP_bind_ipi:
+    case EVTCHNOP_bind_vcpu:
+    case EVTCHNOP_unmask:
+        return do_event_channel_op((int)op.cmd, arg + offsetof(struct evtchn_op, u));
+    default:
         return -XEN_ENOSYS;
     }
 }
@@ -428,6 +520,21 @@ long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
 }
 
 /* ----------------------------------------------------------- physdev_op --- */
+
+/*
+ * The legacy physdev_op (hypercall 19, before 0x00030202): Xen 4.17
+ * do_physdev_op_compat (xen/arch/x86/compat.c) reads the whole struct
+ * physdev_op (-EFAULT) and calls physdev_op with its cmd and the union
+ * inside the caller's struct, every sub-op.
+ */
+long do_physdev_op_compat(uint64_t arg)
+{
+    struct physdev_op op;
+
+    if (copy_from_guest(&op, arg, sizeof(op)))
+        return -XEN_EFAULT;
+    return do_physdev_op((int)op.cmd, arg + offsetof(struct physdev_op, u));
+}
 
 long do_physdev_op(int cmd, uint64_t arg)
 {

@@ -150,6 +150,10 @@ uint64_t pv_time_next_deadline(const struct vcpu *v)
     }
     if (p && (!d || p < d))
         d = p;
+    /* The domain's watchdogs wake every vCPU's CPU (pv/watchdog.c). */
+    p = pv_watchdog_next_deadline();
+    if (p && (!d || p < d))
+        d = p;
     return d;
 }
 
@@ -198,6 +202,7 @@ void pv_time_check(struct vcpu *v)
             return;
     }
     now = pv_now_ns();
+    pv_watchdog_check(now);
     if (v->timer_set && now >= v->timer_deadline) {
         v->timer_set = false;
         send_timer_event(v);

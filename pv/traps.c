@@ -31,6 +31,7 @@
 #include <minishim/x86.h>
 #include <xen/arch-x86/cpuid.h>
 #include <xen/callback.h>
+#include <xen/nmi.h>
 
 /* --------------------------------------------------- trap table et al. --- */
 
@@ -131,6 +132,35 @@ long do_callback_op(int cmd, uint64_t arg)
             return -XEN_ENOSYS;
         }
     }
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/*
+ * Xen 4.17 do_nmi_op (xen/arch/x86/pv/callback.c): register reads the
+ * whole struct xennmi_callback (-EFAULT), then register_guest_nmi_callback
+ * (-EINVAL for a non-canonical handler; the trap table's NMI slot, events
+ * masked); unregister clears the slot and cannot fail; else -ENOSYS.
+ * (Xen also re-raises an NMI whose reason is pending in shared_info for
+ * vCPU 0; only the hardware domain ever has one.)
+ */
+long do_nmi_op(unsigned int cmd, uint64_t arg)
+{
+    switch (cmd) {
+    case XENNMI_register_callback: {
+        struct xennmi_callback cb;
+        struct callback_register reg = { .type = CALLBACKTYPE_nmi };
+
+        if (copy_from_guest(&cb, arg, sizeof(cb)))
+            return -XEN_EFAULT;
+        reg.address = cb.handler_address;
+        return register_callback(pv_current(), &reg);
+    }
+    case XENNMI_unregister_callback:
+        pv_current()->nmi_callback = 0;
+        memset(&pv_current()->traps[X86_EXC_NMI], 0, sizeof(struct trap_info));
+        return 0;
     default:
         return -XEN_ENOSYS;
     }

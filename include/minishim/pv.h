@@ -12,6 +12,7 @@
 #include <minishim/percpu.h>
 #include <minishim/pv_mm.h>
 #include <minishim/regs.h>
+#include <minishim/spinlock.h>
 #include <minishim/types.h>
 
 /* Guest vCPU n runs on shim CPU n; vcpu_info starts in shared_info, which
@@ -88,6 +89,9 @@ struct vcpu {
 
 struct pv_console_ring;
 
+/* Xen's NR_DOMAIN_WATCHDOG_TIMERS (xen/include/xen/sched.h). */
+#define PV_NR_WATCHDOGS 2
+
 struct domain {
     bool built;
     unsigned long nr_pages, max_pages;
@@ -103,6 +107,12 @@ struct domain {
     mfn_t console_mfn, store_mfn;
     evtchn_port_t console_port, store_port;
     domid_t domid;                  /* the shim domain's id in L0; 0: none  */
+    /* SCHEDOP_watchdog (pv/watchdog.c): slots in use (bit n: id n + 1)
+     * and their deadlines (ns); changed under watchdog_lock. */
+    spinlock_t watchdog_lock;
+    uint32_t watchdog_inuse;
+    uint64_t watchdog_deadline[PV_NR_WATCHDOGS];
+    bool watchdog_fired;
     unsigned int nr_vcpus;
     struct vcpu vcpus[PV_MAX_VCPUS];
 };

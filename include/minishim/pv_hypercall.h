@@ -18,6 +18,12 @@ void pv_hypercall(struct cpu_regs *regs);
 
 long do_console_io(unsigned int cmd, unsigned int count, uint64_t buf);
 long do_sched_op(int cmd, uint64_t arg);
+/* The legacy hypercalls 6, 16 and 19 (Xen's *_compat). */
+long do_sched_op_compat(int cmd, unsigned long arg);
+long do_event_channel_op_compat(uint64_t arg);
+long do_physdev_op_compat(uint64_t arg);
+/* nmi_op (pv/traps.c): the NMI callback, as CALLBACKTYPE_nmi. */
+long do_nmi_op(unsigned int cmd, uint64_t arg);
 long do_xen_version(int cmd, uint64_t arg);
 long do_set_trap_table(uint64_t traps);
 long do_set_callbacks(unsigned long event, unsigned long failsafe,

@@ -30,6 +30,15 @@ void pv_time_reprogram(struct vcpu *v);
 uint64_t pv_time_next_deadline(const struct vcpu *v);
 void pv_time_check(struct vcpu *v);
 
+/* Domain watchdogs (pv/watchdog.c, SCHEDOP_watchdog): Xen's
+ * domain_watchdog() (id, timeout in s): a slot id, 0, or a negative Xen
+ * errno. The earliest armed deadline (0: none) joins every vCPU's next
+ * deadline; pv_watchdog_check(now), from pv_time_check, shuts the domain
+ * down with SHUTDOWN_watchdog when one is due. */
+long pv_domain_watchdog(uint32_t id, uint32_t timeout);
+uint64_t pv_watchdog_next_deadline(void);
+void pv_watchdog_check(uint64_t now);
+
 /* Hypercalls. */
 long do_set_timer_op(uint64_t timeout);
 /* VCPUOP_{set,stop}_{singleshot,periodic}_timer on vCPU v. */
