@@ -270,6 +270,12 @@ if [ -f "$guests/pvconf.elf" ]; then
   case_ guest-pvconf-smp3 0 "--smp 3 --guest '$guests/pvconf.elf'" \
     "+VCPUOP_initialise in user mode: 0" "+vCPU 2 from user mode: state 2" \
     "+RESULT pvconf PASS" "-FAIL:" "+shutting down (poweroff)"
+  # SCHEDOP_watchdog: one armed for 1 s fires and ends the run with the
+  # watchdog reason (guest-pvconf destroys its own before they fire).
+  case_ guest-pvconf-watchdog 1 "--guest '$guests/pvconf.elf' --cmdline '-- watchdog-fire'" \
+    "+watchdog: armed id 1 for 1 s" "+guest: watchdog 1 fired" \
+    "+shutting down (watchdog)" "+minishim shut down: watchdog (QEMU exit 41)" \
+    "-RESULT pvconf" "-FAIL:"
 fi
 # VCPUOP_initialise with the vCPU's own GDT frames and LDT.
 if [ -f "$guests/pvvcpuseg.elf" ]; then

@@ -31,6 +31,9 @@
 #include "guest.h"
 #include <xen/errno.h>
 #include <xen/callback.h>
+#include <xen/event_channel.h>
+#include <xen/nmi.h>
+#include <xen/physdev.h>
 
 #define KBASE 0xffffffff80000000UL
 #define VEC_SYSCALL   0x100
@@ -657,10 +660,171 @@ static void test_initialise_user_mode(void)
     printk("vCPU 2 from user mode: state %ld\n", vcpu2_state);
 }
 
+/* ------------------------------------- legacy hypercalls, watchdogs --- */
+
+/*
+ * What Xen 4.17 gives a 64-bit PV domU for the legacy hypercalls and the
+ * numbers a shim does not serve (docs/fuzzing.md has the table), and
+ * SCHEDOP_watchdog (domain_watchdog(): 2 slots, -EINVAL / -ENOSPC). A
+ * watchdog armed for 2 s, re-armed after 1 s and destroyed after 2.5 s
+ * (past its first deadline) must never fire: the guest then waits past
+ * the second one too. With "watchdog-fire" on the command line the guest
+ * arms one for 1 s and waits for it: the run must end with the watchdog
+ * shutdown reason, never with RESULT.
+ */
+static struct shared_info *pvc_shinfo;
+
+static uint64_t now_ns(void)
+{
+    return guest_system_time_ns(&pvc_shinfo->vcpu_info[0].time);
+}
+
+static void wait_ns(uint64_t ns)
+{
+    uint64_t end = now_ns() + ns;
+
+    while (now_ns() < end)
+        hypercall_sched_op(SCHEDOP_yield, NULL);
+}
+
+static long watchdog(uint32_t id, uint32_t timeout)
+{
+    struct sched_watchdog wd = { .id = id, .timeout = timeout };
+
+    return hypercall_sched_op(SCHEDOP_watchdog, &wd);
+}
+
+#define BAD_VA 0xffff800000001000UL     /* the hypervisor's: -EFAULT */
+
+static void test_legacy_hypercalls(void)
+{
+    static const unsigned int enosys[] = { 7, 11, 27, 31, 34, 36, 37, 38, 39,
+                                           41, 42, 49, 56, 63 };
+    struct evtchn_op eop;
+    struct physdev_op pop;
+    struct xennmi_callback cb;
+    evtchn_port_t port;
+    long rc;
+
+    rc = hypercall2(__HYPERVISOR_sched_op_compat, SCHEDOP_yield, 0);
+    check(rc == 0, "sched_op_compat yield = %ld", rc);
+    rc = hypercall2(__HYPERVISOR_sched_op_compat, SCHEDOP_shutdown_code, 0);
+    check(rc == -XEN_ENOSYS, "sched_op_compat shutdown_code = %ld, want -ENOSYS", rc);
+
+    memset(&eop, 0, sizeof(eop));
+    eop.cmd = EVTCHNOP_bind_ipi;
+    eop.u.bind_ipi.vcpu = 0;
+    rc = hypercall1(__HYPERVISOR_event_channel_op_compat, &eop);
+    port = eop.u.bind_ipi.port;
+    check(rc == 0 && port != 0, "event_channel_op_compat bind_ipi = %ld, port %u", rc, port);
+    memset(&eop.u, 0, sizeof(eop.u));
+    eop.cmd = EVTCHNOP_status;
+    eop.u.status.dom = DOMID_SELF;
+    eop.u.status.port = port;
+    rc = hypercall1(__HYPERVISOR_event_channel_op_compat, &eop);
+    check(rc == 0 && eop.u.status.status == EVTCHNSTAT_ipi,
+          "event_channel_op_compat status = %ld, status %u", rc, eop.u.status.status);
+    eop.cmd = EVTCHNOP_close;
+    eop.u.close.port = port;
+    rc = hypercall1(__HYPERVISOR_event_channel_op_compat, &eop);
+    check(rc == 0, "event_channel_op_compat close = %ld", rc);
+    eop.cmd = EVTCHNOP_init_control;
+    rc = hypercall1(__HYPERVISOR_event_channel_op_compat, &eop);
+    check(rc == -XEN_ENOSYS, "event_channel_op_compat init_control = %ld, want -ENOSYS", rc);
+    rc = hypercall1(__HYPERVISOR_event_channel_op_compat, BAD_VA);
+    check(rc == -XEN_EFAULT, "event_channel_op_compat at a bad address = %ld", rc);
+
+    memset(&pop, 0, sizeof(pop));
+    pop.cmd = PHYSDEVOP_set_iopl;
+    pop.u.set_iopl.iopl = 4;
+    rc = hypercall1(__HYPERVISOR_physdev_op_compat, &pop);
+    check(rc == -XEN_EINVAL, "physdev_op_compat set_iopl 4 = %ld, want -EINVAL", rc);
+    pop.u.set_iopl.iopl = 1;
+    rc = hypercall1(__HYPERVISOR_physdev_op_compat, &pop);
+    check(rc == 0, "physdev_op_compat set_iopl 1 = %ld", rc);
+    pop.cmd = 1000;
+    rc = hypercall1(__HYPERVISOR_physdev_op_compat, &pop);
+    check(rc == -XEN_ENOSYS, "physdev_op_compat cmd 1000 = %ld, want -ENOSYS", rc);
+    rc = hypercall1(__HYPERVISOR_physdev_op_compat, BAD_VA);
+    check(rc == -XEN_EFAULT, "physdev_op_compat at a bad address = %ld", rc);
+
+    memset(&cb, 0, sizeof(cb));
+    cb.handler_address = 0x0000800000000000UL;
+    rc = hypercall2(__HYPERVISOR_nmi_op, XENNMI_register_callback, &cb);
+    check(rc == -XEN_EINVAL, "nmi_op register non-canonical = %ld, want -EINVAL", rc);
+    cb.handler_address = pvc_trap_table[2];
+    rc = hypercall2(__HYPERVISOR_nmi_op, XENNMI_register_callback, &cb);
+    check(rc == 0, "nmi_op register = %ld", rc);
+    rc = hypercall2(__HYPERVISOR_nmi_op, XENNMI_register_callback, BAD_VA);
+    check(rc == -XEN_EFAULT, "nmi_op register at a bad address = %ld", rc);
+    rc = hypercall2(__HYPERVISOR_nmi_op, XENNMI_unregister_callback, 0);
+    check(rc == 0, "nmi_op unregister = %ld", rc);
+    rc = hypercall2(__HYPERVISOR_nmi_op, 2, 0);
+    check(rc == -XEN_ENOSYS, "nmi_op 2 = %ld, want -ENOSYS", rc);
+
+    for (unsigned int i = 0; i < sizeof(enosys) / sizeof(enosys[0]); i++) {
+        rc = hypercall2(enosys[i], 0, BAD_VA);
+        check(rc == -XEN_ENOSYS, "hypercall %u = %ld, want -ENOSYS", enosys[i], rc);
+    }
+    rc = hypercall2(__HYPERVISOR_xenpmu_op, 0, BAD_VA);
+    check(rc == -XEN_EOPNOTSUPP, "xenpmu_op = %ld, want -EOPNOTSUPP (vPMU off)", rc);
+    rc = hypercall1(__HYPERVISOR_arch_0, BAD_VA);
+    check(rc == -XEN_EPERM, "mca = %ld, want -EPERM", rc);
+    printk("legacy hypercalls: done\n");
+}
+
+static void test_watchdog(void)
+{
+    long rc, id;
+
+    rc = hypercall_sched_op(SCHEDOP_watchdog, (void *)BAD_VA);
+    check(rc == -XEN_EFAULT, "watchdog at a bad address = %ld", rc);
+    rc = watchdog(3, 10);
+    check(rc == -XEN_EINVAL, "watchdog id 3 = %ld, want -EINVAL", rc);
+    rc = watchdog(1, 10);
+    check(rc == -XEN_EINVAL, "watchdog id 1 before any = %ld, want -EINVAL", rc);
+    id = watchdog(0, 60);
+    check(id == 1, "first watchdog = %ld, want id 1", id);
+    rc = watchdog(0, 60);
+    check(rc == 2, "second watchdog = %ld, want id 2", rc);
+    rc = watchdog(0, 60);
+    check(rc == -XEN_ENOSPC, "third watchdog = %ld, want -ENOSPC", rc);
+    rc = watchdog(2, 0);
+    check(rc == 0, "destroy watchdog 2 = %ld", rc);
+    rc = watchdog(2, 0);
+    check(rc == -XEN_EINVAL, "destroy watchdog 2 again = %ld, want -EINVAL", rc);
+
+    /* Re-armed and destroyed before it fires: the guest lives on. */
+    rc = watchdog(1, 2);
+    check(rc == 0, "re-arm watchdog 1 for 2 s = %ld", rc);
+    wait_ns(1000000000UL);
+    rc = watchdog(1, 2);
+    check(rc == 0, "re-arm watchdog 1 again = %ld", rc);
+    wait_ns(1500000000UL);          /* past the first deadline */
+    rc = watchdog(1, 0);
+    check(rc == 0, "destroy watchdog 1 = %ld", rc);
+    wait_ns(2000000000UL);          /* past the second one */
+    printk("watchdog: re-armed and destroyed, none fired\n");
+}
+
+static void __noreturn test_watchdog_fire(void)
+{
+    long id = watchdog(0, 1);
+
+    printk("watchdog: armed id %ld for 1 s, waiting for it to fire\n", id);
+    wait_ns(10000000000UL);
+    check(false, "watchdog %ld did not fire within 10 s", id);
+    for (;;)
+        hypercall_sched_op(SCHEDOP_yield, NULL);
+}
+
 void test_main(void)
 {
     xen_extraversion_t extra;
 
+    pvc_shinfo = guest_map_shared_info();
+    if (strstr((const char *)start_info->cmd_line, "watchdog-fire"))
+        test_watchdog_fire();
     memset(extra, 0, sizeof(extra));
     hypercall_xen_version(XENVER_extraversion, extra);
     is_minishim = strcmp(extra, "-minishim") == 0;
@@ -679,4 +843,6 @@ void test_main(void)
     test_softint();
     test_initialise_unpinned_l4();
     test_initialise_user_mode();
+    test_legacy_hypercalls();
+    test_watchdog();
 }
