@@ -6,7 +6,8 @@
  *     domain; Xen needs no per-domain setting for them (its
  *     watchdog_timeout= command-line option is the host's NMI watchdog);
  *   - id 0 takes the first free slot, arms it for now + timeout seconds
- *     and returns its id (slot + 1); both slots taken: -ENOSPC. A timeout
+ *     and returns its id (slot + 1); both slots taken: -ENOSPC in 32
+ *     bits (below). A timeout
  *     of 0 here arms a watchdog that is due at once, as in Xen;
  *   - id 1..2 names a slot: -EINVAL when it is free; timeout 0 destroys
  *     it, any other timeout re-arms it for now + timeout seconds;
@@ -47,7 +48,13 @@ long pv_domain_watchdog(uint32_t id, uint32_t timeout)
         return -XEN_EINVAL;
     spin_lock(&pv_dom.watchdog_lock);
     if (id == 0) {
-        rc = -XEN_ENOSPC;
+        /* Xen returns "id == NR_DOMAIN_WATCHDOG_TIMERS ? -ENOSPC : id + 1"
+         * with id a uint32_t: the conditional is unsigned, so a full table
+         * gives -ENOSPC as 32 bits, zero-extended (0xffffffe4; seen from
+         * the reference shim on the bed). A caller through an
+         * int-returning wrapper, as Linux's HYPERVISOR_sched_op, sees
+         * -ENOSPC. */
+        rc = (long)(uint32_t)-XEN_ENOSPC;
         for (unsigned int n = 0; n < PV_NR_WATCHDOGS; n++) {
             if (pv_dom.watchdog_inuse & (1u << n))
                 continue;
@@ -66,7 +73,7 @@ long pv_domain_watchdog(uint32_t id, uint32_t timeout)
                          __ATOMIC_SEQ_CST);
     }
     spin_unlock(&pv_dom.watchdog_lock);
-    if (rc >= 0)
+    if (rc >= 0 && rc <= PV_NR_WATCHDOGS)
         watchdogs_changed();
     return rc;
 }
