@@ -24,6 +24,7 @@
 #include "fake/fake_console.h"
 #include <minishim/pv_state_dump.h>
 #include <minishim/trap.h>
+#include <minishim/pv_evtchn.h>
 #include "fake/fake_l0.h"
 
 #define HV_PTR 0xffff830000001000ULL
