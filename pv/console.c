@@ -26,6 +26,8 @@
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/spinlock.h>
+#include <minishim/pv_console.h>
+#include <minishim/pv_evtchn.h>
 #include <xen/io/console.h>
 
 #define LINE_MAX_LEN 256

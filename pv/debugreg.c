@@ -36,6 +36,8 @@
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/x86.h>
+#include <minishim/pv_cpuid.h>
+#include <minishim/pv_debugreg.h>
 
 /* Architectural %dr6/%dr7 bits (SDM vol. 3 17.2; Xen x86-defns.h). */
 #define DR6_BP_MASK     0xfUL                   /* B0-B3 */

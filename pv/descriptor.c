@@ -16,6 +16,7 @@
 #include <minishim/pv_hypercall.h>
 #include <minishim/pt_walk.h>
 #include <minishim/pv_pt.h>
+#include <minishim/pv_descriptor.h>
 
 #define GDT_FRAMES_MAX    (FIRST_RESERVED_GDT_PAGE)
 #define DESC_PER_PAGE     512

@@ -13,9 +13,10 @@
 #include <minishim/pv.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
 #include <minishim/shim.h>
+#include <minishim/pv_console.h>
+#include <minishim/pv_descriptor.h>
 
 struct domain pv_dom;
 unsigned long *pv_m2p;

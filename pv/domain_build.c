@@ -15,10 +15,12 @@
 #include <minishim/layout.h>
 #include <minishim/page_alloc.h>
 #include <minishim/pv_domain.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
 #include <minishim/pv_time.h>
 #include <minishim/x86.h>
+#include <minishim/pv_debugreg.h>
+#include <minishim/pv_descriptor.h>
+#include <minishim/pv_evtchn.h>
 
 #define FAIL(rc, ...) do { snprintf(err, errlen, __VA_ARGS__); return (rc); } while (0)
 

@@ -39,6 +39,7 @@
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/spinlock.h>
+#include <minishim/pv_evtchn.h>
 #include <xen/event_channel.h>
 
 #define NR_PORTS 1024           /* of the 4096 the 2-level ABI allows */

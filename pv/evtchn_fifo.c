@@ -17,7 +17,6 @@
 #include <string.h>
 #include <minishim/arch.h>
 #include <minishim/pv_evtchn_fifo.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_mm.h>
 
 #define WORDS_PER_PAGE   (PAGE_SIZE / sizeof(event_word_t))

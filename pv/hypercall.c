@@ -17,6 +17,8 @@
 #include <minishim/x86.h>
 #include <xen/vcpu.h>
 #include <minishim/pv_vcpu.h>
+#include <minishim/pv_console.h>
+#include <minishim/pv_evtchn.h>
 #include <xen/physdev.h>
 #include <xen/event_channel.h>
 #include <xen/sched.h>

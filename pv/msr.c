@@ -21,6 +21,7 @@
 #include <minishim/pv_mm.h>
 #include <minishim/pv_msr.h>
 #include <minishim/x86.h>
+#include <minishim/pv_cpuid.h>
 
 /* MSR indices (Xen's asm/msr-index.h names). */
 #define MSR_IA32_TSC                0x00000010

@@ -10,10 +10,10 @@
 #include <minishim/page_alloc.h>
 #include <minishim/pv_domain.h>
 #include <minishim/pv_grant.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
 #include <minishim/pv_store.h>
 #include <minishim/shim.h>
+#include <minishim/pv_evtchn.h>
 
 /* Frames kept back for the shim itself (tables, M2P, per-CPU pages). */
 #define SHIM_RESERVE_FRAMES 2048UL

@@ -14,11 +14,11 @@
 #include <minishim/percpu.h>
 #include <minishim/pv_evtchn_fifo.h>
 #include <minishim/pv_grant.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_state_dump.h>
 #include <minishim/pv_time.h>
 #include <minishim/timer.h>
 #include <minishim/trap.h>
+#include <minishim/pv_evtchn.h>
 
 #include <stdio.h>
 

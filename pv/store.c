@@ -23,8 +23,8 @@
 #include <minishim/console.h>
 #include <minishim/l0.h>
 #include <minishim/pv.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_store.h>
+#include <minishim/pv_evtchn.h>
 #include <xen/event_channel.h>
 
 static uint32_t l0_port;

@@ -12,9 +12,9 @@
 #include <minishim/ipi.h>
 #include <minishim/pv.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_time.h>
 #include <minishim/timer.h>
+#include <minishim/pv_evtchn.h>
 #include <xen/vcpu.h>
 
 /* "PV guests by default have a 100Hz ticker" (pv_vcpu_initialise). */

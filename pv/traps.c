@@ -29,6 +29,10 @@
 #include <minishim/timer.h>
 #include <minishim/trap.h>
 #include <minishim/x86.h>
+#include <minishim/pv_console.h>
+#include <minishim/pv_cpuid.h>
+#include <minishim/pv_debugreg.h>
+#include <minishim/pv_descriptor.h>
 #include <xen/arch-x86/cpuid.h>
 #include <xen/callback.h>
 #include <xen/nmi.h>

@@ -30,6 +30,10 @@
 #include <minishim/spinlock.h>
 #include <minishim/timer.h>
 #include <minishim/x86.h>
+#include <minishim/pv_console.h>
+#include <minishim/pv_debugreg.h>
+#include <minishim/pv_descriptor.h>
+#include <minishim/pv_evtchn.h>
 #include <xen/vcpu.h>
 
 /* Xen fixup_guest_{code,stack}_selector for a 64-bit PV guest: an RPL-0

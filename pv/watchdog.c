@@ -23,7 +23,7 @@
  */
 #include <minishim/console.h>
 #include <minishim/pv.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_console.h>
 #include <minishim/pv_time.h>
 #include <minishim/shim.h>
 #include <minishim/timer.h>

@@ -10,12 +10,12 @@
 #include <minishim/pv.h>
 #include <minishim/pv_domain.h>
 #include <minishim/pv_emul.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_mm.h>
 #include <minishim/pv_pt.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/xen-public.h>
+#include <minishim/pv_console.h>
 #include "../unit/fake/fake.h"
 #include "fuzz_env.h"
 #include "../unit/fake/elf_image.h"

@@ -7,7 +7,6 @@
 #include <setjmp.h>
 #include <string.h>
 #include <minishim/pv.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/regs.h>
 #include <minishim/x86.h>
 #include <minishim/xen-public.h>

@@ -12,6 +12,8 @@
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_pt.h>
 #include <minishim/xen-public.h>
+#include <minishim/pv_console.h>
+#include <minishim/pv_evtchn.h>
 #include "fake/elf_image.h"
 #include <xen/event_channel.h>
 #include <xen/io/console.h>

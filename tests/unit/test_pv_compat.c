@@ -11,6 +11,7 @@
 #include <minishim/l0.h>
 #include <minishim/percpu.h>
 #include <minishim/pv.h>
+#include <minishim/pv_evtchn.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_time.h>
 #include <minishim/timer.h>

@@ -10,6 +10,7 @@
 #include <minishim/trap.h>
 #include <minishim/x86.h>
 #include <minishim/xen-public.h>
+#include <minishim/pv_debugreg.h>
 #include "fake/fake.h"
 #include "pv_env.h"
 

@@ -24,6 +24,7 @@
 #include "fake/fake_console.h"
 #include <minishim/pv_state_dump.h>
 #include <minishim/trap.h>
+#include <minishim/pv_evtchn.h>
 #include "fake/fake_l0.h"
 
 #define HV_PTR 0xffff830000001000ULL
@@ -373,6 +374,72 @@ Test(pv_event, lost_kick_is_found_at_the_sleep_backstop)
     cr_expect_leq(lost_kick_armed - lost_kick_tsc, 50000000u + 100000u,
                   "backstop later than 50 ms");
     cr_expect_not(pv_dom.vcpus[0].blocked);
+}
+
+/* The race the sleep's backstop closes (pv/vcpu.c sleep_arm_backstop):
+ * vCPU 0's own deadline is near (under the 50 ms backstop); the timer
+ * pv_time_check() armed for it fires after the check but before the
+ * sleep turns interrupts off. Its interrupt clears what timer_armed()
+ * says, and the deadline is still v's: unless the sleep re-arms it,
+ * the halt has no timer behind it and the vCPU sleeps for good (seen on
+ * the bed: blocked, deadline 880 s past, timer off). The wrmsr hook
+ * plays the deadline arriving just as pv_time_check() arms it: the TSC
+ * moves past it and the timer's interrupt is taken (the interrupt comes
+ * at the irq_restore that ends timer_arm()). */
+static uint64_t race_deadline_ns, race_deadline_tsc, race_armed_at_halt, race_msr_at_halt;
+static bool race_fired;
+
+static void wrmsr_timer_fires_after_check(uint32_t msr, uint64_t val)
+{
+    struct cpu_regs r = { .vector = TIMER_VECTOR, .cs = 0xe008 };   /* shim context */
+
+    if (msr != 0x6e0 || !val || race_fired)                         /* IA32_TSC_DEADLINE */
+        return;
+    race_fired = true;
+    if (fake_tsc < race_deadline_tsc)
+        fake_tsc = race_deadline_tsc;
+    trap_handle(&r, 0);
+}
+
+static void wfi_after_race(void)
+{
+    if (++wfi_calls != 1)
+        return;
+    race_armed_at_halt = timer_armed();
+    race_msr_at_halt = fake_msr_value(0x6e0);
+    /* End the test either way: the timer fires, the next check raises
+     * VIRQ_TIMER; unblock directly so a broken sleep cannot hang here. */
+    __atomic_store_n(&pv_dom.vcpus[0].blocked, false, __ATOMIC_SEQ_CST);
+}
+
+Test(pv_event, timer_firing_between_check_and_sleep_is_rearmed)
+{
+    struct vcpu_set_singleshot_timer t;
+
+    fake_set_cpuid(1, 0, 0, CPUID1_ECX_X2APIC | (1u << 24), CPUID1_EDX_APIC);
+    cr_assert_eq(apic_init_bsp(), APIC_MODE_X2APIC);
+    clock_init();
+    cr_assert(timer_available());
+    /* A deadline 10 ms out: sooner than the backstop, so the sleep arms
+     * no backstop of its own and relies on this one. */
+    t = (struct vcpu_set_singleshot_timer){ .timeout_abs_ns = pv_now_ns() + 10000000u };
+    cr_assert_eq(pv_vcpu_timer_op(VCPUOP_set_singleshot_timer, &pv_dom.vcpus[0], gp(&t)), 0);
+    race_deadline_ns = t.timeout_abs_ns;
+    race_deadline_tsc = fake_tsc + 10000000u + 1000000u;    /* 1 GHz: past it */
+    timer_arm(0);               /* so the check's arm reaches the hardware */
+    race_fired = false;
+    race_armed_at_halt = race_msr_at_halt = 0;
+    fake_wrmsr_hook = wrmsr_timer_fires_after_check;
+    wfi_calls = 0;
+    fake_wfi_hook = wfi_after_race;
+    cr_expect_eq(do_sched_op(SCHEDOP_block, 0), 0);
+    fake_wrmsr_hook = NULL;
+    cr_assert(race_fired, "the check armed the vCPU's deadline (the race's first half)");
+    cr_expect_eq(wfi_calls, 1);
+    cr_expect_eq(race_armed_at_halt, race_deadline_ns,
+                 "halted with %#lx armed, not the vCPU's deadline %#lx",
+                 (unsigned long)race_armed_at_halt, (unsigned long)race_deadline_ns);
+    cr_expect_neq(race_msr_at_halt, 0, "no TSC deadline in the hardware at the halt");
 }
 
 static void poll_call(const evtchn_port_t *ports, unsigned int n, uint64_t timeout,

@@ -6,6 +6,8 @@
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/xen-public.h>
+#include <minishim/pv_descriptor.h>
+#include <minishim/pv_evtchn.h>
 #include <xen/event_channel.h>
 #include <xen/callback.h>
 #include "fake/fake.h"

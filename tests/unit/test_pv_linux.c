@@ -7,6 +7,7 @@
 #include <string.h>
 #include <minishim/arch.h>
 #include <minishim/pv.h>
+#include <minishim/pv_cpuid.h>
 #include <minishim/pv_hypercall.h>
 
 Test(pv_linux, cpuid_policy_hides_what_a_pv_guest_cannot_use)

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <minishim/l0.h>
+#include <minishim/pv_evtchn.h>
 #include <minishim/pv_hypercall.h>
 #include <minishim/pv_store.h>
 #include <minishim/xen-public.h>

@@ -13,6 +13,7 @@
 #include <minishim/percpu.h>
 #include <minishim/trap.h>
 #include <minishim/xen-public.h>
+#include <minishim/pv_evtchn.h>
 #include <xen/event_channel.h>
 #include <xen/vcpu.h>
 #include "fake/fake.h"
