@@ -463,6 +463,12 @@ long do_memory_op(unsigned long cmd, uint64_t arg)
         map.nr_entries = 1;
         return copy_to_guest(arg, &map, sizeof(map)) ? -XEN_EFAULT : 0;
     }
+    case XENMEM_machine_memory_map:
+        if (cmd >> 4)
+            return -XEN_ENOSYS;
+        /* Xen 4.17 arch_memory_op: xsm_machine_memory_map(XSM_PRIV)
+         * before the argument is read: -EPERM for a domU. */
+        return -XEN_EPERM;
     case XENMEM_machphys_mapping: {
         struct xen_machphys_mapping m = {
             .v_start = MACH2PHYS_VIRT_START,

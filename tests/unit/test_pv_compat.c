@@ -19,6 +19,7 @@
 #include <minishim/xen-public.h>
 #include <xen/callback.h>
 #include <xen/event_channel.h>
+#include <xen/memory.h>
 #include <xen/nmi.h>
 #include <xen/physdev.h>
 #include <xen/sched.h>
@@ -289,4 +290,16 @@ Test(pv_compat, watchdog_timeout_zero_fires_at_once)
     cr_assert_eq(watchdog(0, 0), 1);
     advance_s(0.000001);
     cr_expect_eq(shutdown_reason_of(check_time), SHUTDOWN_watchdog);
+}
+
+/* memory_op XENMEM_machine_memory_map: XSM_PRIV before the argument is
+ * read (Xen 4.17 arch_memory_op), so even a bad pointer is -EPERM. */
+Test(pv_compat, memory_op_machine_memory_map)
+{
+    struct xen_memory_map map = { .nr_entries = 2 };
+    uint8_t e820[64];
+
+    set_xen_guest_handle(map.buffer, e820);
+    cr_expect_eq(do_memory_op(XENMEM_machine_memory_map, gp(&map)), -XEN_EPERM);
+    cr_expect_eq(do_memory_op(XENMEM_machine_memory_map, HV_ADDR), -XEN_EPERM);
 }

@@ -770,6 +770,19 @@ static void test_legacy_hypercalls(void)
     check(rc == -XEN_EOPNOTSUPP, "xenpmu_op = %ld, want -EOPNOTSUPP (vPMU off)", rc);
     rc = hypercall1(__HYPERVISOR_arch_0, BAD_VA);
     check(rc == -XEN_EPERM, "mca = %ld, want -EPERM", rc);
+    /* memory_op XENMEM_machine_memory_map: XSM_PRIV, checked before
+     * the argument is read (arch_memory_op). */
+    {
+        static uint8_t e820[64];
+        struct xen_memory_map map = { .nr_entries = 2 };
+
+        set_xen_guest_handle(map.buffer, e820);
+        rc = hypercall2(__HYPERVISOR_memory_op, XENMEM_machine_memory_map, &map);
+        check(rc == -XEN_EPERM, "memory_op machine_memory_map = %ld, want -EPERM", rc);
+        rc = hypercall2(__HYPERVISOR_memory_op, XENMEM_machine_memory_map, BAD_VA);
+        check(rc == -XEN_EPERM, "memory_op machine_memory_map at a bad address = %ld, "
+              "want -EPERM", rc);
+    }
     printk("legacy hypercalls: done\n");
 }
 
