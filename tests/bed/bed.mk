@@ -47,11 +47,9 @@ bed_guest_vcpus = $(foreach e,$(BED_GUEST_VCPUS),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
                          :$(lastword $(subst =, ,$(e)))))
 # Guests left out of the make test-bed set (still runnable with make bed
-# GUEST=...): gfuzz, whose fuzzed irets and page-table operations can
-# make the guest crash itself on this bed under either shim (a guest-side
-# fuzzer bug, crash shutdown by the PV ABI's rules, docs/fuzzing.md); it
-# comes back once it survives its own operations there.
-BED_SET_EXCLUDE ?= gfuzz
+# GUEST=...): none today (gfuzz was, while fuzzer bugs made it crash
+# itself: docs/fuzzing.md, "Bed status").
+BED_SET_EXCLUDE ?=
 bed_guest_args = $(foreach g,$(filter-out $(foreach x,$(BED_SET_EXCLUDE),%/$(x).elf),$(1)),--guest $(g)$(strip $(call bed_guest_vcpus,$(g))))
 bed_expect_args = $(foreach e,$(BED_EXPECT_FAIL),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
