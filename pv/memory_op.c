@@ -231,6 +231,31 @@ static long arch_memory_op(unsigned long cmd, uint64_t arg)
     case XENMEM_machine_memory_map:
         /* xsm_machine_memory_map(XSM_PRIV) before the argument is read. */
         return -XEN_EPERM;
+    case XENMEM_machphys_mfn_list: {
+        /* subarch_memory_op: the frame of each 2 MiB of the M2P that
+         * covers max_page entries, at most max_extents of them. */
+        struct xen_machphys_mfn_list l;
+        unsigned long i, off, end = pv_m2p_entries * sizeof(unsigned long);
+
+        if (copy_from_guest(&l, arg, sizeof(l)))
+            return -XEN_EFAULT;
+        for (i = 0, off = 0; i != l.max_extents && off < end;
+             i++, off += 1UL << 21) {
+            xen_pfn_t m = pv_m2p_base.mfn + (off >> PAGE_SHIFT);
+
+            if (copy_to_guest((uint64_t)(uintptr_t)l.extent_start.p + i * sizeof(m),
+                              &m, sizeof(m)))
+                return -XEN_EFAULT;
+        }
+        l.nr_extents = (unsigned int)i;
+        return copy_to_guest(arg, &l, sizeof(l)) ? -XEN_EFAULT : 0;
+    }
+    case XENMEM_machphys_compat_mfn_list:
+        /* subarch_memory_op: "if ( !opt_pv32 ) return -EOPNOTSUPP", the
+         * answer of a Xen without 32-bit PV guests, which minishim is
+         * (no compat M2P). Debian's xen-shim has pv32 and lists its
+         * compat M2P: a documented difference (docs/fuzzing.md). */
+        return -XEN_EOPNOTSUPP;
     case XENMEM_get_sharing_freed_pages:
     case XENMEM_get_sharing_shared_pages:
         /* mem_sharing_get_nr_{saved,shared}_mfns(): 0 without

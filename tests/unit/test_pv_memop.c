@@ -93,8 +93,33 @@ Test(pv_memop, stat_ops)
     cr_expect_eq(do_memory_op(EXT(XENMEM_machine_memory_map, 1), HV_ADDR), -XEN_ENOSYS);
     for (unsigned int op = 0; op < 64; op++)
         if (op == 8 || op == XENMEM_set_pod_target || op == XENMEM_get_pod_target ||
-            (op >= 20 && op <= 22) || op == 25 || op >= 29)
+            (op >= 20 && op <= 22) || op >= 29)
             cr_expect_eq(do_memory_op(op, HV_ADDR), -XEN_ENOSYS, "op %u", op);
+}
+
+Test(pv_memop, machphys_mfn_lists)
+{
+    xen_pfn_t got[4] = { 0 };
+    struct xen_machphys_mfn_list l = { .max_extents = 4 };
+
+    /* An M2P of 3 MiB at frame 0x1000: two 2 MiB chunks. */
+    pv_m2p_base = mfn(0x1000);
+    pv_m2p_entries = (3UL << 20) / sizeof(unsigned long);
+    set_xen_guest_handle(l.extent_start, got);
+    cr_expect_eq(do_memory_op(XENMEM_machphys_mfn_list, HV_ADDR), -XEN_EFAULT);
+    cr_expect_eq(do_memory_op(XENMEM_machphys_mfn_list, gp(&l)), 0);
+    cr_expect_eq(l.nr_extents, 2);
+    cr_expect_eq(got[0], 0x1000);
+    cr_expect_eq(got[1], 0x1200);
+    cr_expect_eq(got[2], 0);
+    l.max_extents = 1;
+    cr_expect_eq(do_memory_op(XENMEM_machphys_mfn_list, gp(&l)), 0);
+    cr_expect_eq(l.nr_extents, 1);
+    l.max_extents = 4;
+    set_xen_guest_handle(l.extent_start, (void *)HV_ADDR);
+    cr_expect_eq(do_memory_op(XENMEM_machphys_mfn_list, gp(&l)), -XEN_EFAULT);
+    cr_expect_eq(do_memory_op(XENMEM_machphys_compat_mfn_list, gp(&l)), -XEN_EOPNOTSUPP);
+    cr_expect_eq(do_memory_op(EXT(XENMEM_machphys_mfn_list, 1), gp(&l)), -XEN_ENOSYS);
 }
 
 Test(pv_memop, physmap_ops)
