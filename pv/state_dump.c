@@ -69,6 +69,16 @@ static void dump_vcpu(const struct vcpu *v, uint64_t now)
         len += (unsigned int)snprintf(line + len, sizeof(line) - len, "%s%u",
                                       i ? " " : ": ", pend[i]);
     pr_info("dump: vCPU %u: %s\n", v->id, line);
+    /* vCPU n runs on shim CPU n: what that CPU's timer holds, as the shim
+     * believes (a deadline L0 lost shows here as armed but long past). */
+    {
+        unsigned long fired;
+        uint64_t armed = timer_armed_on(v->id, &fired);
+
+        fmt_deadline(t1, sizeof(t1), armed, now);
+        pr_info("dump: vCPU %u: CPU %u timer %s, %lu timer interrupts taken\n",
+                v->id, v->id, t1, fired);
+    }
     if (!pv_fifo_active())
         return;
     ready = pv_fifo_debug_queues(v->id, &nq, prio, head, tail, DUMP_QUEUES);

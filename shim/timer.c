@@ -306,13 +306,17 @@ static uint64_t apic_timer_khz;
 struct timer_cpu {
     bool ready;
     uint64_t armed_ns;      /* deadline the hardware holds (0: none) */
+    unsigned long fired;    /* interrupts taken (the state dump's)    */
 } __aligned(64);
 static struct timer_cpu timer_cpus[NR_CPUS];
 
 static void timer_interrupt(struct cpu_regs *regs)
 {
+    struct timer_cpu *tc = &timer_cpus[arch_cpu_id()];
+
     (void)regs;
-    timer_cpus[arch_cpu_id()].armed_ns = 0;
+    tc->armed_ns = 0;
+    tc->fired++;
     apic_eoi();
 }
 
@@ -326,6 +330,15 @@ uint64_t timer_armed(void)
     if (timer_mode == TIMER_NONE)
         return 0;
     return __atomic_load_n(&timer_cpus[arch_cpu_id()].armed_ns, __ATOMIC_RELAXED);
+}
+
+uint64_t timer_armed_on(unsigned int cpu, unsigned long *fired)
+{
+    *fired = 0;
+    if (timer_mode == TIMER_NONE || cpu >= NR_CPUS)
+        return 0;
+    *fired = __atomic_load_n(&timer_cpus[cpu].fired, __ATOMIC_RELAXED);
+    return __atomic_load_n(&timer_cpus[cpu].armed_ns, __ATOMIC_RELAXED);
 }
 
 static void timer_cpu_setup(struct timer_cpu *tc)

@@ -106,5 +106,8 @@ bool timer_available(void);
 /* The deadline this CPU's timer holds (0: none armed, it fired since it
  * was armed, or there is no timer): its interrupt is still to come. */
 uint64_t timer_armed(void);
+/* For the state dump: what CPU cpu's timer holds, as timer_armed() there,
+ * and how many timer interrupts that CPU has taken. */
+uint64_t timer_armed_on(unsigned int cpu, unsigned long *fired);
 
 #endif

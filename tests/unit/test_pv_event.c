@@ -888,6 +888,9 @@ Test(pv_event, nmi_asks_for_a_state_dump_once)
     cr_expect(strstr(fake_console_out, "dump: vCPU 2: blocked, "),
               "%s", fake_console_out);
     cr_expect(strstr(fake_console_out, "dump: vCPU 1: running"), "%s", fake_console_out);
+    /* Each vCPU's shim CPU: its timer as the shim believes it armed. */
+    cr_expect(strstr(fake_console_out, "dump: vCPU 2: CPU 2 timer off, 0 timer interrupts"),
+              "%s", fake_console_out);
 
     fake_console_capture();
     pv_state_dump_check();

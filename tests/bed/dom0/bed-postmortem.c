@@ -172,6 +172,57 @@ static void show_idt_scan(uint64_t cr3, const struct hvm_hw_cpu *c)
            present, pattern, base_off, sel0);
 }
 
+/* The vCPU's local APIC as L0 holds it: what is in service (ISR: an
+ * interrupt whose EOI never came blocks every vector of its priority
+ * class and below), what waits (IRR), the task priority, and whether a
+ * timer is armed (TSC deadline against the vCPU's TSC, or the one-shot
+ * count). Register offsets: SDM Vol. 3 Table 11-1 (xAPIC layout, which
+ * Xen's LAPIC_REGS record keeps). */
+static uint32_t lapic_reg(const struct hvm_hw_lapic_regs *r, unsigned int off)
+{
+    uint32_t v;
+
+    memcpy(&v, r->data + off, sizeof(v));
+    return v;
+}
+
+static void show_vectors(const struct hvm_hw_lapic_regs *r, unsigned int base, const char *what)
+{
+    unsigned int found = 0;
+
+    printf("BED-PM   lapic %s:", what);
+    for (unsigned int v = 0; v < 256; v++)
+        if (lapic_reg(r, base + (v / 32) * 0x10) & (1u << (v % 32))) {
+            printf(" %#x", v);
+            found++;
+        }
+    printf("%s\n", found ? "" : " none");
+}
+
+static void show_lapic(unsigned int vcpu, uint64_t tsc)
+{
+    struct hvm_hw_lapic l;
+    struct hvm_hw_lapic_regs r;
+
+    if (xc_domain_hvm_getcontext_partial(xch, domid, HVM_SAVE_CODE(LAPIC), (uint16_t)vcpu,
+                                         &l, sizeof(l)) ||
+        xc_domain_hvm_getcontext_partial(xch, domid, HVM_SAVE_CODE(LAPIC_REGS), (uint16_t)vcpu,
+                                         &r, sizeof(r))) {
+        printf("BED-PM   lapic: no record (%s)\n", strerror(errno));
+        return;
+    }
+    printf("BED-PM   lapic base %#" PRIx64 " disabled %#x tpr %#x ppr %#x svr %#x"
+           " lvt-timer %#x tmict %#x tmcct %#x tdcr %#x\n", l.apic_base_msr, l.disabled,
+           lapic_reg(&r, 0x80), lapic_reg(&r, 0xa0), lapic_reg(&r, 0xf0),
+           lapic_reg(&r, 0x320), lapic_reg(&r, 0x380), lapic_reg(&r, 0x390),
+           lapic_reg(&r, 0x3e0));
+    printf("BED-PM   lapic tsc-deadline %#" PRIx64 " vcpu tsc %#" PRIx64 " (%s%" PRIu64 " cycles)\n",
+           l.tdt_msr, tsc, !l.tdt_msr ? "not armed, " : l.tdt_msr > tsc ? "due in " : "passed ",
+           l.tdt_msr > tsc ? l.tdt_msr - tsc : tsc - l.tdt_msr);
+    show_vectors(&r, 0x100, "isr");
+    show_vectors(&r, 0x200, "irr");
+}
+
 static void show_vcpu(unsigned int vcpu, const unsigned int *vecs, unsigned int nvec)
 {
     struct hvm_hw_cpu c;
@@ -229,6 +280,7 @@ static void show_vcpu(unsigned int vcpu, const unsigned int *vecs, unsigned int 
         if (read_va(cr3, off, tss, 8, why, sizeof(why)))
             printf("BED-PM   handler %#" PRIx64 ": UNMAPPED (%s)\n", off, why);
     }
+    show_lapic(vcpu, c.tsc);
     show_idt_scan(cr3, &c);
     show_desc(cr3, &c, c.tr_sel, "tr");
     if (read_va(cr3, c.tr_base, tss, sizeof(tss), why, sizeof(why))) {
