@@ -89,7 +89,6 @@ static long memory_exchange(uint64_t arg)
     }
     if (exch.nr_exchanged > exch.in.nr_extents ||
         exch.in.domid != exch.out.domid ||
-        exch.in.extent_order >= 64 || exch.out.extent_order >= 64 ||
         (~0UL >> exch.in.extent_order) < exch.in.nr_extents ||
         (~0UL >> exch.out.extent_order) < exch.out.nr_extents ||
         (exch.in.nr_extents << exch.in.extent_order) !=

@@ -1142,6 +1142,8 @@ static void test_physdev_op_subops(void)
     expect_rc(physop(PHYSDEVOP_setup_gsi, &gsi), -XEN_EPERM, "setup_gsi 0");
     gsi.gsi = -1;
     expect_rc(physop(PHYSDEVOP_setup_gsi, &gsi), -XEN_EINVAL, "setup_gsi -1");
+    gsi.gsi = 16;                       /* nr_irqs_gsi: no IO-APIC */
+    expect_rc(physop(PHYSDEVOP_setup_gsi, &gsi), -XEN_EINVAL, "setup_gsi 16");
     gsi.gsi = 10000;
     expect_rc(physop(PHYSDEVOP_setup_gsi, &gsi), -XEN_EINVAL, "setup_gsi 10000");
 
