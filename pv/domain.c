@@ -21,6 +21,7 @@
 struct domain pv_dom;
 unsigned long *pv_m2p;
 unsigned long pv_m2p_entries;
+mfn_t pv_m2p_base;
 static uint64_t ro_mpt_l3e;          /* L4 slot 256 entry: the M2P's L3  */
 static uint64_t shim_l4_slots[L4_SLOT_LAST_RESERVED - L4_SLOT_FIRST_RESERVED + 1];
 
@@ -62,6 +63,7 @@ int pv_m2p_init(void)
     if (!mfn_valid_value(base))
         return -XEN_ENOMEM;
     m2p_pa = mfn_to_paddr(base).pa;
+    pv_m2p_base = base;
     pv_m2p = arch_phys_to_virt(pa(m2p_pa));
     pv_m2p_entries = frames * PAGE_SIZE / sizeof(unsigned long);
     memset(pv_m2p, 0xff, frames * PAGE_SIZE);   /* INVALID_M2P_ENTRY */

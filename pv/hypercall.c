@@ -428,62 +428,7 @@ long do_vm_assist(unsigned int cmd, unsigned int type)
     }
 }
 
-/* ----------------------------------------------------------- memory_op --- */
-
-long do_memory_op(unsigned long cmd, uint64_t arg)
-{
-    switch (cmd & 0xf) {    /* MEMOP_CMD_MASK: the rest is continuation */
-    case XENMEM_current_reservation:
-    case XENMEM_maximum_reservation: {
-        domid_t dom;
-
-        if (cmd >> 4)
-            return -XEN_ENOSYS;
-        if (copy_from_guest(&dom, arg, sizeof(dom)))
-            return -XEN_EFAULT;
-        if (dom != DOMID_SELF)
-            return -XEN_ESRCH;  /* no other domain is visible */
-        return (long)((cmd & 0xf) == XENMEM_current_reservation ?
-                      pv_dom.nr_pages : pv_dom.max_pages);
-    }
-    case XENMEM_memory_map: {
-        struct xen_memory_map map;
-        struct { uint64_t addr, size; uint32_t type; } __packed e820 = {
-            0, (uint64_t)pv_dom.nr_pages << PAGE_SHIFT, 1 /* E820_RAM */ };
-
-        if (cmd >> 4)
-            return -XEN_ENOSYS;
-        if (copy_from_guest(&map, arg, sizeof(map)))
-            return -XEN_EFAULT;
-        /* One RAM entry covering the pseudo-physical space. */
-        if (map.nr_entries < 1)
-            return -XEN_EINVAL;
-        if (copy_to_guest((uint64_t)map.buffer.p, &e820, sizeof(e820)))
-            return -XEN_EFAULT;
-        map.nr_entries = 1;
-        return copy_to_guest(arg, &map, sizeof(map)) ? -XEN_EFAULT : 0;
-    }
-    case XENMEM_machine_memory_map:
-        if (cmd >> 4)
-            return -XEN_ENOSYS;
-        /* Xen 4.17 arch_memory_op: xsm_machine_memory_map(XSM_PRIV)
-         * before the argument is read: -EPERM for a domU. */
-        return -XEN_EPERM;
-    case XENMEM_machphys_mapping: {
-        struct xen_machphys_mapping m = {
-            .v_start = MACH2PHYS_VIRT_START,
-            .v_end = MACH2PHYS_VIRT_START + pv_m2p_entries * sizeof(unsigned long),
-            .max_mfn = pv_m2p_entries ? pv_m2p_entries - 1 : 0,
-        };
-
-        if (cmd >> 4)
-            return -XEN_ENOSYS;
-        return copy_to_guest(arg, &m, sizeof(m)) ? -XEN_EFAULT : 0;
-    }
-    default:
-        return -XEN_ENOSYS;
-    }
-}
+/* memory_op: pv/memory_op.c */
 
 /* --------------------------------------------------------------- vcpu_op --- */
 
@@ -544,35 +489,4 @@ long do_physdev_op_compat(uint64_t arg)
     return do_physdev_op((int)op.cmd, arg + offsetof(struct physdev_op, u));
 }
 
-long do_physdev_op(int cmd, uint64_t arg)
-{
-    switch (cmd) {
-    case PHYSDEVOP_set_iopl: {
-        struct physdev_set_iopl s;
-
-        if (copy_from_guest(&s, arg, sizeof(s)))
-            return -XEN_EFAULT;
-        if (s.iopl > 3)
-            return -XEN_EINVAL;
-        pv_current()->iopl = s.iopl;
-        return 0;
-    }
-    case PHYSDEVOP_set_iobitmap: {
-        struct physdev_set_iobitmap s;
-        uint64_t bitmap;
-
-        if (copy_from_guest(&s, arg, sizeof(s)))
-            return -XEN_EFAULT;
-        bitmap = (uint64_t)(uintptr_t)s.bitmap.p;
-        /* Xen: guest_handle_okay(bitmap, IOBMP_BYTES) and at most 65536
-         * ports; the bitmap itself is read at each access (pv/emul_io.c). */
-        if (!guest_access_ok(bitmap, 8192) || s.nr_ports > 65536)
-            return -XEN_EINVAL;
-        pv_current()->iobmp = bitmap;
-        pv_current()->iobmp_limit = s.nr_ports;
-        return 0;
-    }
-    default:
-        return -XEN_ENOSYS;
-    }
-}
+/* do_physdev_op: pv/physdev.c */

@@ -94,6 +94,11 @@ static void __noreturn mm_bug(const char *what, mfn_t m)
     panic("pv_mm: %s (mfn %lx)", what, (unsigned long)m.mfn);
 }
 
+bool pv_mm_frame_is_guest(mfn_t m)
+{
+    return frames && m.mfn < nr_frames && cfg.frame_is_guest(m);
+}
+
 /* ------------------------------------------------------ general refs --- */
 
 /* Xen's get_page(): a reference only on a frame the guest owns. Shim,

@@ -125,6 +125,8 @@ struct vcpu *pv_current(void);
 /* Machine-to-physical table the guest reads at RO_MPT_VIRT_START. */
 extern unsigned long *pv_m2p;
 extern unsigned long pv_m2p_entries;
+/* Its first frame: the table is machine-contiguous (machphys_mfn_list). */
+extern mfn_t pv_m2p_base;
 
 /* Copy the shim's reserved L4 slots (256..271) into a guest L4: RO_MPT in
  * slot 256 (user-readable, read-only), the rest supervisor-only. The PV

@@ -134,6 +134,8 @@ const struct pv_frame *pv_mm_frame(mfn_t m);
 /* True when the MMU holds any reference to the frame: it must not be
  * freed or given away (ballooning, grant transfer). */
 bool pv_mm_frame_in_use(mfn_t m);
+/* True for a frame given to the guest (Xen: owned by the domain). */
+bool pv_mm_frame_is_guest(mfn_t m);
 /* Sum of all type and general counts: zero when nothing is referenced. */
 unsigned long pv_mm_total_refs(void);
 
