@@ -227,11 +227,25 @@ uint64_t arch_rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-void arch_wait_for_interrupt(void)
+/* One copy of the wait (noinline): its hlt has one address, which
+ * arch_wfi_resume_rip knows. */
+__attribute__((noinline)) void arch_wait_for_interrupt(void)
 {
     /* The interrupt shadow of sti covers hlt: an interrupt that became
      * pending before the sti still wakes the hlt (SDM, STI). */
-    asm volatile("sti; hlt; cli" ::: "memory");
+    asm volatile("sti\n\t"
+                 ".globl arch_wfi_hlt\n"
+                 "arch_wfi_hlt:\n\t"
+                 "hlt\n\t"
+                 "cli" ::: "memory");
+}
+
+extern const char arch_wfi_hlt[];
+
+uint64_t arch_wfi_resume_rip(uint64_t rip)
+{
+    /* hlt is one byte (F4). */
+    return rip == (uint64_t)(uintptr_t)arch_wfi_hlt ? rip + 1 : 0;
 }
 
 uint32_t arch_mmio_read32(paddr_t p)

@@ -101,10 +101,12 @@ void pv_state_dump_check(void)
     fmt_deadline(t, sizeof(t), armed, now);
     pr_info("dump: NMI %lu, on CPU %u at %lu.%06lu s system time: %u vCPU(s), "
             "%s event channels (interdomain ones %s), grant table %s, this CPU's "
-            "timer %s\n", trap_nmi_count(), this_cpu()->id,
+            "timer %s; %lu interrupt(s) taken in the idle hlt's sti shadow\n",
+            trap_nmi_count(), this_cpu()->id,
             (unsigned long)(now / 1000000000ULL), (unsigned long)(now / 1000 % 1000000),
             pv_dom.nr_vcpus, pv_fifo_active() ? "FIFO" : "2-level",
-            pv_evtchn_is_l0() ? "L0's" : "local", pv_gnttab_is_l0() ? "L0's" : "local", t);
+            pv_evtchn_is_l0() ? "L0's" : "local", pv_gnttab_is_l0() ? "L0's" : "local", t,
+            trap_wfi_shadow_count());
     for (unsigned int i = 0; i < pv_dom.nr_vcpus && i < PV_MAX_VCPUS; i++)
         dump_vcpu(&pv_dom.vcpus[i], now);
 }

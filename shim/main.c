@@ -78,6 +78,10 @@ void __noreturn shim_shutdown(unsigned int reason)
         pr_warn("console: %lu bytes dropped: L0's PV console ring stayed full\n",
                 xen_pvconsole_dropped());
     report_l0_console_errors();
+    if (trap_wfi_shadow_count())
+        pr_info("trap: %lu interrupt(s) arrived on the idle hlt inside sti's shadow "
+                "and were resumed past it (an L0 that delivers there)\n",
+                trap_wfi_shadow_count());
     l0_shutdown(reason);
 }
 

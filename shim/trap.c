@@ -84,6 +84,30 @@ void trap_set_irq_handler(unsigned int vector, irq_handler_fn fn)
  */
 static unsigned long nmi_count;
 static bool nmi_dump_request;
+static unsigned long wfi_shadow_count;
+
+unsigned long trap_wfi_shadow_count(void)
+{
+    return __atomic_load_n(&wfi_shadow_count, __ATOMIC_RELAXED);
+}
+
+/* An interrupt or NMI taken on the hlt of the idle wait, inside sti's
+ * interrupt shadow (arch_wfi_resume_rip): return past the hlt, so the
+ * wait ends and its caller re-checks what it waits for, instead of
+ * halting with the wake-up consumed. Architecturally impossible, so
+ * counted: the state dump shows how often an L0 did it. */
+static void leave_wfi_shadow(struct cpu_regs *regs)
+{
+    uint64_t resume;
+
+    if (regs->cs & 3)
+        return;                 /* taken in guest context */
+    resume = arch_wfi_resume_rip(regs->rip);
+    if (!resume)
+        return;
+    regs->rip = resume;
+    __atomic_add_fetch(&wfi_shadow_count, 1, __ATOMIC_RELAXED);
+}
 
 unsigned long trap_nmi_count(void)
 {
@@ -98,6 +122,8 @@ bool trap_nmi_take_dump(void)
 
 void trap_handle(struct cpu_regs *regs, uint64_t cr2)
 {
+    if (regs->vector == X86_EXC_NMI || regs->vector >= X86_NR_EXCEPTIONS)
+        leave_wfi_shadow(regs);
     if (regs->vector == X86_EXC_NMI) {
         __atomic_add_fetch(&nmi_count, 1, __ATOMIC_RELAXED);
         __atomic_store_n(&nmi_dump_request, true, __ATOMIC_SEQ_CST);

@@ -36,6 +36,14 @@ uint64_t arch_rdtsc(void);
 /* Enable interrupts, halt until one has been taken, return with interrupts
  * disabled again (sti; hlt; cli: the sti shadow closes the wake-up race). */
 void arch_wait_for_interrupt(void);
+/* The return address of an interrupt (or NMI) taken on the hlt of
+ * arch_wait_for_interrupt, i.e. inside sti's interrupt shadow, where the
+ * SDM says none is recognised: returning there would halt with the
+ * wake-up already consumed. An L0 may still deliver one there (seen on
+ * the nested bed: docs/linux-guest.md, "Lost wake-ups"). Returns the
+ * address to resume at instead (just past the hlt), or 0 when rip is not
+ * that hlt. */
+uint64_t arch_wfi_resume_rip(uint64_t rip);
 
 /* 32-bit device register access (uncached MMIO, e.g. the xAPIC page). */
 uint32_t arch_mmio_read32(paddr_t p);

@@ -25,6 +25,9 @@ const char *trap_name(unsigned int vector);
 /* NMIs taken (any context, never fatal) and whether a state dump was
  * asked for since the last call (true once per request). */
 unsigned long trap_nmi_count(void);
+/* Interrupts and NMIs taken on the idle wait's hlt, inside sti's shadow,
+ * and resumed past it (shim/trap.c, arch_wfi_resume_rip). */
+unsigned long trap_wfi_shadow_count(void);
 bool trap_nmi_take_dump(void);
 
 #endif

@@ -248,6 +248,33 @@ static unsigned int irq_calls, guest_calls;
 static void irq_fn(struct cpu_regs *r) { (void)r; irq_calls++; }
 static void guest_fn(struct cpu_regs *r) { (void)r; guest_calls++; }
 
+/* An interrupt (or NMI) an L0 delivers on the idle wait's hlt, inside
+ * sti's shadow, returns past the hlt: returning to it would halt with the
+ * wake-up consumed (the bed's 4-vCPU Linux hang: a vCPU made runnable,
+ * its CPU halted with no timer armed). Elsewhere the return address is
+ * left alone, and so is guest context. */
+Test(ipi, interrupt_on_the_idle_hlt_resumes_past_it)
+{
+    struct cpu_regs r = { .cs = 0xe008, .rip = FAKE_WFI_HLT_RIP, .vector = IPI_VECTOR_CALL };
+    unsigned long before = trap_wfi_shadow_count();
+
+    trap_set_irq_handler(IPI_VECTOR_CALL, irq_fn);
+    trap_handle(&r, 0);
+    cr_expect_eq(r.rip, FAKE_WFI_HLT_RIP + 1, "resumed at %#lx", (unsigned long)r.rip);
+    cr_expect_eq(trap_wfi_shadow_count(), before + 1);
+    r = (struct cpu_regs){ .cs = 0xe008, .rip = FAKE_WFI_HLT_RIP, .vector = X86_EXC_NMI };
+    trap_handle(&r, 0);
+    cr_expect_eq(r.rip, FAKE_WFI_HLT_RIP + 1, "an NMI there too");
+    r = (struct cpu_regs){ .cs = 0xe008, .rip = FAKE_WFI_HLT_RIP + 1, .vector = IPI_VECTOR_CALL };
+    trap_handle(&r, 0);
+    cr_expect_eq(r.rip, FAKE_WFI_HLT_RIP + 1, "past the hlt: untouched");
+    r = (struct cpu_regs){ .cs = 0xe033, .rip = FAKE_WFI_HLT_RIP, .vector = IPI_VECTOR_CALL };
+    trap_set_guest_handler(guest_fn);
+    trap_handle(&r, 0);
+    cr_expect_eq(r.rip, FAKE_WFI_HLT_RIP, "guest context: untouched");
+    cr_expect_eq(trap_wfi_shadow_count(), before + 2);
+}
+
 Test(ipi, interrupt_vectors_dispatch_before_the_guest_handler)
 {
     struct cpu_regs r = { 0 };

@@ -130,6 +130,8 @@ extern struct fake_mmio_write fake_mmio_log[FAKE_MMIO_LOG];
 extern unsigned int fake_nr_mmio_writes;
 extern uint32_t (*fake_mmio_read_hook)(uint64_t addr);
 extern void (*fake_wfi_hook)(void);
+/* Where the fake arch_wait_for_interrupt's hlt is (arch_wfi_resume_rip). */
+#define FAKE_WFI_HLT_RIP 0xffff830000201000ULL
 extern unsigned int fake_nr_wfi;
 extern unsigned int fake_nr_cpu_prepare, fake_nr_ap_trampoline;
 extern uint64_t fake_last_trampoline;

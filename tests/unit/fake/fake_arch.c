@@ -398,6 +398,12 @@ void arch_wait_for_interrupt(void)
         fake_wfi_hook();
 }
 
+/* The fake wait's "hlt" sits at FAKE_WFI_HLT_RIP. */
+uint64_t arch_wfi_resume_rip(uint64_t rip)
+{
+    return rip == FAKE_WFI_HLT_RIP ? rip + 1 : 0;
+}
+
 int arch_cpu_prepare(unsigned int cpu)
 {
     (void)cpu;
