@@ -335,10 +335,11 @@ bed-linux: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) bed-linux-initrd
 # make test-bed-linux (part of make test-bed): one L0 boot, the
 # configurations of BED_LINUX_CONFIGS (SHIM:VCPUS:ACTION), Linux under both
 # shims. A reference-shim guest whose shim triple-faults is run once more
-# (never a minishim one). One vCPU here: minishim with 2 vCPUs still fails
-# now and then on this bed (a hang, or a silent triple fault of the shim;
-# docs/linux-guest.md, "Bed runs"), so the SMP configurations run in
-# make soak-linux until that bug is fixed.
+# (never a minishim one). One vCPU here: SMP Linux under minishim still
+# fails now and then on this bed, no longer by hanging (the lost wake-ups
+# are fixed: docs/linux-guest.md, "Lost wake-ups") but by triple faults of
+# the bed's nested SVM, which a minishim run never retries; so the SMP
+# configurations run in make soak-linux.
 # xl-shutdown / xl-reboot: dom0's xl honoured through xenbus on L0's
 # xenstore (the guest waits for it after its checks).
 BED_LINUX_CONFIGS ?= minishim:1:poweroff minishim:1:panic minishim:1:reboot reference:1:poweroff \
