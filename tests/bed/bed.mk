@@ -92,10 +92,18 @@ test-bed: $(IMAGE) $(GUEST_ELFS)
 # with the given reason, so a fix shows up as XPASS. Empty today: every
 # guest passes under both shims.
 BED_REFERENCE_EXPECT_FAIL ?=
+# BED_REFERENCE_EXCLUDE: guests the reference shim is not run with in
+# make test-bed: gfuzz, which can crash Debian's xen-shim itself (a guest-
+# triggered "Xen BUG at arch/x86/pv/shim.c:481" in
+# pv_shim_event_channel_op, seen in a fresh-clone make test; other runs
+# pass): a finding about the reference (docs/fuzzing.md), not a check
+# of ours. `make bed GUEST=gfuzz SHIM=reference VCPUS=2` runs it by hand.
+BED_REFERENCE_EXCLUDE ?= gfuzz
 test-bed-reference: $(GUEST_ELFS)
 	@echo "== Xen bed: guests under the reference shim (Debian xen-shim)"
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim reference --retry-shim-triple-fault $(bed_common_args) \
-	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
+	    $(call bed_guest_args,$(filter-out $(foreach x,$(BED_REFERENCE_EXCLUDE),%/$(x).elf),$(GUEST_ELFS))) \
+	    $(call bed_expect_args,$(GUEST_ELFS)) \
 	    $(foreach e,$(BED_REFERENCE_EXPECT_FAIL),\
 	      $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(GUEST_ELFS)))),\
 	           --expect-fail '$(e)'))
