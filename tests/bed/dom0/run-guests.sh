@@ -66,7 +66,22 @@ run_guest() {
         timeout -s KILL "$limit" xl create "$cfg" >"/tmp/xl-create-$name.out" 2>&1
     fi
     rc=$?
-    domid=$(xl domid "$name" 2>/dev/null)
+    # xl domid, like xl list, can come back empty under this bed's load
+    # (xl itself crashing now and then): ask again, then take the domid
+    # xl create printed ("Waiting for domain NAME (domid N) to die"). A
+    # guest that ran in about a second once failed here as "create-failed"
+    # after printing its RESULT and powering off.
+    domid=""
+    for try in 1 2 3; do
+        domid=$(xl domid "$name" 2>/dev/null)
+        [ -n "$domid" ] && break
+        sleep 0.3
+    done
+    if [ -z "$domid" ] && [ "$rc" = 0 ]; then
+        domid=$(cat "/tmp/xl-create-$name.out" "/var/log/xen/xl-$name.log" 2>/dev/null |
+                sed -n 's/.*Waiting for domain .* (domid \([0-9][0-9]*\)) to die.*/\1/p' |
+                tail -n 1)
+    fi
     echo "BED-GUEST-DOMID $name ${domid:-none} create-rc=$rc"
 
     if [ -n "$domid" ] && [ -n "$viridian" ]; then
@@ -106,7 +121,7 @@ run_guest() {
                 aout=$(DOMID=$domid NAME=$name timeout 60 sh "/bed/actions/$name.cmd" 2>&1)
                 echo "BED-GUEST-ACTION $name rc=$? $(echo "$aout" | head -c 300 | tr '\n' ' ')"
             fi
-            line=$(xl list "$name" 2>"/tmp/xl-list-$name.err" | sed -n 2p)
+            line=$(xl list "$domid" 2>"/tmp/xl-list-$name.err" | sed -n 2p)
             elapsed=$(( $(now_cs) - start ))
             if [ -z "$line" ]; then
                 # Under load a single "xl list" can come back empty while
@@ -147,20 +162,20 @@ run_guest() {
             if [ "$status" = timeout ]; then
                 # minishim prints its state dump on an NMI from L0
                 # (docs/debugging.md); other shims log or ignore it.
-                xl trigger "$name" nmi 0 >/dev/null 2>&1 && sleep 3
+                xl trigger "$domid" nmi 0 >/dev/null 2>&1 && sleep 3
                 # A Linux guest answers control/sysrq through xenbus
                 # (if its CPU 0 still takes events): backtraces of all
                 # CPUs and the blocked tasks into its console log.
-                xl sysrq "$name" l >/dev/null 2>&1 && sleep 3 &&
-                    xl sysrq "$name" w >/dev/null 2>&1 && sleep 3
-                xl pause "$name" >/dev/null 2>&1
+                xl sysrq "$domid" l >/dev/null 2>&1 && sleep 3 &&
+                    xl sysrq "$domid" w >/dev/null 2>&1 && sleep 3
+                xl pause "$domid" >/dev/null 2>&1
             fi
             nv=$(echo "$line" | awk '{print $4}')
             echo "BED-PM-BEGIN $name"
             timeout -s KILL 30 /bed/bed-postmortem "$domid" "${nv:-1}" 2>&1 | head -n 200
             echo "BED-PM-END $name"
         fi
-        xl destroy "$name" >/dev/null 2>&1
+        xl destroy "$domid" >/dev/null 2>&1
     fi
     elapsed=$(( $(now_cs) - start ))
     sleep 0.2
