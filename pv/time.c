@@ -136,25 +136,26 @@ void pv_time_vcpu_start(struct vcpu *v)
     pv_time_check(v);
 }
 
+/* The earlier of two deadlines, 0 meaning none. */
+static uint64_t sooner(uint64_t d, uint64_t t)
+{
+    return t && (!d || t < d) ? t : d;
+}
+
 uint64_t pv_time_next_deadline(const struct vcpu *v)
 {
-    uint64_t d = 0, p = __atomic_load_n(&v->poll_deadline, __ATOMIC_RELAXED);
+    uint64_t d = 0;
 
     if (v->timer_set)
         d = v->timer_deadline ? v->timer_deadline : 1;
     if (v->periodic_period) {
         uint64_t n = v->periodic_last_event + v->periodic_period;
 
-        if (!d || n < d)
-            d = n ? n : 1;
+        d = sooner(d, n ? n : 1);
     }
-    if (p && (!d || p < d))
-        d = p;
+    d = sooner(d, __atomic_load_n(&v->poll_deadline, __ATOMIC_RELAXED));
     /* The domain's watchdogs wake every vCPU's CPU (pv/watchdog.c). */
-    p = pv_watchdog_next_deadline();
-    if (p && (!d || p < d))
-        d = p;
-    return d;
+    return sooner(d, pv_watchdog_next_deadline());
 }
 
 static void time_arm(struct vcpu *v)

@@ -105,6 +105,14 @@ static long register_callback(struct vcpu *v, const struct callback_register *re
     }
 }
 
+/* Xen unregister_guest_nmi_callback(): the slot is cleared; it cannot
+ * fail (CALLBACKOP_unregister of CALLBACKTYPE_nmi, XENNMI_unregister_callback). */
+static void unregister_nmi_callback(struct vcpu *v)
+{
+    v->nmi_callback = 0;
+    memset(&v->traps[X86_EXC_NMI], 0, sizeof(struct trap_info));
+}
+
 long do_callback_op(int cmd, uint64_t arg)
 {
     switch (cmd) {
@@ -122,9 +130,7 @@ long do_callback_op(int cmd, uint64_t arg)
             return -XEN_EFAULT;
         switch (unreg.type) {
         case CALLBACKTYPE_nmi:
-            /* Xen unregister_guest_nmi_callback(): the slot is cleared. */
-            pv_current()->nmi_callback = 0;
-            memset(&pv_current()->traps[X86_EXC_NMI], 0, sizeof(struct trap_info));
+            unregister_nmi_callback(pv_current());
             return 0;
         case CALLBACKTYPE_event:
         case CALLBACKTYPE_failsafe:
@@ -162,8 +168,7 @@ long do_nmi_op(unsigned int cmd, uint64_t arg)
         return register_callback(pv_current(), &reg);
     }
     case XENNMI_unregister_callback:
-        pv_current()->nmi_callback = 0;
-        memset(&pv_current()->traps[X86_EXC_NMI], 0, sizeof(struct trap_info));
+        unregister_nmi_callback(pv_current());
         return 0;
     default:
         return -XEN_ENOSYS;
