@@ -43,12 +43,6 @@ static struct e820_entry guest_e820[E820MAX];
 static unsigned int guest_nr_e820;
 static spinlock_t e820_lock = SPINLOCK_INIT;     /* Xen's d->arch.e820_lock */
 
-/* Xen's rcu_lock_domain_by_any_id: DOMID_SELF or our own id. */
-static bool dom_is_self(domid_t dom)
-{
-    return dom == DOMID_SELF || dom == pv_dom.domid;
-}
-
 /* Xen's rcu_lock_domain_by_id (no DOMID_SELF). */
 static bool dom_by_id_is_self(domid_t dom)
 {
@@ -126,7 +120,7 @@ static long memory_exchange(uint64_t arg)
         rc = -XEN_EINVAL;
         goto fail_early;
     }
-    if (!dom_is_self(exch.in.domid)) {
+    if (!pv_dom_is_self(exch.in.domid)) {
         rc = -XEN_ESRCH;
         goto fail_early;
     }
@@ -201,7 +195,7 @@ static long set_memory_map(uint64_t arg)
         return -XEN_EFAULT;
     if (fmap.map.nr_entries > E820MAX)
         return -XEN_EINVAL;
-    if (!dom_is_self(fmap.domid))
+    if (!pv_dom_is_self(fmap.domid))
         return -XEN_ESRCH;
     /* xsm_domain_memory_map(XSM_TARGET): the domain may set its own. */
     spin_lock(&set_lock);
@@ -312,7 +306,7 @@ long do_memory_op(unsigned long cmd, uint64_t arg)
             return -XEN_EINVAL;
         if (copy_from_guest(&dom, arg, sizeof(dom)))
             return -XEN_EFAULT;
-        if (!dom_is_self(dom))
+        if (!pv_dom_is_self(dom))
             return -XEN_ESRCH;
         if (op == XENMEM_current_reservation)
             return (long)pv_dom.nr_pages;
@@ -332,7 +326,7 @@ long do_memory_op(unsigned long cmd, uint64_t arg)
             return -XEN_EFAULT;
         if (xatp.space == XENMAPSPACE_gmfn_foreign)
             return -XEN_ENOSYS;
-        if (!dom_is_self(xatp.domid))
+        if (!pv_dom_is_self(xatp.domid))
             return -XEN_ESRCH;
         /* xatp_permission_check: a PV domain's physmap is not
          * translated. */
@@ -351,7 +345,7 @@ long do_memory_op(unsigned long cmd, uint64_t arg)
             return -XEN_EFAULT;
         if (b.space == XENMAPSPACE_gmfn_range)
             return -XEN_EOPNOTSUPP;
-        if (!dom_is_self(b.domid))
+        if (!pv_dom_is_self(b.domid))
             return -XEN_ESRCH;
         return -XEN_EACCES;             /* as add_to_physmap */
     }
@@ -362,7 +356,7 @@ long do_memory_op(unsigned long cmd, uint64_t arg)
             return -XEN_EINVAL;
         if (copy_from_guest(&x, arg, sizeof(x)))
             return -XEN_EFAULT;
-        if (!dom_is_self(x.domid))
+        if (!pv_dom_is_self(x.domid))
             return -XEN_ESRCH;
         /* A PV domain's physmap is not translated: -EACCES (the
          * reference shim answers so for any frame, the guest's or not). */
@@ -391,7 +385,7 @@ long do_memory_op(unsigned long cmd, uint64_t arg)
             return -XEN_EFAULT;
         if (t.pad)
             return -XEN_EINVAL;
-        if (!dom_is_self(t.domid))
+        if (!pv_dom_is_self(t.domid))
             return -XEN_ESRCH;
         return -XEN_EOPNOTSUPP;         /* no d->vnuma */
     }

@@ -28,11 +28,6 @@ static uint64_t pirq_allocated;         /* bit n: PIRQ n (NR_PIRQS <= 64) */
 static unsigned long pirq_eoi_map_mfn;  /* 0: none */
 static bool pirq_auto_unmask;
 
-static bool dom_is_self(domid_t dom)
-{
-    return dom == DOMID_SELF || dom == pv_dom.domid;
-}
-
 /* Read the sub-op's struct (-EFAULT), as every case starts. */
 #define READ_ARG(s) do {                                     \
         if (copy_from_guest(&(s), arg, sizeof(s)))          \
@@ -130,13 +125,13 @@ long do_physdev_op(int cmd, uint64_t arg)
             return -XEN_EINVAL;
         /* physdev_map_pirq: the domain, then xsm_map_domain_pirq
          * (XSM_DM_PRIV). */
-        return dom_is_self(map.domid) ? -XEN_EPERM : -XEN_ESRCH;
+        return pv_dom_is_self(map.domid) ? -XEN_EPERM : -XEN_ESRCH;
     }
     case PHYSDEVOP_unmap_pirq: {
         struct physdev_unmap_pirq unmap;
 
         READ_ARG(unmap);
-        return dom_is_self(unmap.domid) ? -XEN_EPERM : -XEN_ESRCH;
+        return pv_dom_is_self(unmap.domid) ? -XEN_EPERM : -XEN_ESRCH;
     }
     case PHYSDEVOP_apic_read:
     case PHYSDEVOP_apic_write: {

@@ -122,6 +122,13 @@ extern struct domain pv_dom;
 /* The vCPU this shim CPU runs. */
 struct vcpu *pv_current(void);
 
+/* Xen's rcu_lock_domain_by_any_id() as a shim's guest meets it: only
+ * DOMID_SELF or the domain's own id name a domain it can see. */
+static inline bool pv_dom_is_self(domid_t dom)
+{
+    return dom == DOMID_SELF || dom == pv_dom.domid;
+}
+
 /* Machine-to-physical table the guest reads at RO_MPT_VIRT_START. */
 extern unsigned long *pv_m2p;
 extern unsigned long pv_m2p_entries;
