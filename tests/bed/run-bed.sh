@@ -353,9 +353,18 @@ for n in "${names[@]}"; do total=$((total + ${g_timeout[$n]} + 30)); done
 echo "bed: shim $shim ($shim_path), ${#names[@]} guest(s), L0 CPUs $l0_cpus, log $serial"
 
 # ------------------------------------------------------------------ run ---
+# One bed per machine at a time (BED_LOCK, default /tmp/minishim-bed.lock):
+# two nested-TCG L0s on the same cores starve each other into timeouts.
+# Held only while this run's QEMU lives, so a retry run (a child of this
+# script, started after QEMU ended) takes it again.
+exec 9>"${BED_LOCK:-/tmp/minishim-bed.lock}"
+if ! flock -n 9; then
+    echo "bed: waiting for another bed run on this machine (${BED_LOCK:-/tmp/minishim-bed.lock})"
+    flock 9
+fi
 : >"$serial"
 t0=$(date +%s.%N)
-"${qemu[@]}" </dev/null >"$logs/qemu.out" 2>&1 &
+"${qemu[@]}" </dev/null 9>&- >"$logs/qemu.out" 2>&1 &
 qpid=$!
 
 # dump_l0_state SOCK NCPUS: registers and local APIC of every L0 CPU,
@@ -475,6 +484,7 @@ if kill -0 "$qpid" 2>/dev/null; then
 fi
 wait "$qpid" 2>/dev/null
 qrc=$?
+exec 9>&-
 run_time=$(elapsed)
 tr -d '\r' <"$serial" >"$logs/serial.txt"
 if [ $keep = 0 ]; then
