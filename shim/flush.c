@@ -48,10 +48,11 @@
  * shows: docs/flush-safety.md): FLUSH_NO_ASSIST is ignored, so such a
  * flush goes to L0 when L0 can take it. QEMU-direct has no L0 flush;
  * inject=fake-l0-flush stands in for one there: a flush that L0 would
- * have taken is sent as IPIs that are not waited for, which is exactly
- * what an assisted flush gives up (it does not wait for a target to
- * enable interrupts) and what the walker's interlock needs. Unlike L0's,
- * its TLB flush may land after the call returns: a test device only.
+ * have taken is not waited for on the CPUs inside the walker, which is
+ * exactly what an assisted flush gives up (it does not wait for a target
+ * to enable interrupts) and what the walker's interlock needs; the other
+ * targets are flushed before it returns, as L0 would
+ * (fake_l0_flush). A test device only.
  */
 #include <minishim/arch.h>
 #include <minishim/console.h>
@@ -234,6 +235,34 @@ static void defer_grace(unsigned int self, const struct flush_request *req)
     flush_ipi_mask(&laggards, req);
 }
 
+/*
+ * inject=fake-l0-flush's stand-in for an L0 flush of mask, full (global
+ * entries too). What an L0 flush gives and the walker's interlock needs:
+ * it does not wait for a CPU inside the spurious-#PF walk (interrupts
+ * off); such a CPU flushes when it next serves its IPIs. What an L0 flush
+ * also gives and a test of the walker must keep: every other target is
+ * flushed before the call returns (L0 takes a vCPU out of guest mode, so
+ * its page walk under way ends first), here by a waited flush IPI.
+ * Without that, a target's page walk under way in QEMU (not atomic
+ * against other vCPU threads) could finish through a table the caller has
+ * already rewritten. A CPU that enters a walk after this look is waited
+ * for until it leaves it: walks are short and wait for nobody.
+ */
+static void fake_l0_flush(const cpumask_t *mask)
+{
+    struct flush_request full = { .flags = FLUSH_TLB | FLUSH_TLB_GLOBAL };
+    cpumask_t walking, rest;
+
+    cpumask_clear(&walking);
+    cpumask_clear(&rest);
+    for_each_cpu(c, mask)           /* odd epoch: inside the walk */
+        cpumask_set(walk_epoch(c) & 1 ? &walking : &rest, c);
+    if (!cpumask_empty(&walking))
+        flush_ipi_async(&walking);
+    if (!cpumask_empty(&rest))
+        flush_ipi_mask(&rest, &full);
+}
+
 void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
                 unsigned int order)
 {
@@ -286,14 +315,14 @@ void flush_mask(const cpumask_t *mask, unsigned int flags, vaddr_t va,
     if (time_it)
         t0 = arch_rdtsc();
     /* inject=fake-l0-flush: no L0 flush here (QEMU-direct); a flush L0
-     * would have taken goes out as IPIs that are not waited for, and is
-     * counted as assisted. */
+     * would have taken goes out as fake_l0_flush (not waited for on
+     * CPUs inside the walker), and is counted as assisted. */
     fake = why == FLUSH_R_IPI_NO_BACKEND && inject_hit(INJECT_FAKE_L0_FLUSH);
     if (fake || why == FLUSH_R_ASSISTED) {
         int rc;
 
         if (fake) {
-            flush_ipi_async(&remote);
+            fake_l0_flush(&remote);
             rc = 0;
         } else {
             /* inject=l0-flush-fail: L0 "fails", the fallback must run. */

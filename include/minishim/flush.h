@@ -54,8 +54,8 @@ void flush_ipi_mask(const cpumask_t *mask, const struct flush_request *req);
  * A full flush (global entries too) that every online CPU in mask except
  * the caller runs when it next serves its IPIs; returns at once, without
  * waiting for any target nor for an earlier request. No completion
- * guarantee: for inject=fake-l0-flush only, which stands in for an L0
- * flush.
+ * guarantee: for inject=fake-l0-flush only (shim/flush.c's
+ * fake_l0_flush, which sends it to the CPUs inside the walker).
  */
 void flush_ipi_async(const cpumask_t *mask);
 
