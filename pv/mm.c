@@ -1035,6 +1035,17 @@ long do_update_va_mapping(unsigned long addr, uint64_t val, unsigned long flags)
     return rc;
 }
 
+/* Xen 4.17 do_update_va_mapping_otherdomain: get_pg_owner(domid), then
+ * the same update. Only DOMID_SELF owns pages here; every other id is
+ * -ESRCH, as do_mmu_update's foreign domain. */
+long do_update_va_mapping_otherdomain(unsigned long addr, uint64_t val,
+                                      unsigned long flags, unsigned int domid)
+{
+    if ((uint16_t)domid != DOMID_SELF)
+        return -XEN_ESRCH;
+    return do_update_va_mapping(addr, val, flags);
+}
+
 /* ------------------------------------------------------------ mmuext_op - */
 
 /* struct mmuext_op as laid out for a 64-bit guest. */

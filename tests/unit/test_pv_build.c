@@ -9,7 +9,7 @@
 #include <minishim/console.h>
 #include <minishim/page_alloc.h>
 #include <minishim/pv_domain.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_sched.h>
 #include <minishim/pv_pt.h>
 #include <minishim/xen-public.h>
 #include <minishim/pv_console.h>

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <minishim/pv.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_traps.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_msr.h>
 #include <minishim/page_alloc.h>

@@ -8,7 +8,7 @@
 #include <minishim/arch.h>
 #include <minishim/pv.h>
 #include <minishim/pv_cpuid.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_version.h>
 
 Test(pv_linux, cpuid_policy_hides_what_a_pv_guest_cannot_use)
 {

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <minishim/pv.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_evtchn.h>
+#include <minishim/pv_traps.h>
+#include <minishim/pv_vcpu.h>
 #include <minishim/regs.h>
 #include <minishim/x86.h>
 #include <minishim/xen-public.h>
