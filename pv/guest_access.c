@@ -9,8 +9,6 @@
 #include <minishim/layout.h>
 #include <minishim/pv_guest_access.h>
 
-#define LOWER_HALF_END (1UL << 47)
-
 /*
  * Xen's access_ok()/__addr_ok(): the whole range must lie in the lower
  * canonical half, or in the upper half above the hypervisor range. A
@@ -23,7 +21,7 @@ bool guest_access_ok(uint64_t va, size_t len)
 
     if (end < va)
         return false;
-    if (end <= LOWER_HALF_END)
+    if (end <= X86_LOWER_HALF_END)
         return true;
     return va >= SHIM_VIRT_END;
 }

@@ -76,7 +76,7 @@ int pv_vcpu_check_context(const struct vcpu_guest_context *c)
             return -XEN_EINVAL;
     /* Xen __addr_ok(ldt_base), whatever ldt_ents says: in the lower
      * canonical half or above the hypervisor range's end. */
-    if (c->ldt_base >= (1UL << 47) && c->ldt_base < __HYPERVISOR_VIRT_END)
+    if (!guest_addr_ok(c->ldt_base))
         return -XEN_EINVAL;
     /* arch_set_info_guest(): LDT page aligned, at most 8192 entries; GDT
      * not reaching into Xen's reserved entries. */
