@@ -10,12 +10,6 @@
 #include <xen/errno.h>
 #include "guest.h"
 
-#define _P   0x001UL
-#define _RW  0x002UL
-#define _US  0x004UL
-#define _PCD 0x010UL
-#define _A   0x020UL
-#define _PSE 0x080UL
 #define ADDR 0x000ffffffffff000UL
 
 #define TVA   (32UL << 39)              /* L4 slot 32: empty at boot */

@@ -37,11 +37,6 @@
 #include <xen/errno.h>
 #include <xen/version.h>
 
-#define _P   0x001UL
-#define _RW  0x002UL
-#define _US  0x004UL
-#define _A   0x020UL
-#define _D   0x040UL
 #define UP   (_P | _RW | _US | _A)
 
 #define MAX_VCPUS 4

@@ -12,11 +12,6 @@
 #include "guest.h"
 #include <xen/errno.h>
 
-#define _P   1UL
-#define _RW  2UL
-#define _US  4UL
-#define _A   0x20UL
-#define _D   0x40UL
 
 #define DATA_FLAT   0x00cff3000000ffffUL    /* P, DPL 3, data RW, 4 GiB */
 #define DATA_NP     0x00cf73000000ffffUL    /* the same, not present    */
