@@ -24,7 +24,6 @@
 #include <minishim/arch.h>
 #include <minishim/console.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/spinlock.h>
 #include <minishim/pv_console.h>
 #include <minishim/pv_evtchn.h>

@@ -33,7 +33,6 @@
 #include <minishim/pv.h>
 #include <minishim/pv_domain.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/x86.h>
 #include <minishim/pv_cpuid.h>

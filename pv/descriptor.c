@@ -13,7 +13,6 @@
 #include <minishim/page_alloc.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_emul.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pt_walk.h>
 #include <minishim/pv_pt.h>
 #include <minishim/pv_descriptor.h>

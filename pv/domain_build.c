@@ -177,8 +177,7 @@ static int p2m_layout(uint64_t base, unsigned long nr_pages, struct pv_layout *l
     if (base & (PAGE_SIZE - 1))
         FAIL(-XEN_EINVAL, "Xen notes: INIT_P2M %lx is not page aligned",
              (unsigned long)base);
-    if (end <= base || (base < (1UL << 47)) != (end - 1 < (1UL << 47)) ||
-        (base >= (1UL << 47) && base < 0xFFFF800000000000UL))
+    if (end <= base || !is_canonical_range(base, end))
         FAIL(-XEN_EINVAL, "INIT_P2M area %lx-%lx is not canonical",
              (unsigned long)base, (unsigned long)end);
     if (base < SHIM_VIRT_END && end > SHIM_VIRT_START)
@@ -246,8 +245,7 @@ int pv_compute_layout(const struct pv_parms *p, unsigned long nr_pages,
         FAIL(-XEN_EINVAL, "initial mapping %lx-%lx overlaps the hypervisor range",
              (unsigned long)l->v_start, (unsigned long)l->v_end);
     /* Non-canonical: the mapping must stay in one half. */
-    if ((l->v_start < (1UL << 47)) != (l->v_end - 1 < (1UL << 47)) ||
-        (l->v_start >= (1UL << 47) && l->v_start < 0xFFFF800000000000UL))
+    if (!is_canonical_range(l->v_start, l->v_end))
         FAIL(-XEN_EINVAL, "initial mapping %lx-%lx is not canonical",
              (unsigned long)l->v_start, (unsigned long)l->v_end);
     count = (l->v_end - l->v_start) >> PAGE_SHIFT;

@@ -34,7 +34,6 @@
 #include <minishim/percpu.h>
 #include <minishim/pv_evtchn_fifo.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_mm.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
@@ -1023,4 +1022,34 @@ unsigned int pv_evtchn_debug_pending(const struct vcpu *v, evtchn_port_t *out, u
         }
     }
     return n;
+}
+
+/*
+ * The legacy event_channel_op (hypercall 16, before 0x00030202): Xen
+ * 4.17 do_event_channel_op_compat (xen/arch/x86/compat.c) reads the whole
+ * struct evtchn_op (-EFAULT), then hands the sub-ops that existed then to
+ * event_channel_op with the union inside the caller's struct as the
+ * argument (results are written back there); newer sub-ops are -ENOSYS.
+ */
+long do_event_channel_op_compat(uint64_t arg)
+{
+    struct evtchn_op op;
+
+    if (copy_from_guest(&op, arg, sizeof(op)))
+        return -XEN_EFAULT;
+    switch (op.cmd) {
+    case EVTCHNOP_bind_interdomain:
+    case EVTCHNOP_bind_virq:
+    case EVTCHNOP_bind_pirq:
+    case EVTCHNOP_close:
+    case EVTCHNOP_send:
+    case EVTCHNOP_status:
+    case EVTCHNOP_alloc_unbound:
+    case EVTCHNOP_bind_ipi:
+    case EVTCHNOP_bind_vcpu:
+    case EVTCHNOP_unmask:
+        return do_event_channel_op((int)op.cmd, arg + offsetof(struct evtchn_op, u));
+    default:
+        return -XEN_ENOSYS;
+    }
 }

@@ -9,25 +9,6 @@
 #include <minishim/layout.h>
 #include <minishim/pv_guest_access.h>
 
-#define LOWER_HALF_END (1UL << 47)
-
-/*
- * Xen's access_ok()/__addr_ok(): the whole range must lie in the lower
- * canonical half, or in the upper half above the hypervisor range. A
- * guest pointer into the shim (its direct map, stacks, page tables) is
- * refused here, before any access.
- */
-bool guest_access_ok(uint64_t va, size_t len)
-{
-    uint64_t end = va + len;
-
-    if (end < va)
-        return false;
-    if (end <= LOWER_HALF_END)
-        return true;
-    return va >= SHIM_VIRT_END;
-}
-
 int copy_from_guest(void *dst, uint64_t src_va, size_t len)
 {
     if (!guest_access_ok(src_va, len))

@@ -12,7 +12,7 @@
 #include <minishim/page_alloc.h>
 #include <minishim/pv.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_memory_op.h>
 #include <minishim/pv_mm.h>
 #include <minishim/spinlock.h>
 #include <minishim/xen-public.h>

@@ -15,6 +15,7 @@
 #include <minishim/layout.h>
 #include <minishim/percpu.h>
 #include <minishim/pt_walk.h>
+#include <minishim/pv_guest_access.h>
 #include <minishim/pv_mm.h>
 #include <minishim/shim.h>
 #include <minishim/smp.h>
@@ -69,21 +70,11 @@ static inline bool is_shim_slot(unsigned int level, unsigned int i)
     return level == 4 && i >= L4_SLOT_FIRST_RESERVED && i <= L4_SLOT_LAST_RESERVED;
 }
 
-/* Xen's __addr_ok: below the canonical hole's upper half start, or above
- * the shim's (Xen's) reserved range. */
-static inline bool guest_addr_ok(uint64_t a)
-{
-    return a < (1ULL << 47) || a >= SHIM_VIRT_END;
-}
-
-/* A guest buffer [gva, gva+len) that lies wholly outside the shim. */
+/* A guest buffer [gva, gva+len) that lies wholly outside the shim
+ * (Xen's access_ok; an empty one is never read). */
 static bool guest_range_ok(uint64_t gva, uint64_t len)
 {
-    uint64_t end = gva + len;
-
-    if (end < gva)
-        return false;
-    return len == 0 || end <= (1ULL << 47) || gva >= SHIM_VIRT_END;
+    return len == 0 || guest_access_ok(gva, len);
 }
 
 static inline struct pv_frame *frame(mfn_t m) { return &frames[m.mfn]; }
@@ -1033,6 +1024,17 @@ long do_update_va_mapping(unsigned long addr, uint64_t val, unsigned long flags)
         break;
     }
     return rc;
+}
+
+/* Xen 4.17 do_update_va_mapping_otherdomain: get_pg_owner(domid), then
+ * the same update. Only DOMID_SELF owns pages here; every other id is
+ * -ESRCH, as do_mmu_update's foreign domain. */
+long do_update_va_mapping_otherdomain(unsigned long addr, uint64_t val,
+                                      unsigned long flags, unsigned int domid)
+{
+    if ((uint16_t)domid != DOMID_SELF)
+        return -XEN_ESRCH;
+    return do_update_va_mapping(addr, val, flags);
 }
 
 /* ------------------------------------------------------------ mmuext_op - */

@@ -17,7 +17,7 @@
 #include <minishim/apic.h>       /* APIC_BASE_BSP, APIC_BASE_ENABLE */
 #include <minishim/arch.h>
 #include <minishim/pv_domain.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_traps.h>
 #include <minishim/pv_mm.h>
 #include <minishim/pv_msr.h>
 #include <minishim/x86.h>

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <minishim/pv.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_physdev.h>
 #include <minishim/pv_mm.h>
 #include <minishim/spinlock.h>
 #include <minishim/xen-public.h>
@@ -241,3 +241,19 @@ long do_physdev_op(int cmd, uint64_t arg)
         return -XEN_ENOSYS;
     }
 }
+
+/*
+ * The legacy physdev_op (hypercall 19, before 0x00030202): Xen 4.17
+ * do_physdev_op_compat (xen/arch/x86/compat.c) reads the whole struct
+ * physdev_op (-EFAULT) and calls physdev_op with its cmd and the union
+ * inside the caller's struct, every sub-op.
+ */
+long do_physdev_op_compat(uint64_t arg)
+{
+    struct physdev_op op;
+
+    if (copy_from_guest(&op, arg, sizeof(op)))
+        return -XEN_EFAULT;
+    return do_physdev_op((int)op.cmd, arg + offsetof(struct physdev_op, u));
+}
+

@@ -20,7 +20,7 @@
 #include <xen/sysctl.h>
 #include <minishim/flush.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_sysctl.h>
 
 /* More than this many keys in one call is refused (-EINVAL): hypercalls are
  * not preemptible here, and each 'f' prints several lines. Xen has no limit

@@ -19,6 +19,7 @@
 #include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_traps.h>
 #include <minishim/pv_msr.h>
 #include <minishim/pv_ptwr.h>
 #include <minishim/pv_state_dump.h>

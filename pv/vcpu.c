@@ -21,7 +21,6 @@
 #include <minishim/pv.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_state_dump.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
@@ -77,7 +76,7 @@ int pv_vcpu_check_context(const struct vcpu_guest_context *c)
             return -XEN_EINVAL;
     /* Xen __addr_ok(ldt_base), whatever ldt_ents says: in the lower
      * canonical half or above the hypervisor range's end. */
-    if (c->ldt_base >= (1UL << 47) && c->ldt_base < __HYPERVISOR_VIRT_END)
+    if (!guest_addr_ok(c->ldt_base))
         return -XEN_EINVAL;
     /* arch_set_info_guest(): LDT page aligned, at most 8192 entries; GDT
      * not reaching into Xen's reserved entries. */
@@ -651,3 +650,48 @@ long pv_vcpu_op_info(int cmd, struct vcpu *v, uint64_t arg)
         return -XEN_ENOSYS;
     }
 }
+
+/*
+ * vcpu_op (Xen 4.17 common/domain.c do_vcpu_op, arch_do_vcpu_op): -ENOENT
+ * for a vCPU that does not exist, then each sub-op to its family.
+ */
+long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg)
+{
+    struct vcpu *v;
+
+    if (vcpuid >= pv_dom.nr_vcpus)
+        return -XEN_ENOENT;
+    v = &pv_dom.vcpus[vcpuid];
+    switch (cmd) {
+    case VCPUOP_initialise:
+    case VCPUOP_up:
+    case VCPUOP_down:
+    case VCPUOP_is_up:
+        return pv_vcpu_op_updown(cmd, vcpuid, arg);
+    case VCPUOP_set_singleshot_timer:
+    case VCPUOP_stop_singleshot_timer:
+    case VCPUOP_set_periodic_timer:
+    case VCPUOP_stop_periodic_timer:
+    case VCPUOP_register_vcpu_time_memory_area:
+        return pv_vcpu_timer_op(cmd, v, arg);
+    case VCPUOP_get_physid:
+        /* Xen arch_do_vcpu_op: only a hardware domain's pinned vCPUs have
+         * a physical CPU to name. */
+        return -XEN_EINVAL;
+    case VCPUOP_register_vcpu_info:
+    case VCPUOP_register_runstate_memory_area:
+    case VCPUOP_get_runstate_info:
+        return pv_vcpu_op_info(cmd, v, arg);
+    case VCPUOP_send_nmi:
+        /* Xen 4.17 do_vcpu_op: a non-NULL argument is -EINVAL; the NMI
+         * reaches v's NMI handler on its next way out (pv/traps.c). */
+        if (arg)
+            return -XEN_EINVAL;
+        if (!__atomic_exchange_n(&v->nmi_pending, true, __ATOMIC_SEQ_CST))
+            pv_vcpu_kick(v);
+        return 0;
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+

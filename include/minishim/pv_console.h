@@ -5,6 +5,8 @@
 #ifndef MINISHIM_PV_CONSOLE_H
 #define MINISHIM_PV_CONSOLE_H
 
+#include <minishim/types.h>
+
 void pv_console_init(void);
 /* Drain the guest's console ring (start_info console page) to the shim
  * console; called on EVTCHNOP_send to its port. */
@@ -13,5 +15,7 @@ void pv_console_kick(void);
 void pv_console_poll_input(void);
 /* Drain the ring and flush half lines before the guest stops. */
 void pv_console_drain_final(void);
+
+long do_console_io(unsigned int cmd, unsigned int count, uint64_t buf);
 
 #endif

@@ -12,4 +12,7 @@ int pv_validate_seg_desc_page(void *page);
 void pv_gdt_reset(void);
 bool pv_selector_ok(uint16_t sel, bool code);
 
+long do_set_gdt(uint64_t frame_list, unsigned int entries);
+long do_update_descriptor(uint64_t maddr, uint64_t desc);
+
 #endif

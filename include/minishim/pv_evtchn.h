@@ -1,8 +1,7 @@
 /*
  * Event channels (pv/event.c), as the rest of the shim uses them: the
- * shim's own ports, pending/upcall, per-vCPU VIRQs, SCHEDOP_poll. The
- * hypercall (do_event_channel_op) is in pv_hypercall.h, the FIFO ABI in
- * pv_evtchn_fifo.h.
+ * shim's own ports, pending/upcall, per-vCPU VIRQs, SCHEDOP_poll, and
+ * the event_channel_op hypercalls; the FIFO ABI is in pv_evtchn_fifo.h.
  */
 #ifndef MINISHIM_PV_EVTCHN_H
 #define MINISHIM_PV_EVTCHN_H
@@ -35,5 +34,9 @@ long pv_evtchn_poll(struct vcpu *v, uint64_t ports_gva, unsigned int nr_ports,
                     uint64_t timeout);
 /* v's poll deadline passed: wake it if it still polls (poll_timer_fn). */
 void pv_evtchn_poll_expired(struct vcpu *v);
+
+long do_event_channel_op(int cmd, uint64_t arg);
+/* The legacy hypercall 16 (Xen's do_event_channel_op_compat). */
+long do_event_channel_op_compat(uint64_t arg);
 
 #endif

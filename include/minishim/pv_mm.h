@@ -158,6 +158,8 @@ void pv_mm_put_page_and_type(mfn_t m);
 long do_mmu_update(uint64_t ureqs, unsigned int count, uint64_t pdone,
                    unsigned int foreigndom);
 long do_update_va_mapping(unsigned long va, uint64_t val, unsigned long flags);
+long do_update_va_mapping_otherdomain(unsigned long va, uint64_t val,
+                                      unsigned long flags, unsigned int domid);
 long do_mmuext_op(uint64_t uops, unsigned int count, uint64_t pdone,
                   unsigned int foreigndom);
 

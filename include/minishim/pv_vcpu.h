@@ -44,4 +44,7 @@ void __noreturn pv_vcpu_enter(struct vcpu *v);
 /* smp_set_ap_work callback: run vCPU cpu on shim CPU cpu once it is up. */
 void pv_vcpu_ap_work(unsigned int cpu);
 
+/* vcpu_op: -XEN_ENOENT for no such vCPU, then each sub-op. */
+long do_vcpu_op(int cmd, unsigned int vcpuid, uint64_t arg);
+
 #endif

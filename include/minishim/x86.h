@@ -138,4 +138,15 @@ static inline bool is_canonical(uint64_t va)
     return (uint64_t)((int64_t)(va << 16) >> 16) == va;
 }
 
+/* The end of the lower canonical half (bit 47 clear below it). */
+#define X86_LOWER_HALF_END (1ULL << 47)
+
+/* [start, end), end > start, lies within one canonical half: no byte of
+ * it is in the non-canonical hole. */
+static inline bool is_canonical_range(uint64_t start, uint64_t end)
+{
+    return is_canonical(start) && is_canonical(end - 1) &&
+           (start < X86_LOWER_HALF_END) == (end - 1 < X86_LOWER_HALF_END);
+}
+
 #endif

@@ -25,7 +25,7 @@
 #include <minishim/layout.h>
 #include <minishim/percpu.h>
 #include <minishim/pv.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_traps.h>
 #include <minishim/x86.h>
 #include <minishim/xen-public.h>
 #include "../unit/fake/fake.h"

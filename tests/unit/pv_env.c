@@ -1,3 +1,4 @@
+#include <setjmp.h>
 #include <string.h>
 #include "fake/fake.h"
 #include "pv_env.h"
@@ -16,4 +17,19 @@ void pv_env_reset(struct shared_info *shinfo, unsigned int nr_vcpus)
     }
     pv_dom.vcpus[0].kernel_mode = true;
     pv_dom.vcpus[0].initialised = true;
+}
+
+bool pv_env_trap_crashes(struct cpu_regs *r)
+{
+    jmp_buf jb;
+    unsigned int halts = fake_nr_halts;
+
+    fake_halt_jmp = &jb;
+    if (setjmp(jb) == 0) {
+        pv_guest_trap(r);
+        fake_halt_jmp = NULL;
+        return false;
+    }
+    fake_halt_jmp = NULL;
+    return fake_nr_halts == halts + 1;
 }

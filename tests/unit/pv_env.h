@@ -10,4 +10,8 @@
  * guest kernel mode. */
 void pv_env_reset(struct shared_info *shinfo, unsigned int nr_vcpus);
 
+/* One exit to the guest, pv_guest_trap(r): true if it crashed the domain
+ * (the shim shut down, caught by fake_halt_jmp), false if it returned. */
+bool pv_env_trap_crashes(struct cpu_regs *r);
+
 #endif

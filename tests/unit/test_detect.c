@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <minishim/l0.h>
-#include "fake/fake.h"
+#include "fake/fake_l0.h"
 
 static struct l0_detect d;
 
@@ -21,9 +21,7 @@ Test(detect, bare_metal_finds_nothing)
 Test(detect, xen_at_base)
 {
     fake_set_cpuid(1, 0, 0, 1u << 31, 0);
-    fake_set_cpuid_sig(0x40000000, 0x40000005, "XenVMMXenVMM");
-    fake_set_cpuid(0x40000001, (4u << 16) | 17, 0, 0, 0);
-    fake_set_cpuid(0x40000002, 1, 0x40000000, 0, 0);
+    fake_xen_cpuid(0x40000000, 0x40000005, 0x40000000);
     l0_detect(&d);
     cr_expect(d.hv_bit);
     cr_assert(d.xen);
@@ -38,11 +36,8 @@ Test(detect, xen_at_base)
 Test(detect, xen_with_viridian_moves_to_0x100)
 {
     /* Xen with viridian: Hyper-V leaves at 0x40000000, Xen's at +0x100. */
-    fake_set_cpuid_sig(0x40000000, 0x40000006, "Microsoft Hv");
-    fake_set_cpuid(0x40000001, 0x31237648, 0, 0, 0);
-    fake_set_cpuid_sig(0x40000100, 0x40000105, "XenVMMXenVMM");
-    fake_set_cpuid(0x40000101, (4u << 16) | 17, 0, 0, 0);
-    fake_set_cpuid(0x40000102, 1, 0x40000000, 0, 0);
+    fake_hyperv_cpuid(0x40000006, 0);
+    fake_xen_cpuid(0x40000100, 0x40000105, 0x40000000);
     l0_detect(&d);
     cr_assert(d.xen);
     cr_expect_eq(d.xen_base, 0x40000100);

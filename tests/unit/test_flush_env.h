@@ -54,7 +54,7 @@ static inline uint64_t env_hv_handler(uint64_t control, const uint64_t *input)
 
 static inline void env_set_xen(void)
 {
-    fake_xen_cpuid(0x40000000, 0x40000002);
+    fake_xen_cpuid(0x40000000, 0x40000002, FAKE_XEN_HCALL_MSR);
     fake_wrmsr_hook = fake_xen_msr_hook;
     fake_hypercall_handler = env_xen_handler;
 }
@@ -62,10 +62,7 @@ static inline void env_set_xen(void)
 /* Hyper-V at 0x40000000 with the given recommendations (CPUID 0x40000004). */
 static inline void env_set_hyperv(uint32_t recommend)
 {
-    fake_set_cpuid_sig(0x40000000, 0x40000005, "Microsoft Hv");
-    fake_set_cpuid(0x40000001, HV_INTERFACE_HV1, 0, 0, 0);
-    fake_set_cpuid(0x40000003, HV_MSR_HYPERCALL_AVAILABLE | HV_MSR_VP_INDEX_AVAILABLE, 0, 0, 0);
-    fake_set_cpuid(0x40000004, recommend, 0, 0, 0);
+    fake_hyperv_cpuid(0x40000005, recommend);
     fake_hv_handler = env_hv_handler;
 }
 

@@ -378,13 +378,8 @@ static void viridian_msr_hook(uint32_t msr, uint64_t val)
 static void setup_xen_viridian(uint32_t rec, enum l0_flush_use use)
 {
     env_setup(ENV_NONE, 1, FLUSH_POLICY_AUTO, true);
-    fake_set_cpuid_sig(0x40000000, 0x40000006, "Microsoft Hv");
-    fake_set_cpuid(0x40000001, HV_INTERFACE_HV1, 0, 0, 0);
-    fake_set_cpuid(0x40000003, HV_MSR_HYPERCALL_AVAILABLE | HV_MSR_VP_INDEX_AVAILABLE, 0, 0, 0);
-    fake_set_cpuid(0x40000004, 0, 0, 0, 0);
-    fake_set_cpuid_sig(0x40000100, 0x40000105, "XenVMMXenVMM");
-    fake_set_cpuid(0x40000101, (4u << 16) | 17, 0, 0, 0);
-    fake_set_cpuid(0x40000102, 1, 0x40000200, 0, 0);
+    fake_hyperv_cpuid(0x40000006, 0);
+    fake_xen_cpuid(0x40000100, 0x40000105, 0x40000200);
     viridian_rec = rec;
     fake_wrmsr_hook = viridian_msr_hook;
     fake_hypercall_handler = env_xen_handler;

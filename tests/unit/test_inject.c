@@ -8,6 +8,7 @@
 #include <minishim/cmdline.h>
 #include <minishim/console.h>
 #include <minishim/inject.h>
+#include <minishim/pv_mm.h>
 #include "test_mm_env.h"
 #include "fake/fake_console.h"
 

@@ -56,6 +56,13 @@ Test(l0_probe, hyperv_names_only_this_cpu)
     start_capture();
     cr_assert_eq(l0_flush_probe(3, 2, 1000000), 0);
     cr_assert_eq(fake_nr_hv_calls, 3);
+    /* The probe is a whole flush (global entries included): the Space
+     * form without NON_GLOBAL_MAPPINGS_ONLY, never a one-page List flush. */
+    for (unsigned int i = 0; i < 3; i++) {
+        cr_assert_eq(fake_hv_calls[i].control & 0xffff, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
+                     "call %u: control %#lx", i, (unsigned long)fake_hv_calls[i].control);
+        cr_assert_eq(fake_hv_calls[i].input[1] & HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY, 0, "flags");
+    }
     cr_assert(strstr(fake_console_out, "l0: flush-probe backend=hyperv n=3 errors=0 "), "%s", fake_console_out);
 }
 

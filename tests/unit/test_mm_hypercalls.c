@@ -6,6 +6,7 @@
 #include "test_mm_env.h"
 #include <minishim/pv.h>
 #include <minishim/pv_msr.h>
+#include <minishim/pv_mm.h>
 
 TestSuite(mm_hc, .init = mm_setup);
 

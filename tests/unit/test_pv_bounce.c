@@ -11,6 +11,7 @@
 #include <minishim/x86.h>
 #include <minishim/xen-public.h>
 #include "fake/fake.h"
+#include "pv_env.h"
 
 #define CALLBACK_VA 0xffffffff80001000ULL
 
@@ -19,37 +20,14 @@ static uint64_t kstack[64] __attribute__((aligned(16)));
 
 static void setup(void)
 {
-    fake_reset();
-    fake_guest_fault_start = fake_guest_fault_end = 0;
-    memset(&pv_dom, 0, sizeof(pv_dom));
-    memset(&shinfo, 0, sizeof(shinfo));
+    pv_env_reset(&shinfo, 1);
     memset(kstack, 0, sizeof(kstack));
-    pv_dom.shared_info = &shinfo;
-    pv_dom.nr_vcpus = 1;
-    pv_dom.vcpus[0].vcpu_info = &shinfo.vcpu_info[0];
-    pv_dom.vcpus[0].kernel_mode = true;
     shinfo.vcpu_info[0].evtchn_upcall_mask = 1;
 }
 
 TestSuite(pv_bounce, .init = setup);
 
 static uint64_t gp(const void *p) { return (uint64_t)(uintptr_t)p; }
-
-/* Run one guest trap; true if the domain was crashed (the shim shut down). */
-static bool trap_crashes(struct cpu_regs *r)
-{
-    jmp_buf jb;
-    unsigned int halts = fake_nr_halts;
-
-    fake_halt_jmp = &jb;
-    if (setjmp(jb) == 0) {
-        pv_guest_trap(r);
-        fake_halt_jmp = NULL;
-        return false;
-    }
-    fake_halt_jmp = NULL;
-    return fake_nr_halts == halts + 1;
-}
 
 /* Events enabled and pending, event callback registered: the upcall is
  * delivered with Xen's frame and events masked. */
@@ -63,7 +41,7 @@ Test(pv_bounce, event_upcall_delivered)
     pv_dom.vcpus[0].event_callback = CALLBACK_VA;
     shinfo.vcpu_info[0].evtchn_upcall_mask = 0;
     shinfo.vcpu_info[0].evtchn_upcall_pending = 1;
-    cr_assert_not(trap_crashes(&r));
+    cr_assert_not(pv_env_trap_crashes(&r));
     cr_expect_eq(r.rip, CALLBACK_VA);
     cr_expect_eq(r.rsp, gp(kstack + 64 - 7));
     cr_expect_eq(kstack[64 - 7], 0xc, "rcx");
@@ -84,15 +62,15 @@ Test(pv_bounce, event_upcall_without_callback_crashes_domain)
 
     shinfo.vcpu_info[0].evtchn_upcall_mask = 0;
     shinfo.vcpu_info[0].evtchn_upcall_pending = 1;
-    cr_expect(trap_crashes(&r), "upcall to no callback must crash the domain");
+    cr_expect(pv_env_trap_crashes(&r), "upcall to no callback must crash the domain");
 
     /* Masked, or nothing pending: no upcall, nothing to crash for. */
     shinfo.vcpu_info[0].evtchn_upcall_mask = 1;
     r.vector = X86_EXC_NMI;
-    cr_expect_not(trap_crashes(&r));
+    cr_expect_not(pv_env_trap_crashes(&r));
     shinfo.vcpu_info[0].evtchn_upcall_mask = 0;
     shinfo.vcpu_info[0].evtchn_upcall_pending = 0;
-    cr_expect_not(trap_crashes(&r));
+    cr_expect_not(pv_env_trap_crashes(&r));
 }
 
 /* From guest user, the frame goes to the stack_switch stack; Xen crashes
@@ -110,7 +88,7 @@ Test(pv_bounce, unwritable_kernel_stack_crashes_domain)
     v->kernel_sp = gp(kstack + 64);
     fake_guest_fault_start = gp(kstack);
     fake_guest_fault_end = gp(kstack + 64);
-    cr_expect(trap_crashes(&r), "frame on an unmapped kernel stack");
+    cr_expect(pv_env_trap_crashes(&r), "frame on an unmapped kernel stack");
 
     setup();
     v->kernel_mode = false;
@@ -119,7 +97,7 @@ Test(pv_bounce, unwritable_kernel_stack_crashes_domain)
     r = (struct cpu_regs){ .vector = PV_VEC_SYSCALL, .rip = 0x400000,
                            .cs = FLAT_USER_CS, .ss = FLAT_USER_SS,
                            .rflags = 0x202, .rsp = 0x7ff000 };
-    cr_expect(trap_crashes(&r), "frame in the hypervisor's range");
+    cr_expect(pv_env_trap_crashes(&r), "frame in the hypervisor's range");
 
     /* The same with a writable stack is delivered. */
     setup();
@@ -129,7 +107,7 @@ Test(pv_bounce, unwritable_kernel_stack_crashes_domain)
     r = (struct cpu_regs){ .vector = PV_VEC_SYSCALL, .rip = 0x400000,
                            .cs = FLAT_USER_CS, .ss = FLAT_USER_SS,
                            .rflags = 0x202, .rsp = 0x7ff000 };
-    cr_expect_not(trap_crashes(&r));
+    cr_expect_not(pv_env_trap_crashes(&r));
     cr_expect_eq(r.rip, CALLBACK_VA);
     cr_expect(v->kernel_mode, "toggled to guest kernel");
     cr_expect_eq(kstack[64 - 4] & 0xffff, FLAT_USER_CS, "user context: RPL 3");

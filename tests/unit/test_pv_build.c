@@ -9,7 +9,7 @@
 #include <minishim/console.h>
 #include <minishim/page_alloc.h>
 #include <minishim/pv_domain.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_sched.h>
 #include <minishim/pv_pt.h>
 #include <minishim/xen-public.h>
 #include <minishim/pv_console.h>
@@ -405,8 +405,14 @@ Test(pv_build, init_p2m_layout)
     cr_expect(strstr(err, "initial mapping"), "%s", err);
     p.p2m_base = P2M_BASE + 8;
     cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL);
-    p.p2m_base = 0x00007ffffffff000ULL;
+    p.p2m_base = 0x00007ffffffff000ULL;         /* runs into the hole */
     cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "not canonical"), "%s", err);
+    p.p2m_base = 0x0000900000000000ULL;         /* starts in the hole */
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), -XEN_EINVAL);
+    cr_expect(strstr(err, "not canonical"), "%s", err);
+    p.p2m_base = 0xffff900000000000ULL;         /* upper half, above Xen's range */
+    cr_expect_eq(pv_compute_layout(&p, 2048, 0, &l, err, sizeof(err)), 0, "%s", err);
     p.p2m_base = P2M_BASE;
     cr_expect_eq(pv_compute_layout(&p, 1024 + 4, 0, &l, err, sizeof(err)), -XEN_ENOMEM);
     /* Inside the kernel image: libelf refuses it already. */

@@ -13,6 +13,10 @@
 #include <minishim/pv.h>
 #include <minishim/pv_evtchn.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_memory_op.h>
+#include <minishim/pv_physdev.h>
+#include <minishim/pv_sched.h>
+#include <minishim/pv_traps.h>
 #include <minishim/pv_time.h>
 #include <minishim/timer.h>
 #include <minishim/x86.h>

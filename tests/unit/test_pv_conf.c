@@ -8,6 +8,7 @@
 #include <string.h>
 #include <minishim/pv.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_traps.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_msr.h>
 #include <minishim/page_alloc.h>
@@ -17,6 +18,7 @@
 #include <minishim/xen-public.h>
 #include <xen/callback.h>
 #include "fake/fake.h"
+#include "pv_env.h"
 
 #define HANDLER(v) (0xffffffff80010000ULL + (v) * 0x10)
 
@@ -25,15 +27,8 @@ static uint64_t kstack[64] __attribute__((aligned(16)));
 
 static void setup(void)
 {
-    fake_reset();
-    fake_guest_fault_start = fake_guest_fault_end = 0;
-    memset(&pv_dom, 0, sizeof(pv_dom));
-    memset(&shinfo, 0, sizeof(shinfo));
+    pv_env_reset(&shinfo, 1);
     memset(kstack, 0, sizeof(kstack));
-    pv_dom.shared_info = &shinfo;
-    pv_dom.nr_vcpus = 1;
-    pv_dom.vcpus[0].vcpu_info = &shinfo.vcpu_info[0];
-    pv_dom.vcpus[0].kernel_mode = true;
     pv_dom.vcpus[0].kernel_sp = (uint64_t)(uintptr_t)(kstack + 64);
     shinfo.vcpu_info[0].evtchn_upcall_mask = 1;
     /* CPUID 0: "AuthenticAMD" (ebx, edx, ecx). */

@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <minishim/pv.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_traps.h>
 #include <minishim/regs.h>
 #include <minishim/trap.h>
 #include <minishim/x86.h>

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <minishim/pv_emul.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_physdev.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/x86.h>
 #include <minishim/xen-public.h>

@@ -12,7 +12,7 @@
 #include <minishim/ipi.h>
 #include <minishim/pv_evtchn_fifo.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_sched.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/smp.h>

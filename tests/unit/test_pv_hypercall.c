@@ -5,6 +5,12 @@
 #include <string.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_console.h>
+#include <minishim/pv_debugreg.h>
+#include <minishim/pv_memory_op.h>
+#include <minishim/pv_sched.h>
+#include <minishim/pv_traps.h>
+#include <minishim/pv_version.h>
 #include <minishim/xen-public.h>
 #include <minishim/pv_descriptor.h>
 #include <minishim/pv_evtchn.h>

@@ -8,7 +8,7 @@
 #include <minishim/arch.h>
 #include <minishim/pv.h>
 #include <minishim/pv_cpuid.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_version.h>
 
 Test(pv_linux, cpuid_policy_hides_what_a_pv_guest_cannot_use)
 {
@@ -77,19 +77,13 @@ Test(pv_linux, get_features_submap0)
 #include <minishim/regs.h>
 #include <minishim/x86.h>
 #include "fake/fake.h"
+#include "pv_env.h"
 
 static struct shared_info lx_shinfo;
 
 static void lx_setup(void)
 {
-    fake_reset();
-    fake_guest_fault_start = fake_guest_fault_end = 0;
-    memset(&pv_dom, 0, sizeof(pv_dom));
-    memset(&lx_shinfo, 0, sizeof(lx_shinfo));
-    pv_dom.shared_info = &lx_shinfo;
-    pv_dom.nr_vcpus = 1;
-    pv_dom.vcpus[0].vcpu_info = &lx_shinfo.vcpu_info[0];
-    pv_dom.vcpus[0].kernel_mode = true;
+    pv_env_reset(&lx_shinfo, 1);
     lx_shinfo.vcpu_info[0].evtchn_upcall_mask = 1;
 }
 
@@ -97,23 +91,13 @@ static void lx_setup(void)
  * domain crashed (no trap table: an unemulated #GP cannot be delivered). */
 static bool gp_at(const uint8_t *b, struct cpu_regs *r)
 {
-    jmp_buf jb;
-    unsigned int halts = fake_nr_halts;
-
     r->vector = X86_EXC_GP;
     r->error_code = 0;
     r->rip = (uint64_t)(uintptr_t)b;
     r->cs = FLAT_KERNEL_CS;
     r->ss = FLAT_KERNEL_SS;
     r->rflags = 0x202;
-    fake_halt_jmp = &jb;
-    if (setjmp(jb) == 0) {
-        pv_guest_trap(r);
-        fake_halt_jmp = NULL;
-        return false;
-    }
-    fake_halt_jmp = NULL;
-    return fake_nr_halts == halts + 1;
+    return pv_env_trap_crashes(r);
 }
 
 Test(pv_linux, wrmsr_segment_bases, .init = lx_setup)

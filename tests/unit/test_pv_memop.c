@@ -8,7 +8,8 @@
 #include <minishim/percpu.h>
 #include <minishim/pv.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_memory_op.h>
+#include <minishim/pv_physdev.h>
 #include <minishim/pv_mm.h>
 #include <minishim/xen-public.h>
 #include <xen/memory.h>

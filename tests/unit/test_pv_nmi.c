@@ -10,6 +10,9 @@
 #include <string.h>
 #include <minishim/pv.h>
 #include <minishim/pv_hypercall.h>
+#include <minishim/pv_evtchn.h>
+#include <minishim/pv_traps.h>
+#include <minishim/pv_vcpu.h>
 #include <minishim/regs.h>
 #include <minishim/x86.h>
 #include <minishim/xen-public.h>
@@ -46,16 +49,7 @@ static struct cpu_regs guest_regs(void)
 /* One exit to the guest; false if the domain was crashed. */
 static bool exit_to_guest(struct cpu_regs *r)
 {
-    jmp_buf jb;
-
-    fake_halt_jmp = &jb;
-    if (setjmp(jb) == 0) {
-        pv_guest_trap(r);
-        fake_halt_jmp = NULL;
-        return true;
-    }
-    fake_halt_jmp = NULL;
-    return false;
+    return !pv_env_trap_crashes(r);
 }
 
 static void register_nmi(void)

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <minishim/l0.h>
 #include <minishim/pv_evtchn.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_store.h>
 #include <minishim/xen-public.h>
 #include <xen/event_channel.h>

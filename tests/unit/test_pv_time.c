@@ -7,7 +7,7 @@
 #include <minishim/apic.h>
 #include <minishim/l0.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_vcpu.h>
 #include <minishim/pv_time.h>
 #include <minishim/timer.h>
 #include <minishim/percpu.h>

@@ -4,7 +4,6 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <minishim/pv_guest_access.h>
-#include <minishim/pv_hypercall.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/timer.h>
 #include <minishim/xen-public.h>

@@ -321,7 +321,7 @@ static void park_xen(const cpumask_t *targets, unsigned int vector)
 static void xen_two_cpus(void)
 {
     fake_set_cpuid(1, 0, 0, (1u << 31) | (1u << 21), 1u << 9);
-    fake_xen_cpuid(0x40000000, 0x40000005);
+    fake_xen_cpuid(0x40000000, 0x40000005, FAKE_XEN_HCALL_MSR);
     fake_wrmsr_hook = fake_xen_msr_hook;
     l0_setup(L0_FLUSH_USE_AUTO);
     fake_wrmsr_hook = NULL;

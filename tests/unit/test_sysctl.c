@@ -10,7 +10,7 @@
 #include <xen/sysctl.h>
 #include <minishim/console.h>
 #include <minishim/flush.h>
-#include <minishim/pv_hypercall.h>
+#include <minishim/pv_sysctl.h>
 #include "fake/fake.h"
 #include "fake/fake_console.h"
 

@@ -155,14 +155,6 @@ void ap_main(unsigned long id)
         hypercall_vcpu_op(VCPUOP_down, (unsigned int)id, NULL);
 }
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    asm volatile ("lfence; rdtsc" : "=a" (lo), "=d" (hi) :: "memory");
-    return ((uint64_t)hi << 32) | lo;
-}
-
 /* Linux pvclock_scale_delta(): ((delta << shift) * mul) >> 32. */
 static uint64_t tsc_to_ns(uint64_t delta)
 {
@@ -179,14 +171,7 @@ static uint64_t tsc_to_ns(uint64_t delta)
 
 static void map_shared_info(void)
 {
-    /* The page after the boot stack: padding of the initial mapping. */
-    unsigned long va = start_info->pt_base + (start_info->nr_pt_frames + 1) * PAGE_SIZE;
-    long rc = hypercall3(__HYPERVISOR_update_va_mapping, va,
-                         start_info->shared_info | 7 /* P|RW|U */, UVMF_INVLPG);
-
-    if (rc)
-        test_fatal("update_va_mapping(shared_info) = %ld", rc);
-    shinfo = (struct shared_info *)va;
+    shinfo = guest_map_shared_info();
 }
 
 static unsigned long mfn_of(const volatile void *p)
@@ -256,9 +241,9 @@ static uint64_t tsc_overhead;
 static void measure_tsc_overhead(void)
 {
     for (unsigned long i = 0; i < 64; i++) {
-        uint64_t a = rdtsc();
+        uint64_t a = guest_rdtsc();
 
-        samples[i] = rdtsc() - a;
+        samples[i] = guest_rdtsc() - a;
     }
     sort(samples, 64);
     tsc_overhead = samples[32];
@@ -277,10 +262,10 @@ static void bench(enum method m, unsigned int vcpus, unsigned long iters)
     bool suspect;
 
     for (i = 0; i < iters; i++) {
-        uint64_t a = rdtsc(), b;
+        uint64_t a = guest_rdtsc(), b;
 
         rc = one_flush(m, gen + 1);
-        b = rdtsc();
+        b = guest_rdtsc();
         if (rc) {
             check(false, "%s: flush %lu returned %ld", method_name[m], i, rc);
             return;
@@ -292,13 +277,13 @@ static void bench(enum method m, unsigned int vcpus, unsigned long iters)
         samples[i] = b - a > tsc_overhead ? b - a - tsc_overhead : 0;
         sum += samples[i];
     }
-    t0 = rdtsc();
+    t0 = guest_rdtsc();
     for (i = 0; i < iters && !rc; i++) {
         rc = one_flush(m, gen + 1);
         if (!rc && m == M_UVM_INVLPG_MULTI)
             __atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
     }
-    t1 = rdtsc();
+    t1 = guest_rdtsc();
     if (!check(rc == 0, "%s: throughput flush returned %ld", method_name[m], rc))
         return;
     sort(samples, iters);
@@ -321,7 +306,7 @@ static void bench(enum method m, unsigned int vcpus, unsigned long iters)
 
 void test_main(void)
 {
-    uint64_t entry_tsc = rdtsc();
+    uint64_t entry_tsc = guest_rdtsc();
     unsigned long iters = parse_iters((const char *)start_info->cmd_line);
     unsigned long l4;
     unsigned int vcpus = 1, id, ran = 0;

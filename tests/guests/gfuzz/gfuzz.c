@@ -57,16 +57,6 @@
 #define MAX_PORTS 32
 #define PATTERN_WORDS 2048
 
-#define _P   0x001UL
-#define _RW  0x002UL
-#define _US  0x004UL
-#define _PWT 0x008UL
-#define _PCD 0x010UL
-#define _A   0x020UL
-#define _D   0x040UL
-#define _PSE 0x080UL
-#define _G   0x100UL
-#define _NX  (1UL << 63)
 
 enum family {
     F_MMU_UPDATE, F_MMUEXT, F_UVM, F_UVM_OTHER, F_GNTTAB, F_EVTCHN, F_VCPU,

@@ -19,11 +19,6 @@
 #include "guest.h"
 #include <xen/grant_table.h>
 
-#define _P   0x001UL
-#define _RW  0x002UL
-#define _US  0x004UL
-#define _A   0x020UL
-#define _D   0x040UL
 #define ADDR 0x000ffffffffff000UL
 
 #define NONCANON 0x0000800000000000UL

@@ -25,7 +25,6 @@
 #include <xen/event_channel.h>
 #include <xen/grant_table.h>
 
-#define PTE_P_RW_U 7UL
 #define GREF       8            /* the first entry not reserved for tools */
 #define MAGIC_GUEST 0x6770656572475354UL   /* "gpeerGST" */
 #define MAGIC_DOM0  0x6770656572443030UL   /* "gpeerD00" */
@@ -100,17 +99,10 @@ static void send(void)
     check(rc == 0, "EVTCHNOP_send(port %u) = %ld", port, rc);
 }
 
+/* Every port masked: events still become pending and wake SCHEDOP_poll. */
 static void map_shared_info(void)
 {
-    unsigned long va = start_info->pt_base + (start_info->nr_pt_frames + 1) * PAGE_SIZE;
-    long rc = hypercall3(__HYPERVISOR_update_va_mapping, va,
-                         start_info->shared_info | PTE_P_RW_U, UVMF_INVLPG);
-
-    if (rc)
-        test_fatal("update_va_mapping(shared_info) = %ld", rc);
-    shinfo = (struct shared_info *)va;
-    /* Masked: events still become pending and wake SCHEDOP_poll. */
-    memset(shinfo->evtchn_mask, 0xff, sizeof(shinfo->evtchn_mask));
+    shinfo = guest_map_shared_info();
 }
 
 /* Grant table frame 0 at gt_va; returns the entries. */
@@ -125,7 +117,7 @@ static volatile grant_entry_v1_t *map_grant_table(void)
     if (rc || op.status != GNTST_okay)
         test_fatal("setup_table = %ld status %d", rc, op.status);
     rc = hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)gt_va,
-                    (frame << PAGE_SHIFT) | PTE_P_RW_U, UVMF_INVLPG);
+                    (frame << PAGE_SHIFT) | (_P | _RW | _US), UVMF_INVLPG);
     if (rc)
         test_fatal("update_va_mapping(grant frame %#lx) = %ld", (unsigned long)frame, rc);
     printk("gpeer: grant frame 0 is mfn %#lx\n", (unsigned long)frame);

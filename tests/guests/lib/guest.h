@@ -32,6 +32,18 @@ extern char _image_start[], _image_end[];
 
 #define EFLAGS_IF (1UL << 9)       /* RFLAGS.IF (SDM vol. 1 3.4.3) */
 
+/* Page-table entry bits (SDM vol. 3 4.5, table 4-19). */
+#define _P   0x001UL
+#define _RW  0x002UL
+#define _US  0x004UL
+#define _PWT 0x008UL
+#define _PCD 0x010UL
+#define _A   0x020UL
+#define _D   0x040UL
+#define _PSE 0x080UL
+#define _G   0x100UL
+#define _NX  (1UL << 63)
+
 /* The TSC, not executed ahead of earlier loads (lfence). */
 static inline uint64_t guest_rdtsc(void)
 {
@@ -92,6 +104,11 @@ void traps_init(void);
  * whichever vCPU the upcall arrives, then returns with HYPERVISOR_iret. */
 extern const char guest_event_callback[];
 extern void (*guest_event_hook)(const uint64_t *frame);
+/* 2-level event consumption as Linux's xen_evtchn_do_upcall: take vi's
+ * upcall flag and selector (cleared; the selector is returned), then for
+ * each selected word w the pending, unmasked ports (cleared; returned). */
+xen_ulong_t guest_evtchn_take_sel(struct vcpu_info *vi);
+xen_ulong_t guest_evtchn_take_word(struct shared_info *s, unsigned int w);
 
 /* setjmp/longjmp for trap tests (lib/setjmp.S): guest_setjmp returns 0,
  * then 1 when guest_longjmp resumes it. */

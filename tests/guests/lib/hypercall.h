@@ -81,4 +81,37 @@ static inline long hypercall_grant_table_op(unsigned int cmd, void *uop,
     return hypercall3(__HYPERVISOR_grant_table_op, cmd, uop, count);
 }
 
+/* One mmu_update request on this domain's tables, no done count. */
+static inline long hypercall_mmu_update_one(uint64_t ptr, uint64_t val)
+{
+    mmu_update_t req = { .ptr = ptr, .val = val };
+
+    return hypercall4(__HYPERVISOR_mmu_update, &req, 1, NULL, DOMID_SELF);
+}
+
+/* One mmuext_op: arg1 is the 64-bit member of its union (mfn or
+ * linear_addr), arg2 of the other (src_mfn, or a vcpumask pointer). */
+static inline long hypercall_mmuext_one(unsigned int cmd, unsigned long arg1,
+                                        unsigned long arg2)
+{
+    struct mmuext_op op = { .cmd = cmd, .arg1.mfn = arg1, .arg2.src_mfn = arg2 };
+
+    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+}
+
+/* MMUEXT_SET_LDT: ents descriptors at base (0 entries: no LDT). */
+static inline long hypercall_set_ldt(uint64_t base, unsigned int ents)
+{
+    struct mmuext_op op = { .cmd = MMUEXT_SET_LDT, .arg1.linear_addr = base,
+                            .arg2.nr_ents = ents };
+
+    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+}
+
+static inline long hypercall_update_va_mapping(const volatile void *va, uint64_t val,
+                                               unsigned long flags)
+{
+    return hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)va, val, flags);
+}
+
 #endif

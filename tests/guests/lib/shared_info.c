@@ -5,7 +5,7 @@ struct shared_info *guest_map_shared_info(void)
 {
     unsigned long va = start_info->pt_base + (start_info->nr_pt_frames + 1) * PAGE_SIZE;
     long rc = hypercall3(__HYPERVISOR_update_va_mapping, va,
-                         start_info->shared_info | 7 /* P|RW|U */, UVMF_INVLPG);
+                         start_info->shared_info | _P | _RW | _US, UVMF_INVLPG);
     struct shared_info *s;
 
     if (rc)

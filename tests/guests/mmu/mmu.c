@@ -10,12 +10,6 @@
 #include <xen/errno.h>
 #include "guest.h"
 
-#define _P   0x001UL
-#define _RW  0x002UL
-#define _US  0x004UL
-#define _PCD 0x010UL
-#define _A   0x020UL
-#define _PSE 0x080UL
 #define ADDR 0x000ffffffffff000UL
 
 #define TVA   (32UL << 39)              /* L4 slot 32: empty at boot */
@@ -38,17 +32,6 @@ static long mmu_update(uint64_t ptr, uint64_t val)
     check(done == (rc ? 0u : 1u), "mmu_update(%lx, %lx): rc %ld but done %u",
           (unsigned long)ptr, (unsigned long)val, rc, done);
     return rc;
-}
-
-static long mmuext(unsigned int cmd, unsigned long arg1, unsigned long arg2)
-{
-    struct mmuext_op op;
-
-    memset(&op, 0, sizeof(op));
-    op.cmd = cmd;
-    op.arg1.mfn = arg1;
-    op.arg2.src_mfn = arg2;
-    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
 }
 
 static long uvm(unsigned long va, uint64_t val, unsigned long flags)
@@ -78,10 +61,10 @@ void test_main(void)
     printk("mmu: l4 %lx, test frames %lx..%lx\n", l4, a, x);
 
     /* Plain frames: cleared, then written as data through mmu_update. */
-    expect(mmuext(MMUEXT_CLEAR_PAGE, a, 0), 0);
-    expect(mmuext(MMUEXT_CLEAR_PAGE, b, 0), 0);
-    expect(mmuext(MMUEXT_CLEAR_PAGE, c, 0), 0);
-    expect(mmuext(MMUEXT_CLEAR_PAGE, d, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, a, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, b, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, c, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, d, 0), 0);
     expect(mmu_update(ma(a, 0), pte(b, _P | _RW | _US | _A)), 0);
     expect(mmu_update(ma(b, 0), pte(c, _P | _RW | _US | _A)), 0);
 
@@ -96,8 +79,8 @@ void test_main(void)
     expect(uvm(TVA + 0x1000, pte(b, _P | _RW | _US), UVMF_INVLPG | UVMF_LOCAL), -XEN_EBUSY);
     expect(uvm(TVA + 0x1000, pte(l4, _P | _RW | _US), UVMF_INVLPG | UVMF_LOCAL), -XEN_EBUSY);
     expect(mmu_update(ma(c, 1), pte(c, _P | _RW | _US)), -XEN_EBUSY);
-    expect(mmuext(MMUEXT_PIN_L1_TABLE, d, 0), -XEN_EINVAL);        /* mapped RW */
-    expect(mmuext(MMUEXT_NEW_BASEPTR, d, 0), -XEN_EINVAL);
+    expect(hypercall_mmuext_one(MMUEXT_PIN_L1_TABLE, d, 0), -XEN_EINVAL);        /* mapped RW */
+    expect(hypercall_mmuext_one(MMUEXT_NEW_BASEPTR, d, 0), -XEN_EINVAL);
     /* Read-only views of them are fine. */
     expect(uvm(TVA + 0x1000, pte(c, _P | _US), UVMF_INVLPG | UVMF_LOCAL), 0);
     check((tp[512] & ADDR) == ((uint64_t)d << PAGE_SHIFT), "L1 seen read-only: %lx",
@@ -112,8 +95,8 @@ void test_main(void)
     expect(mmu_update(ma(a, 1), pte(x, _P | _RW | _US | _A | _PSE)), -XEN_EINVAL);
     for (unsigned int s = 256; s <= 271; s++)
         expect(mmu_update(ma(l4, s), pte(a, _P | _RW | _US | _A)), -XEN_EINVAL);
-    expect(mmuext(MMUEXT_CLEAR_PAGE, l4, 0), -XEN_EINVAL);
-    expect(mmuext(MMUEXT_CLEAR_PAGE, c, 0), -XEN_EINVAL);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l4, 0), -XEN_EINVAL);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, c, 0), -XEN_EINVAL);
 
     /* Linear page tables: read-only only, no loops. */
     expect(mmu_update(ma(l4, SELF), pte(l4, _P | _US | _A)), 0);
@@ -121,42 +104,42 @@ void test_main(void)
           "L4 seen through the linear map");
     expect(mmu_update(ma(l4, SELF + 1), pte(l4, _P | _RW | _US | _A)), -XEN_EINVAL);
     expect(mmu_update(ma(l4, SELF), 0), 0);
-    expect(mmuext(MMUEXT_COPY_PAGE, e, l4), 0);
-    expect(mmuext(MMUEXT_PIN_L4_TABLE, e, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_COPY_PAGE, e, l4), 0);
+    expect(hypercall_mmuext_one(MMUEXT_PIN_L4_TABLE, e, 0), 0);
     expect(mmu_update(ma(e, 40), pte(l4, _P | _US | _A)), 0);       /* e -> l4 */
     expect(mmu_update(ma(l4, 40), pte(e, _P | _US | _A)), -XEN_EINVAL);  /* loop */
     expect(mmu_update(ma(e, 40), 0), 0);
-    expect(mmuext(MMUEXT_UNPIN_TABLE, e, 0), 0);
-    expect(mmuext(MMUEXT_UNPIN_TABLE, e, 0), -XEN_EINVAL);
+    expect(hypercall_mmuext_one(MMUEXT_UNPIN_TABLE, e, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_UNPIN_TABLE, e, 0), -XEN_EINVAL);
 
     /* Build, switch to and tear down an address space, many times. */
     for (unsigned int round = 0; round < 20; round++) {
-        expect(mmuext(MMUEXT_COPY_PAGE, e, l4), 0);
-        expect(mmuext(MMUEXT_PIN_L4_TABLE, e, 0), 0);
-        expect(mmuext(MMUEXT_NEW_BASEPTR, e, 0), 0);
+        expect(hypercall_mmuext_one(MMUEXT_COPY_PAGE, e, l4), 0);
+        expect(hypercall_mmuext_one(MMUEXT_PIN_L4_TABLE, e, 0), 0);
+        expect(hypercall_mmuext_one(MMUEXT_NEW_BASEPTR, e, 0), 0);
         check(tp[0] == 0x1234abcd, "round %u: data through the new base", round);
-        expect(mmuext(MMUEXT_NEW_USER_BASEPTR, e, 0), 0);
-        expect(mmuext(MMUEXT_NEW_BASEPTR, l4, 0), 0);
-        expect(mmuext(MMUEXT_NEW_USER_BASEPTR, 0, 0), 0);
-        expect(mmuext(MMUEXT_UNPIN_TABLE, e, 0), 0);
+        expect(hypercall_mmuext_one(MMUEXT_NEW_USER_BASEPTR, e, 0), 0);
+        expect(hypercall_mmuext_one(MMUEXT_NEW_BASEPTR, l4, 0), 0);
+        expect(hypercall_mmuext_one(MMUEXT_NEW_USER_BASEPTR, 0, 0), 0);
+        expect(hypercall_mmuext_one(MMUEXT_UNPIN_TABLE, e, 0), 0);
         /* Nothing holds e any more: it can be written as data. */
-        expect(mmuext(MMUEXT_CLEAR_PAGE, e, 0), 0);
+        expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, e, 0), 0);
         if (test_failures())
             break;
     }
 
     /* Flushes, and the ops a domU is refused. */
-    expect(mmuext(MMUEXT_TLB_FLUSH_LOCAL, 0, 0), 0);
-    expect(mmuext(MMUEXT_INVLPG_LOCAL, TVA, 0), 0);
-    expect(mmuext(MMUEXT_TLB_FLUSH_ALL, 0, 0), 0);
-    expect(mmuext(MMUEXT_INVLPG_ALL, TVA, 0), 0);
-    expect(mmuext(MMUEXT_TLB_FLUSH_MULTI, 0, (unsigned long)&vmask), 0);
-    expect(mmuext(MMUEXT_INVLPG_MULTI, TVA, (unsigned long)&vmask), 0);
+    expect(hypercall_mmuext_one(MMUEXT_TLB_FLUSH_LOCAL, 0, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_INVLPG_LOCAL, TVA, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_TLB_FLUSH_ALL, 0, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_INVLPG_ALL, TVA, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_TLB_FLUSH_MULTI, 0, (unsigned long)&vmask), 0);
+    expect(hypercall_mmuext_one(MMUEXT_INVLPG_MULTI, TVA, (unsigned long)&vmask), 0);
     expect(uvm(TVA, pte(d, _P | _RW | _US), UVMF_TLB_FLUSH | UVMF_ALL), 0);
     expect(uvm(TVA, pte(d, _P | _RW | _US), UVMF_INVLPG | (unsigned long)&vmask), 0);
-    expect(mmuext(MMUEXT_FLUSH_CACHE, 0, 0), -XEN_EACCES);
-    expect(mmuext(MMUEXT_MARK_SUPER, d, 0), -XEN_EOPNOTSUPP);
-    expect(mmuext(MMUEXT_SET_LDT, 0, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_FLUSH_CACHE, 0, 0), -XEN_EACCES);
+    expect(hypercall_mmuext_one(MMUEXT_MARK_SUPER, d, 0), -XEN_EOPNOTSUPP);
+    expect(hypercall_mmuext_one(MMUEXT_SET_LDT, 0, 0), 0);
     expect(mmu_update(ma(d, 0) | MMU_MACHPHYS_UPDATE, nr - 5), 0);
 
     /* A batch stops at the first failure and says how far it got. */
@@ -178,8 +161,8 @@ void test_main(void)
     expect(uvm(TVA + 0x1000, 0, UVMF_INVLPG | UVMF_LOCAL), 0);
     expect(mmu_update(ma(l4, 32), 0), 0);
     expect(uvm(TVA, pte(d, _P | _US), UVMF_INVLPG | UVMF_LOCAL), -XEN_EINVAL);
-    expect(mmuext(MMUEXT_CLEAR_PAGE, a, 0), 0);
-    expect(mmuext(MMUEXT_CLEAR_PAGE, b, 0), 0);
-    expect(mmuext(MMUEXT_CLEAR_PAGE, c, 0), 0);
-    expect(mmuext(MMUEXT_CLEAR_PAGE, d, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, a, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, b, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, c, 0), 0);
+    expect(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, d, 0), 0);
 }

@@ -37,11 +37,6 @@
 #include <xen/errno.h>
 #include <xen/version.h>
 
-#define _P   0x001UL
-#define _RW  0x002UL
-#define _US  0x004UL
-#define _A   0x020UL
-#define _D   0x040UL
 #define UP   (_P | _RW | _US | _A)
 
 #define MAX_VCPUS 4
@@ -65,28 +60,6 @@ static unsigned int nr_readers;
 
 static uint64_t pte(unsigned long mfn, uint64_t flags) { return ((uint64_t)mfn << PAGE_SHIFT) | flags; }
 static uint64_t ma(unsigned long mfn, unsigned int slot) { return ((uint64_t)mfn << PAGE_SHIFT) + slot * 8; }
-
-static long mmu_update(uint64_t ptr, uint64_t val)
-{
-    mmu_update_t req = { .ptr = ptr, .val = val };
-
-    return hypercall4(__HYPERVISOR_mmu_update, &req, 1, NULL, DOMID_SELF);
-}
-
-static long mmuext(unsigned int cmd, unsigned long arg1)
-{
-    struct mmuext_op op;
-
-    memset(&op, 0, sizeof(op));
-    op.cmd = cmd;
-    op.arg1.mfn = arg1;
-    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
-}
-
-static long uvm(const volatile void *va, uint64_t val, unsigned long flags)
-{
-    return hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)va, val, flags);
-}
 
 /* ------------------------------------------------------------ readers - */
 
@@ -175,12 +148,12 @@ void test_main(void)
         l1[0] = p2m[nr - 10];
         l1[1] = p2m[nr - 9];
     }
-    check(mmuext(MMUEXT_CLEAR_PAGE, l3) == 0, "clear the L3");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l2) == 0, "clear the L2");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l1[0]) == 0, "clear L1 frame 0");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l1[1]) == 0, "clear L1 frame 1");
-    check(mmu_update(ma(l3, 0), pte(l2, UP)) == 0, "L3 -> L2");
-    check(mmu_update(ma(l4, 33), pte(l3, UP)) == 0, "hook the window's L3");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l3, 0) == 0, "clear the L3");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l2, 0) == 0, "clear the L2");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l1[0], 0) == 0, "clear L1 frame 0");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l1[1], 0) == 0, "clear L1 frame 1");
+    check(hypercall_mmu_update_one(ma(l3, 0), pte(l2, UP)) == 0, "L3 -> L2");
+    check(hypercall_mmu_update_one(ma(l4, 33), pte(l3, UP)) == 0, "hook the window's L3");
     if (test_failures())
         return;
 
@@ -196,15 +169,15 @@ void test_main(void)
 
         /* (Re)build X through a writable mapping: from round 3 on this is
          * a reuse of a frame freed two rounds ago. */
-        check(uvm(wwin, pte(x, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
+        check(hypercall_update_va_mapping(wwin, pte(x, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: map X writable", r);
         for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
             wwin[i] = (i >= 2 && i < 2 * (nr_readers + 1)) ?
                       pte(guest_mfn_of(data[i / 2]), _P | _US | _A | _D) : 0;
-        check(uvm(wwin, pte(wwin_mfn, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
+        check(hypercall_update_va_mapping(wwin, pte(wwin_mfn, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: restore the borrowed page", r);
-        check(mmuext(MMUEXT_PIN_L1_TABLE, x) == 0, "round %lu: pin X as an L1", r);
-        check(mmu_update(ma(l2, 0), pte(x, UP)) == 0, "round %lu: hook X", r);
+        check(hypercall_mmuext_one(MMUEXT_PIN_L1_TABLE, x, 0) == 0, "round %lu: pin X as an L1", r);
+        check(hypercall_mmu_update_one(ma(l2, 0), pte(x, UP)) == 0, "round %lu: hook X", r);
         if (test_failures())
             break;
 
@@ -218,14 +191,14 @@ void test_main(void)
          * progress find the write allowed (spurious faults, retried by the
          * shim). Page B stays read-only, so the readers keep walking. */
         for (id = 1; id <= nr_readers; id++)
-            check(mmu_update(ma(x, 2 * id), pte(guest_mfn_of(data[id]), _P | _RW | _US | _A | _D)) == 0,
+            check(hypercall_mmu_update_one(ma(x, 2 * id), pte(guest_mfn_of(data[id]), _P | _RW | _US | _A | _D)) == 0,
                   "round %lu: add the write right to reader %u's page A", r, id);
 
         /* Unhook, unpin, retype to writable (the shim's retype flush), and
          * write over X at once: the walker must not be reading it. */
-        check(mmu_update(ma(l2, 0), 0) == 0, "round %lu: unhook X", r);
-        check(mmuext(MMUEXT_UNPIN_TABLE, x) == 0, "round %lu: unpin X", r);
-        check(uvm(wwin, pte(x, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
+        check(hypercall_mmu_update_one(ma(l2, 0), 0) == 0, "round %lu: unhook X", r);
+        check(hypercall_mmuext_one(MMUEXT_UNPIN_TABLE, x, 0) == 0, "round %lu: unpin X", r);
+        check(hypercall_update_va_mapping(wwin, pte(x, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: map X writable (retype)", r);
         if (wwin[0] == PT_POISON && wwin[PAGE_SIZE / 8 - 1] == PT_POISON)
             poison_seen++;
@@ -234,7 +207,7 @@ void test_main(void)
                   (unsigned long)wwin[0]);
         for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
             wwin[i] = pte(guest_mfn_of(canary), _P | _RW | _US | _A | _D);
-        check(uvm(wwin, pte(wwin_mfn, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
+        check(hypercall_update_va_mapping(wwin, pte(wwin_mfn, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: restore the borrowed page", r);
     }
     printk("ptstress: rounds 1..%lu done\n", r - 1);
@@ -255,7 +228,7 @@ void test_main(void)
         check(canary[k] == 0, "the canary page was written (byte %u = %u)", k, canary[k]);
 
     /* Tear down: the window goes, the L1 frames are plain data again. */
-    check(mmu_update(ma(l4, 33), 0) == 0, "unhook the window");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l1[0]) == 0, "L1 frame 0 is free of references");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l1[1]) == 0, "L1 frame 1 is free of references");
+    check(hypercall_mmu_update_one(ma(l4, 33), 0) == 0, "unhook the window");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l1[0], 0) == 0, "L1 frame 0 is free of references");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l1[1], 0) == 0, "L1 frame 1 is free of references");
 }

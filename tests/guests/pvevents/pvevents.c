@@ -24,17 +24,10 @@ static void pve_event(const uint64_t *f)
     nr_upcalls++;
     frame_cs = f[1];
     frame_rflags = f[2];
-    vi->evtchn_upcall_pending = 0;
-    sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
-    for (unsigned int w = 0; sel; w++, sel >>= 1) {
-        xen_ulong_t p;
-
-        if (!(sel & 1))
-            continue;
-        p = shinfo->evtchn_pending[w] & ~shinfo->evtchn_mask[w];
-        __atomic_fetch_and(&shinfo->evtchn_pending[w], ~p, __ATOMIC_SEQ_CST);
-        last_pending |= p;
-    }
+    sel = guest_evtchn_take_sel(vi);
+    for (unsigned int w = 0; sel; w++, sel >>= 1)
+        if (sel & 1)
+            last_pending |= guest_evtchn_take_word(shinfo, w);
 }
 
 static long evtchn_op(int cmd, void *arg)

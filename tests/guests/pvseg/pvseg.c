@@ -12,11 +12,6 @@
 #include "guest.h"
 #include <xen/errno.h>
 
-#define _P   1UL
-#define _RW  2UL
-#define _US  4UL
-#define _A   0x20UL
-#define _D   0x40UL
 
 #define DATA_FLAT   0x00cff3000000ffffUL    /* P, DPL 3, data RW, 4 GiB */
 #define DATA_NP     0x00cf73000000ffffUL    /* the same, not present    */
@@ -53,17 +48,6 @@ static long map(const void *va, bool writable)
 
     return hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)va, pte,
                       UVMF_INVLPG | UVMF_LOCAL);
-}
-
-static long set_ldt(uint64_t base, unsigned int ents)
-{
-    struct mmuext_op op;
-
-    memset(&op, 0, sizeof(op));
-    op.cmd = MMUEXT_SET_LDT;
-    op.arg1.linear_addr = base;
-    op.arg2.nr_ents = ents;
-    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
 }
 
 static long update_desc(const void *slot, uint64_t d)
@@ -121,11 +105,11 @@ static void ldt_tests(void)
 
     /* Xen MMUEXT_SET_LDT: page-aligned, canonical guest address, at most
      * 8192 entries; with 0 entries the base is ignored. */
-    check(set_ldt((uint64_t)ldt + 8, 1) == -XEN_EINVAL, "SET_LDT unaligned");
-    check(set_ldt((uint64_t)ldt, 8193) == -XEN_EINVAL, "SET_LDT 8193 entries");
-    check(set_ldt(0xffff830000000000UL, 1) == -XEN_EINVAL, "SET_LDT hypervisor range");
-    check(set_ldt(0x0000900000000000UL, 1) == -XEN_EINVAL, "SET_LDT non-canonical");
-    check(set_ldt(0x1234, 0) == 0, "SET_LDT 0 entries, any base");
+    check(hypercall_set_ldt((uint64_t)ldt + 8, 1) == -XEN_EINVAL, "SET_LDT unaligned");
+    check(hypercall_set_ldt((uint64_t)ldt, 8193) == -XEN_EINVAL, "SET_LDT 8193 entries");
+    check(hypercall_set_ldt(0xffff830000000000UL, 1) == -XEN_EINVAL, "SET_LDT hypervisor range");
+    check(hypercall_set_ldt(0x0000900000000000UL, 1) == -XEN_EINVAL, "SET_LDT non-canonical");
+    check(hypercall_set_ldt(0x1234, 0) == 0, "SET_LDT 0 entries, any base");
     TRY(load_ds(0x0f));
     expect_fault("no LDT: load ds 0x0f", 13, 0x0c);
 
@@ -134,7 +118,7 @@ static void ldt_tests(void)
     ldt[1] = DATA_FLAT;
     ldt[2] = DATA_NP;
     check(map(ldt, false) == 0, "map the LDT page read-only");
-    check(set_ldt((uint64_t)ldt, 3) == 0, "SET_LDT 3 entries");
+    check(hypercall_set_ldt((uint64_t)ldt, 3) == 0, "SET_LDT 3 entries");
     TRY(load_ds(0x0f));
     expect_ok("LDT: load ds 0x0f", 0x0f);
     TRY(load_es(0x0f));
@@ -156,14 +140,14 @@ static void ldt_tests(void)
           "update_descriptor: a TSS descriptor in the LDT");
 
     /* SET_LDT 0: the page is released. */
-    check(set_ldt(0, 0) == 0, "SET_LDT 0");
+    check(hypercall_set_ldt(0, 0) == 0, "SET_LDT 0");
     TRY(load_ds(0x0f));
     expect_fault("LDT gone: load ds 0x0f", 13, 0x0c);
     check(map(ldt, true) == 0, "map the released LDT page writable");
 
     /* Lazy: SET_LDT takes a writable page; its first use faults with #PF
      * at the LDT address (Xen handle_ldt_mapping_fault). */
-    check(set_ldt((uint64_t)ldt, 3) == 0, "SET_LDT on a writable page");
+    check(hypercall_set_ldt((uint64_t)ldt, 3) == 0, "SET_LDT on a writable page");
     TRY(load_ds(0x0f));
     expect_fault("LDT page writable: load ds", 14, 0);
     if (got.kind == 14)
@@ -174,7 +158,7 @@ static void ldt_tests(void)
     expect_ok("LDT: after read-only", 0x0f);
 
     /* Not mapped at all: #PF there. */
-    check(set_ldt(0x1000, 2) == 0, "SET_LDT at an unmapped address");
+    check(hypercall_set_ldt(0x1000, 2) == 0, "SET_LDT at an unmapped address");
     TRY(load_ds(0x0f));
     expect_fault("LDT unmapped: load ds", 14, 0);
     if (got.kind == 14)
@@ -184,14 +168,14 @@ static void ldt_tests(void)
     ldt2[1] = DATA_FLAT;
     ldt2[5] = TSS_DESC;
     check(map(ldt2, false) == 0, "map ldt2 read-only");
-    check(set_ldt((uint64_t)ldt2, 8) == 0, "SET_LDT ldt2");
+    check(hypercall_set_ldt((uint64_t)ldt2, 8) == 0, "SET_LDT ldt2");
     TRY(load_ds(0x0f));
     expect_fault("LDT with a TSS descriptor: load ds", 14, 0);
 
     /* Two pages: the second page faults in on its own. */
-    check(set_ldt(0, 0) == 0, "SET_LDT 0 again");
+    check(hypercall_set_ldt(0, 0) == 0, "SET_LDT 0 again");
     check(map(ldt2, true) == 0, "map ldt2 writable");
-    check(set_ldt((uint64_t)ldt, 512 + 2) == 0, "SET_LDT over two pages");
+    check(hypercall_set_ldt((uint64_t)ldt, 512 + 2) == 0, "SET_LDT over two pages");
     ldt2[5] = 0;
     ldt2[1] = DATA_FLAT;
     check(map(ldt2, false) == 0, "map ldt2 read-only again");
@@ -202,7 +186,7 @@ static void ldt_tests(void)
      * linker put it there. */
     if ((uint64_t)ldt2 == (uint64_t)ldt + PAGE_SIZE)
         expect_ok("two-page LDT: second page", (513 << 3) | 7);
-    check(set_ldt(0, 0) == 0, "SET_LDT 0 at the end");
+    check(hypercall_set_ldt(0, 0) == 0, "SET_LDT 0 at the end");
     check(map(ldt, true) == 0 && map(ldt2, true) == 0, "LDT pages writable at the end");
 }
 
@@ -228,7 +212,7 @@ static void gate_tests(void)
     uint64_t off = (uint64_t)pseg_gp_entry;
 
     check(map(ldt, false) == 0, "gates: LDT page read-only");
-    check(set_ldt((uint64_t)ldt, 8) == 0, "gates: SET_LDT");
+    check(hypercall_set_ldt((uint64_t)ldt, 8) == 0, "gates: SET_LDT");
     check(update_desc(&ldt[4], gate(FLAT_KERNEL_CS, off, 3)) == 0,
           "update_descriptor: call gate to FLAT_KERNEL_CS");
     check(((ldt[4] >> 45) & 3) == 0 && ((ldt[4] >> 16) & 0xffff) == FLAT_KERNEL_CS,
@@ -244,13 +228,13 @@ static void gate_tests(void)
      * typing validates the frame in place: check_descriptor() writes the
      * fixed-up descriptors back (validate_segdesc_page), so what the guest
      * wrote while the page was plain memory reads back changed. */
-    check(set_ldt(0, 0) == 0, "gates: SET_LDT 0 (release the page)");
+    check(hypercall_set_ldt(0, 0) == 0, "gates: SET_LDT 0 (release the page)");
     check(map(ldt, true) == 0, "gates: LDT page writable");
     ldt[2] = 0x00cf93000000ffffUL;                  /* data, DPL 0 */
     ldt[6] = gate(FLAT_KERNEL_CS, off, 3);
     ldt[7] = off >> 32;
     check(map(ldt, false) == 0, "gates: LDT page read-only");
-    check(set_ldt((uint64_t)ldt, 8) == 0, "gates: SET_LDT, 8 entries");
+    check(hypercall_set_ldt((uint64_t)ldt, 8) == 0, "gates: SET_LDT, 8 entries");
     check(ldt[2] == 0x00cf93000000ffffUL && ldt[6] == gate(FLAT_KERNEL_CS, off, 3),
           "before first use the frame is as written: %#lx %#lx", ldt[2], ldt[6]);
     TRY(far_call(0x37));
@@ -262,24 +246,24 @@ static void gate_tests(void)
           gate(FLAT_KERNEL_CS, off, 0));
     /* The LDT limit the kernel set: a 16-byte gate whose upper half, or
      * which itself, lies past it is #GP(gate) as any selector past it. */
-    check(set_ldt((uint64_t)ldt, 7) == 0, "gates: SET_LDT, 7 entries");
+    check(hypercall_set_ldt((uint64_t)ldt, 7) == 0, "gates: SET_LDT, 7 entries");
     TRY(far_call(0x37));
     expect_fault("lcall through a gate whose upper half is past the LDT limit", 13, 0x34);
-    check(set_ldt((uint64_t)ldt, 6) == 0, "gates: SET_LDT, 6 entries");
+    check(hypercall_set_ldt((uint64_t)ldt, 6) == 0, "gates: SET_LDT, 6 entries");
     TRY(far_call(0x37));
     expect_fault("lcall through a gate past the LDT limit", 13, 0x34);
     /* An LDT at linear address 0 is an LDT (Xen keeps base 0 only with 0
      * entries): its unmapped page gives #PF at 0 + the gate's offset. */
-    check(set_ldt(0, 8) == 0, "gates: SET_LDT at linear address 0");
+    check(hypercall_set_ldt(0, 8) == 0, "gates: SET_LDT at linear address 0");
     TRY(far_call(0x37));
     expect_fault("lcall through a gate of an LDT at 0 (unmapped)", 14, 0);
     if (got.kind == 14)
         check(read_cr2() == 0x30, "LDT at 0: #PF cr2 %#lx, want 0x30", read_cr2());
-    check(set_ldt((uint64_t)ldt, 8) == 0, "gates: SET_LDT back");
+    check(hypercall_set_ldt((uint64_t)ldt, 8) == 0, "gates: SET_LDT back");
     check(update_desc(&ldt[6], 0) == 0 && update_desc(&ldt[7], 0) == 0 &&
           update_desc(&ldt[2], 0) == 0, "gates: clear the first-use descriptors");
     check(update_desc(&ldt[4], 0) == 0, "gates: clear");
-    check(set_ldt(0, 0) == 0, "gates: SET_LDT 0");
+    check(hypercall_set_ldt(0, 0) == 0, "gates: SET_LDT 0");
     check(map(ldt, true) == 0, "gates: LDT page writable again");
 }
 

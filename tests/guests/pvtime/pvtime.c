@@ -80,15 +80,13 @@ static void pvt_event(const uint64_t *f)
     struct vcpu_info *vi = &shinfo->vcpu_info[0];
     xen_ulong_t sel;
 
-    vi->evtchn_upcall_pending = 0;
-    sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+    sel = guest_evtchn_take_sel(vi);
     for (unsigned int w = 0; sel; w++, sel >>= 1) {
         xen_ulong_t p;
 
         if (!(sel & 1))
             continue;
-        p = shinfo->evtchn_pending[w] & ~shinfo->evtchn_mask[w];
-        __atomic_fetch_and(&shinfo->evtchn_pending[w], ~p, __ATOMIC_SEQ_CST);
+        p = guest_evtchn_take_word(shinfo, w);
         if (timer_port && w == timer_port / 64 && (p & (1UL << (timer_port % 64)))) {
             last_upcall_ns = pvclock_now();
             nr_timer_upcalls++;

@@ -14,10 +14,6 @@
 #include <xen/errno.h>
 #include <xen/vcpu.h>
 
-#define _P   1UL
-#define _US  4UL
-#define _A   0x20UL
-#define _D   0x40UL
 
 #define CODE64_DPL0 0x00af9a000000ffffUL    /* Xen raises the DPL to 3 */
 #define DATA_DPL0   0x00cf92000000ffffUL

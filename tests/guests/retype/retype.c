@@ -32,11 +32,6 @@
 #include <xen/errno.h>
 #include <xen/sysctl.h>
 
-#define _P   0x001UL
-#define _RW  0x002UL
-#define _US  0x004UL
-#define _A   0x020UL
-#define _D   0x040UL
 #define UP   (_P | _RW | _US | _A)
 
 #define MAX_VCPUS 4
@@ -71,41 +66,7 @@ static const unsigned long *p2m;
 static uint64_t pte(unsigned long mfn, uint64_t flags) { return ((uint64_t)mfn << PAGE_SHIFT) | flags; }
 static uint64_t ma(unsigned long mfn, unsigned int slot) { return ((uint64_t)mfn << PAGE_SHIFT) + slot * 8; }
 
-static long mmu_update(uint64_t ptr, uint64_t val)
-{
-    mmu_update_t req = { .ptr = ptr, .val = val };
-
-    return hypercall4(__HYPERVISOR_mmu_update, &req, 1, NULL, DOMID_SELF);
-}
-
-static long mmuext(unsigned int cmd, unsigned long arg1, const void *arg2)
-{
-    struct mmuext_op op;
-
-    memset(&op, 0, sizeof(op));
-    op.cmd = cmd;
-    op.arg1.mfn = arg1;
-    set_xen_guest_handle(op.arg2.vcpumask, arg2);
-    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
-}
-
-static long uvm(const volatile void *va, uint64_t val, unsigned long flags)
-{
-    return hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)va, val, flags);
-}
-
 /* ------------------------------------------------------------ readers - */
-
-static long set_ldt(uint64_t base, unsigned int ents)
-{
-    struct mmuext_op op;
-
-    memset(&op, 0, sizeof(op));
-    op.cmd = MMUEXT_SET_LDT;
-    op.arg1.linear_addr = base;
-    op.arg2.nr_ents = ents;
-    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
-}
 
 /* SET_LDT, %es from LDT entry 1 (a #GP the shim turns into an LDT
  * fault-in), %es null again, SET_LDT 0. */
@@ -113,7 +74,7 @@ static void ldt_cycle(unsigned long id)
 {
     unsigned int sel = 0x0f, got = 0;
 
-    if (set_ldt((uint64_t)ldtp[id], 2)) {
+    if (hypercall_set_ldt((uint64_t)ldtp[id], 2)) {
         ldt_bad[id]++;
         return;
     }
@@ -121,7 +82,7 @@ static void ldt_cycle(unsigned long id)
                  : "=&r"(got) : "r"(sel), "r"(0u) : "memory");
     if (got != sel)
         ldt_bad[id]++;
-    if (set_ldt(0, 0))
+    if (hypercall_set_ldt(0, 0))
         ldt_bad[id]++;
     ldt_cycles[id]++;
 }
@@ -249,14 +210,14 @@ static void rounds(unsigned long first, unsigned long last, unsigned long l1,
     vmask = (1UL << (nr_readers + 1)) - 1;
     for (r = first; r <= last && !test_failures(); r++) {
         /* A type change away from L1 (from round 2 on): the retype flush. */
-        check(uvm(wwin, pte(l1, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
+        check(hypercall_update_va_mapping(wwin, pte(l1, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: map the L1 frame writable", r);
         for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
             wwin[i] = i < NP ? pte(guest_mfn_of(data[(r + i) % ND]), _P | _US | _A) : 0;
-        check(uvm(wwin, pte(wwin_mfn, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
+        check(hypercall_update_va_mapping(wwin, pte(wwin_mfn, _P | _RW | _US | _A | _D), UVMF_INVLPG | UVMF_LOCAL) == 0,
               "round %lu: restore the borrowed page", r);
-        check(mmuext(MMUEXT_PIN_L1_TABLE, l1, NULL) == 0, "round %lu: pin the L1", r);
-        check(mmu_update(ma(l2, 0), pte(l1, UP)) == 0, "round %lu: hook the L1", r);
+        check(hypercall_mmuext_one(MMUEXT_PIN_L1_TABLE, l1, 0) == 0, "round %lu: pin the L1", r);
+        check(hypercall_mmu_update_one(ma(l2, 0), pte(l1, UP)) == 0, "round %lu: hook the L1", r);
         if (test_failures())
             break;
 
@@ -267,12 +228,12 @@ static void rounds(unsigned long first, unsigned long last, unsigned long l1,
         if (!wait_acks(r << 1))
             break;
 
-        check(mmu_update(ma(l2, 0), 0) == 0, "round %lu: unhook the L1", r);
+        check(hypercall_mmu_update_one(ma(l2, 0), 0) == 0, "round %lu: unhook the L1", r);
         if (r & 1)
-            check(mmuext(MMUEXT_TLB_FLUSH_ALL, 0, NULL) == 0, "round %lu: TLB_FLUSH_ALL", r);
+            check(hypercall_mmuext_one(MMUEXT_TLB_FLUSH_ALL, 0, 0) == 0, "round %lu: TLB_FLUSH_ALL", r);
         else
-            check(mmuext(MMUEXT_TLB_FLUSH_MULTI, 0, &vmask) == 0, "round %lu: TLB_FLUSH_MULTI", r);
-        check(mmuext(MMUEXT_UNPIN_TABLE, l1, NULL) == 0, "round %lu: unpin the L1", r);
+            check(hypercall_mmuext_one(MMUEXT_TLB_FLUSH_MULTI, 0, (unsigned long)&vmask) == 0, "round %lu: TLB_FLUSH_MULTI", r);
+        check(hypercall_mmuext_one(MMUEXT_UNPIN_TABLE, l1, 0) == 0, "round %lu: unpin the L1", r);
     }
     printk("retype: rounds %lu..%lu done\n", first, r - 1);
 }
@@ -306,11 +267,11 @@ void test_main(void)
     l3 = p2m[nr - 8];
     l2 = p2m[nr - 7];
     l1 = p2m[nr - 6];
-    check(mmuext(MMUEXT_CLEAR_PAGE, l3, NULL) == 0, "clear the L3");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l2, NULL) == 0, "clear the L2");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l1, NULL) == 0, "clear the L1");
-    check(mmu_update(ma(l3, 0), pte(l2, UP)) == 0, "L3 -> L2");
-    check(mmu_update(ma(l4, 32), pte(l3, UP)) == 0, "hook the window's L3");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l3, 0) == 0, "clear the L3");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l2, 0) == 0, "clear the L2");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l1, 0) == 0, "clear the L1");
+    check(hypercall_mmu_update_one(ma(l3, 0), pte(l2, UP)) == 0, "L3 -> L2");
+    check(hypercall_mmu_update_one(ma(l4, 32), pte(l3, UP)) == 0, "hook the window's L3");
     if (test_failures())
         return;
 
@@ -318,7 +279,7 @@ void test_main(void)
      * writable mapping and PGT_seg_desc_page exclude each other). */
     for (id = 1; id < MAX_VCPUS; id++) {
         ldtp[id][1] = DATA_FLAT;
-        check(uvm(ldtp[id], pte(guest_mfn_of(ldtp[id]), _P | _US | _A | _D), UVMF_INVLPG | UVMF_ALL) == 0,
+        check(hypercall_update_va_mapping(ldtp[id], pte(guest_mfn_of(ldtp[id]), _P | _US | _A | _D), UVMF_INVLPG | UVMF_ALL) == 0,
               "map vCPU %u's LDT page read-only", id);
     }
     /* Readers on vCPUs 1..3 (as many as the domain has). */
@@ -350,8 +311,8 @@ void test_main(void)
                ldt_cycles[1], ldt_cycles[2], ldt_cycles[3]);
 
     /* Tear down: the L1 is plain data again, the window is gone. */
-    check(mmu_update(ma(l4, 32), 0) == 0, "unhook the window");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l1, NULL) == 0, "the L1 frame is free of references");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l2, NULL) == 0, "the L2 frame is free of references");
-    check(mmuext(MMUEXT_CLEAR_PAGE, l3, NULL) == 0, "the L3 frame is free of references");
+    check(hypercall_mmu_update_one(ma(l4, 32), 0) == 0, "unhook the window");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l1, 0) == 0, "the L1 frame is free of references");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l2, 0) == 0, "the L2 frame is free of references");
+    check(hypercall_mmuext_one(MMUEXT_CLEAR_PAGE, l3, 0) == 0, "the L3 frame is free of references");
 }

@@ -118,8 +118,7 @@ static void sev_event(const uint64_t *f)
 
     (void)f;
     upcalls[id]++;
-    vi->evtchn_upcall_pending = 0;
-    sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+    sel = guest_evtchn_take_sel(vi);
     for (unsigned int w = 0; w < NPORTS / 64; w++) {
         xen_ulong_t p, got;
 

@@ -16,7 +16,6 @@
 #include <xen/event_channel.h>
 #include <xen/io/xs_wire.h>
 
-#define PTE_P_RW_U 7UL
 
 /* Scratch page whose mapping is replaced by the store page. */
 static uint8_t scratch[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
@@ -214,23 +213,16 @@ static bool dir_has(const char *list, uint32_t len, const char *name)
 
 static void map_pages(void)
 {
-    /* shared_info: the page after the boot stack (padding of the initial
-     * mapping), as the pvevents guest does. */
-    unsigned long va = start_info->pt_base + (start_info->nr_pt_frames + 1) * PAGE_SIZE;
-    long rc = hypercall3(__HYPERVISOR_update_va_mapping, va,
-                         start_info->shared_info | PTE_P_RW_U, UVMF_INVLPG);
+    long rc;
 
-    if (rc)
-        test_fatal("update_va_mapping(shared_info) = %ld", rc);
-    shinfo = (struct shared_info *)va;
     /* Masked ports still become pending and wake SCHEDOP_poll; masking
      * keeps upcalls away (events stay disabled in vcpu_info anyway). */
-    memset(shinfo->evtchn_mask, 0xff, sizeof(shinfo->evtchn_mask));
+    shinfo = guest_map_shared_info();
 
     /* The store page must be mappable like the guest's own RAM (Linux
      * maps it through its direct map). */
     rc = hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)scratch,
-                    (start_info->store_mfn << PAGE_SHIFT) | PTE_P_RW_U, UVMF_INVLPG);
+                    (start_info->store_mfn << PAGE_SHIFT) | (_P | _RW | _US), UVMF_INVLPG);
     if (rc)
         test_fatal("update_va_mapping(store_mfn %#lx) = %ld",
                    (unsigned long)start_info->store_mfn, rc);
@@ -242,7 +234,7 @@ static void unmap_store(void)
     const unsigned long *p2m = (const unsigned long *)start_info->mfn_list;
     unsigned long pfn = ((unsigned long)scratch - (unsigned long)_image_start) >> PAGE_SHIFT;
     long rc = hypercall3(__HYPERVISOR_update_va_mapping, (unsigned long)scratch,
-                         (p2m[pfn] << PAGE_SHIFT) | PTE_P_RW_U, UVMF_INVLPG);
+                         (p2m[pfn] << PAGE_SHIFT) | (_P | _RW | _US), UVMF_INVLPG);
 
     check(rc == 0, "restoring the scratch mapping: %ld", rc);
 }

@@ -4,11 +4,20 @@
 
 struct shared_info *fake_xen_shinfo;
 
-void fake_xen_cpuid(uint32_t base, uint32_t max_leaf)
+void fake_xen_cpuid(uint32_t base, uint32_t max_leaf, uint32_t hcall_msr)
 {
     fake_set_cpuid_sig(base, max_leaf, "XenVMMXenVMM");
     fake_set_cpuid(base + 1, (4u << 16) | 17, 0, 0, 0);
-    fake_set_cpuid(base + 2, 1, FAKE_XEN_HCALL_MSR, 0, 0);
+    fake_set_cpuid(base + 2, 1, hcall_msr, 0, 0);
+}
+
+void fake_hyperv_cpuid(uint32_t max_leaf, uint32_t recommend)
+{
+    fake_set_cpuid_sig(FAKE_HV_BASE, max_leaf, "Microsoft Hv");
+    fake_set_cpuid(FAKE_HV_BASE + HV_CPUID_INTERFACE, HV_INTERFACE_HV1, 0, 0, 0);
+    fake_set_cpuid(FAKE_HV_BASE + HV_CPUID_FEATURES, HV_MSR_HYPERCALL_AVAILABLE | HV_MSR_VP_INDEX_AVAILABLE,
+                   0, 0, 0);
+    fake_set_cpuid(FAKE_HV_BASE + HV_CPUID_ENLIGHTENMENTS, recommend, 0, 0, 0);
 }
 
 void fake_xen_fill_hcall_page(uint64_t pa)

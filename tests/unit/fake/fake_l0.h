@@ -9,6 +9,7 @@
 #ifndef FAKE_L0_H
 #define FAKE_L0_H
 
+#include <hyperv/tlfs.h>
 #include <minishim/l0.h>
 #include <minishim/xen-public.h>
 #include "fake.h"
@@ -16,9 +17,16 @@
 /* Xen's hypercall MSR as CPUID leaf base+2 names it without viridian. */
 #define FAKE_XEN_HCALL_MSR 0x40000000u
 
+/* Where Hyper-V's leaves are, alone or beside Xen with viridian. */
+#define FAKE_HV_BASE 0x40000000u
+
 /* Xen 4.17's CPUID leaves at base (signature with max_leaf, version,
- * one hypercall page at FAKE_XEN_HCALL_MSR), as l0_detect() reads them. */
-void fake_xen_cpuid(uint32_t base, uint32_t max_leaf);
+ * one hypercall page at hcall_msr), as l0_detect() reads them. */
+void fake_xen_cpuid(uint32_t base, uint32_t max_leaf, uint32_t hcall_msr);
+/* Hyper-V's leaves at FAKE_HV_BASE (TLFS "Hypervisor CPUID Leaves"): signature with max_leaf,
+ * "Hv#1", the hypercall and VP index MSRs available, and the
+ * recommendations (CPUID 0x40000004 EAX). */
+void fake_hyperv_cpuid(uint32_t max_leaf, uint32_t recommend);
 /* What Xen does on the hypercall MSR write: code in the page at pa. */
 void fake_xen_fill_hcall_page(uint64_t pa);
 /* A fake_wrmsr_hook: fills the page on a write to FAKE_XEN_HCALL_MSR. */
