@@ -77,6 +77,7 @@ test-bed: $(IMAGE) $(GUEST_ELFS)
 	$(MAKE) --no-print-directory test-bed-minishim || rc=1; \
 	$(MAKE) --no-print-directory test-bed-deb || rc=1; \
 	$(MAKE) --no-print-directory test-bed-linux || rc=1; \
+	$(MAKE) --no-print-directory test-bed-linux-devices || rc=1; \
 	$(if $(filter 1,$(BED_VIRIDIAN)),$(MAKE) --no-print-directory test-bed-viridian || rc=1;) \
 	exit $$rc
 
