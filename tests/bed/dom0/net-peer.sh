@@ -5,8 +5,9 @@
 # guest over the bridge xenbr0, fetch its token and its blob from its httpd,
 # and publish the verdict in dom0's httpd root (/srv/www/verdict-<token>),
 # which the guest polls for: " ping=RC get=RC sha=<sha256 of what dom0
-# got> ". HTTP by hand with busybox nc: busybox wget segfaults in this
-# dom0 (both fetches died with SIGSEGV, rc 139, on the first bed run).
+# got> ". HTTP by hand with busybox nc under timeout: Debian's
+# busybox-static wget segfaults (a NULL write) whenever given -T, its only
+# time limit.
 ip=${1:?usage: net-peer.sh GUEST_IP}
 get() {  # get PATH OUT: the body of http://$ip:8080/PATH into OUT
     printf 'GET /%s HTTP/1.0\r\n\r\n' "$1" | timeout 120 nc "$ip" 8080 >"$2.raw" &&

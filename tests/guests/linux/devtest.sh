@@ -22,25 +22,25 @@
 #   minishim.action=reboot|poweroff   how the domain ends (default poweroff)
 #
 # One "CHECK <name> PASS|FAIL <detail>" line per check, then
-# "RESULT devices PASS|FAIL".
+# "RESULT devices PASS" or "RESULT devices FAIL failed: <check names>".
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 
-failed=0
+failed=""
 check() {  # check NAME OK(0/1) DETAIL
     if [ "$2" = 0 ]; then
         echo "CHECK $1 PASS $3"
     else
         echo "CHECK $1 FAIL $3"
-        failed=1
+        failed="$failed $1"
     fi
 }
 sum() { sha256sum | cut -c1-64; }
 # get URL_PATH OUT: the body of http://10.99.0.1:8080/URL_PATH into OUT.
-# HTTP by hand with busybox nc: this busybox's wget segfaults (NULL write,
-# every time, in the guest and in dom0) once connected.
+# HTTP by hand with busybox nc under timeout: Debian's busybox-static
+# wget segfaults (a NULL write) whenever given -T, its only time limit.
 get() {
     printf 'GET /%s HTTP/1.0\r\n\r\n' "$1" | timeout 120 nc 10.99.0.1 8080 >"$2.raw" &&
         head -n 1 "$2.raw" | grep -q '^HTTP/1.[01] 200 ' &&
@@ -139,10 +139,10 @@ if [ -n "$net" ]; then
     fi
 fi
 
-if [ $failed = 0 ]; then
+if [ -z "$failed" ]; then
     echo "RESULT devices PASS"
 else
-    echo "RESULT devices FAIL"
+    echo "RESULT devices FAIL failed:$failed"
 fi
 sync
 case "$action" in
