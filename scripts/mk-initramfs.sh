@@ -17,6 +17,14 @@
 #   minishim.forks=N           linuxcheck's fork+exec count (default 1000)
 #   minishim.hotplug=R         linuxcheck's CPU hot-unplug/plug rounds (none)
 #   minishim.conin=TEXT        linuxcheck reads TEXT from the console (hvc0)
+#   minishim.root=DEV          root on a PV disk (docs/pv-devices.md): load
+#                              the frontends and ext4 (modules in Debian's
+#                              config, copied from /lib/modules/KVER with
+#                              their dependencies; KVER = LINUX_KVER, default
+#                              the newest non-cloud /boot/vmlinuz-*), wait
+#                              for /dev/DEV, mount it and switch_root to its
+#                              /init (scripts/mk-devdisk.sh); instead of the
+#                              checks above
 set -euo pipefail
 out=$1
 check=${2:-}
@@ -30,7 +38,29 @@ file -L "$bb" 2>/dev/null | grep -q 'statically linked' || ldd "$bb" 2>&1 | grep
   { echo "mk-initramfs: $bb is not static (busybox-static is needed)" >&2; exit 1; }
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,root}
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,root,newroot,lib/modules}
+# PV frontends and the root file system's modules, in load order: each
+# one's modinfo dependencies come before it (checked below); crc32c_generic
+# is ext4's and jbd2's softdep (crypto-crc32c).
+kver=${LINUX_KVER:-$(ls /boot/vmlinuz-* 2>/dev/null | grep -v cloud | sort -V | tail -n 1 | sed 's|^/boot/vmlinuz-||')}
+FRONTEND_MODULES=(crc32c_generic crc16 mbcache jbd2 ext4 xen-blkfront xen-netfront)
+if [ -n "$kver" ] && [ -d "/lib/modules/$kver" ]; then
+  loaded=","
+  for m in "${FRONTEND_MODULES[@]}"; do
+    f=$(modinfo -k "$kver" -n "$m" 2>/dev/null) ||
+      { echo "mk-initramfs: module $m not found for $kver" >&2; exit 1; }
+    for d in $(modinfo -k "$kver" -F depends "$m" | tr ',' ' '); do
+      case "$loaded" in *",$d,"*) ;; *) echo "mk-initramfs: $m needs $d first" >&2; exit 1 ;; esac
+    done
+    case "$f" in
+      *.ko.xz) xz -dc "$f" > "$root/lib/modules/$m.ko" ;;
+      *.ko) cp "$f" "$root/lib/modules/$m.ko" ;;
+      *) echo "mk-initramfs: $m is built in? ($f)" >&2; exit 1 ;;
+    esac
+    loaded="$loaded$m,"
+  done
+  echo "${FRONTEND_MODULES[*]}" > "$root/lib/modules/frontends.list"
+fi
 cp "$bb" "$root/bin/busybox"
 for a in sh mount umount cat echo ls uname poweroff reboot sleep date grep head; do
   ln -s busybox "$root/bin/$a"
@@ -43,16 +73,35 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "minishim-linux: /init running (pid $$)"
 echo "minishim-linux: $(uname -sr), $(grep -c ^processor /proc/cpuinfo) CPU(s) online"
 if [ -e /etc/shell ]; then exec sh; fi
-action=poweroff forks=1000
+action=poweroff forks=1000 rootdev=""
 set --
 for w in $(cat /proc/cmdline); do
   case "$w" in
+    minishim.root=*) rootdev=${w#*=} ;;
     minishim.action=*) action=${w#*=} ;;
     minishim.forks=*) forks=${w#*=} ;;
     minishim.hotplug=*) set -- "$@" "hotplug=${w#*=}" ;;
     minishim.conin=*) set -- "$@" "conin=${w#*=}" ;;
   esac
 done
+if [ -n "$rootdev" ]; then
+  # Root on a PV disk: the frontends first (a missing one is a failure,
+  # reported, never a hang), then the disk's own /init.
+  for m in $(cat /lib/modules/frontends.list 2>/dev/null); do
+    busybox insmod "/lib/modules/$m.ko" || echo "minishim-linux: insmod $m failed"
+  done
+  i=0
+  while [ ! -b "/dev/$rootdev" ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
+  if [ -b "/dev/$rootdev" ] && mount -t ext4 "/dev/$rootdev" /newroot && [ -x /newroot/init ]; then
+    echo "minishim-linux: root on /dev/$rootdev, switching to it"
+    umount /proc /sys
+    busybox mount --move /dev /newroot/dev
+    exec busybox switch_root /newroot /init
+  fi
+  echo "minishim-linux: no root on /dev/$rootdev ($(ls /sys/block 2>/dev/null | tr '\n' ' '))"
+  echo "RESULT devices FAIL no root file system on /dev/$rootdev"
+  poweroff -f
+fi
 if [ -x /bin/linuxcheck ]; then
   /bin/linuxcheck fork="$forks" "$@" || echo "minishim-linux: linuxcheck exited with status $?"
 else

@@ -7,7 +7,12 @@
 #                            from the bzImage to its ELF vmlinux when possible:
 #                            Xen then skips decompressing it under TCG, which
 #                            takes ~6 s of every boot
-#   OUTDIR/dom0-base.cpio.gz dom0 initramfs: busybox, Xen modules, toolstack
+#   OUTDIR/dom0-base.cpio.gz dom0 initramfs: busybox, Xen modules, toolstack,
+#                            PV backends (xen-blkback, xen-netback, loop,
+#                            bridge) with xl's hotplug scripts from Debian
+#                            (/etc/xen/scripts: block, vif-bridge and what
+#                            they source) and the tools they run (bash,
+#                            losetup, xenstore-*): docs/pv-devices.md
 #   OUTDIR/bed-viridian      the bed's own dom0 tool (tests/bed/dom0/bed-viridian.c,
 #                            built here against Debian's libxenctrl from
 #                            libxen-dev): sets HVM_PARAM_VIRIDIAN on a paused
@@ -25,7 +30,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 XEN_GZ=/boot/xen-4.17-amd64.gz
 XEN_BIN=/usr/lib/xen-4.17/bin
 MODULES=(xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs)
+# PV device backends, in load order (dependencies first: modinfo depends).
+BACKEND_MODULES=(loop llc stp bridge xen-blkback xen-netback)
 TOOLS=(xl xenstored xen-init-dom0 xenconsoled)
+# What /etc/xen/scripts/block and vif-bridge run that busybox has not (or
+# not in the form they parse: block reads util-linux's `losetup -a`;
+# locking.sh needs flock(1), which this busybox lacks).
+HOTPLUG_TOOLS=(/bin/bash /sbin/losetup /usr/bin/xenstore-read /usr/bin/xenstore-write
+               /usr/bin/xenstore-exists /usr/bin/xenstore-rm /usr/bin/xenstore-list
+               /usr/bin/flock)
+HOTPLUG_SCRIPTS=/etc/xen/scripts
 
 die() { echo "mk-dom0: $*" >&2; exit 1; }
 
@@ -62,6 +76,11 @@ done
 [ -r "$XEN_GZ" ] || die "$XEN_GZ missing (need xen-hypervisor-4.17-amd64)"
 [ -x "$XEN_BIN/xl" ] || die "$XEN_BIN/xl missing (need xen-utils-4.17)"
 [ -x /bin/busybox ] || die "/bin/busybox missing (need busybox-static)"
+[ -x "$HOTPLUG_SCRIPTS/block" ] && [ -x "$HOTPLUG_SCRIPTS/vif-bridge" ] ||
+    die "$HOTPLUG_SCRIPTS/block or vif-bridge missing (need xen-utils-common)"
+for t in "${HOTPLUG_TOOLS[@]}"; do
+    [ -x "$t" ] || die "$t missing (need bash, mount, util-linux, xen-utils-common)"
+done
 command -v cpio >/dev/null || die "cpio missing"
 [ -r /usr/include/xenctrl.h ] || die "/usr/include/xenctrl.h missing (need libxen-dev)"
 command -v gcc >/dev/null || die "gcc missing"
@@ -83,9 +102,10 @@ for spec in "${DOM0_TOOLS[@]}"; do
 done
 
 # Host files that go into the archive (binaries first; libraries via ldd).
-files=(/bin/busybox)
+files=(/bin/busybox "${HOTPLUG_TOOLS[@]}")
 for t in "${TOOLS[@]}"; do files+=("$XEN_BIN/$t"); done
 libs=$( (for t in "${TOOLS[@]}"; do ldd "$XEN_BIN/$t"; done
+         for t in "${HOTPLUG_TOOLS[@]}"; do ldd "$t"; done
          for spec in "${DOM0_TOOLS[@]}"; do ldd "$out/${spec%%:*}"; done) |
        awk '/=>/ && $3 ~ /^\// {print $3} /^[ \t]*\/[^ ]*ld-linux/ {print $1}' |
        sort -u)
@@ -99,16 +119,23 @@ for m in "${MODULES[@]}"; do
     [ -n "$p" ] || die "module $m not found for $kver"
     mods+=("$p")
 done
+bmods=()
+for m in "${BACKEND_MODULES[@]}"; do
+    p=$(find "/lib/modules/$kver/kernel" -name "$m.ko*" | head -n 1)
+    [ -n "$p" ] || die "module $m not found for $kver"
+    bmods+=("$p")
+done
 
 # Cache key: every input's identity plus the scripts that shape the output.
 key=$( {
     echo "kernel $kver"
-    for f in "$XEN_GZ" "/boot/vmlinuz-$kver" "${files[@]}" $libs "${mods[@]}" \
+    for f in "$XEN_GZ" "/boot/vmlinuz-$kver" "${files[@]}" $libs "${mods[@]}" "${bmods[@]}" \
+             "$HOTPLUG_SCRIPTS"/* \
              "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" \
-             "$out/bed-viridian" "$out/bed-postmortem" "$out/bed-peer"; do
+             "$here/dom0/net-peer.sh" "$out/bed-viridian" "$out/bed-postmortem" "$out/bed-peer"; do
         stat -L -c '%n %s %Y' "$f"
     done
-    cat "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" \
+    cat "$here/mk-dom0.sh" "$here/dom0/init" "$here/dom0/run-guests.sh" "$here/dom0/net-peer.sh" \
         "$here/dom0/bed-viridian.c" "$here/dom0/bed-postmortem.c" "$here/dom0/bed-peer.c"
 } | sha256sum | cut -d' ' -f1)
 
@@ -138,15 +165,26 @@ done
 for l in $libs; do
     install -D -m 0755 "$(readlink -f "$l")" "$root$l"
 done
-for p in "${mods[@]}"; do
+for p in "${mods[@]}" "${bmods[@]}"; do
     case "$p" in
         *.xz) xz -dc "$p" >"$root/lib/modules/bed/$(basename "${p%.xz}")" ;;
         *) cp "$p" "$root/lib/modules/bed/" ;;
     esac
 done
+echo "${BACKEND_MODULES[*]}" >"$root/lib/modules/bed/backends.list"
+# Hotplug: libxl runs /etc/xen/scripts/block (a file disk: losetup, then
+# physical-device for blkback) and vif-bridge (the vif into the bridge
+# named in the vif line) itself (xl.conf run_hotplug_scripts, default 1).
+# Into /bin, where busybox --install (dom0's /init) leaves them alone and
+# PATH finds them before busybox's losetup applet.
+for t in "${HOTPLUG_TOOLS[@]}"; do
+    install -m 0755 "$t" "$root/bin/$(basename "$t")"
+done
+cp -a "$HOTPLUG_SCRIPTS" "$root/etc/xen/scripts"
 cp /etc/xen/xl.conf "$root/etc/xen/xl.conf" 2>/dev/null || true
 install -m 0755 "$here/dom0/init" "$root/init"
 install -m 0755 "$here/dom0/run-guests.sh" "$root/bed/run-guests.sh"
+install -m 0755 "$here/dom0/net-peer.sh" "$root/bed/net-peer.sh"
 install -m 0755 "$out/bed-viridian" "$root/bed/bed-viridian"
 install -m 0755 "$out/bed-postmortem" "$root/bed/bed-postmortem"
 install -m 0755 "$out/bed-peer" "$root/bed/bed-peer"

@@ -53,6 +53,9 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
   --boot-check-strict             with --boot-check: also require the match
   --memory MB                     guest memory (default 128)
   --ramdisk FILE                  every guest's xl ramdisk= (pvshim: module 1)
+  --dom0-file SRC:DST             put the host file SRC into dom0 as DST
+                                  (repeatable), e.g. a disk image for a
+                                  guest's xl disk= line (docs/pv-devices.md)
   --expect-status NAME=STATUS     NAME passes when it prints RESULT PASS and
                                   the domain stopped with STATUS (reboot, crash,
                                   ...: the SHUTDOWN_* reason xl saw) instead of
@@ -118,6 +121,7 @@ xen_args=""
 dom0_args=""
 guests=()
 xl_extra=()
+dom0_files=()
 viridian=""
 declare -A guest_viridian=()
 declare -A guest_shim=() guest_shim_cmdline=() guest_xl_extra=()
@@ -153,6 +157,12 @@ while [ $# -gt 0 ]; do
         --xl-extra) xl_extra+=("${2:?}"); shift 2 ;;
         --guest-action) guest_action_marker[${2:?}]=${3:?}; guest_action_cmd[$2]=${4:?}; shift 4 ;;
         --ramdisk) ramdisk=${2:?}; shift 2 ;;
+        --dom0-file)
+            case "${2:?}" in
+                ?*:/?*) dom0_files+=("$2") ;;
+                *) die "--dom0-file wants SRC:/DST" ;;
+            esac
+            shift 2 ;;
         --viridian) viridian=${2:?}; shift 2 ;;
         --guest-viridian)
             case "${2:?}" in
@@ -230,6 +240,10 @@ if [ -n "${ramdisk:-}" ]; then
     cp "$ramdisk" "$root/bed/guests/ramdisk.img"
     xl_extra+=("ramdisk = \"/bed/guests/ramdisk.img\"")
 fi
+for f in "${dom0_files[@]}"; do
+    [ -r "${f%%:*}" ] || die "dom0 file ${f%%:*} not found"
+    install -D -m 0644 "${f%%:*}" "$root${f#*:}" || die "cannot stage ${f#*:}"
+done
 : >"$root/bed/guests.list"
 
 names=()

@@ -196,6 +196,11 @@ run_guest() {
     echo "BED-LOG-END $name"
     echo "BED-XL-BEGIN $name"
     cat "/tmp/xl-create-$name.out" "/var/log/xen/xl-$name.log" 2>/dev/null
+    # What the hotplug scripts (disk=, vif= lines) said, then start afresh.
+    if [ -s /var/log/xen/xen-hotplug.log ]; then
+        sed 's/^/hotplug: /' /var/log/xen/xen-hotplug.log | tail -n 40
+        : >/var/log/xen/xen-hotplug.log
+    fi
     echo "BED-XL-END $name"
     echo "BED-GUEST-END $name status=$status seconds=$(secs $elapsed)"
 }
