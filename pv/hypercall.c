@@ -208,6 +208,7 @@ static void __noreturn guest_shutdown(const char *via, unsigned int reason)
     pv_console_drain_final();
     pr_info("guest: %s, reason %u%s, from vCPU %u\n", via, reason & 0xff,
             (reason & 0xff) == SHUTDOWN_crash ? " (crash)" : "", pv_current()->id);
+    pv_balloon_print();
     shim_shutdown((uint8_t)reason);
 }
 

@@ -48,7 +48,9 @@ long do_sysctl(uint64_t arg)
     for (uint32_t i = 0; i < n; i++)
         if (keys[i] != 'f')
             return -XEN_EPERM;
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         flush_stats_print();
+        pv_balloon_print();
+    }
     return 0;
 }

@@ -136,6 +136,16 @@ const struct pv_frame *pv_mm_frame(mfn_t m);
 bool pv_mm_frame_in_use(mfn_t m);
 /* True for a frame given to the guest (Xen: owned by the domain). */
 bool pv_mm_frame_is_guest(mfn_t m);
+/*
+ * Ballooning (pv/memory_op.c). pv_mm_frame_leave takes a guest frame out
+ * of the guest (owner FRAME_LEAVING: no reference can be taken from now
+ * on) when nothing references it: 0 with *stamp its TLB-clock stamp (0:
+ * unknown), -XEN_EINVAL outside the frame table, -XEN_ENXIO not the
+ * guest's, -XEN_EBUSY still referenced. After the caller's flush,
+ * pv_mm_frame_left ends its page-table state (generation, type, stamp).
+ */
+int pv_mm_frame_leave(mfn_t m, uint64_t *stamp);
+void pv_mm_frame_left(mfn_t m);
 /* Sum of all type and general counts: zero when nothing is referenced. */
 unsigned long pv_mm_total_refs(void);
 
