@@ -42,7 +42,7 @@ BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
 
 # BED_GUEST_VCPUS: guests that need more than one vCPU, as NAME=N.
-BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=3 spurious=2 ptstress=2 gfuzz=2
+BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=3 spurious=2 ptstress=2 gfuzz=2 balloon=2
 bed_guest_vcpus = $(foreach e,$(BED_GUEST_VCPUS),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
                          :$(lastword $(subst =, ,$(e)))))
@@ -144,6 +144,13 @@ BED_EXPECT_LOG_RETYPE ?= 'retype=$(BED_FLUSH_STATS)auto .* ipi-flags=0 ipi-nobac
 BED_DEFER_CMDLINE := pv-shim console=xen,pv flush-safety=defer
 BED_EXPECT_LOG_DEFER ?= 'retype=$(BED_FLUSH_STATS)auto .* ipi-forced=0 .* ipi-fallback=0 .* l0-errors=0 .* retype-ipi=0 retype-assisted=[1-9][0-9]*'
 
+# Ballooning (tests/guests/balloon): the 65 frames the guest gives back
+# reach L0 (XENMEM_decrease_reservation) after a release flush by IPI
+# (none assisted although L0 takes the guest's flushes), and all come
+# back from L0 (XENMEM_populate_physmap).
+BED_EXPECT_LOG_BALLOON ?= 'balloon=^$(BED_FLUSH_STATS)auto .* balloon-ipi=[1-9][0-9]* balloon-assisted=0'
+BED_EXPECT_LOG_BALLOON_L0 ?= 'balloon=^balloon: current=[0-9]+ max=[0-9]+ out=65 in=65 released-l0=65 freed-local=0 kept=0 back-from-l0=65 l0-errors=0 '
+
 # L0 calls that fail (docs/fault-injection.md), on a real L0: the hello
 # guest with 20 console kicks failing (every line still reaches
 # xenconsoled's log, the summary counts the kicks that had to wait) and the
@@ -161,7 +168,8 @@ test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
 	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO)) \
 	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_RETYPE)) \
-	    $(if $(filter gnttab,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_GNTTAB))
+	    $(if $(filter gnttab,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_GNTTAB)) \
+	    $(if $(filter balloon,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_BALLOON) --expect-log $(BED_EXPECT_LOG_BALLOON_L0))
 	$(Q)$(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),\
 	    echo "== Xen bed: smp guest under minishim with flush=ipi" && \
 	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-flush-ipi \
