@@ -113,9 +113,10 @@ void pv_balloon_print(void)
         return;
     pr_info("balloon: current=%lu max=%lu out=%lu in=%lu released-l0=%lu "
             "freed-local=%lu kept=%lu back-from-l0=%lu l0-errors=%lu "
-            "l0-last-error=%ld\n",
+            "l0-last-error=%ld at-l0=%lu\n",
             pv_dom.nr_pages, pv_dom.max_pages, b.out, b.in, b.released_l0,
-            b.freed_local, b.kept, b.back_from_l0, b.l0_errors, b.l0_last_error);
+            b.freed_local, b.kept, b.back_from_l0, b.l0_errors, b.l0_last_error,
+            page_alloc_nr_l0());
 }
 
 static void l0_error(long rc)
