@@ -10,7 +10,7 @@
 #include <minishim/shim.h>
 #include <minishim/spinlock.h>
 
-static uint8_t owner[PAGE_ALLOC_MAX_FRAMES];
+static uint8_t owner[PAGE_ALLOC_MAX_FRAMES];     /* enum frame_owner */
 static unsigned long nr_free, nr_l0, max_mfn, cursor, l0_cursor;
 static spinlock_t alloc_lock = SPINLOCK_INIT;
 
@@ -150,9 +150,11 @@ bool frame_is_guest(mfn_t m)
  * alone, never mapped by the guest and never a page table, so no CPU can
  * hold a TLB entry the next owner must not see and no walker can be
  * reading them: their reuse needs no flush. A guest frame (or a former
- * page table) would need the reuse flush by IPI (FLUSH_NO_ASSIST, README
- * "Flush policy"), which no caller needs yet, so it is refused; freeing
- * a free or reserved frame would hand one frame to two owners.
+ * page table) needs the reuse flush by IPI first (FLUSH_NO_ASSIST, README
+ * "Flush policy"), so it is refused here: guest frames come back only
+ * through ballooning (page_alloc_guest_leave, the caller's flush,
+ * page_alloc_left_release). Freeing a free or reserved frame would hand
+ * one frame to two owners.
  */
 void free_frame(mfn_t m)
 {

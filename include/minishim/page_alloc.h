@@ -51,8 +51,8 @@ mfn_t alloc_frame(enum frame_owner owner);
 mfn_t alloc_frames_contig(unsigned long nr, enum frame_owner owner);
 /* Give back a FRAME_SHIM scratch frame (never guest-mapped, never a page
  * table: its reuse needs no flush). Anything else panics: a free or
- * reserved frame (double free), or a guest frame, whose reuse would need
- * the IPI reuse flush no caller needs yet. */
+ * reserved frame (double free), or a guest frame, which leaves only
+ * through the ballooning path below (its flush first). */
 void free_frame(mfn_t m);
 
 /*
