@@ -345,7 +345,7 @@ bed-linux-initrd: $(LINUXCHECK)
 	$(Q)mkdir -p $(BUILD)/linux && scripts/mk-initramfs.sh $(BED_LINUX_INITRD) $(LINUXCHECK)
 
 # make bed-linux [SHIM=minishim|reference] [VCPUS=N]
-#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set]
+#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set|xl-mem-set]
 #                [GUEST_CMDLINE=...] [SHIM_CMDLINE=...]: one Linux guest by hand
 # (3-15 min on 2 cores). The reference shim gets --retry-shim-triple-fault.
 .PHONY: bed-linux
