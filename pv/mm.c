@@ -13,7 +13,6 @@
 #include <minishim/inject.h>
 #include <minishim/ipi.h>
 #include <minishim/layout.h>
-#include <minishim/page_alloc.h>
 #include <minishim/percpu.h>
 #include <minishim/pt_walk.h>
 #include <minishim/pv_mm.h>
@@ -566,7 +565,7 @@ int pv_mm_frame_leave(mfn_t m, uint64_t *stamp)
         rc = -XEN_ENXIO;                /* get_page(page, d) fails */
     else if (frame(m)->ref_count || frame(m)->type_count)
         rc = -XEN_EBUSY;
-    else if (!page_alloc_guest_leave(m))
+    else if (!cfg.frame_leave || !cfg.frame_leave(m))
         rc = -XEN_ENXIO;
     else
         *stamp = frame(m)->tlbflush_stamp;

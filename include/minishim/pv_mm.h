@@ -95,6 +95,10 @@ struct pv_mm_vcpu_state {
 struct pv_mm_config {
     /* Who owns a frame: true only for frames given to the guest. */
     bool (*frame_is_guest)(mfn_t m);
+    /* Take frame m from the guest for good (ballooning: afterwards
+     * frame_is_guest(m) is false); false if it is not the guest's. NULL:
+     * no frame ever leaves (pv_mm_frame_leave answers -XEN_ENXIO). */
+    bool (*frame_leave)(mfn_t m);
     /* Fill slots 256-271 of a guest L4 being validated (the PV domain's
      * pv_init_xen_l4_slots); when NULL they are copied from shim_l4 (NULL
      * too: zeroed). Either way every guest value there is overwritten. */

@@ -62,7 +62,8 @@ static const struct pv_mm_guest_ops gops = { copy_from_guest, copy_to_guest };
 static void world(enum env_l0 l0)
 {
     struct pv_mm_config c = {
-        .frame_is_guest = frame_is_guest, .dirty_mask = &cpu_online_mask,
+        .frame_is_guest = frame_is_guest, .frame_leave = page_alloc_guest_leave,
+        .dirty_mask = &cpu_online_mask,
         .max_vcpus = 2, .current_vcpu = cur, .guest = &gops,
     };
 
