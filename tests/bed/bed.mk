@@ -167,9 +167,9 @@ test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim $(bed_common_args) \
 	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
 	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO)) \
-	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_RETYPE)) \
+	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--guest-shim-cmdline 'retype=pv-shim console=xen,pv flush-safety=ipi' --expect-log $(BED_EXPECT_LOG_RETYPE)) \
 	    $(if $(filter gnttab,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_GNTTAB)) \
-	    $(if $(filter balloon,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_BALLOON) --expect-log $(BED_EXPECT_LOG_BALLOON_L0))
+	    $(if $(filter balloon,$(notdir $(basename $(GUEST_ELFS)))),--guest-shim-cmdline 'balloon=pv-shim console=xen,pv flush-safety=ipi' --expect-log $(BED_EXPECT_LOG_BALLOON) --expect-log $(BED_EXPECT_LOG_BALLOON_L0))
 	$(Q)$(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),\
 	    echo "== Xen bed: smp guest under minishim with flush=ipi" && \
 	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-flush-ipi \
