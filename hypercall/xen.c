@@ -130,6 +130,20 @@ long xen_memory_op(unsigned int cmd, void *arg)
     return xen_hypercall(__HYPERVISOR_memory_op, cmd, (unsigned long)arg, 0, 0, 0);
 }
 
+long xen_reservation_op(unsigned int op, unsigned long *gfns, unsigned int n)
+{
+    struct xen_memory_reservation r = {
+        .nr_extents = n,
+        .extent_order = 0,
+        .domid = DOMID_SELF,
+    };
+
+    if (op != XENMEM_decrease_reservation && op != XENMEM_populate_physmap)
+        return -XEN_EINVAL;
+    set_xen_guest_handle(r.extent_start, gfns);
+    return xen_memory_op(op, &r);
+}
+
 int xen_move_frame(uint64_t from_gfn, uint64_t to_gfn)
 {
     struct xen_add_to_physmap xatp = {

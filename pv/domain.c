@@ -147,6 +147,7 @@ int pv_mm_setup(void)
     size_t bytes = pv_mm_frame_info_bytes(n);
     struct pv_mm_config c = {
         .frame_is_guest = frame_is_guest,
+        .frame_leave = page_alloc_guest_leave,
         .shim_l4 = mm_shim_l4,
         .dirty_mask = &cpu_online_mask,
         .max_vcpus = pv_dom.nr_vcpus,

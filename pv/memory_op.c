@@ -4,17 +4,38 @@
  * (xen/common/memory.c do_memory_op, xen/arch/x86/mm.c arch_memory_op,
  * xen/arch/x86/x86_64/mm.c subarch_memory_op), as the pv-shim domain sees
  * them: one domain (DOMID_SELF or its own id; any other id is -ESRCH),
- * held at its maximum (pv_shim_setup_dom sets max_pages = tot_pages), no
- * vNUMA, no PoD, sharing, paging or mem-access (not built without HVM).
- * The answers not served, and why, are listed in docs/fuzzing.md.
+ * whose maximum is its size at build (pv_shim_setup_dom sets max_pages =
+ * tot_pages), no vNUMA, no PoD, sharing, paging or mem-access (not built
+ * without HVM). The answers not served, and why, are listed in
+ * docs/fuzzing.md.
+ *
+ * Ballooning (the reservation ops): a frame the guest gives back
+ * (decrease_reservation) leaves it at once (no new reference can be
+ * taken), then, per batch, every CPU that may still cache a translation
+ * of it is flushed with the walker's interlock (FLUSH_PT_REUSE: by IPI,
+ * or with flush-safety=defer a walk-epoch grace period; the rule Xen's
+ * "x86/tlb: fix assisted flush usage" applied to its page allocator),
+ * and only then is it released: on a Xen L0 to L0 itself
+ * (XENMEM_decrease_reservation of the shim's own gfns, as Xen's
+ * pv_shim_offline_memory), elsewhere, or when L0 refuses, to the shim's
+ * free pool. increase_reservation / populate_physmap take frames back
+ * (from L0 first: XENMEM_populate_physmap, as pv_shim_online_memory) up
+ * to max_pages. docs/pv-devices.md ("Memory").
  */
 #include <string.h>
+#include <minishim/console.h>
+#include <minishim/cpumask.h>
+#include <minishim/flush.h>
+#include <minishim/l0.h>
 #include <minishim/page_alloc.h>
 #include <minishim/pv.h>
+#include <minishim/pv_grant.h>
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_memory_op.h>
 #include <minishim/pv_mm.h>
+#include <minishim/shim.h>
 #include <minishim/spinlock.h>
+#include <minishim/tlbclock.h>
 #include <minishim/xen-public.h>
 #include <xen/memory.h>
 
@@ -65,6 +86,303 @@ static bool subrange_ok(uint64_t base, unsigned long first, unsigned long last)
 static bool mfn_is_ram(unsigned long m)
 {
     return pv_mm_frame(mfn(m)) != NULL;
+}
+
+/* ------------------------------------------------------ ballooning --- */
+
+/* Frames per release flush and per L0 call (Linux's balloon driver gives
+ * back up to a page of frame numbers per call). */
+#define BALLOON_BATCH 64
+
+static spinlock_t balloon_lock = SPINLOCK_INIT; /* pv_dom.nr_pages, stats */
+static struct pv_balloon_stats bstats;
+
+void pv_balloon_stats_get(struct pv_balloon_stats *out)
+{
+    spin_lock(&balloon_lock);
+    *out = bstats;
+    spin_unlock(&balloon_lock);
+}
+
+void pv_balloon_print(void)
+{
+    struct pv_balloon_stats b;
+
+    pv_balloon_stats_get(&b);
+    if (!b.out && !b.in)
+        return;
+    pr_info("balloon: current=%lu max=%lu out=%lu in=%lu released-l0=%lu "
+            "freed-local=%lu kept=%lu back-from-l0=%lu l0-errors=%lu "
+            "l0-last-error=%ld at-l0=%lu\n",
+            pv_dom.nr_pages, pv_dom.max_pages, b.out, b.in, b.released_l0,
+            b.freed_local, b.kept, b.back_from_l0, b.l0_errors, b.l0_last_error,
+            page_alloc_nr_l0());
+}
+
+static void l0_error(long rc)
+{
+    spin_lock(&balloon_lock);
+    bstats.l0_errors++;
+    bstats.l0_last_error = rc;
+    spin_unlock(&balloon_lock);
+}
+
+/* Frames the shim itself put in the guest's hands; they are not guest
+ * RAM it may give away (Xen: xenheap pages shared with the guest). */
+static bool frame_is_special(mfn_t m)
+{
+    if (m.mfn == pv_dom.shared_info_mfn.mfn ||
+        (pv_dom.console_mfn.mfn && m.mfn == pv_dom.console_mfn.mfn) ||
+        (pv_dom.store_mfn.mfn && m.mfn == pv_dom.store_mfn.mfn))
+        return true;
+    for (unsigned int i = 0; i < pv_gnttab_nr_frames(); i++)
+        if (pv_gnttab_frame(i).mfn == m.mfn)
+            return true;
+    return false;
+}
+
+/* The latest of the batch's TLB-clock stamps; 0 (unknown: flush every
+ * CPU) if any is unknown. Xen's accumulate_tlbflush. */
+struct stamp_acc { uint64_t max; bool unknown; };
+
+static void stamp_add(struct stamp_acc *a, uint64_t s)
+{
+    if (!s)
+        a->unknown = true;
+    else if (s > a->max)
+        a->max = s;
+}
+
+/*
+ * Frames that left the guest (pv_mm_frame_leave): flush, then release.
+ * The flush goes to every CPU that may still hold a translation of one of
+ * them (Xen's filtered_flush_tlb_mask: online CPUs minus those the TLB
+ * clock shows fully flushed since the last mapping went) and carries
+ * FLUSH_PT_REUSE: a frame may have been a page table, and on a Xen L0 a
+ * released frame is no longer backed, so no spurious-#PF walk may still
+ * read it; an IPI (or the defer grace period) proves none does
+ * ("x86/tlb: fix assisted flush usage": page allocator flushes by IPI).
+ */
+static void balloon_release(unsigned long *list, unsigned int n,
+                            const struct stamp_acc *acc)
+{
+    cpumask_t mask = cpu_online_mask;
+    unsigned int before = cpumask_weight(&mask), done = 0;
+
+    if (!n)
+        return;
+    tlbclock_filter(&mask, acc->unknown ? 0 : acc->max);
+    flush_stats_tlbclock_skipped(before - cpumask_weight(&mask));
+    flush_mask(&mask, FLUSH_TLB | FLUSH_TLB_GLOBAL | FLUSH_PT_REUSE | FLUSH_TAG_BALLOON,
+               va(0), 0);
+    for (unsigned int i = 0; i < n; i++)
+        pv_mm_frame_left(mfn(list[i]));
+    if (l0_kind() == L0_XEN) {
+        long rc = xen_reservation_op(XENMEM_decrease_reservation, list, n);
+
+        done = rc < 0 ? 0 : (unsigned int)MIN((unsigned long)rc, (unsigned long)n);
+        if (done < n) {
+            /* pv_shim_offline_memory: what L0 did not take stays with
+             * the shim (free pool), flushed, so reusable. */
+            l0_error(rc < 0 ? rc : -XEN_ENOMEM);
+            pr_warn("balloon: L0 took %u of %u frames (%ld); the rest stay in the "
+                    "shim's pool\n", done, n, rc);
+        }
+    }
+    for (unsigned int i = 0; i < n; i++)
+        if (!page_alloc_left_release(mfn(list[i]), i < done))
+            panic("balloon: frame %lx left the guest but is not leaving", list[i]);
+    spin_lock(&balloon_lock);
+    if (l0_kind() == L0_XEN) {
+        bstats.released_l0 += done;
+        bstats.kept += n - done;
+    } else {
+        bstats.freed_local += n;
+    }
+    spin_unlock(&balloon_lock);
+}
+
+/*
+ * XENMEM_decrease_reservation (Xen's decrease_reservation and
+ * guest_remove_page for a PV domain: the gmfn is the mfn). Returns the
+ * extents done; stops at the first frame that is not RAM (-EINVAL), not
+ * the guest's (-ENXIO), or still referenced (minishim: Xen would free it
+ * with its last reference). Frames of the extent it stops in that were
+ * already removed stay removed, as in Xen.
+ */
+static unsigned long decrease_reservation(const struct xen_memory_reservation *r,
+                                          unsigned long start)
+{
+    uint64_t list = (uint64_t)(uintptr_t)r->extent_start.p;
+    unsigned long batch[BALLOON_BATCH];
+    struct stamp_acc acc = { 0, false };
+    unsigned int nb = 0;
+    unsigned long i;
+
+    if (!subrange_ok(list, start, r->nr_extents - 1) || r->extent_order > DOMU_MAX_ORDER)
+        return start;
+    for (i = start; i < r->nr_extents; i++) {
+        xen_pfn_t gmfn;
+
+        if (copy_from_guest(&gmfn, list + i * sizeof(gmfn), sizeof(gmfn)))
+            break;
+        for (unsigned long j = 0; j < (1UL << r->extent_order); j++) {
+            mfn_t m = mfn(gmfn + j);
+            uint64_t stamp = 0;
+
+            if (gmfn + j < gmfn || (mfn_is_ram(m.mfn) && frame_is_special(m)) ||
+                pv_mm_frame_leave(m, &stamp))
+                goto out;
+            stamp_add(&acc, stamp);
+            batch[nb++] = m.mfn;
+            spin_lock(&balloon_lock);
+            pv_dom.nr_pages--;
+            bstats.out++;
+            spin_unlock(&balloon_lock);
+            if (nb == BALLOON_BATCH) {
+                balloon_release(batch, nb, &acc);
+                nb = 0;
+                acc = (struct stamp_acc){ 0, false };
+            }
+        }
+    }
+ out:
+    balloon_release(batch, nb, &acc);
+    return i;
+}
+
+/* One frame back from L0 (pv_shim_online_memory): a frame the shim gave
+ * L0 is populated again at the same gfn. Invalid mfn when there is none
+ * or L0 refuses. */
+static mfn_t frame_from_l0(void)
+{
+    mfn_t m = page_alloc_take_l0();
+    unsigned long gfn = m.mfn;
+    long rc;
+
+    if (!mfn_valid_value(m))
+        return m;
+    rc = xen_reservation_op(XENMEM_populate_physmap, &gfn, 1);
+    page_alloc_l0_back(m, rc == 1);
+    if (rc != 1) {
+        l0_error(rc < 0 ? rc : -XEN_ENOMEM);
+        return mfn(INVALID_MFN_VALUE);
+    }
+    spin_lock(&balloon_lock);
+    bstats.back_from_l0++;
+    spin_unlock(&balloon_lock);
+    return m;
+}
+
+/* Xen's alloc_domheap_pages for the domain: nothing past max_pages
+ * (assign_pages), then from L0 (order 0) or the shim's free pool. */
+static mfn_t balloon_alloc(unsigned int order)
+{
+    unsigned long n = 1UL << order;
+    mfn_t m = mfn(INVALID_MFN_VALUE);
+
+    spin_lock(&balloon_lock);
+    if (pv_dom.nr_pages + n > pv_dom.max_pages) {
+        spin_unlock(&balloon_lock);
+        return m;
+    }
+    pv_dom.nr_pages += n;
+    spin_unlock(&balloon_lock);
+    if (!order && l0_kind() == L0_XEN)
+        m = frame_from_l0();
+    if (!mfn_valid_value(m))
+        m = alloc_frames_contig(n, FRAME_GUEST);
+    spin_lock(&balloon_lock);
+    if (mfn_valid_value(m))
+        bstats.in += n;
+    else
+        pv_dom.nr_pages -= n;
+    spin_unlock(&balloon_lock);
+    return m;
+}
+
+/*
+ * XENMEM_increase_reservation / XENMEM_populate_physmap (Xen's
+ * increase_reservation, populate_physmap for a PV domain): the extents
+ * done. populate_physmap reads each gpfn and sets the M2P; both write the
+ * new mfn back (increase only with a list). An allocation that fails
+ * (max_pages reached, no memory) stops the loop, as in Xen.
+ */
+static unsigned long populate_reservation(unsigned int op,
+                                          const struct xen_memory_reservation *r,
+                                          unsigned long start, bool restricted)
+{
+    uint64_t list = (uint64_t)(uintptr_t)r->extent_start.p;
+    bool populate = op == XENMEM_populate_physmap;
+    unsigned long i;
+
+    if (populate ? !subrange_ok(list, start, r->nr_extents - 1)
+                 : list && !subrange_ok(list, start, r->nr_extents - 1))
+        return start;
+    /* populate_physmap allows MAX_ORDER for PoD, but PoD on oneself stops
+     * at the first extent: start either way. */
+    if (r->extent_order > DOMU_MAX_ORDER ||
+        (populate && (r->mem_flags & XENMEMF_populate_on_demand)))
+        return start;
+    for (i = start; i < r->nr_extents; i++) {
+        xen_pfn_t gpfn = 0, mfn_out;
+        mfn_t m;
+
+        if (populate && copy_from_guest(&gpfn, list + i * sizeof(gpfn), sizeof(gpfn)))
+            break;
+        /* An address-width limit or an exact node the shim cannot meet:
+         * an allocation that fails. */
+        if (restricted)
+            break;
+        m = balloon_alloc(r->extent_order);
+        if (!mfn_valid_value(m))
+            break;
+        if (populate && pv_m2p)
+            for (unsigned long k = 0; k < (1UL << r->extent_order); k++)
+                if (m.mfn + k < pv_m2p_entries)
+                    pv_m2p[m.mfn + k] = gpfn + k;
+        mfn_out = m.mfn;
+        if ((populate || list) &&
+            copy_to_guest(list + i * sizeof(mfn_out), &mfn_out, sizeof(mfn_out)))
+            break;
+    }
+    return i;
+}
+
+/* The reservation ops' common part (do_memory_op): every refusal before
+ * the work returns start_extent. */
+static long reservation_op(unsigned int op, unsigned long start, uint64_t arg)
+{
+    struct xen_memory_reservation r;
+    unsigned int bits, node, max_order = 0;
+    bool restricted = false;
+
+    if (copy_from_guest(&r, arg, sizeof(r)))
+        return (long)start;
+    /* Is size too large for us to encode a continuation? */
+    if (r.nr_extents > (UINT32_MAX >> MEMOP_EXTENT_SHIFT))
+        return (long)start;
+    if (start >= r.nr_extents)
+        return (long)start;
+    if (!pv_dom_is_self(r.domid))
+        return (long)start;
+    /* construct_memop_from_reservation: an address width at or below a
+     * page is -EINVAL; one below max_page restricts the allocation. */
+    bits = XENMEMF_get_address_bits(r.mem_flags);
+    while ((1UL << max_order) < page_alloc_max_mfn())  /* get_order_from_pages */
+        max_order++;
+    if (bits && bits < max_order + PAGE_SHIFT) {
+        if (bits <= PAGE_SHIFT)
+            return (long)start;
+        restricted = true;
+    }
+    node = XENMEMF_get_node(r.mem_flags);
+    if (!(r.mem_flags & XENMEMF_vnode) && (r.mem_flags & XENMEMF_exact_node_request) &&
+        node != 0 && node != NUMA_NO_NODE)
+        restricted = true;
+    if (op == XENMEM_decrease_reservation)
+        return (long)decrease_reservation(&r, start);
+    return (long)populate_reservation(op, &r, start, restricted);
 }
 
 static long memory_exchange(uint64_t arg)
@@ -279,16 +597,9 @@ long do_memory_op(unsigned long cmd, uint64_t arg)
     case XENMEM_increase_reservation:
     case XENMEM_populate_physmap:
     case XENMEM_decrease_reservation:
-        /* The extents done, from start_extent. Every refusal before the
-         * work (struct unreadable, nr_extents past the continuation
-         * encoding, start_extent >= nr_extents, another domain, bad
-         * address bits, a bad list) returns start_extent. Increase and
-         * populate then fail at their first allocation: the domain is at
-         * max_pages (pv_shim_setup_dom). Decrease stops at a frame that
-         * is not the guest's (guest_remove_page -EINVAL/-ENXIO), and,
-         * unlike Xen, also at one that is: minishim does not give guest
-         * memory back (docs/fuzzing.md). */
-        return (long)start_extent;
+        /* The extents done, from start_extent (ballooning, above). The
+         * shim finishes the list in one go: no continuation. */
+        return reservation_op(op, start_extent, arg);
     case XENMEM_exchange:
         if (start_extent)
             return -XEN_EINVAL;

@@ -537,6 +537,52 @@ unsigned long pv_mm_total_refs(void)
     return sum;
 }
 
+/*
+ * Ballooning, step 1 (Xen's guest_remove_page, for a PV domain: the gmfn
+ * is the mfn). Under the MMU lock, so no mapping can take a reference
+ * between the check and the owner change. A frame still referenced (a
+ * mapping, a type reference, a pin) is refused here where Xen drops only
+ * the allocation reference and frees the page with its last reference
+ * (docs/fuzzing.md says why minishim does not defer it).
+ */
+int pv_mm_frame_leave(mfn_t m, uint64_t *stamp)
+{
+    int rc = 0;
+
+    if (!frames || m.mfn >= nr_frames)
+        return -XEN_EINVAL;             /* !mfn_valid() */
+    mm_lock_acquire();
+    if (!cfg.frame_is_guest(m))
+        rc = -XEN_ENXIO;                /* get_page(page, d) fails */
+    else if (frame(m)->ref_count || frame(m)->type_count)
+        rc = -XEN_EBUSY;
+    else if (!cfg.frame_leave || !cfg.frame_leave(m))
+        rc = -XEN_ENXIO;
+    else
+        *stamp = frame(m)->tlbflush_stamp;
+    spin_unlock(&mm_lock);
+    return rc;
+}
+
+/* Step 2, after the release flush: nothing caches a translation of the
+ * frame nor walks it, so its page-table life ends here (generation even,
+ * as after a retype flush) and it starts afresh with its next owner. */
+void pv_mm_frame_left(mfn_t m)
+{
+    struct pv_frame *f;
+
+    if (!frames || m.mfn >= nr_frames)
+        return;
+    mm_lock_acquire();
+    f = frame(m);
+    pt_gen_set(f, false);
+    f->type = PGT_NONE;
+    f->flags = 0;
+    f->linear = 0;
+    f->tlbflush_stamp = 0;
+    spin_unlock(&mm_lock);
+}
+
 /* Caller holds mm_lock. */
 static int get_page_and_type(mfn_t m, unsigned int type)
 {

@@ -8,6 +8,7 @@
 #include <minishim/pv_console.h>
 #include <minishim/pv_evtchn.h>
 #include <minishim/pv_guest_access.h>
+#include <minishim/pv_memory_op.h>
 #include <minishim/pv_sched.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
@@ -21,6 +22,7 @@ static void __noreturn guest_shutdown(const char *via, unsigned int reason)
     pv_console_drain_final();
     pr_info("guest: %s, reason %u%s, from vCPU %u\n", via, reason & 0xff,
             (reason & 0xff) == SHUTDOWN_crash ? " (crash)" : "", pv_current()->id);
+    pv_balloon_print();
     shim_shutdown((uint8_t)reason);
 }
 

@@ -20,6 +20,7 @@
 #include <xen/sysctl.h>
 #include <minishim/flush.h>
 #include <minishim/pv_guest_access.h>
+#include <minishim/pv_memory_op.h>
 #include <minishim/pv_sysctl.h>
 
 /* More than this many keys in one call is refused (-EINVAL): hypercalls are
@@ -48,7 +49,9 @@ long do_sysctl(uint64_t arg)
     for (uint32_t i = 0; i < n; i++)
         if (keys[i] != 'f')
             return -XEN_EPERM;
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         flush_stats_print();
+        pv_balloon_print();
+    }
     return 0;
 }

@@ -118,6 +118,31 @@ case "$action" in
       fi
       sleep 1
     done ;;
+  wait-mem)
+    # xl mem-set from dom0 (make bed-linux ACTION=xl-mem-set): Linux's
+    # balloon driver follows L0's memory/target; report its view once it
+    # gave memory back (reached the lower target, or the target moved
+    # again), then once it is back where it started (a pv-shim guest
+    # cannot grow past its boot size).
+    b=/sys/devices/system/xen_memory/xen_memory0
+    mem() { set -- $(grep MemTotal /proc/meminfo); echo "$2"; }
+    t0=$(cat $b/target_kb); c0=$(cat $b/info/current_kb); m0=$(mem); tdown=
+    echo "minishim-linux: waiting for dom0 (balloon target $t0 kB current $c0 kB, MemTotal $m0 kB)"
+    phase=down
+    while [ $phase != done ]; do
+      t=$(cat $b/target_kb); c=$(cat $b/info/current_kb)
+      if [ $phase = down ]; then
+        [ -z "$tdown" ] && [ "$t" != "$t0" ] && tdown=$t
+        if [ -n "$tdown" ] && [ "$c" -lt "$c0" ] && { [ "$c" = "$tdown" ] || [ "$t" != "$tdown" ]; }; then
+          echo "minishim-linux: balloon down: current $c kB (target $tdown kB), MemTotal $(mem) kB (was $m0 kB)"
+          phase=up
+        fi
+      elif [ "$c" = "$c0" ]; then
+        echo "minishim-linux: balloon up: current $c kB (target $t kB), MemTotal $(mem) kB (was $m0 kB)"
+        phase=done
+      fi
+      sleep 1
+    done ;;
   reboot) echo "minishim-linux: rebooting"; reboot -f ;;
   panic) echo "minishim-linux: panicking (sysrq c)"; echo c > /proc/sysrq-trigger ;;
   poweroff) ;;

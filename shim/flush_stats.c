@@ -50,8 +50,12 @@ void flush_stats_count(enum flush_reason r)
 
 void flush_stats_count_tagged(enum flush_reason r, unsigned int flags)
 {
-    if ((unsigned int)r < FLUSH_NR_REASONS && (flags & FLUSH_TAG_PT_RETYPE))
+    if ((unsigned int)r >= FLUSH_NR_REASONS)
+        return;
+    if (flags & FLUSH_TAG_PT_RETYPE)
         ADD(stats.retype[r], 1);
+    if (flags & FLUSH_TAG_BALLOON)
+        ADD(stats.balloon[r], 1);
 }
 
 void flush_stats_remote(enum flush_path path, unsigned int nr_cpus, uint64_t cycles)
@@ -102,6 +106,8 @@ void flush_stats_get(struct flush_stats *out)
     out->spurious_pf = GET(stats.spurious_pf);
     for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
         out->retype[r] = GET(stats.retype[r]);
+    for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
+        out->balloon[r] = GET(stats.balloon[r]);
     out->tlbclock_skipped = GET(stats.tlbclock_skipped);
     out->walker_stale_reads = GET(stats.walker_stale_reads);
 }
@@ -148,7 +154,7 @@ void flush_stats_print(void)
         [FLUSH_R_IPI_FALLBACK] = "ipi-fallback",
     };
     struct flush_stats s;
-    char line[512];
+    char line[640];
     int n;
 
     flush_stats_get(&s);
@@ -167,12 +173,14 @@ void flush_stats_print(void)
      * remote CPUs: by IPI, and to L0 (must stay 0: the safety rule in
      * flush.c); and those that needed this CPU only. */
     {
-        uint64_t ipi = 0;
+        uint64_t ipi = 0, bipi = 0;
         size_t m = strlen(line);
 
         for (unsigned int r = 0; r < FLUSH_NR_REASONS; r++)
-            if (r != FLUSH_R_NOTHING && r != FLUSH_R_LOCAL_ONLY && r != FLUSH_R_ASSISTED)
+            if (r != FLUSH_R_NOTHING && r != FLUSH_R_LOCAL_ONLY && r != FLUSH_R_ASSISTED) {
                 ipi += s.retype[r];
+                bipi += s.balloon[r];
+            }
         if (m < sizeof(line))
             snprintf(line + m, sizeof(line) - m,
                      " retype-local=%lu retype-ipi=%lu retype-assisted=%lu",
@@ -189,6 +197,14 @@ void flush_stats_print(void)
         if (m < sizeof(line))
             snprintf(line + m, sizeof(line) - m, " walker-stale-reads=%lu",
                      (unsigned long)s.walker_stale_reads);
+        /* Flushes before ballooned-out frames are released or reused
+         * (FLUSH_TAG_BALLOON): the same rule as retypes. */
+        m = strlen(line);
+        if (m < sizeof(line))
+            snprintf(line + m, sizeof(line) - m,
+                     " balloon-local=%lu balloon-ipi=%lu balloon-assisted=%lu",
+                     (unsigned long)s.balloon[FLUSH_R_LOCAL_ONLY], (unsigned long)bipi,
+                     (unsigned long)s.balloon[FLUSH_R_ASSISTED]);
     }
     pr_info("%s\n", line);
     /* flush-safety (shim/flush_defer.c), on a line of its own: retype

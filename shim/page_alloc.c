@@ -10,8 +10,8 @@
 #include <minishim/shim.h>
 #include <minishim/spinlock.h>
 
-static uint8_t owner[PAGE_ALLOC_MAX_FRAMES];
-static unsigned long nr_free, max_mfn, cursor;
+static uint8_t owner[PAGE_ALLOC_MAX_FRAMES];     /* enum frame_owner */
+static unsigned long nr_free, nr_l0, max_mfn, cursor, l0_cursor;
 static spinlock_t alloc_lock = SPINLOCK_INIT;
 
 static void mark_range(uint64_t start, uint64_t end, enum frame_owner o,
@@ -41,7 +41,7 @@ unsigned long page_alloc_init(const struct boot_info *bi, paddr_t img_start,
                               paddr_t img_end, paddr_t start_info)
 {
     memset(owner, FRAME_RESERVED, sizeof(owner));
-    nr_free = max_mfn = cursor = 0;
+    nr_free = nr_l0 = max_mfn = cursor = l0_cursor = 0;
 
     for (unsigned int i = 0; i < bi->nr_memmap; i++) {
         const struct boot_memmap_entry *e = &bi->memmap[i];
@@ -150,9 +150,11 @@ bool frame_is_guest(mfn_t m)
  * alone, never mapped by the guest and never a page table, so no CPU can
  * hold a TLB entry the next owner must not see and no walker can be
  * reading them: their reuse needs no flush. A guest frame (or a former
- * page table) would need the reuse flush by IPI (FLUSH_NO_ASSIST, README
- * "Flush policy"), which no caller needs yet, so it is refused; freeing
- * a free or reserved frame would hand one frame to two owners.
+ * page table) needs the reuse flush by IPI first (FLUSH_NO_ASSIST, README
+ * "Flush policy"), so it is refused here: guest frames come back only
+ * through ballooning (page_alloc_guest_leave, the caller's flush,
+ * page_alloc_left_release). Freeing a free or reserved frame would hand
+ * one frame to two owners.
  */
 void free_frame(mfn_t m)
 {
@@ -167,6 +169,85 @@ void free_frame(mfn_t m)
     owner[m.mfn] = FRAME_FREE;
     nr_free++;
     spin_unlock_irqrestore(&alloc_lock, flags);
+}
+
+/* One owner transition from -> to under the lock; false if the frame is
+ * not 'from'. */
+static bool transition(mfn_t m, enum frame_owner from, enum frame_owner to)
+{
+    unsigned long flags;
+    bool ok;
+
+    if (m.mfn >= PAGE_ALLOC_MAX_FRAMES)
+        return false;
+    flags = spin_lock_irqsave(&alloc_lock);
+    ok = owner[m.mfn] == from;
+    if (ok) {
+        __atomic_store_n(&owner[m.mfn], (uint8_t)to, __ATOMIC_RELEASE);
+        if (to == FRAME_FREE)
+            nr_free++;
+        if (to == FRAME_L0)
+            nr_l0++;
+        if (from == FRAME_L0)
+            nr_l0--;
+    }
+    spin_unlock_irqrestore(&alloc_lock, flags);
+    return ok;
+}
+
+bool page_alloc_guest_leave(mfn_t m)
+{
+    return transition(m, FRAME_GUEST, FRAME_LEAVING);
+}
+
+/*
+ * The caller has flushed every CPU that may hold a translation of the
+ * frame, by IPI (the reuse flush Xen's page allocator does at allocation,
+ * accumulate_tlbflush/filtered_flush_tlb_mask, forced onto IPIs by
+ * "x86/tlb: fix assisted flush usage"): the next owner may have it.
+ */
+bool page_alloc_left_release(mfn_t m, bool to_l0)
+{
+    return transition(m, FRAME_LEAVING, to_l0 ? FRAME_L0 : FRAME_FREE);
+}
+
+mfn_t page_alloc_take_l0(void)
+{
+    unsigned long flags = spin_lock_irqsave(&alloc_lock);
+    unsigned long found = INVALID_MFN_VALUE;
+
+    if (nr_l0) {
+        for (unsigned int pass = 0; pass < 2 && found == INVALID_MFN_VALUE; pass++)
+            for (unsigned long f = pass ? 0 : l0_cursor; f < max_mfn; f++)
+                if (owner[f] == FRAME_L0) {
+                    found = f;
+                    break;
+                }
+    }
+    if (found != INVALID_MFN_VALUE) {
+        owner[found] = FRAME_LEAVING;
+        nr_l0--;
+        l0_cursor = found + 1;
+    }
+    spin_unlock_irqrestore(&alloc_lock, flags);
+    return mfn(found);
+}
+
+void page_alloc_l0_back(mfn_t m, bool populated)
+{
+    if (populated) {
+        /* Backed again by L0: fresh memory, but zero it as every frame
+         * the guest is given (alloc_frames_contig). */
+        zero_frame(m.mfn);
+        transition(m, FRAME_LEAVING, FRAME_GUEST);
+    } else {
+        transition(m, FRAME_LEAVING, FRAME_L0);
+    }
+}
+
+unsigned long page_alloc_nr_l0(void)
+{
+    return nr_l0;
 }
 
 unsigned long page_alloc_nr_free(void)

@@ -28,7 +28,10 @@
  * delivered (remote_reason() and the backends ignore them). */
 #define FLUSH_TAG_PT_RETYPE (1u << 12)  /* a page-table page changes type
                                           (pv/mm.c type_change_flush) */
-#define FLUSH_TAGS          (FLUSH_TAG_PT_RETYPE)
+#define FLUSH_TAG_BALLOON   (1u << 13)  /* guest frames leave the guest
+                                          (ballooned out) before their
+                                          release or reuse (pv/memory_op.c) */
+#define FLUSH_TAGS          (FLUSH_TAG_PT_RETYPE | FLUSH_TAG_BALLOON)
 
 struct flush_request {
     unsigned int flags;
@@ -125,6 +128,9 @@ struct flush_stats {
     /* flush_mask calls tagged FLUSH_TAG_PT_RETYPE, by reason again: the
      * bed asserts that none was assisted and some went by IPI. */
     uint64_t retype[FLUSH_NR_REASONS];
+    /* ... and those tagged FLUSH_TAG_BALLOON (frames leaving the guest):
+     * the same rule, the same assertion. */
+    uint64_t balloon[FLUSH_NR_REASONS];
     /* CPUs the TLB clock removed from type-change flushes (pv/mm.c). */
     uint64_t tlbclock_skipped;
     /* debug=pt-gen: spurious #PF walker reads from a frame that was no

@@ -168,8 +168,12 @@ int xen_init(const struct l0_detect *d);
 long xen_hypercall(unsigned int nr, unsigned long a1, unsigned long a2,
                    unsigned long a3, unsigned long a4, unsigned long a5);
 /* XENMEM_* cmd on arg: every memory op the shim makes of L0 (boot and
- * guest build only), through the l0-memop-fail point. */
+ * guest build, ballooning), through the l0-memop-fail point. */
 long xen_memory_op(unsigned int cmd, void *arg);
+/* XENMEM_decrease_reservation or XENMEM_populate_physmap (op) on L0 for
+ * n of the shim's own gfns, order 0 (Xen's pv-shim batch_memory_op): the
+ * number L0 did (it stops at the first it cannot do), or -errno. */
+long xen_reservation_op(unsigned int op, unsigned long *gfns, unsigned int n);
 void xen_console_write(const char *s, size_t len);
 /* True once L0 refused console_io (release Xen builds refuse domUs). */
 bool xen_console_io_refused(void);

@@ -17,6 +17,10 @@ enum frame_owner {
     FRAME_FREE,
     FRAME_SHIM,             /* shim data: page tables, M2P, vCPU pages     */
     FRAME_GUEST,            /* guest memory (in the guest's P2M)           */
+    FRAME_LEAVING,          /* left the guest (ballooned out), waiting for
+                               its flush before release or reuse          */
+    FRAME_L0,               /* given back to L0 (XENMEM_decrease_reservation
+                               on a Xen L0): not backed, never touched    */
 };
 
 /* Frames the allocator tracks: all RAM the direct map reaches. */
@@ -47,9 +51,29 @@ mfn_t alloc_frame(enum frame_owner owner);
 mfn_t alloc_frames_contig(unsigned long nr, enum frame_owner owner);
 /* Give back a FRAME_SHIM scratch frame (never guest-mapped, never a page
  * table: its reuse needs no flush). Anything else panics: a free or
- * reserved frame (double free), or a guest frame, whose reuse would need
- * the IPI reuse flush no caller needs yet. */
+ * reserved frame (double free), or a guest frame, which leaves only
+ * through the ballooning path below (its flush first). */
 void free_frame(mfn_t m);
+
+/*
+ * Ballooning (pv/memory_op.c). A guest frame leaves the guest
+ * (FRAME_GUEST -> FRAME_LEAVING: no new reference can be taken, the
+ * allocator does not hand it out); once the CPUs that may still cache a
+ * translation of it have flushed (by IPI: docs/flush-safety.md), it is
+ * released: to the free pool (FRAME_FREE) or as given back to L0
+ * (FRAME_L0). Each returns false, changing nothing, when the frame is not
+ * in the state it leaves.
+ */
+bool page_alloc_guest_leave(mfn_t m);
+bool page_alloc_left_release(mfn_t m, bool to_l0);
+/* Take one FRAME_L0 frame to bring back from L0 (-> FRAME_LEAVING);
+ * invalid mfn when there is none. page_alloc_l0_back() ends it: backed
+ * again (the frame is zeroed and becomes the guest's) or, when L0 would
+ * not populate it, returned to FRAME_L0. */
+mfn_t page_alloc_take_l0(void);
+void page_alloc_l0_back(mfn_t m, bool populated);
+/* Frames in FRAME_L0 (given back to L0). */
+unsigned long page_alloc_nr_l0(void);
 
 enum frame_owner frame_owner(mfn_t m);
 bool frame_is_guest(mfn_t m);

@@ -95,6 +95,10 @@ struct pv_mm_vcpu_state {
 struct pv_mm_config {
     /* Who owns a frame: true only for frames given to the guest. */
     bool (*frame_is_guest)(mfn_t m);
+    /* Take frame m from the guest for good (ballooning: afterwards
+     * frame_is_guest(m) is false); false if it is not the guest's. NULL:
+     * no frame ever leaves (pv_mm_frame_leave answers -XEN_ENXIO). */
+    bool (*frame_leave)(mfn_t m);
     /* Fill slots 256-271 of a guest L4 being validated (the PV domain's
      * pv_init_xen_l4_slots); when NULL they are copied from shim_l4 (NULL
      * too: zeroed). Either way every guest value there is overwritten. */
@@ -136,6 +140,16 @@ const struct pv_frame *pv_mm_frame(mfn_t m);
 bool pv_mm_frame_in_use(mfn_t m);
 /* True for a frame given to the guest (Xen: owned by the domain). */
 bool pv_mm_frame_is_guest(mfn_t m);
+/*
+ * Ballooning (pv/memory_op.c). pv_mm_frame_leave takes a guest frame out
+ * of the guest (owner FRAME_LEAVING: no reference can be taken from now
+ * on) when nothing references it: 0 with *stamp its TLB-clock stamp (0:
+ * unknown), -XEN_EINVAL outside the frame table, -XEN_ENXIO not the
+ * guest's, -XEN_EBUSY still referenced. After the caller's flush,
+ * pv_mm_frame_left ends its page-table state (generation, type, stamp).
+ */
+int pv_mm_frame_leave(mfn_t m, uint64_t *stamp);
+void pv_mm_frame_left(mfn_t m);
 /* Sum of all type and general counts: zero when nothing is referenced. */
 unsigned long pv_mm_total_refs(void);
 

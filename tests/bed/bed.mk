@@ -42,7 +42,7 @@ BED_MINISHIM_BOOT_STRICT ?= 1
 BED_MINISHIM_BOOT_TIMEOUT ?= 30
 
 # BED_GUEST_VCPUS: guests that need more than one vCPU, as NAME=N.
-BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=3 spurious=2 ptstress=2 gfuzz=2
+BED_GUEST_VCPUS         ?= smp=4 retype=4 smpevt=4 pvvcpuseg=3 pvconf=3 spurious=2 ptstress=2 gfuzz=2 balloon=2
 bed_guest_vcpus = $(foreach e,$(BED_GUEST_VCPUS),\
                     $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(1)))),\
                          :$(lastword $(subst =, ,$(e)))))
@@ -145,6 +145,13 @@ BED_EXPECT_LOG_RETYPE ?= 'retype=$(BED_FLUSH_STATS)auto .* ipi-flags=0 ipi-nobac
 BED_DEFER_CMDLINE := pv-shim console=xen,pv flush-safety=defer
 BED_EXPECT_LOG_DEFER ?= 'retype=$(BED_FLUSH_STATS)auto .* ipi-forced=0 .* ipi-fallback=0 .* l0-errors=0 .* retype-ipi=0 retype-assisted=[1-9][0-9]*'
 
+# Ballooning (tests/guests/balloon): the 65 frames the guest gives back
+# reach L0 (XENMEM_decrease_reservation) after a release flush by IPI
+# (none assisted although L0 takes the guest's flushes), and all come
+# back from L0 (XENMEM_populate_physmap).
+BED_EXPECT_LOG_BALLOON ?= 'balloon=^$(BED_FLUSH_STATS)auto .* balloon-ipi=[1-9][0-9]* balloon-assisted=0'
+BED_EXPECT_LOG_BALLOON_L0 ?= 'balloon=^balloon: current=[0-9]+ max=[0-9]+ out=65 in=65 released-l0=65 freed-local=0 kept=0 back-from-l0=65 l0-errors=0 '
+
 # L0 calls that fail (docs/fault-injection.md), on a real L0: the hello
 # guest with 20 console kicks failing (every line still reaches
 # xenconsoled's log, the summary counts the kicks that had to wait) and the
@@ -162,7 +169,8 @@ test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
 	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO)) \
 	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--guest-shim-cmdline 'retype=pv-shim console=xen,pv flush-safety=ipi' --expect-log $(BED_EXPECT_LOG_RETYPE)) \
-	    $(if $(filter gnttab,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_GNTTAB))
+	    $(if $(filter gnttab,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_GNTTAB)) \
+	    $(if $(filter balloon,$(notdir $(basename $(GUEST_ELFS)))),--guest-shim-cmdline 'balloon=pv-shim console=xen,pv flush-safety=ipi' --expect-log $(BED_EXPECT_LOG_BALLOON) --expect-log $(BED_EXPECT_LOG_BALLOON_L0))
 	$(Q)$(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),\
 	    echo "== Xen bed: smp guest under minishim with flush=ipi" && \
 	    BUILD=$(BUILD) $(BED_RUN) --shim minishim --name minishim-flush-ipi \
@@ -309,11 +317,23 @@ bed_linux_status   = $(if $(filter reboot xl-reboot,$(1)),reboot,$(if $(filter p
 # cpu/N/availability). xl-vcpu-set takes the guest down to 1 vCPU (run it
 # with VCPUS=2 or more); the guest powers off once its online CPUs changed.
 bed_linux_vcpu_re := CPUs online now 0 [(]was 0-
-bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(filter xl-reboot,$(1)),xl reboot $$DOMID,$(if $(filter xl-vcpu-set,$(1)),xl vcpu-set $$DOMID 1)))
+bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(filter xl-reboot,$(1)),xl reboot $$DOMID,$(if $(filter xl-vcpu-set,$(1)),xl vcpu-set $$DOMID 1,$(if $(filter xl-mem-set,$(1)),$(bed_linux_memset)))))
+# ACTION=xl-mem-set: the guest (minishim.action=wait-mem) reports its
+# balloon's view once it gave memory back and once it is back; dom0 sets
+# the target to BED_LINUX_MEMSET_PCT % of the domain's memory as xl list
+# shows it (the guest itself has less: the shim's share and Linux's own
+# reservations, ~430 of 512 MiB on the bed; a target above that would ask
+# Linux to grow), waits, sets it back, and writes L0's view (xl list: the
+# shim domain's memory) into the guest's console log after each step,
+# where the expected lines are checked. docs/pv-devices.md ("Memory").
+BED_LINUX_MEMSET_PCT ?= 60
+bed_linux_memset   = L=/var/log/xen/guest-$$NAME.log; mem() { xl list $$DOMID | sed -n 2p | tr -s " " | cut -d" " -f3; }; m0=$$(mem); xl mem-set $$DOMID $$((m0 * $(BED_LINUX_MEMSET_PCT) / 100))m; sleep 20; md=$$(mem); [ $$md -lt $$m0 ] && echo "BED-XL-MEM down $$md MiB, was $$m0" >> $$L; xl mem-set $$DOMID $${m0}m; sleep 20; mu=$$(mem); [ $$mu -gt $$md ] && echo "BED-XL-MEM up $$mu MiB, was $$md" >> $$L; echo "xl list: $$m0 $$md $$mu"
 bed_linux_xl_args  = $(if $(filter xl-%,$(3)),--guest-action $(call bed_linux_name,$(1),$(2),$(3)) 'minishim-linux: waiting for dom0' '$(call bed_linux_xl,$(3))') \
-                     $(if $(filter xl-vcpu-set,$(3)),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=$(bed_linux_vcpu_re)')
+                     $(if $(filter xl-vcpu-set,$(3)),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=$(bed_linux_vcpu_re)') \
+                     $(if $(filter xl-mem-set,$(3)),$(foreach re,$(bed_linux_mem_re),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=$(re)'))
+bed_linux_mem_re  := minishim-linux:.balloon.down: minishim-linux:.balloon.up: BED-XL-MEM.down BED-XL-MEM.up
 # bed_linux_args SHIM VCPUS ACTION [EXTRA GUEST CMDLINE]: run-bed arguments for one guest
-bed_linux_args     = --guest '$(bed_linux_dir)/$(call bed_linux_name,$(1),$(2),$(3)):$(2):console=hvc0 minishim.action=$(if $(filter xl-%,$(3)),wait,$(3)) minishim.forks=$(BED_LINUX_FORKS) $(4)' \
+bed_linux_args     = --guest '$(bed_linux_dir)/$(call bed_linux_name,$(1),$(2),$(3)):$(2):console=hvc0 minishim.action=$(if $(filter xl-mem-set,$(3)),wait-mem,$(if $(filter xl-%,$(3)),wait,$(3))) minishim.forks=$(BED_LINUX_FORKS) $(4)' \
                      $(call bed_linux_xl_args,$(1),$(2),$(3)) \
                      --guest-shim $(call bed_linux_name,$(1),$(2),$(3))=$(1) \
                      --guest-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(BED_LINUX_TIMEOUT) \
@@ -328,7 +348,7 @@ bed-linux-initrd: $(LINUXCHECK)
 	$(Q)mkdir -p $(BUILD)/linux && scripts/mk-initramfs.sh $(BED_LINUX_INITRD) $(LINUXCHECK)
 
 # make bed-linux [SHIM=minishim|reference] [VCPUS=N]
-#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set]
+#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set|xl-mem-set]
 #                [GUEST_CMDLINE=...] [SHIM_CMDLINE=...]: one Linux guest by hand
 # (3-15 min on 2 cores). The reference shim gets --retry-shim-triple-fault.
 .PHONY: bed-linux

@@ -577,5 +577,22 @@ if [ -f "$guests/gfuzz.elf" ]; then
     "+shutting down (poweroff)"
 fi
 
+# Ballooning (tests/guests/balloon, docs/pv-devices.md "Memory"): the
+# guest gives 64 frames back and takes them again with vCPU 1 running;
+# without a Xen L0 they go to the shim's pool. The release flush must go
+# by IPI with the walker's interlock (balloon-ipi, none assisted); with
+# flush-safety=defer and a stand-in L0 flush it may go to "L0".
+if [ -f "$guests/balloon.elf" ]; then
+  case_ guest-balloon-smp2 0 "--smp 2 --guest '$guests/balloon.elf' --cmdline 'flush-safety=ipi -- strict'" \
+    "+balloon: 1 other vCPU(s) spinning" "+RESULT balloon PASS" "-FAIL:" \
+    "~^flush: stats .* ipi-forced=[1-9][0-9]* .* balloon-ipi=[1-9][0-9]* balloon-assisted=0" \
+    "~^balloon: current=[0-9]+ max=[0-9]+ out=65 in=65 released-l0=0 freed-local=65 kept=0 " \
+    "+shutting down (poweroff)"
+  case_ guest-balloon-defer 0 "--smp 2 --guest '$guests/balloon.elf' --cmdline 'flush-safety=defer inject=fake-l0-flush -- strict'" \
+    "+RESULT balloon PASS" "-FAIL:" \
+    "~^flush: stats .* balloon-ipi=0 balloon-assisted=[1-9][0-9]*" \
+    "~^flush: safety flush-safety=defer defer-retypes=[1-9]" "+shutting down (poweroff)"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

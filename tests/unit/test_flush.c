@@ -452,7 +452,7 @@ Test(flush_stats, print_names_every_counter)
                      "ipi-policy=0 ipi-flags=0 ipi-nobackend=0 assisted=0 ipi-fallback=1 "
                      "ipi-cpus=2 assist-cpus=0 l0-errors=1 l0-last-error=-22 spurious-pf=0 "
                      "retype-local=0 retype-ipi=0 retype-assisted=0 ipi-resends=0 tlbclock-skipped=0 "
-                     "walker-stale-reads=0\n"),
+                     "walker-stale-reads=0 balloon-local=0 balloon-ipi=0 balloon-assisted=0\n"),
               "%s", fake_console_out);
     cr_assert(strstr(fake_console_out, "flush: ipi remote-flush latency, TSC cycles (1 flushes):\n"
                      "flush:   [2^9, 2^10) 1\n"), "%s", fake_console_out);
@@ -498,7 +498,7 @@ Test(flush_retype, the_tag_alone_does_not_force_ipis)
     fake_console_capture();
     console_set_level(LOG_INFO);
     flush_stats_print();
-    cr_assert(strstr(fake_console_out, " retype-local=0 retype-ipi=0 retype-assisted=1 ipi-resends=0 tlbclock-skipped=0 walker-stale-reads=0\n"), "%s", fake_console_out);
+    cr_assert(strstr(fake_console_out, " retype-local=0 retype-ipi=0 retype-assisted=1 ipi-resends=0 tlbclock-skipped=0 walker-stale-reads=0 balloon-local=0 balloon-ipi=0 balloon-assisted=0\n"), "%s", fake_console_out);
 }
 
 Test(flush_retype, tag_never_reaches_the_backend)

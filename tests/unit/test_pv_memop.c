@@ -62,7 +62,9 @@ Test(pv_memop, reservation_ops_answer_extents_done)
     struct xen_memory_reservation r = { .nr_extents = 2, .domid = DOMID_SELF };
 
     set_xen_guest_handle(r.extent_start, list);
-    /* At max_pages: nothing added; no frame released. */
+    /* At max_pages: nothing added; frames the frame table does not cover
+     * (not RAM: guest_remove_page -EINVAL) are not given back. The
+     * ballooning itself: test_pv_balloon.c. */
     cr_expect_eq(do_memory_op(XENMEM_increase_reservation, gp(&r)), 0);
     cr_expect_eq(do_memory_op(XENMEM_populate_physmap, gp(&r)), 0);
     cr_expect_eq(do_memory_op(XENMEM_decrease_reservation, gp(&r)), 0);
