@@ -19,6 +19,7 @@
 #include <minishim/pv_vcpu.h>
 #include <minishim/pv_console.h>
 #include <minishim/pv_evtchn.h>
+#include <minishim/pv_suspend.h>
 #include <xen/physdev.h>
 #include <xen/event_channel.h>
 #include <xen/sched.h>
@@ -54,7 +55,7 @@ static long hc_iret(struct cpu_regs *r, const unsigned long *a) { (void)a; retur
 static long hc_vcpu_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_vcpu_op((int)A(0), (unsigned int)A(1), A(2)); }
 static long hc_set_segment_base(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_segment_base((unsigned int)A(0), A(1)); }
 static long hc_mmuext_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_mmuext_op(A(0), (unsigned int)A(1), A(2), (unsigned int)A(3)); }
-static long hc_sched_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sched_op((int)A(0), A(1)); }
+static long hc_sched_op(struct cpu_regs *r, const unsigned long *a) { (void)r; pv_suspend_note_arg(A(2)); return do_sched_op((int)A(0), A(1)); }
 static long hc_callback_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_callback_op((int)A(0), A(1)); }
 static long hc_event_channel_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_event_channel_op((int)A(0), A(1)); }
 static long hc_physdev_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_physdev_op((int)A(0), A(1)); }
@@ -62,7 +63,7 @@ static long hc_set_gdt(struct cpu_regs *r, const unsigned long *a) { (void)r; re
 static long hc_update_descriptor(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_update_descriptor(A(0), A(1)); }
 static long hc_grant_table_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_grant_table_op((unsigned int)A(0), A(1), (unsigned int)A(2)); }
 static long hc_sysctl(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sysctl(A(0)); }
-static long hc_sched_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sched_op_compat((int)A(0), A(1)); }
+static long hc_sched_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; pv_suspend_note_arg(A(2)); return do_sched_op_compat((int)A(0), A(1)); }
 static long hc_event_channel_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_event_channel_op_compat(A(0)); }
 static long hc_physdev_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_physdev_op_compat(A(0)); }
 static long hc_nmi_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_nmi_op((unsigned int)A(0), A(1)); }
@@ -224,6 +225,9 @@ long do_sched_op(int cmd, uint64_t arg)
     case SCHEDOP_shutdown:
         if (copy_from_guest(&sd, arg, sizeof(sd)))
             return -XEN_EFAULT;
+        /* Xen's domain_shutdown -> pv_shim_shutdown (pv/suspend.c). */
+        if ((uint8_t)sd.reason == SHUTDOWN_suspend && pv_suspend_available())
+            return pv_suspend(pv_current());
         guest_shutdown("SCHEDOP_shutdown", sd.reason);
     case SCHEDOP_shutdown_code:
         if (copy_from_guest(&sd, arg, sizeof(sd)))
@@ -277,6 +281,8 @@ long do_sched_op_compat(int cmd, unsigned long arg)
     case SCHEDOP_block:
         return do_sched_op(cmd, 0);
     case SCHEDOP_shutdown:
+        if ((uint8_t)arg == SHUTDOWN_suspend && pv_suspend_available())
+            return pv_suspend(pv_current());
         guest_shutdown("sched_op_compat SCHEDOP_shutdown", (uint8_t)arg);
     default:
         return -XEN_ENOSYS;

@@ -40,6 +40,8 @@ long do_event_channel_op(int cmd, uint64_t arg);
 long do_set_debugreg(int reg, unsigned long value);
 long do_get_debugreg(int reg);
 long do_physdev_op(int cmd, uint64_t arg);
+/* After a resume in a new L0 domain: no PIRQ EOI map (pv/physdev.c). */
+void pv_physdev_forget_eoi_map(void);
 long do_iret(struct cpu_regs *regs);
 long do_set_gdt(uint64_t frame_list, unsigned int entries);
 long do_update_descriptor(uint64_t maddr, uint64_t desc);
