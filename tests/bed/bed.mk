@@ -59,8 +59,21 @@ bed_expect_args = $(foreach e,$(BED_EXPECT_FAIL),\
 # again in a new L0 boot (BED_L0_STALL_RETRIES times at most), visibly.
 BED_L0_STALL_RETRIES ?= 1
 BED_SOAK_STALL_RETRIES ?= 5
+# savetest (tests/guests/savetest): once the guest waits for it, dom0
+# saves the running domain to a file and restores it (xl save, xl
+# restore), ROUNDS times; the guest answers each suspend request and
+# checks it goes on in the new domain (docs/pv-devices.md, "Save/restore").
+BED_SAVE_TIMEOUT ?= 900
+bed_save_cmd = i=0; while [ $$i -lt $(1) ]; do i=$$((i+1)); \
+               xl save $$NAME /tmp/bed-save.img && xl restore /tmp/bed-save.img || exit $$i; \
+               rm -f /tmp/bed-save.img; done
+bed_save_args = --guest-action $(2) 'savetest: round 1: waiting for dom0' '$(call bed_save_cmd,$(1))' \
+                --guest-action-timeout $(2)=$(BED_SAVE_TIMEOUT) \
+                --guest-timeout $(2)=$(shell echo $$(($(BED_SAVE_TIMEOUT) + 60)))
 bed_common_args = --l0-cpus $(BED_L0_CPUS) --timeout $(BED_TIMEOUT) \
                   --retry-l0-stall $(BED_L0_STALL_RETRIES) \
+                  $(if $(filter savetest,$(notdir $(basename $(GUEST_ELFS)))),\
+                       $(call bed_save_args,1,savetest)) \
                   $(if $(filter hang,$(notdir $(basename $(GUEST_ELFS)))),\
                        --guest-timeout hang=$(BED_HANG_TIMEOUT)) \
                   $(if $(filter smpevt,$(notdir $(basename $(GUEST_ELFS)))),\
@@ -262,6 +275,7 @@ bed: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) $(filter $(GUEST_ELFS),$(bed_
 	    $(if $(SHIM_CMDLINE),--shim-cmdline '$(SHIM_CMDLINE)') \
 	    $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
 	    --guest '$(bed_guest_path):$(or $(VCPUS),1)$(if $(GUEST_CMDLINE),:$(GUEST_CMDLINE))' \
+	    $(if $(filter savetest,$(bed_guest)),$(call bed_save_args,$(or $(SAVE_ROUNDS),1),savetest)) \
 	    $(BED_ARGS)
 
 # make soak-bed: the cross-vCPU guests BED_SOAK times each, 4
@@ -377,3 +391,23 @@ soak-linux: $(IMAGE) bed-linux-initrd
 	    BED_L0_CPUS=$(BED_L0_CPUS) BED_LINUX_TIMEOUT=$(BED_LINUX_TIMEOUT) BED_LINUX_FORKS=$(BED_LINUX_FORKS) \
 	    BED_LINUX_INITRD=$(BED_LINUX_INITRD) BED_LINUX_DIR=$(bed_linux_dir) \
 	    tests/bed/soak-linux.sh $(SOAK_LINUX_CONFIGS)
+
+# make soak-save: xl save + xl restore of the savetest guest
+# BED_SAVE_SOAK_ROUNDS times in a row (the guest checks xenstore, console,
+# timers and event channels after each) under SOAK_SAVE_SHIMS, one L0 boot
+# each. Not part of make test.
+BED_SAVE_SOAK_ROUNDS ?= 10
+SOAK_SAVE_SHIMS ?= minishim
+.PHONY: soak-save
+soak-save: $(IMAGE) $(GUEST_OUT)/savetest.elf
+	$(Q)rc=0; for shim in $(SOAK_SAVE_SHIMS); do \
+	  echo "== Xen bed: savetest, $(BED_SAVE_SOAK_ROUNDS) save/restore rounds under $$shim"; \
+	  BUILD=$(BUILD) $(BED_RUN) --shim $$shim --name $$shim-save-soak \
+	    --l0-cpus $(BED_L0_CPUS) --retry-l0-stall $(BED_L0_STALL_RETRIES) \
+	    $$([ $$shim = reference ] && echo --retry-shim-triple-fault) \
+	    --guest '$(GUEST_OUT)/savetest.elf:1:rounds=$(BED_SAVE_SOAK_ROUNDS)' \
+	    $(call bed_save_args,$(BED_SAVE_SOAK_ROUNDS),savetest) \
+	    --guest-action-timeout savetest=$$(($(BED_SAVE_SOAK_ROUNDS) * 300)) \
+	    --guest-timeout savetest=$$(($(BED_SAVE_SOAK_ROUNDS) * 300 + 120)) \
+	    || rc=1; \
+	done; exit $$rc
