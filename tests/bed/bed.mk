@@ -322,14 +322,19 @@ bed_linux_status   = $(if $(filter reboot xl-reboot,$(1)),reboot,$(if $(filter p
 # cpu/N/availability). xl-vcpu-set takes the guest down to 1 vCPU (run it
 # with VCPUS=2 or more); the guest powers off once its online CPUs changed.
 bed_linux_vcpu_re := CPUs online now 0 [(]was 0-
-bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(filter xl-reboot,$(1)),xl reboot $$DOMID,$(if $(filter xl-vcpu-set,$(1)),xl vcpu-set $$DOMID 1)))
+bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(filter xl-reboot,$(1)),xl reboot $$DOMID,$(if $(filter xl-vcpu-set,$(1)),xl vcpu-set $$DOMID 1,$(if $(filter xl-save,$(1)),$(bed_linux_save)))))
+# ACTION=xl-save: xl save + xl restore of the waiting guest, then (after
+# 20 s of its wait loop: its timers tick) xl shutdown through xenbus on
+# the new domain's store: a guest that did not carry on never powers off.
+bed_linux_save     = xl save $$NAME /tmp/bed-save.img && xl restore /tmp/bed-save.img && rm -f /tmp/bed-save.img && sleep 20 && xl shutdown $$NAME
 bed_linux_xl_args  = $(if $(filter xl-%,$(3)),--guest-action $(call bed_linux_name,$(1),$(2),$(3)) 'minishim-linux: waiting for dom0' '$(call bed_linux_xl,$(3))') \
+                     $(if $(filter xl-save,$(3)),--guest-action-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(BED_SAVE_TIMEOUT)) \
                      $(if $(filter xl-vcpu-set,$(3)),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=$(bed_linux_vcpu_re)')
 # bed_linux_args SHIM VCPUS ACTION [EXTRA GUEST CMDLINE]: run-bed arguments for one guest
 bed_linux_args     = --guest '$(bed_linux_dir)/$(call bed_linux_name,$(1),$(2),$(3)):$(2):console=hvc0 minishim.action=$(if $(filter xl-%,$(3)),wait,$(3)) minishim.forks=$(BED_LINUX_FORKS) $(4)' \
                      $(call bed_linux_xl_args,$(1),$(2),$(3)) \
                      --guest-shim $(call bed_linux_name,$(1),$(2),$(3))=$(1) \
-                     --guest-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(BED_LINUX_TIMEOUT) \
+                     --guest-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(if $(filter xl-save,$(3)),$(shell echo $$(($(BED_LINUX_TIMEOUT) + $(BED_SAVE_TIMEOUT)))),$(BED_LINUX_TIMEOUT)) \
                      --expect-status $(call bed_linux_name,$(1),$(2),$(3))=$(call bed_linux_status,$(3)) \
                      $(if $(filter panic,$(3)),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=Kernel panic - not syncing: sysrq triggered crash')
 # bed_linux_links CONFIGS: the named symlinks for SHIM:VCPUS:ACTION words
@@ -341,7 +346,7 @@ bed-linux-initrd: $(LINUXCHECK)
 	$(Q)mkdir -p $(BUILD)/linux && scripts/mk-initramfs.sh $(BED_LINUX_INITRD) $(LINUXCHECK)
 
 # make bed-linux [SHIM=minishim|reference] [VCPUS=N]
-#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set]
+#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set|xl-save]
 #                [GUEST_CMDLINE=...] [SHIM_CMDLINE=...]: one Linux guest by hand
 # (3-15 min on 2 cores). The reference shim gets --retry-shim-triple-fault.
 .PHONY: bed-linux

@@ -21,6 +21,7 @@
 #include "guest.h"
 #include <xen/event_channel.h>
 #include <xen/io/xs_wire.h>
+#include <xen/vcpu.h>
 
 #define PTE_P_RW_U 7UL
 #define NS_PER_MS 1000000ULL
@@ -226,6 +227,10 @@ static void check_timer(evtchn_port_t p)
 
     if (!p)
         return;
+    /* The periodic timer (Xen's default 10 ms, again after a resume)
+     * would raise VIRQ_TIMER too: stopped, as Linux's xen_timer_resume. */
+    rc = hypercall3(__HYPERVISOR_vcpu_op, VCPUOP_stop_periodic_timer, 0, NULL);
+    check(rc == 0, "VCPUOP_stop_periodic_timer = %ld", rc);
     clear_pending(p);
     rc = hypercall1(__HYPERVISOR_set_timer_op, t0 + TIMER_NS);
     check(rc == 0, "set_timer_op = %ld", rc);
