@@ -436,3 +436,28 @@ Test(pv_suspend, a_vcpu_that_does_not_stop_makes_it_ebusy)
     cr_expect_eq(nr_suspends, 0);
     cr_expect_not(pv_suspend_holds(&pv_dom.vcpus[1]), "released again");
 }
+
+/* A guest on the FIFO ABI: after a resume in a new domain it is back on
+ * 2-level with its control block's reference dropped, so Linux's
+ * evtchn_fifo_resume can register it again (a second init_control on a
+ * live one is -EINVAL). Cancelled: the FIFO ABI stays. */
+static long init_control(mfn_t m)
+{
+    struct evtchn_init_control ic = { .control_gfn = m.mfn, .offset = 0, .vcpu = 0 };
+
+    return do_event_channel_op(EVTCHNOP_init_control, gp(&ic));
+}
+
+Test(pv_suspend, fifo_abi_starts_over_in_a_new_domain)
+{
+    cr_assert_eq(init_control(G(30)), 0);
+    cr_assert_eq(init_control(G(30)), -XEN_EINVAL, "registered once only");
+    cr_assert_eq(pv_mm_frame(G(30))->type_count, 1);
+    suspend_rc = 1;
+    cr_expect_eq(guest_suspend(SI_MFN), 1);
+    cr_expect_eq(init_control(G(30)), -XEN_EINVAL, "cancelled: still the FIFO ABI");
+    suspend_rc = 0;
+    cr_expect_eq(guest_suspend(SI_MFN), 0);
+    cr_expect_eq(pv_mm_frame(G(30))->type_count, 0, "the control block's reference dropped");
+    cr_expect_eq(init_control(G(30)), 0, "registered again after the resume");
+}
