@@ -167,6 +167,7 @@ static void resume_new_domain(mfn_t si_mfn)
     pv_watchdog_forget();
     pv_physdev_forget_eoi_map();
     write_start_info(si_mfn);
+    pv_time_resume_wallclock();
     for (unsigned int i = 0; i < pv_dom.nr_vcpus; i++) {
         pv_vcpu_forget_info(&pv_dom.vcpus[i]);
         pv_time_after_resume(&pv_dom.vcpus[i]);

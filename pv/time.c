@@ -136,6 +136,14 @@ void pv_time_vcpu_start(struct vcpu *v)
     pv_time_check(v);
 }
 
+/* After a restore into a new L0 domain: the wall clock from L0 again,
+ * published in shared_info (update_domain_wallclock_time). */
+void pv_time_resume_wallclock(void)
+{
+    clock_wallclock_resync();
+    update_wallclock();
+}
+
 void pv_time_after_resume(struct vcpu *v)
 {
     v->timer_set = false;

@@ -44,6 +44,8 @@ void pv_watchdog_forget(void);
  * pv_shim_shutdown: v's singleshot timer stopped, its periodic timer back
  * to Xen's default period. */
 void pv_time_after_resume(struct vcpu *v);
+/* ... and the wall clock read from L0 again (shared_info's wc_*). */
+void pv_time_resume_wallclock(void);
 
 /* Hypercalls. */
 long do_set_timer_op(uint64_t timeout);
