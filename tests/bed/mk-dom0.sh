@@ -25,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 XEN_GZ=/boot/xen-4.17-amd64.gz
 XEN_BIN=/usr/lib/xen-4.17/bin
 MODULES=(xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs)
-TOOLS=(xl xenstored xen-init-dom0 xenconsoled)
+TOOLS=(xl xenstored xen-init-dom0 xenconsoled libxl-save-helper)
 
 die() { echo "mk-dom0: $*" >&2; exit 1; }
 

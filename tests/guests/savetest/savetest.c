@@ -28,7 +28,7 @@
 /* A round trip through dom0's xenstored under nested TCG. */
 #define REPLY_NS    (30000ULL * NS_PER_MS)
 /* From the marker to dom0's suspend request: xl save of the whole guest. */
-#define REQUEST_NS  (600000ULL * NS_PER_MS)
+#define REQUEST_NS  (300000ULL * NS_PER_MS)
 #define POLL_NS     (100ULL * NS_PER_MS)
 #define TIMER_NS    (100ULL * NS_PER_MS)
 
