@@ -91,7 +91,7 @@ IMAGE := $(BUILD)/minishim.elf
 # (scripts/version.sh); rewritten only when they change.
 VERSION_H := $(BUILD)/gen/minishim/build_version.h
 
-.PHONY: FORCE all image deps install deb test-deb run test test-footprint test-unit test-qemu test-bed bench clean distclean linux
+.PHONY: FORCE all image deps install deb test-deb run test test-footprint test-unit test-qemu test-defer test-bed bench clean distclean linux
 all: image
 image: $(IMAGE)
 
@@ -263,6 +263,18 @@ run: $(IMAGE) $(RUN_GUEST)
 
 test-qemu: $(IMAGE) $(GUEST_ELFS) $(LINUXCHECK)
 	$(Q)BUILD_DIR=$(abspath $(BUILD)) tests/qemu/test-qemu.sh
+
+# make test-defer (not in make test: it repeats test-qemu and the bed's
+# minishim and Linux halves): every run of those suites with
+# flush-safety=defer put before its own shim options
+# (SHIM_EXTRA_CMDLINE, tests/qemu/run-shim.sh, tests/bed/run-bed.sh), so
+# cases that test the ipi policy itself name it and keep it
+# (docs/flush-safety.md, "Every test under defer").
+test-defer: $(IMAGE) $(GUEST_ELFS) $(LINUXCHECK)
+	$(Q)rc=0; \
+	SHIM_EXTRA_CMDLINE=flush-safety=defer $(MAKE) --no-print-directory test-qemu || rc=1; \
+	$(if $(BED_AVAILABLE),SHIM_EXTRA_CMDLINE=flush-safety=defer $(MAKE) --no-print-directory test-bed-minishim test-bed-linux || rc=1;) \
+	exit $$rc
 
 # Debian's installed kernel as the PV guest (docs/linux-guest.md): unpack
 # /boot/vmlinuz-* into $(BUILD)/linux/vmlinux, boot it under QEMU-direct

@@ -176,7 +176,7 @@ test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
 	    $(call bed_save_if,$(GUEST_ELFS)) \
 	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO)) \
-	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_RETYPE)) \
+	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--guest-shim-cmdline 'retype=pv-shim console=xen,pv flush-safety=ipi' --expect-log $(BED_EXPECT_LOG_RETYPE)) \
 	    $(if $(filter gnttab,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_GNTTAB))
 	$(Q)$(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),\
 	    echo "== Xen bed: smp guest under minishim with flush=ipi" && \

@@ -65,6 +65,10 @@ while [ $# -gt 0 ]; do
 done
 
 [ -f "$image" ] || { echo "run-shim: no shim image at $image (run make)" >&2; exit 3; }
+# SHIM_EXTRA_CMDLINE: shim options put before every run's own (the run's
+# own options come later on the line, so they win: the shim takes the last
+# value of an option), e.g. flush-safety=defer for make test-defer.
+[ -n "${SHIM_EXTRA_CMDLINE:-}" ] && cmdline="$SHIM_EXTRA_CMDLINE${cmdline:+ $cmdline}"
 # QEMU_MONITOR=/path/sock: a monitor socket for debugging a hang (e.g.
 # `echo "info registers -a" | socat - UNIX-CONNECT:/path/sock`).
 monitor=none

@@ -413,6 +413,8 @@ if [ -f "$guests/spurious.elf" ]; then
     "+RESULT spurious SKIP needs 2 vCPUs"
 fi
 # The flush safety rule shown necessary (docs/flush-safety.md): vCPU 0
+# (cases that test the ipi policy itself say flush-safety=ipi, so that
+# make test-defer, which puts flush-safety=defer first, keeps them on it)
 # of ptstress unhooks, retypes to writable and overwrites L1 pages while
 # vCPU 1's hypercall copies fault through them (walker-delay: a 2 ms
 # interrupts-off walk). fake-l0-flush stands in for the L0 flush QEMU
@@ -422,11 +424,11 @@ fi
 # reached the L1 and retype flushes by IPI.
 if [ -f "$guests/ptstress.elf" ]; then
   pt="debug=pt-gen,pt-poison inject=walker-delay:2000,fake-l0-flush"
-  case_ guest-ptstress-unsafe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- rounds=64 expect-poison'" \
+  case_ guest-ptstress-unsafe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe flush-safety=ipi -- rounds=64 expect-poison'" \
     "~inject: assist-unsafe fired [1-9][0-9]* times" "+debug: walker stale read #1:" \
     "~flush: stats .* retype-assisted=[1-9][0-9]* .*walker-stale-reads=[1-9][0-9]*" \
     "+ptstress: X held the shim's poison 64 times" "+RESULT ptstress PASS" "+shutting down (poweroff)"
-  case_ guest-ptstress-safe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt -- rounds=64 expect-poison'" \
+  case_ guest-ptstress-safe 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=ipi -- rounds=64 expect-poison'" \
     "~inject: walker-delay fired [1-9][0-9]* times" \
     "~flush: stats .* retype-ipi=[1-9][0-9]* retype-assisted=0 .*walker-stale-reads=0([^0-9]|$)" \
     "-debug: walker stale read" "+RESULT ptstress PASS" "+shutting down (poweroff)"
@@ -436,7 +438,7 @@ fi
 # debug_keys 'f' between phases) shows retype flushes by IPI, none to L0
 # (tlbclock=off: with it on, most of them are filtered away; see below).
 if [ -f "$guests/retype.elf" ]; then
-  case_ guest-retype-smp4 0 "--smp 4 --guest '$guests/retype.elf' --cmdline tlbclock=off" \
+  case_ guest-retype-smp4 0 "--smp 4 --guest '$guests/retype.elf' --cmdline 'tlbclock=off flush-safety=ipi'" \
     "+retype: 3 reader vCPUs up" "+retype: 3 readers, no stale translation" \
     "+retype: shim flush stats after the first half of the rounds (sysctl debug_keys 'f')" \
     "~flush: stats policy=auto .* retype-ipi=[1-9][0-9]* retype-assisted=0([^0-9]|\$)" \
@@ -536,7 +538,7 @@ if [ -f "$guests/ptstress.elf" ]; then
   case_ guest-ptstress-defer 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=defer -- rounds=64 expect-poison'" \
     "+RESULT ptstress PASS" "~^flush: stats .* retype-ipi=0 retype-assisted=[1-9].* walker-stale-reads=0([^0-9]|\$)" \
     "~^flush: safety flush-safety=defer defer-retypes=[1-9][0-9]* defer-waited=[1-9]" "-debug: walker stale read"
-  control_ guest-ptstress-defer-control "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe -- rounds=64 expect-poison'"
+  control_ guest-ptstress-defer-control "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt,assist-unsafe flush-safety=ipi -- rounds=64 expect-poison'"
   pt="debug=pt-gen,pt-poison inject=walker-delay:2000,fake-l0-flush"
   case_ guest-ptstress-defer-2ms 0 "--smp 2 --guest '$guests/ptstress.elf' --cmdline '$pt flush-safety=defer -- rounds=64 expect-poison'" \
     "+RESULT ptstress PASS" "~^flush: stats .* retype-ipi=0 retype-assisted=[1-9].* walker-stale-reads=0([^0-9]|\$)" \
