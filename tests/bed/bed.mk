@@ -326,7 +326,9 @@ bed_linux_status   = $(if $(filter reboot xl-reboot,$(1)),reboot,$(if $(filter p
 # with VCPUS=2 or more); the guest powers off once its online CPUs changed.
 bed_linux_vcpu_re := CPUs online now 0 [(]was 0-
 bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(filter xl-reboot,$(1)),xl reboot $$DOMID,$(if $(filter xl-vcpu-set,$(1)),xl vcpu-set $$DOMID 1,$(if $(filter xl-save,$(1)),$(bed_linux_save)))))
-# ACTION=xl-save: xl save + xl restore of the waiting guest, then (after
+# ACTION=xl-save (not yet passed on the bed: the save image of a 512 MiB
+# guest does not fit dom0's RAM-backed /tmp, docs/pv-devices.md):
+# xl save + xl restore of the waiting guest, then (after
 # 20 s of its wait loop: its timers tick) xl shutdown through xenbus on
 # the new domain's store: a guest that did not carry on never powers off.
 bed_linux_save     = xl save $$NAME /tmp/bed-save.img && xl restore /tmp/bed-save.img && rm -f /tmp/bed-save.img && sleep 20 && xl shutdown $$NAME
