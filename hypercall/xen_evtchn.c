@@ -35,6 +35,7 @@ struct l0_port {
 };
 static struct l0_port handlers[L0_EVTCHN_MAX_PORTS];
 static unsigned long nr_upcalls, nr_spurious;
+static unsigned int upcall_vector;      /* for l0_evtchn_resume */
 
 #define BITS_PER_WORD (8 * sizeof(xen_ulong_t))
 
@@ -44,38 +45,63 @@ static long evtchn_op(int cmd, void *arg)
                          (unsigned long)arg, 0, 0, 0);
 }
 
-int l0_evtchn_init(unsigned int vector)
+/* Map L0's shared_info over shared_info_page, every port masked, and the
+ * upcall on vector (HVM_PARAM_CALLBACK_IRQ). shinfo stays NULL on error. */
+static int map_and_connect(unsigned int vector)
 {
     struct xen_add_to_physmap xatp = {
         .domid = DOMID_SELF,
         .space = XENMAPSPACE_shared_info,
         .idx = 0,
     };
+    struct shared_info *sh = (struct shared_info *)shared_info_page;
     long rc;
 
+    xatp.gpfn = arch_virt_to_phys(shared_info_page).pa >> PAGE_SHIFT;
+    rc = xen_memory_op(XENMEM_add_to_physmap, &xatp);
+    if (rc)
+        return (int)rc;
+    /* Every port masked until someone binds it (as Xen's guest code does):
+     * the domain's ports start unmasked and may already be pending. */
+    for (unsigned int i = 0; i < ARRAY_SIZE(sh->evtchn_mask); i++)
+        __atomic_store_n(&sh->evtchn_mask[i], ~(xen_ulong_t)0, __ATOMIC_SEQ_CST);
+    rc = xen_set_hvm_param(HVM_PARAM_CALLBACK_IRQ,
+                           ((uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56) | vector);
+    if (rc)
+        return (int)rc;         /* shared_info stays mapped: no upcalls */
+    upcall_vector = vector;
+    shinfo = sh;
+    return 0;
+}
+
+int l0_evtchn_init(unsigned int vector)
+{
     if (shinfo)
         return -XEN_EEXIST;
     /* Vectors below 32 are exceptions; 0x10..0x1f would also be refused
      * by a real LAPIC. */
     if (vector < 0x20 || vector > 0xff)
         return -XEN_EINVAL;
-    xatp.gpfn = arch_virt_to_phys(shared_info_page).pa >> PAGE_SHIFT;
-    rc = xen_memory_op(XENMEM_add_to_physmap, &xatp);
-    if (rc)
-        return (int)rc;
-    shinfo = (struct shared_info *)shared_info_page;
-    /* Every port masked until someone binds it (as Xen's guest code does):
-     * the domain's ports start unmasked and may already be pending. */
-    for (unsigned int i = 0; i < ARRAY_SIZE(shinfo->evtchn_mask); i++)
-        __atomic_store_n(&shinfo->evtchn_mask[i], ~(xen_ulong_t)0, __ATOMIC_SEQ_CST);
-    rc = xen_set_hvm_param(HVM_PARAM_CALLBACK_IRQ,
-                           ((uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56) | vector);
-    if (rc) {
-        /* shared_info stays mapped (it cannot be unmapped); no upcalls. */
-        shinfo = NULL;
-        return (int)rc;
-    }
-    return 0;
+    return map_and_connect(vector);
+}
+
+/*
+ * After L0 resumed the shim in a new domain (save/restore, migration):
+ * the new domain has no shared_info mapped, no callback set (libxc does
+ * not save HVM_PARAM_CALLBACK_IRQ) and none of the old ports (their
+ * handlers go). Xen's own guest code does the same in hypervisor_resume
+ * (xen/arch/x86/guest/xen/xen.c: map_shared_info, init_evtchn).
+ */
+int l0_evtchn_resume(void)
+{
+    unsigned int vector = upcall_vector;
+
+    if (!shinfo)
+        return -XEN_ENODEV;
+    shinfo = NULL;
+    for (unsigned int i = 0; i < L0_EVTCHN_MAX_PORTS; i++)
+        __atomic_store_n(&handlers[i].fn, NULL, __ATOMIC_RELEASE);
+    return map_and_connect(vector);
 }
 
 bool l0_evtchn_ready(void)
@@ -225,4 +251,5 @@ void l0_evtchn_reset(void)
     shinfo = NULL;
     memset(handlers, 0, sizeof(handlers));
     nr_upcalls = nr_spurious = 0;
+    upcall_vector = 0;
 }

@@ -224,3 +224,21 @@ void pv_console_init(void)
         si->console.domU.evtchn = port;
     }
 }
+
+/* After a resume in a new L0 domain (pv/suspend.c): the guest's ports
+ * were all freed, so the console ring gets a new one, published in
+ * start_info as Xen's shim does (write_start_info). The ring page is the
+ * shim's and keeps its contents. */
+void pv_console_reconnect(void)
+{
+    evtchn_port_t port;
+
+    if (!ring)
+        return;
+    port = pv_evtchn_alloc_shim_port(pv_console_kick);
+    if (!port)
+        pr_warn("console: no port for the guest's console ring after resume\n");
+    pv_dom.console_port = port;
+    if (pv_dom.start_info)
+        pv_dom.start_info->console.domU.evtchn = port;
+}

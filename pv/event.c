@@ -493,6 +493,35 @@ static long evtchn_bind_vcpu(evtchn_port_t p, unsigned int vcpu)
     return rc;
 }
 
+/*
+ * After a resume in a new L0 domain (pv/suspend.c): Xen's pv_shim_shutdown
+ * closes or frees every port (the guest binds again; Linux's
+ * xen_irq_resume does). L0's side of them is gone with the old domain, so
+ * nothing is closed in L0. The shim's own ports (console, store) go too:
+ * their callers take new ones. The FIFO ABI goes back to 2-level, as in a
+ * new domain (Linux's evtchn_fifo_resume initialises its control blocks
+ * again).
+ */
+void pv_evtchn_forget_all(void)
+{
+    static mfn_t frames[PV_FIFO_MAX_FRAMES];    /* one caller: vCPU 0 */
+    struct shared_info *sh = pv_dom.shared_info;
+    unsigned int n;
+    unsigned long f = lock();
+
+    n = pv_fifo_destroy(frames, PV_FIFO_MAX_FRAMES);
+    memset(ports, 0, sizeof(ports));
+    for (unsigned int i = 0; i < PV_MAX_VCPUS; i++)
+        memset(pv_dom.vcpus[i].virq_to_evtchn, 0,
+               sizeof(pv_dom.vcpus[i].virq_to_evtchn));
+    if (sh)
+        for (unsigned int i = 0; i < NR_PORTS / 64; i++)
+            __atomic_store_n(&sh->evtchn_pending[i], 0, __ATOMIC_SEQ_CST);
+    unlock(f);
+    for (unsigned int i = 0; i < n; i++)
+        pv_mm_put_page_and_type(frames[i]);
+}
+
 /* Xen evtchn_reset (DOMID_SELF): close every port the guest may close,
  * then back to the 2-level ABI (evtchn_fifo_destroy; the frames' type
  * references are dropped after the lock: the PV MMU has its own). */

@@ -64,6 +64,9 @@ static struct pv_gnttab_config cfg = {
 };
 static mfn_t frames[PV_GNTTAB_MAX_FRAMES];
 static unsigned int nr_frames;
+/* Frames allocated so far (>= nr_frames): after a resume in a new L0
+ * domain, frames[nr_frames..nr_allocated) wait to be mapped again. */
+static unsigned int nr_allocated;
 /* L0 mode: a frame allocated for a grant frame L0 then refused to map,
  * used for the next one (a guest retrying must not drain the allocator). */
 static mfn_t spare = { INVALID_MFN_VALUE };
@@ -79,6 +82,7 @@ int pv_gnttab_reset(const struct pv_gnttab_config *c)
     spin_lock(&gt_lock);
     cfg = *c;
     nr_frames = 0;
+    nr_allocated = 0;
     spare = mfn(INVALID_MFN_VALUE);
     gt_version = 1;
     spin_unlock(&gt_lock);
@@ -102,6 +106,10 @@ static int add_frame(void)
     mfn_t m = spare;
 
     spare = mfn(INVALID_MFN_VALUE);
+    if (nr_frames < nr_allocated) {
+        spare = m;
+        m = frames[nr_frames];          /* the same frame as before a resume */
+    }
     if (!mfn_valid_value(m))
         m = cfg.alloc_frame();
     if (!mfn_valid_value(m))
@@ -112,7 +120,8 @@ static int add_frame(void)
         int rc = xen_map_grant_frame(nr_frames, m.mfn);
 
         if (rc) {
-            spare = m;
+            if (nr_frames >= nr_allocated)
+                spare = m;
             pr_warn("grant table: L0 refused to map its frame %u at %lx (%d)\n",
                     nr_frames, (unsigned long)m.mfn, rc);
             return rc;
@@ -122,6 +131,8 @@ static int add_frame(void)
     }
     frames[nr_frames] = m;
     __atomic_store_n(&nr_frames, nr_frames + 1, __ATOMIC_RELEASE);
+    if (nr_allocated < nr_frames)
+        nr_allocated = nr_frames;
     return 0;
 }
 
@@ -380,4 +391,21 @@ int pv_gnttab_init_l0(uint16_t domid)
     pr_info("grant table: L0's (dom%u, %u of L0's %u frames usable, %u in use)\n",
             domid, c.max_frames, q.max_nr_frames, q.nr_frames);
     return 0;
+}
+
+/*
+ * After a resume in a new L0 domain (pv/suspend.c): the new domain's
+ * grant table is a new one and none of its frames is mapped, so the table
+ * is empty again, as Xen's pv_shim_shutdown forgets its grant frames; the
+ * guest calls setup_table again (Linux's gnttab_resume) and gets the same
+ * frame numbers, L0's new frames mapped onto them. domid is the new one.
+ */
+void pv_gnttab_forget_l0(uint16_t domid)
+{
+    spin_lock(&gt_lock);
+    if (cfg.l0) {
+        cfg.domid = domid;
+        __atomic_store_n(&nr_frames, 0, __ATOMIC_RELEASE);
+    }
+    spin_unlock(&gt_lock);
 }

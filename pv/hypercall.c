@@ -19,6 +19,7 @@
 #include <minishim/pv_mm.h>
 #include <minishim/pv_physdev.h>
 #include <minishim/pv_sched.h>
+#include <minishim/pv_suspend.h>
 #include <minishim/pv_sysctl.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_traps.h>
@@ -47,7 +48,7 @@ static long hc_iret(struct cpu_regs *r, const unsigned long *a) { (void)a; retur
 static long hc_vcpu_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_vcpu_op((int)A(0), (unsigned int)A(1), A(2)); }
 static long hc_set_segment_base(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_set_segment_base((unsigned int)A(0), A(1)); }
 static long hc_mmuext_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_mmuext_op(A(0), (unsigned int)A(1), A(2), (unsigned int)A(3)); }
-static long hc_sched_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sched_op((int)A(0), A(1)); }
+static long hc_sched_op(struct cpu_regs *r, const unsigned long *a) { (void)r; pv_suspend_note_arg(A(2)); return do_sched_op((int)A(0), A(1)); }
 static long hc_callback_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_callback_op((int)A(0), A(1)); }
 static long hc_event_channel_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_event_channel_op((int)A(0), A(1)); }
 static long hc_physdev_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_physdev_op((int)A(0), A(1)); }
@@ -55,7 +56,7 @@ static long hc_set_gdt(struct cpu_regs *r, const unsigned long *a) { (void)r; re
 static long hc_update_descriptor(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_update_descriptor(A(0), A(1)); }
 static long hc_grant_table_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_grant_table_op((unsigned int)A(0), A(1), (unsigned int)A(2)); }
 static long hc_sysctl(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sysctl(A(0)); }
-static long hc_sched_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_sched_op_compat((int)A(0), A(1)); }
+static long hc_sched_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; pv_suspend_note_arg(A(2)); return do_sched_op_compat((int)A(0), A(1)); }
 static long hc_event_channel_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_event_channel_op_compat(A(0)); }
 static long hc_physdev_op_compat(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_physdev_op_compat(A(0)); }
 static long hc_nmi_op(struct cpu_regs *r, const unsigned long *a) { (void)r; return do_nmi_op((unsigned int)A(0), A(1)); }

@@ -59,6 +59,21 @@ static long pirq_eoi_gmfn(int cmd, uint64_t arg)
     return 0;
 }
 
+/* After a resume in a new L0 domain (pv/suspend.c): the PIRQ EOI map is
+ * dropped, as Xen's pv_shim_shutdown does ("Clean the PIRQ EOI page"). */
+void pv_physdev_forget_eoi_map(void)
+{
+    unsigned long m;
+
+    spin_lock(&pirq_lock);
+    m = pirq_eoi_map_mfn;
+    pirq_eoi_map_mfn = 0;
+    pirq_auto_unmask = false;
+    spin_unlock(&pirq_lock);
+    if (m)
+        pv_mm_put_page_and_type(mfn(m));
+}
+
 static long get_free_pirq(uint64_t arg)
 {
     struct physdev_get_free_pirq out;

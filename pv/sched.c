@@ -10,6 +10,7 @@
 #include <minishim/pv_guest_access.h>
 #include <minishim/pv_memory_op.h>
 #include <minishim/pv_sched.h>
+#include <minishim/pv_suspend.h>
 #include <minishim/pv_time.h>
 #include <minishim/pv_vcpu.h>
 #include <minishim/shim.h>
@@ -39,6 +40,9 @@ long do_sched_op(int cmd, uint64_t arg)
     case SCHEDOP_shutdown:
         if (copy_from_guest(&sd, arg, sizeof(sd)))
             return -XEN_EFAULT;
+        /* Xen's domain_shutdown -> pv_shim_shutdown (pv/suspend.c). */
+        if ((uint8_t)sd.reason == SHUTDOWN_suspend && pv_suspend_available())
+            return pv_suspend(pv_current());
         guest_shutdown("SCHEDOP_shutdown", sd.reason);
     case SCHEDOP_shutdown_code:
         if (copy_from_guest(&sd, arg, sizeof(sd)))
@@ -92,6 +96,8 @@ long do_sched_op_compat(int cmd, unsigned long arg)
     case SCHEDOP_block:
         return do_sched_op(cmd, 0);
     case SCHEDOP_shutdown:
+        if ((uint8_t)arg == SHUTDOWN_suspend && pv_suspend_available())
+            return pv_suspend(pv_current());
         guest_shutdown("sched_op_compat SCHEDOP_shutdown", (uint8_t)arg);
     default:
         return -XEN_ENOSYS;

@@ -30,6 +30,9 @@
 static uint32_t l0_port;
 static evtchn_port_t guest_port;
 static unsigned long to_l0, from_l0;
+/* L0's pfn for the store page (HVM_PARAM_STORE_PFN), where it sat before
+ * it was moved onto the guest's frame; 0: no store. */
+static uint64_t l0_pfn;
 
 /*
  * Guest EVTCHNOP_send on the store port. Xen's pv-shim hands L0's answer
@@ -72,6 +75,7 @@ int pv_store_init(void)
     int rc;
 
     l0_port = 0;
+    l0_pfn = 0;
     guest_port = 0;
     to_l0 = from_l0 = 0;
     if (!pv_dom.built || !pv_dom.store_mfn.mfn)
@@ -97,6 +101,7 @@ int pv_store_init(void)
                (unsigned long)pfn, (unsigned long)pv_dom.store_mfn.mfn, rc);
         return rc;
     }
+    l0_pfn = pfn;
     guest_port = pv_evtchn_alloc_shim_port(guest_notify);
     if (!guest_port)
         return -XEN_ENOSPC;
@@ -129,4 +134,54 @@ unsigned long pv_store_nr_to_l0(void)
 unsigned long pv_store_nr_from_l0(void)
 {
     return from_l0;
+}
+
+/*
+ * Save/restore (pv/suspend.c). libxc saves an HVM domain's store page as
+ * the gfn HVM_PARAM_STORE_PFN names: on restore it clears that gfn and
+ * seeds the xenstore grant with it (xc_sr_restore_x86_hvm.c, handle_hvm_params;
+ * xc_dom_gnttab_seed), and xenstored maps it there. Xen's pv-shim never
+ * moves the page, so its pv_shim_shutdown has nothing to do; here the
+ * page goes back to L0's pfn before the suspend, and onto the guest's
+ * frame again after it (pv_store_resume). 0 or L0's errno.
+ */
+int pv_store_suspend(void)
+{
+    int rc;
+
+    if (!l0_pfn)
+        return 0;
+    if (l0_port)
+        l0_evtchn_unbind(l0_port);
+    rc = xen_move_frame(pv_dom.store_mfn.mfn, l0_pfn);
+    if (rc) {
+        pr_err("xenstore: cannot move the store page back to L0's pfn %lx (%d)\n",
+               (unsigned long)l0_pfn, rc);
+        if (l0_port)
+            l0_evtchn_bind(l0_port, l0_notify, NULL);
+    }
+    return rc;
+}
+
+/*
+ * After the suspend. Cancelled (same L0 domain): the page back onto the
+ * guest's frame, L0's port bound again. Resumed in a new domain: the
+ * guest's ports are gone (pv_evtchn_forget_all), so the store is set up
+ * as at boot from the new domain's HVM params: the page (xenstored's,
+ * cleared by the toolstack) onto the guest's frame again, a new guest
+ * port bridged to L0's new store port, start_info rewritten. 0 or an
+ * errno (the guest then has no xenstore; the caller says so).
+ */
+int pv_store_resume(bool new_domain)
+{
+    int rc;
+
+    if (!l0_pfn)
+        return 0;
+    if (new_domain)
+        return pv_store_init();
+    rc = xen_move_frame(l0_pfn, pv_dom.store_mfn.mfn);
+    if (!rc && l0_port)
+        rc = l0_evtchn_bind(l0_port, l0_notify, NULL);
+    return rc;
 }

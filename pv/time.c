@@ -136,6 +136,24 @@ void pv_time_vcpu_start(struct vcpu *v)
     pv_time_check(v);
 }
 
+/* After a restore into a new L0 domain: the wall clock from L0 again,
+ * published in shared_info (update_domain_wallclock_time). */
+void pv_time_resume_wallclock(void)
+{
+    clock_wallclock_resync();
+    update_wallclock();
+}
+
+void pv_time_after_resume(struct vcpu *v)
+{
+    v->timer_set = false;
+    v->timer_deadline = 0;
+    v->periodic_period = PERIODIC_DEFAULT_NS;
+    v->periodic_last_event = pv_now_ns();
+    update_vcpu_time(v, true);
+    pv_time_reprogram(v);
+}
+
 /* The earlier of two deadlines, 0 meaning none. */
 static uint64_t sooner(uint64_t d, uint64_t t)
 {

@@ -33,6 +33,8 @@
 #include <minishim/pv_debugreg.h>
 #include <minishim/pv_descriptor.h>
 #include <minishim/pv_evtchn.h>
+#include <minishim/pv_mm.h>
+#include <minishim/pv_suspend.h>
 #include <xen/vcpu.h>
 
 /* Xen fixup_guest_{code,stack}_selector for a 64-bit PV guest: an RPL-0
@@ -291,11 +293,18 @@ long pv_vcpu_op_updown(int cmd, unsigned int vcpuid, uint64_t arg)
     }
 }
 
+/* Down (VCPUOP_down), or paused while vCPU 0 suspends the domain
+ * (pv/suspend.c: Xen's pv_shim_shutdown pauses the other vCPUs). */
+static bool held(const struct vcpu *v)
+{
+    return __atomic_load_n(&v->down, __ATOMIC_SEQ_CST) || pv_suspend_holds(v);
+}
+
 void pv_vcpu_park(struct vcpu *v)
 {
     unsigned long flags;
 
-    if (!__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
+    if (!held(v))
         return;
     pr_debug("guest: vCPU %u down\n", v->id);
     pv_vcpu_runstate_change(v, RUNSTATE_offline);
@@ -309,14 +318,14 @@ void pv_vcpu_park(struct vcpu *v)
          * wake-up is vcpu_up's event-check IPI; if it is lost (an L0 that
          * drops it, inject=ipi-drop) the sleep backstop's timer looks
          * again, as for a blocked vCPU (pv_vcpu_sleep). */
-        while (__atomic_load_n(&v->down, __ATOMIC_SEQ_CST)) {
+        while (held(v)) {
             if (timer_available())
                 timer_arm(pv_now_ns() + SLEEP_BACKSTOP_NS);
             arch_wait_for_interrupt();
             pv_state_dump_check();
         }
         __atomic_store_n(&v->parked, false, __ATOMIC_SEQ_CST);
-        if (!__atomic_load_n(&v->down, __ATOMIC_SEQ_CST))
+        if (!held(v))
             break;
     }
     arch_irq_restore(flags);
@@ -613,6 +622,29 @@ static long register_vcpu_info(struct vcpu *v, uint64_t arg)
 out:
     spin_unlock(&vcpu_lock);
     return rc;
+}
+
+/*
+ * After a resume in a new L0 domain (pv/suspend.c): Xen's pv_shim_shutdown
+ * unmaps every registered vcpu_info (unmap_vcpu_info: back to the
+ * shared_info slot, the frame's type reference dropped), so the guest can
+ * register it again (Linux's xen_vcpu_restore does; a second
+ * registration would be -EINVAL).
+ */
+void pv_vcpu_forget_info(struct vcpu *v)
+{
+    mfn_t m;
+
+    spin_lock(&vcpu_lock);
+    m = v->vcpu_info_mfn;
+    if (m.mfn) {
+        v->vcpu_info_mfn = mfn(0);
+        __atomic_store_n(&v->vcpu_info, &pv_dom.shared_info->vcpu_info[v->id],
+                         __ATOMIC_SEQ_CST);
+    }
+    spin_unlock(&vcpu_lock);
+    if (m.mfn)
+        pv_mm_put_page_and_type(m);
 }
 
 long pv_vcpu_op_info(int cmd, struct vcpu *v, uint64_t arg)

@@ -124,3 +124,15 @@ void pv_watchdog_check(uint64_t now)
             pv_current()->id);
     shim_shutdown(SHUTDOWN_watchdog);
 }
+
+/* After a resume in a new L0 domain (pv/suspend.c): every watchdog gone,
+ * as Xen's pv_shim_shutdown does (watchdog_domain_destroy + _init). */
+void pv_watchdog_forget(void)
+{
+    spin_lock(&pv_dom.watchdog_lock);
+    __atomic_store_n(&pv_dom.watchdog_inuse, 0, __ATOMIC_SEQ_CST);
+    for (unsigned int n = 0; n < PV_NR_WATCHDOGS; n++)
+        __atomic_store_n(&pv_dom.watchdog_deadline[n], 0, __ATOMIC_RELAXED);
+    spin_unlock(&pv_dom.watchdog_lock);
+    watchdogs_changed();
+}

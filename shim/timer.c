@@ -284,6 +284,15 @@ static void wallclock_init(void)
     wc_valid = true;
 }
 
+/* After a restore into a new L0 domain (pv/suspend.c): L0 gives the
+ * domain its TSC back where it was saved, so system time did not move
+ * while it was saved but the wall clock did; read L0's again. */
+void clock_wallclock_resync(void)
+{
+    if (l0_kind() == L0_XEN && l0_shared_info())
+        wallclock_init();
+}
+
 /* ------------------------------------------------------------- timer --- */
 
 #define MSR_TSC_DEADLINE     0x6e0

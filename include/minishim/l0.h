@@ -245,6 +245,9 @@ struct cpu_regs;
 struct evtchn_status;
 typedef void (*l0_evtchn_handler_fn)(uint32_t port, void *arg);
 int l0_evtchn_init(unsigned int vector);
+/* After a resume in a new L0 domain: shared_info mapped again, every port
+ * masked, the upcall vector set again, no port bound. -ENODEV before init. */
+int l0_evtchn_resume(void);
 bool l0_evtchn_ready(void);
 /* L0's shared_info as l0_evtchn_init mapped it (NULL: not mapped). There
  * is one per domain: mapping it again elsewhere would move it. */

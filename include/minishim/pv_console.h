@@ -8,6 +8,8 @@
 #include <minishim/types.h>
 
 void pv_console_init(void);
+/* After a resume in a new L0 domain: a new port for the ring. */
+void pv_console_reconnect(void);
 /* Drain the guest's console ring (start_info console page) to the shim
  * console; called on EVTCHNOP_send to its port. */
 void pv_console_kick(void);

@@ -16,6 +16,9 @@ evtchn_port_t pv_evtchn_alloc_shim_port(void (*notify)(void));
  * -ENODEV without L0 event channels (the port space stays the shim's). */
 long pv_evtchn_use_l0(void);
 bool pv_evtchn_is_l0(void);
+/* After a resume in a new L0 domain: every port freed, nothing closed in
+ * L0, back to the 2-level ABI (pv/suspend.c). */
+void pv_evtchn_forget_all(void);
 void pv_evtchn_set_shim_remote(evtchn_port_t p, domid_t dom, evtchn_port_t rport);
 /* Mark port pending and raise the upcall as Xen's evtchn_set_pending. */
 void pv_evtchn_set_pending(evtchn_port_t port);

@@ -60,6 +60,9 @@ mfn_t pv_gnttab_frame(unsigned int i);
  */
 int pv_gnttab_init_l0(uint16_t domid);
 bool pv_gnttab_is_l0(void);
+/* After a resume in a new L0 domain: no frame mapped (setup_table maps
+ * the same frames again), the domain's new id. */
+void pv_gnttab_forget_l0(uint16_t domid);
 
 /* The hypercall (__HYPERVISOR_grant_table_op). */
 long do_grant_table_op(unsigned int cmd, uint64_t uop, unsigned int count);

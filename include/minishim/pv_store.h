@@ -15,6 +15,11 @@
  * or without xenstore, -XEN_EINVAL with no built domain.
  */
 int pv_store_init(void);
+/* Save/restore (pv/suspend.c): the store page back to L0's pfn before
+ * the L0 suspend; after it, back to the guest (new_domain: set up again
+ * from the new domain's params, with a new guest port). 0 or an errno. */
+int pv_store_suspend(void);
+int pv_store_resume(bool new_domain);
 /* Notifications forwarded guest -> L0 and L0 -> guest. */
 unsigned long pv_store_nr_to_l0(void);
 unsigned long pv_store_nr_from_l0(void);

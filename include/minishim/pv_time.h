@@ -38,6 +38,14 @@ void pv_time_check(struct vcpu *v);
 long pv_domain_watchdog(uint32_t id, uint32_t timeout);
 uint64_t pv_watchdog_next_deadline(void);
 void pv_watchdog_check(uint64_t now);
+/* After a resume in a new L0 domain: no watchdog armed (pv/suspend.c). */
+void pv_watchdog_forget(void);
+/* After a resume in a new L0 domain (pv/suspend.c), as Xen's
+ * pv_shim_shutdown: v's singleshot timer stopped, its periodic timer back
+ * to Xen's default period. */
+void pv_time_after_resume(struct vcpu *v);
+/* ... and the wall clock read from L0 again (shared_info's wc_*). */
+void pv_time_resume_wallclock(void);
 
 /* Hypercalls. */
 long do_set_timer_op(uint64_t timeout);

@@ -37,6 +37,9 @@ void pv_vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *r);
 /* VCPUOP_register_vcpu_info, VCPUOP_register_runstate_memory_area,
  * VCPUOP_get_runstate_info on vCPU v (Xen 4.17 do_vcpu_op). */
 long pv_vcpu_op_info(int cmd, struct vcpu *v, uint64_t arg);
+/* After a resume in a new L0 domain: v's registered vcpu_info unmapped
+ * (back to its shared_info slot), as Xen's unmap_vcpu_info. */
+void pv_vcpu_forget_info(struct vcpu *v);
 
 /* Load v's guest state on this CPU and enter it; never returns. */
 void __noreturn pv_vcpu_enter(struct vcpu *v);

@@ -80,6 +80,8 @@ static inline uint64_t time_scale_delta(uint64_t delta, const struct time_scale 
 
 /* Calibrate (boot CPU, interrupts off, after smp_init for the APIC). */
 void clock_init(void);
+/* L0's wall clock read again (after a restore into a new L0 domain). */
+void clock_wallclock_resync(void);
 /* Xen system time now (ns); the raw TSC before clock_init. */
 uint64_t clock_now_ns(void);
 /* TSC kHz and where it came from ("xen-cpuid", "cpuid-15h", "pit", ...). */

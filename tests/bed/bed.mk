@@ -59,6 +59,20 @@ bed_expect_args = $(foreach e,$(BED_EXPECT_FAIL),\
 # again in a new L0 boot (BED_L0_STALL_RETRIES times at most), visibly.
 BED_L0_STALL_RETRIES ?= 1
 BED_SOAK_STALL_RETRIES ?= 5
+# savetest (tests/guests/savetest): once the guest waits for it, dom0
+# saves the running domain to a file and restores it (xl save, xl
+# restore), ROUNDS times; the guest answers each suspend request and
+# checks it goes on in the new domain (docs/pv-devices.md, "Save/restore").
+BED_SAVE_TIMEOUT ?= 900
+bed_save_cmd = i=0; while [ $$i -lt $(1) ]; do i=$$((i+1)); \
+               xl save $$NAME /tmp/bed-save.img && xl restore /tmp/bed-save.img || exit $$i; \
+               rm -f /tmp/bed-save.img; done
+bed_save_args = --guest-action $(2) 'savetest: round 1: waiting for dom0' '$(call bed_save_cmd,$(1))' \
+                --guest-action-timeout $(2)=$(BED_SAVE_TIMEOUT) \
+                --guest-timeout $(2)=$(shell echo $$(($(BED_SAVE_TIMEOUT) + 60)))
+# One save/restore round when savetest is among the guests $(1) (run-bed
+# refuses an action for a guest it does not run).
+bed_save_if = $(if $(filter %/savetest.elf,$(1)),$(call bed_save_args,1,savetest))
 bed_common_args = --l0-cpus $(BED_L0_CPUS) --timeout $(BED_TIMEOUT) \
                   --retry-l0-stall $(BED_L0_STALL_RETRIES) \
                   $(if $(filter hang,$(notdir $(basename $(GUEST_ELFS)))),\
@@ -105,6 +119,7 @@ test-bed-reference: $(GUEST_ELFS)
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim reference --retry-shim-triple-fault $(bed_common_args) \
 	    $(call bed_guest_args,$(filter-out $(foreach x,$(BED_REFERENCE_EXCLUDE),%/$(x).elf),$(GUEST_ELFS))) \
 	    $(call bed_expect_args,$(GUEST_ELFS)) \
+	    $(call bed_save_if,$(filter-out $(foreach x,$(BED_REFERENCE_EXCLUDE),%/$(x).elf),$(GUEST_ELFS))) \
 	    $(foreach e,$(BED_REFERENCE_EXPECT_FAIL),\
 	      $(if $(filter $(firstword $(subst =, ,$(e))),$(notdir $(basename $(GUEST_ELFS)))),\
 	           --expect-fail '$(e)'))
@@ -167,6 +182,7 @@ test-bed-minishim: $(IMAGE) $(GUEST_ELFS)
 	@echo "== Xen bed: guests under minishim"
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim $(bed_common_args) \
 	    $(call bed_guest_args,$(GUEST_ELFS)) $(call bed_expect_args,$(GUEST_ELFS)) \
+	    $(call bed_save_if,$(GUEST_ELFS)) \
 	    $(if $(filter smp,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_AUTO)) \
 	    $(if $(filter retype,$(notdir $(basename $(GUEST_ELFS)))),--guest-shim-cmdline 'retype=pv-shim console=xen,pv flush-safety=ipi' --expect-log $(BED_EXPECT_LOG_RETYPE)) \
 	    $(if $(filter gnttab,$(notdir $(basename $(GUEST_ELFS)))),--expect-log $(BED_EXPECT_LOG_GNTTAB)) \
@@ -271,6 +287,7 @@ bed: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) $(filter $(GUEST_ELFS),$(bed_
 	    $(if $(SHIM_CMDLINE),--shim-cmdline '$(SHIM_CMDLINE)') \
 	    $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
 	    --guest '$(bed_guest_path):$(or $(VCPUS),1)$(if $(GUEST_CMDLINE),:$(GUEST_CMDLINE))' \
+	    $(if $(filter savetest,$(bed_guest)),$(call bed_save_args,$(or $(SAVE_ROUNDS),1),savetest)) \
 	    $(BED_ARGS)
 
 # make soak-bed: the cross-vCPU guests BED_SOAK times each, 4
@@ -317,7 +334,7 @@ bed_linux_status   = $(if $(filter reboot xl-reboot,$(1)),reboot,$(if $(filter p
 # cpu/N/availability). xl-vcpu-set takes the guest down to 1 vCPU (run it
 # with VCPUS=2 or more); the guest powers off once its online CPUs changed.
 bed_linux_vcpu_re := CPUs online now 0 [(]was 0-
-bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(filter xl-reboot,$(1)),xl reboot $$DOMID,$(if $(filter xl-vcpu-set,$(1)),xl vcpu-set $$DOMID 1,$(if $(filter xl-mem-set,$(1)),$(bed_linux_memset)))))
+bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(filter xl-reboot,$(1)),xl reboot $$DOMID,$(if $(filter xl-vcpu-set,$(1)),xl vcpu-set $$DOMID 1,$(if $(filter xl-mem-set,$(1)),$(bed_linux_memset),$(if $(filter xl-save,$(1)),$(bed_linux_save))))))
 # ACTION=xl-mem-set: the guest (minishim.action=wait-mem) reports its
 # balloon's view once it gave memory back and once it is back; dom0 sets
 # the target to BED_LINUX_MEMSET_PCT % of the domain's memory as xl list
@@ -328,7 +345,14 @@ bed_linux_xl       = $(if $(filter xl-shutdown,$(1)),xl shutdown $$DOMID,$(if $(
 # where the expected lines are checked. docs/pv-devices.md ("Memory").
 BED_LINUX_MEMSET_PCT ?= 60
 bed_linux_memset   = L=/var/log/xen/guest-$$NAME.log; mem() { xl list $$DOMID | sed -n 2p | tr -s " " | cut -d" " -f3; }; m0=$$(mem); xl mem-set $$DOMID $$((m0 * $(BED_LINUX_MEMSET_PCT) / 100))m; sleep 20; md=$$(mem); [ $$md -lt $$m0 ] && echo "BED-XL-MEM down $$md MiB, was $$m0" >> $$L; xl mem-set $$DOMID $${m0}m; sleep 20; mu=$$(mem); [ $$mu -gt $$md ] && echo "BED-XL-MEM up $$mu MiB, was $$md" >> $$L; echo "xl list: $$m0 $$md $$mu"
+# ACTION=xl-save (not yet passed on the bed: the save image of a 512 MiB
+# guest does not fit dom0's RAM-backed /tmp, docs/pv-devices.md):
+# xl save + xl restore of the waiting guest, then (after
+# 20 s of its wait loop: its timers tick) xl shutdown through xenbus on
+# the new domain's store: a guest that did not carry on never powers off.
+bed_linux_save     = xl save $$NAME /tmp/bed-save.img && xl restore /tmp/bed-save.img && rm -f /tmp/bed-save.img && sleep 20 && xl shutdown $$NAME
 bed_linux_xl_args  = $(if $(filter xl-%,$(3)),--guest-action $(call bed_linux_name,$(1),$(2),$(3)) 'minishim-linux: waiting for dom0' '$(call bed_linux_xl,$(3))') \
+                     $(if $(filter xl-save,$(3)),--guest-action-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(BED_SAVE_TIMEOUT)) \
                      $(if $(filter xl-vcpu-set,$(3)),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=$(bed_linux_vcpu_re)') \
                      $(if $(filter xl-mem-set,$(3)),$(foreach re,$(bed_linux_mem_re),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=$(re)'))
 bed_linux_mem_re  := minishim-linux:.balloon.down: minishim-linux:.balloon.up: BED-XL-MEM.down BED-XL-MEM.up
@@ -336,7 +360,7 @@ bed_linux_mem_re  := minishim-linux:.balloon.down: minishim-linux:.balloon.up: B
 bed_linux_args     = --guest '$(bed_linux_dir)/$(call bed_linux_name,$(1),$(2),$(3)):$(2):console=hvc0 minishim.action=$(if $(filter xl-mem-set,$(3)),wait-mem,$(if $(filter xl-%,$(3)),wait,$(3))) minishim.forks=$(BED_LINUX_FORKS) $(4)' \
                      $(call bed_linux_xl_args,$(1),$(2),$(3)) \
                      --guest-shim $(call bed_linux_name,$(1),$(2),$(3))=$(1) \
-                     --guest-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(BED_LINUX_TIMEOUT) \
+                     --guest-timeout $(call bed_linux_name,$(1),$(2),$(3))=$(if $(filter xl-save,$(3)),$(shell echo $$(($(BED_LINUX_TIMEOUT) + $(BED_SAVE_TIMEOUT)))),$(BED_LINUX_TIMEOUT)) \
                      --expect-status $(call bed_linux_name,$(1),$(2),$(3))=$(call bed_linux_status,$(3)) \
                      $(if $(filter panic,$(3)),--expect-log '$(call bed_linux_name,$(1),$(2),$(3))=Kernel panic - not syncing: sysrq triggered crash')
 # bed_linux_links CONFIGS: the named symlinks for SHIM:VCPUS:ACTION words
@@ -348,7 +372,7 @@ bed-linux-initrd: $(LINUXCHECK)
 	$(Q)mkdir -p $(BUILD)/linux && scripts/mk-initramfs.sh $(BED_LINUX_INITRD) $(LINUXCHECK)
 
 # make bed-linux [SHIM=minishim|reference] [VCPUS=N]
-#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set|xl-mem-set]
+#                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set|xl-mem-set|xl-save]
 #                [GUEST_CMDLINE=...] [SHIM_CMDLINE=...]: one Linux guest by hand
 # (3-15 min on 2 cores). The reference shim gets --retry-shim-triple-fault.
 .PHONY: bed-linux
@@ -445,3 +469,23 @@ test-bed-linux-devices: $(IMAGE) bed-linux-initrd bed-devices-disk
 	    --retry-l0-stall $(BED_L0_STALL_RETRIES) --retry-shim-triple-fault \
 	    $(foreach s,$(BED_DEVICES_SHIMS),$(call bed_devices_args,$(s))) \
 	    $(BED_ARGS)
+
+# make soak-save: xl save + xl restore of the savetest guest
+# BED_SAVE_SOAK_ROUNDS times in a row (the guest checks xenstore, console,
+# timers and event channels after each) under SOAK_SAVE_SHIMS, one L0 boot
+# each. Not part of make test.
+BED_SAVE_SOAK_ROUNDS ?= 10
+SOAK_SAVE_SHIMS ?= minishim
+.PHONY: soak-save
+soak-save: $(IMAGE) $(GUEST_OUT)/savetest.elf
+	$(Q)rc=0; for shim in $(SOAK_SAVE_SHIMS); do \
+	  echo "== Xen bed: savetest, $(BED_SAVE_SOAK_ROUNDS) save/restore rounds under $$shim"; \
+	  BUILD=$(BUILD) $(BED_RUN) --shim $$shim --name $$shim-save-soak \
+	    --l0-cpus $(BED_L0_CPUS) --retry-l0-stall $(BED_L0_STALL_RETRIES) \
+	    $$([ $$shim = reference ] && echo --retry-shim-triple-fault) \
+	    --guest '$(GUEST_OUT)/savetest.elf:1:rounds=$(BED_SAVE_SOAK_ROUNDS)' \
+	    $(call bed_save_args,$(BED_SAVE_SOAK_ROUNDS),savetest) \
+	    --guest-action-timeout savetest=$$(($(BED_SAVE_SOAK_ROUNDS) * 300)) \
+	    --guest-timeout savetest=$$(($(BED_SAVE_SOAK_ROUNDS) * 300 + 120)) \
+	    || rc=1; \
+	done; exit $$rc

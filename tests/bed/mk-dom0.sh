@@ -32,7 +32,7 @@ XEN_BIN=/usr/lib/xen-4.17/bin
 MODULES=(xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs)
 # PV device backends, in load order (dependencies first: modinfo depends).
 BACKEND_MODULES=(loop llc stp bridge xen-blkback xen-netback)
-TOOLS=(xl xenstored xen-init-dom0 xenconsoled)
+TOOLS=(xl xenstored xen-init-dom0 xenconsoled libxl-save-helper)
 # What /etc/xen/scripts/block and vif-bridge run that busybox has not (or
 # not in the form they parse: block reads util-linux's `losetup -a`;
 # locking.sh needs flock(1), which this busybox lacks).

@@ -66,6 +66,7 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
   --guest-action NAME MARKER CMD  once NAME's console shows MARKER, run CMD
                                   in dom0 (sh; \$DOMID, \$NAME set), e.g.
                                   'xl shutdown \$DOMID'
+  --guest-action-timeout NAME=S   limit for NAME's action (default 60 s)
   --xl-extra 'LINE'               append a line to every guest's xl config
                                   (repeatable; note libxl ignores viridian=
                                   for the shim's type="pvh" domain)
@@ -128,7 +129,7 @@ declare -A guest_shim=() guest_shim_cmdline=() guest_xl_extra=()
 declare -A expect_fail=()
 declare -A expect_log=()
 declare -A expect_status=()
-declare -A guest_action_marker=() guest_action_cmd=()
+declare -A guest_action_marker=() guest_action_cmd=() guest_action_timeout=()
 declare -A guest_timeout=()
 
 retry_tf=0
@@ -156,6 +157,7 @@ while [ $# -gt 0 ]; do
         --memory) memory=${2:?}; shift 2 ;;
         --xl-extra) xl_extra+=("${2:?}"); shift 2 ;;
         --guest-action) guest_action_marker[${2:?}]=${3:?}; guest_action_cmd[$2]=${4:?}; shift 4 ;;
+        --guest-action-timeout) guest_action_timeout[${2%%=*}]=${2#*=}; shift 2 ;;
         --ramdisk) ramdisk=${2:?}; shift 2 ;;
         --dom0-file)
             case "${2:?}" in
@@ -334,6 +336,8 @@ for n in "${!guest_action_marker[@]}"; do
     mkdir -p "$root/bed/actions"
     printf '%s\n' "${guest_action_marker[$n]}" >"$root/bed/actions/$n.marker"
     printf '%s\n' "${guest_action_cmd[$n]}" >"$root/bed/actions/$n.cmd"
+    [ -z "${guest_action_timeout[$n]:-}" ] ||
+        printf '%s\n' "${guest_action_timeout[$n]}" >"$root/bed/actions/$n.timeout"
     echo "guest $n: on \"${guest_action_marker[$n]}\" run: ${guest_action_cmd[$n]}" >>"$logs/guests.info"
 done
 is_expected_fail() { [ -n "${expect_fail[$1]+set}" ]; }

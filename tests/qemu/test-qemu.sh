@@ -295,6 +295,11 @@ if [ -f "$guests/xenstore.elf" ]; then
     "+RESULT xenstore SKIP no xenstore: start_info store_mfn is 0" \
     "-FAIL:" "-xenstore: L0 page" "+shutting down (poweroff)"
 fi
+# savetest: xl save / restore needs L0's toolstack; skipped here.
+if [ -f "$guests/savetest.elf" ]; then
+  case_ guest-savetest 0 "--guest '$guests/savetest.elf'" \
+    "+RESULT savetest SKIP no xenstore" "-FAIL:" "-suspend:" "+shutting down (poweroff)"
+fi
 # gpeer: its other half is dom0 on the bed (tests/bed/dom0/bed-peer.c);
 # QEMU-direct has no toolstack, and the shim's grant table is its own.
 if [ -f "$guests/gpeer.elf" ]; then

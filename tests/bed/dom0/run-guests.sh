@@ -19,8 +19,11 @@
 #
 # With /bed/actions/<name>.marker and .cmd (run-bed.sh --guest-action), the
 # command runs once in dom0 (sh, DOMID and NAME set) as soon as the marker
-# shows up in the guest's console log:
+# shows up in the guest's console log (within /bed/actions/<name>.timeout
+# seconds, default 60; afterwards the domain is followed by name, so an
+# action may xl save and xl restore it):
 #   BED-GUEST-ACTION <name> rc=<rc> <output>
+#   BED-GUEST-NEW-DOMID <name> <domid> (was <domid>)
 #
 # With viridian flags the domain is created paused (xl create -p), gets
 # HVM_PARAM_VIRIDIAN from /bed/bed-viridian (libxl only sets it for
@@ -123,8 +126,16 @@ run_guest() {
         while :; do
             if [ -n "$marker" ] && grep -qF -- "$marker" "/var/log/xen/guest-$name.log" 2>/dev/null; then
                 marker=""
-                aout=$(DOMID=$domid NAME=$name timeout 60 sh "/bed/actions/$name.cmd" 2>&1)
+                atime=$(cat "/bed/actions/$name.timeout" 2>/dev/null || echo 60)
+                aout=$(DOMID=$domid NAME=$name timeout "$atime" sh "/bed/actions/$name.cmd" 2>&1)
                 echo "BED-GUEST-ACTION $name rc=$? $(echo "$aout" | head -c 300 | tr '\n' ' ')"
+                # xl save + xl restore: the guest goes on in a new domain
+                # of the same name; follow it.
+                ndom=$(xl domid "$name" 2>/dev/null)
+                if [ -n "$ndom" ] && [ "$ndom" != "$domid" ]; then
+                    echo "BED-GUEST-NEW-DOMID $name $ndom (was $domid)"
+                    domid=$ndom
+                fi
             fi
             line=$(xl list "$domid" 2>"/tmp/xl-list-$name.err" | sed -n 2p)
             elapsed=$(( $(now_cs) - start ))
