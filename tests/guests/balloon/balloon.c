@@ -16,10 +16,8 @@
  * under Xen's shim, means "not available"): the test scripts check that
  * the release flush went by IPI.
  */
-#define __XEN_TOOLS__ 1                 /* xen/sysctl.h */
 #include "guest.h"
 #include <xen/errno.h>
-#include <xen/sysctl.h>
 
 #define _P   0x001UL
 #define _RW  0x002UL
@@ -82,16 +80,8 @@ static long uvm(unsigned long va, unsigned long mfn, unsigned long flags)
 
 static void shim_stats(void)
 {
-    static const char key[] = "f";
-    struct xen_sysctl op;
-    long rc;
+    long rc = guest_debug_key('f');
 
-    memset(&op, 0, sizeof(op));
-    op.cmd = XEN_SYSCTL_debug_keys;
-    op.interface_version = XEN_SYSCTL_INTERFACE_VERSION;
-    set_xen_guest_handle(op.u.debug_keys.keys, key);
-    op.u.debug_keys.nr_keys = 1;
-    rc = hypercall1(__HYPERVISOR_sysctl, &op);
     if (rc == 0)
         printk("balloon: shim flush stats (sysctl debug_keys 'f')\n");
     else

@@ -60,6 +60,9 @@ static inline uint64_t guest_rdtsc(void)
  * notifies its port at any time). test_fatal() if the mapping fails.
  */
 struct shared_info *guest_map_shared_info(void);
+/* sysctl debug key `key` (lib/sysctl.c): minishim prints its flush
+ * statistics for 'f'; Xen's shims refuse every key to a domU (-EPERM). */
+long guest_debug_key(char key);
 /* Xen system time in ns from t (public xen.h vcpu_time_info, with its
  * odd/even version protocol). */
 uint64_t guest_system_time_ns(volatile struct vcpu_time_info *t);

@@ -158,16 +158,8 @@ static void publish(unsigned long ph)
 static bool stats_available = true;
 static long shim_stats(const char *when)
 {
-    static const char key[] = "f";
-    struct xen_sysctl op;
-    long rc;
+    long rc = guest_debug_key('f');
 
-    memset(&op, 0, sizeof(op));
-    op.cmd = XEN_SYSCTL_debug_keys;
-    op.interface_version = XEN_SYSCTL_INTERFACE_VERSION;
-    set_xen_guest_handle(op.u.debug_keys.keys, key);
-    op.u.debug_keys.nr_keys = 1;
-    rc = hypercall1(__HYPERVISOR_sysctl, &op);
     if (rc == 0)
         printk("retype: shim flush stats %s (sysctl debug_keys 'f')\n", when);
     else if (stats_available)
