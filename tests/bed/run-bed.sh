@@ -707,6 +707,11 @@ if [ ${#rerun[@]} -gt 0 ]; then
                     *" ${2%%=*} "*) rargs+=("$1" "$2") ;;
                 esac
                 shift 2 ;;
+            --guest-action)         # NAME MARKER CMD
+                case " ${rerun[*]} " in
+                    *" $2 "*) rargs+=("$1" "$2" "$3" "$4") ;;
+                esac
+                shift 4 ;;
             *) rargs+=("$1"); shift ;;
         esac
     done
