@@ -397,8 +397,8 @@ bed-linux: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) bed-linux-initrd
 # is here since the lost wake-ups were fixed (docs/linux-guest.md) and the
 # bed's guests read the TSC natively (config/bed/guest.cfg.in, tsc_mode;
 # docs/bed.md "RDTSC and tsc_mode"). The reference with 4 vCPUs is left to
-# make soak-linux: in the first CI run with it (2026-12-05) Xen's own shim
-# did not bring its 4-vCPU Linux to the end (docs/linux-guest.md).
+# make soak-linux: in the first CI run with it (2026-12-05) L0 stalled
+# during it and the guest was never judged (docs/linux-guest.md).
 # xl-shutdown / xl-reboot: dom0's xl honoured through xenbus on L0's
 # xenstore (the guest waits for it after its checks).
 BED_LINUX_CONFIGS ?= minishim:1:poweroff minishim:1:panic minishim:1:reboot reference:1:poweroff \
