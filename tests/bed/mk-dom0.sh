@@ -113,18 +113,21 @@ libs=$( (for t in "${TOOLS[@]}"; do ldd "$XEN_BIN/$t"; done
 gcc_s=$(ls /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 2>/dev/null | head -n 1)
 [ -n "$gcc_s" ] || die "libgcc_s.so.1 not found"
 libs="$libs $gcc_s"
-mods=()
-for m in "${MODULES[@]}"; do
-    p=$(find "/lib/modules/$kver/kernel/drivers/xen" -name "$m.ko*" | head -n 1)
-    [ -n "$p" ] || die "module $m not found for $kver"
-    mods+=("$p")
-done
-bmods=()
-for m in "${BACKEND_MODULES[@]}"; do
-    p=$(find "/lib/modules/$kver/kernel" -name "$m.ko*" | head -n 1)
-    [ -n "$p" ] || die "module $m not found for $kver"
-    bmods+=("$p")
-done
+# module_paths DIR NAME...: each module's file under DIR, in NAME order.
+module_paths() {
+    local dir=$1 m p
+    shift
+    for m in "$@"; do
+        p=$(find "$dir" -name "$m.ko*" | head -n 1)
+        [ -n "$p" ] || die "module $m not found for $kver"
+        echo "$p"
+    done
+}
+# (assignments, so that a missing module stops the script: set -e)
+paths=$(module_paths "/lib/modules/$kver/kernel/drivers/xen" "${MODULES[@]}")
+mapfile -t mods <<<"$paths"
+paths=$(module_paths "/lib/modules/$kver/kernel" "${BACKEND_MODULES[@]}")
+mapfile -t bmods <<<"$paths"
 
 # Cache key: every input's identity plus the scripts that shape the output.
 key=$( {
