@@ -63,6 +63,19 @@ struct shared_info *guest_map_shared_info(void);
 /* sysctl debug key `key` (lib/sysctl.c): minishim prints its flush
  * statistics for 'f'; Xen's shims refuse every key to a domU (-EPERM). */
 long guest_debug_key(char key);
+
+/* The xenstore rings, guest side (lib/xs_ring.c). notify tells the other
+ * end; wait blocks until it may have moved, false once the caller gives
+ * up (the copy then fails with test_fatal). */
+struct xenstore_domain_interface;
+struct xs_ring_client {
+    volatile struct xenstore_domain_interface *xs;
+    void (*notify)(void *ctx);
+    bool (*wait)(void *ctx);
+    void *ctx;
+};
+void xs_ring_write(const struct xs_ring_client *c, const void *data, size_t len);
+void xs_ring_read(const struct xs_ring_client *c, void *data, size_t len);
 /* Xen system time in ns from t (public xen.h vcpu_time_info, with its
  * odd/even version protocol). */
 uint64_t guest_system_time_ns(volatile struct vcpu_time_info *t);

@@ -84,58 +84,22 @@ static void notify_store(void)
         test_fatal("EVTCHNOP_send(store port %u) = %ld", store_port, rc);
 }
 
-static void ring_write(const void *data, size_t len, uint64_t until)
+static void ring_notify(void *ctx)
 {
-    const char *p = data;
-
-    while (len) {
-        XENSTORE_RING_IDX cons = __atomic_load_n(&xs->req_cons, __ATOMIC_ACQUIRE);
-        XENSTORE_RING_IDX prod = xs->req_prod;
-        size_t n = 0;
-
-        if (prod - cons > XENSTORE_RING_SIZE)
-            test_fatal("request ring corrupt: prod %u cons %u", prod, cons);
-        while (n < len && prod - cons < XENSTORE_RING_SIZE)
-            xs->req[MASK_XENSTORE_IDX(prod++)] = p[n++];
-        __atomic_store_n(&xs->req_prod, prod, __ATOMIC_RELEASE);
-        notify_store();
-        p += n;
-        len -= n;
-        if (len) {
-            if (now_ns() > until)
-                test_fatal("xenstore request ring full for too long");
-            poll_port(store_port, POLL_NS);
-            clear_pending(store_port);
-        }
-    }
+    (void)ctx;
+    notify_store();
 }
 
-static void ring_read(void *data, size_t len, uint64_t until)
+/* Wait for the store port until *(uint64_t *)ctx (ns); false after it. */
+static bool ring_wait(void *ctx)
 {
-    char *p = data;
-
-    while (len) {
-        XENSTORE_RING_IDX cons = xs->rsp_cons;
-        XENSTORE_RING_IDX prod = __atomic_load_n(&xs->rsp_prod, __ATOMIC_ACQUIRE);
-        size_t n = 0;
-
-        if (prod - cons > XENSTORE_RING_SIZE)
-            test_fatal("reply ring corrupt: prod %u cons %u", prod, cons);
-        while (n < len && cons != prod)
-            p[n++] = xs->rsp[MASK_XENSTORE_IDX(cons++)];
-        __atomic_store_n(&xs->rsp_cons, cons, __ATOMIC_RELEASE);
-        if (n)
-            notify_store();
-        p += n;
-        len -= n;
-        if (len) {
-            if (now_ns() > until)
-                test_fatal("no reply from xenstored within the time limit");
-            poll_port(store_port, POLL_NS);
-            clear_pending(store_port);
-        }
-    }
+    if (now_ns() > *(uint64_t *)ctx)
+        return false;
+    poll_port(store_port, POLL_NS);
+    clear_pending(store_port);
+    return true;
 }
+
 
 /* One request (path NUL [value]), its reply type; payload into out. */
 static uint32_t xs_op(uint32_t type, const char *path, const char *value, char *out,
@@ -146,6 +110,7 @@ static uint32_t xs_op(uint32_t type, const char *path, const char *value, char *
     struct xsd_sockmsg m = { .type = type, .req_id = next_req_id++ };
     struct xsd_sockmsg r;
     uint64_t until = now_ns() + REPLY_NS;
+    struct xs_ring_client ring = { .xs = xs, .notify = ring_notify, .wait = ring_wait };
 
     if (pl + vl > XENSTORE_PAYLOAD_MAX)
         test_fatal("xenstore request too long");
@@ -153,12 +118,13 @@ static uint32_t xs_op(uint32_t type, const char *path, const char *value, char *
     if (vl)
         memcpy(body + pl, value, vl);
     m.len = (uint32_t)(pl + vl);
-    ring_write(&m, sizeof(m), until);
-    ring_write(body, m.len, until);
-    ring_read(&r, sizeof(r), until);
+    ring.ctx = &until;
+    xs_ring_write(&ring, &m, sizeof(m));
+    xs_ring_write(&ring, body, m.len);
+    xs_ring_read(&ring, &r, sizeof(r));
     if (r.len > XENSTORE_PAYLOAD_MAX)
         test_fatal("xenstore reply length %u", r.len);
-    ring_read(body, r.len, until);
+    xs_ring_read(&ring, body, r.len);
     body[r.len] = 0;
     check(r.req_id == m.req_id, "reply req_id %u, want %u", r.req_id, m.req_id);
     snprintf(out, out_size, "%s", body);

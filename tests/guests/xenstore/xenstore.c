@@ -101,52 +101,17 @@ static void notify(void)
         test_fatal("EVTCHNOP_send(store port %u) = %ld", port, rc);
 }
 
-static void ring_write(const void *data, size_t len, const struct deadline *deadline)
+static void ring_notify(void *ctx)
 {
-    const char *p = data;
-
-    while (len) {
-        XENSTORE_RING_IDX cons = __atomic_load_n(&xs->req_cons, __ATOMIC_ACQUIRE);
-        XENSTORE_RING_IDX prod = xs->req_prod;
-        size_t n = 0;
-
-        if (prod - cons > XENSTORE_RING_SIZE)
-            test_fatal("request ring corrupt: prod %u cons %u", prod, cons);
-        while (n < len && prod - cons < XENSTORE_RING_SIZE)
-            xs->req[MASK_XENSTORE_IDX(prod++)] = p[n++];
-        /* Data before the index (xs_wire.h: the consumer reads the index,
-         * then the data). */
-        __atomic_store_n(&xs->req_prod, prod, __ATOMIC_RELEASE);
-        notify();
-        p += n;
-        len -= n;
-        if (len && !wait_event(deadline))
-            test_fatal("request ring full for too long");
-    }
+    (void)ctx;
+    notify();
 }
 
-static void ring_read(void *data, size_t len, const struct deadline *deadline)
+static bool ring_wait(void *ctx)
 {
-    char *p = data;
-
-    while (len) {
-        XENSTORE_RING_IDX cons = xs->rsp_cons;
-        XENSTORE_RING_IDX prod = __atomic_load_n(&xs->rsp_prod, __ATOMIC_ACQUIRE);
-        size_t n = 0;
-
-        if (prod - cons > XENSTORE_RING_SIZE)
-            test_fatal("reply ring corrupt: prod %u cons %u", prod, cons);
-        while (n < len && cons != prod)
-            p[n++] = xs->rsp[MASK_XENSTORE_IDX(cons++)];
-        __atomic_store_n(&xs->rsp_cons, cons, __ATOMIC_RELEASE);
-        if (n)
-            notify();       /* room in the reply ring */
-        p += n;
-        len -= n;
-        if (len && !wait_event(deadline))
-            test_fatal("no reply from xenstored within the time limit");
-    }
+    return wait_event(ctx);
 }
+
 
 /*
  * One request, one reply. body holds len bytes (the strings with their
@@ -162,14 +127,16 @@ static uint32_t xs_request(uint32_t type, const char *body, size_t len,
     struct xsd_sockmsg r;
     struct deadline deadline = deadline_from_now();
     unsigned int before = events_seen;
+    struct xs_ring_client ring = { .xs = xs, .notify = ring_notify, .wait = ring_wait,
+                                   .ctx = &deadline };
 
     clear_port();
-    ring_write(&m, sizeof(m), &deadline);
-    ring_write(body, len, &deadline);
-    ring_read(&r, sizeof(r), &deadline);
+    xs_ring_write(&ring, &m, sizeof(m));
+    xs_ring_write(&ring, body, len);
+    xs_ring_read(&ring, &r, sizeof(r));
     if (r.len > XENSTORE_PAYLOAD_MAX)
         test_fatal("reply length %u exceeds XENSTORE_PAYLOAD_MAX", r.len);
-    ring_read(payload, r.len, &deadline);
+    xs_ring_read(&ring, payload, r.len);
     payload[r.len] = 0;
     check(r.req_id == m.req_id, "reply req_id %u, want %u", r.req_id, m.req_id);
     /* xenstored notifies after every reply it writes; the notification
