@@ -661,6 +661,12 @@ for name in "${names[@]}"; do
        grep -qE "RIP: +e008:\[<ffff82d0"; then
         why="${why:+$why; }the triple fault's CPU state is L0 Xen's own (RIP in L0's text): the bed's nested-SVM fault, docs/bed.md"
     fi
+    # dom0's own processes died while this guest ran (BED-DOM0-FAULT,
+    # docs/bed.md "Lazy FPU"): said next to a failure, never a verdict.
+    if [ "$v" = FAIL ]; then
+        dfault=$(grep -c "BED-DOM0-FAULT $name " "$log")
+        [ "$dfault" -gt 0 ] && why="${why:+$why; }dom0 faulted $dfault time(s) meanwhile: $(grep -m 1 "BED-DOM0-FAULT $name " "$log" | cut -d' ' -f3- | cut -c1-160)"
+    fi
     # L0 stalled before this guest was judged: not the guest's verdict.
     if [ "$v" = FAIL ] && [ $stalled = 1 ] && [ $notrun = 1 ]; then
         v=RETRY; why="L0 stalled ($abort): run again below"
