@@ -165,15 +165,25 @@ git -C "$top" diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
     echo "viridian.minishim-hyperv=$VIRIDIAN_FLAGS"
 } >"$out/raw/meta.txt"
 
-# xl "cpus": vCPU 0 (the guest's timing vCPU) pinned to L0 CPU 0, the
-# others free on all L0 CPUs. On this bed L0 emulates the domain's TSC
-# from each L0 CPU's own clock, which disagree by milliseconds: a vCPU
-# that moves between L0 CPUs mid-measurement sees time jump.
+# xl "cpus": vCPU i pinned to L0 CPU i mod l0_cpus, the same placement
+# under every configuration. Left to L0's scheduler, two vCPUs of a
+# 2-vCPU flushbench sometimes shared one L0 CPU for a whole run: every
+# flush then waited for a context switch, and a run's throughput came out
+# ~2,500/s or ~17,000/s by that lottery under either shim (bench-quick,
+# 2026-12-05). With more vCPUs than L0 CPUs the overcommit is even
+# (2 or 4 per CPU), as the issue's 2x / 4x rows mean it.
 pin_list() {
-    local v=$1 i l='"0"'
-    for i in $(seq 2 "$v"); do l="$l, \"0-$((l0_cpus - 1))\""; done
+    local v=$1 i l=""
+    for i in $(seq 0 $((v - 1))); do l="$l${l:+, }\"$((i % l0_cpus))\""; done
     echo "cpus = [$l]"
 }
+
+# How often dom0 asks xl for a flushbench guest's state (run-bed.sh
+# --guest-poll): every xl run takes an L0 CPU from the guest for tens of
+# ms on this bed; the default 0.2 s would preempt a measured vCPU several
+# times a second. The hello boot guests keep 0.2 s (their time is the
+# figure).
+fb_poll=2
 
 # rotated R: the configurations in the order of run R (rotated by R).
 rotated() {
@@ -240,7 +250,8 @@ boot_runs() {
                 name="${c}_v${v}_r${r}"
                 cp "$guest" "$out/guests/$name.elf"
                 args+=(--guest "$out/guests/$name.elf:$v:iters=$iters"
-                       --guest-xl-extra "$name=$(pin_list "$v")")
+                       --guest-xl-extra "$name=$(pin_list "$v")"
+                       --guest-poll "$name=$fb_poll")
                 shim_args "$name" "$c"
             done
         done

@@ -378,13 +378,14 @@ bed-linux-initrd: $(LINUXCHECK)
 
 # make bed-linux [SHIM=minishim|reference] [VCPUS=N]
 #                [ACTION=poweroff|reboot|panic|xl-shutdown|xl-reboot|xl-vcpu-set|xl-mem-set|xl-save]
-#                [GUEST_CMDLINE=...] [SHIM_CMDLINE=...]: one Linux guest by hand
-# (3-15 min on 2 cores). The reference shim gets --retry-shim-triple-fault.
+#                [GUEST_CMDLINE=...] [SHIM_CMDLINE=...] [MEMORY=MiB, default 512]:
+# one Linux guest by hand (3-15 min on 2 cores). ACTION=xl-save wants
+# MEMORY=256: the save image goes to dom0's RAM-backed /tmp. The reference shim gets --retry-shim-triple-fault.
 .PHONY: bed-linux
 bed-linux: $(if $(filter minishim,$(bed_shim)),$(IMAGE)) bed-linux-initrd
 	$(Q)$(call bed_linux_links,$(bed_shim):$(or $(VCPUS),1):$(or $(ACTION),poweroff))
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim $(bed_shim) --l0-cpus $(or $(L0_CPUS),2) \
-	    --memory 512 --timeout $(or $(TIMEOUT),$(BED_LINUX_TIMEOUT)) --ramdisk $(BED_LINUX_INITRD) \
+	    --memory $(or $(MEMORY),512) --timeout $(or $(TIMEOUT),$(BED_LINUX_TIMEOUT)) --ramdisk $(BED_LINUX_INITRD) \
 	    --retry-l0-stall 1 $(if $(filter reference,$(bed_shim)),--retry-shim-triple-fault) \
 	    $(if $(SHIM_CMDLINE),--guest-shim-cmdline '$(call bed_linux_name,$(bed_shim),$(or $(VCPUS),1),$(or $(ACTION),poweroff))=$(SHIM_CMDLINE)') \
 	    $(call bed_linux_args,$(bed_shim),$(or $(VCPUS),1),$(or $(ACTION),poweroff),$(GUEST_CMDLINE)) \

@@ -84,6 +84,9 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
                                   --guest-shim's default, else --shim-cmdline)
   --guest-xl-extra NAME=LINE      append a line to this guest's xl config
                                   (repeatable)
+  --guest-poll NAME=S             dom0 asks xl for this guest's state every S
+                                  seconds (default 0.2); each xl run takes an
+                                  L0 CPU from the guest for a while (make bench)
   --boot-timeout S                limit for L0 + dom0 to come up (default 240)
   --xen-args "..."                append to L0 Xen's command line
                                   (config/bed/xen.cmdline)
@@ -130,6 +133,7 @@ declare -A expect_fail=()
 declare -A expect_log=()
 declare -A expect_status=()
 declare -A guest_action_marker=() guest_action_cmd=() guest_action_timeout=()
+declare -A guest_poll=()
 declare -A guest_timeout=()
 
 retry_tf=0
@@ -158,6 +162,7 @@ while [ $# -gt 0 ]; do
         --xl-extra) xl_extra+=("${2:?}"); shift 2 ;;
         --guest-action) guest_action_marker[${2:?}]=${3:?}; guest_action_cmd[$2]=${4:?}; shift 4 ;;
         --guest-action-timeout) guest_action_timeout[${2%%=*}]=${2#*=}; shift 2 ;;
+        --guest-poll) guest_poll[${2%%=*}]=${2#*=}; shift 2 ;;
         --ramdisk) ramdisk=${2:?}; shift 2 ;;
         --dom0-file)
             case "${2:?}" in
@@ -339,6 +344,13 @@ for n in "${!guest_action_marker[@]}"; do
     [ -z "${guest_action_timeout[$n]:-}" ] ||
         printf '%s\n' "${guest_action_timeout[$n]}" >"$root/bed/actions/$n.timeout"
     echo "guest $n: on \"${guest_action_marker[$n]}\" run: ${guest_action_cmd[$n]}" >>"$logs/guests.info"
+done
+for n in "${!guest_poll[@]}"; do
+    [ -n "${seen[$n]:-}" ] || die "--guest-poll $n: no such guest"
+    [[ ${guest_poll[$n]} =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--guest-poll $n: '${guest_poll[$n]}' is not a number of seconds"
+    mkdir -p "$root/bed/poll"
+    printf '%s\n' "${guest_poll[$n]}" >"$root/bed/poll/$n"
+    echo "guest $n: dom0 polls its state every ${guest_poll[$n]}s" >>"$logs/guests.info"
 done
 is_expected_fail() { [ -n "${expect_fail[$1]+set}" ]; }
 
