@@ -117,7 +117,7 @@ BED_REFERENCE_EXPECT_FAIL ?=
 BED_REFERENCE_EXCLUDE ?= gfuzz
 test-bed-reference: $(GUEST_ELFS)
 	@echo "== Xen bed: guests under the reference shim (Debian xen-shim)"
-	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim reference --retry-shim-triple-fault $(bed_common_args) \
+	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim reference --retry-shim-triple-fault --retry-shim-timeout $(bed_common_args) \
 	    $(call bed_guest_args,$(filter-out $(foreach x,$(BED_REFERENCE_EXCLUDE),%/$(x).elf),$(GUEST_ELFS))) \
 	    $(call bed_expect_args,$(GUEST_ELFS)) \
 	    $(call bed_save_if,$(filter-out $(foreach x,$(BED_REFERENCE_EXCLUDE),%/$(x).elf),$(GUEST_ELFS))) \
@@ -413,7 +413,7 @@ test-bed-linux: $(IMAGE) bed-linux-initrd
 	$(Q)$(call bed_linux_links,$(BED_LINUX_CONFIGS))
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim --name linux --l0-cpus $(BED_L0_CPUS) \
 	    --memory 512 --timeout $(BED_LINUX_TIMEOUT) --ramdisk $(BED_LINUX_INITRD) \
-	    --retry-l0-stall $(BED_L0_STALL_RETRIES) --retry-shim-triple-fault \
+	    --retry-l0-stall $(BED_L0_STALL_RETRIES) --retry-shim-triple-fault --retry-shim-timeout \
 	    $(foreach c,$(BED_LINUX_CONFIGS),$(call bed_linux_args,$(word 1,$(subst :, ,$(c))),$(word 2,$(subst :, ,$(c))),$(word 3,$(subst :, ,$(c))))) \
 	    $(BED_ARGS)
 
@@ -476,7 +476,7 @@ test-bed-linux-devices: $(IMAGE) bed-linux-initrd bed-devices-disk
 	    $(foreach s,$(BED_DEVICES_SHIMS),$(foreach p,write read,ln -sfn $(BED_LINUX_IMAGE) $(bed_linux_dir)/$(call bed_dev,$(s),$(p)) &&)) true
 	$(Q)BUILD=$(BUILD) $(BED_RUN) --shim minishim --name linux-devices --l0-cpus $(BED_L0_CPUS) \
 	    --memory 512 --timeout $(BED_DEVICES_TIMEOUT) --ramdisk $(BED_LINUX_INITRD) \
-	    --retry-l0-stall $(BED_L0_STALL_RETRIES) --retry-shim-triple-fault \
+	    --retry-l0-stall $(BED_L0_STALL_RETRIES) --retry-shim-triple-fault --retry-shim-timeout \
 	    $(foreach s,$(BED_DEVICES_SHIMS),$(call bed_devices_args,$(s))) \
 	    $(BED_ARGS)
 

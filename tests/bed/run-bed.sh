@@ -43,6 +43,10 @@ usage: run-bed.sh [options] --guest PATH[:VCPUS[:CMDLINE]] [--guest ...]
                                   and judged by that run; both are reported.
                                   For the reference shim (docs/bed.md): a
                                   guest behind minishim is never run again
+  --retry-shim-timeout            a guest behind a shim other than minishim that
+                                  timed out is run once more in a new L0 boot
+                                  and judged by that run (Debian's xen-shim
+                                  hangs now and then on this bed)
   --retry-l0-stall N              when L0 stalls (dom0 stops reporting, the run
                                   is aborted), run the guests not judged yet
                                   again in a new L0 boot, up to N times
@@ -137,11 +141,13 @@ declare -A guest_poll=()
 declare -A guest_timeout=()
 
 retry_tf=0
+retry_to=0
 retry_stall=0
 orig_args=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
         --retry-shim-triple-fault) retry_tf=1; shift ;;
+        --retry-shim-timeout) retry_to=1; shift ;;
         --retry-l0-stall) retry_stall=${2:?}; shift 2 ;;
         --shim) shim=${2:?}; shift 2 ;;
         --shim-deb) shim_deb=${2:?}; shift 2 ;;
@@ -664,6 +670,16 @@ for name in "${names[@]}"; do
             rerun+=("$name")
         fi
     fi
+    # A guest behind a shim other than minishim timed out: with
+    # --retry-shim-timeout it is judged by a second run. Debian's xen-shim
+    # has hung on this bed with a vCPU spinning on a lock in its own text
+    # (smpevt, 4 vCPUs; docs/bed.md), which is not the guest's verdict.
+    # An expected timeout (the hang guest) is XFAIL by now, not FAIL.
+    if [ "$v" = FAIL ] && [ "$retry_to" = 1 ] && [ "$status" = timeout ] &&
+       [ "${g_shimkind[$name]}" != minishim ]; then
+        v=RETRY; why="the ${g_shimkind[$name]} shim's guest timed out: run again below${why:+; $why}"
+        rerun+=("$name")
+    fi
     # Any shim's triple fault whose captured state is L0's own (L0's dump
     # shows RIP in L0 Xen's text, ffff82d0..., e.g. svm_asm_do_resume
     # after VMRUN): the bed's nested SVM handed the vCPU L0's host
@@ -716,7 +732,7 @@ if [ ${#rerun[@]} -gt 0 ]; then
     set -- "${orig_args[@]}"
     while [ $# -gt 0 ]; do
         case "$1" in
-            --retry-shim-triple-fault) shift ;;
+            --retry-shim-triple-fault|--retry-shim-timeout) shift ;;
             --guest|--name|--retry-l0-stall) shift 2 ;;
             # Per-guest options the rerun checks against its own guests:
             # keep only those of guests run again.
