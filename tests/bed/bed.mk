@@ -101,7 +101,9 @@ test-bed: $(IMAGE) $(GUEST_ELFS)
 # --retry-shim-triple-fault: Debian's xen-shim itself sometimes triple-
 # faults on this nested-TCG bed (docs/bed.md); such a guest is run once
 # more in a new L0 boot and judged by that run (both runs are printed).
-# minishim never gets this: a minishim triple fault is a failure.
+# --retry-shim-timeout: the same for a guest whose reference shim hung
+# (seen: smpevt, a vCPU spinning on a lock in xen-shim's text).
+# minishim never gets these: a minishim triple fault or hang is a failure.
 # BED_REFERENCE_EXPECT_FAIL: guests whose reference-shim result differs
 # from minishim's while the difference is being reconciled (each must be
 # explained in tests/guests/README.md). They must fail under the reference
