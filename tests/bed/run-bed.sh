@@ -726,8 +726,8 @@ echo "bed: timings: L0 Xen $(t xen), dom0 kernel $(t linux), dom0 up $(t dom0), 
 printf '%s\n' "${summary[@]}"
 echo "bed: logs in $logs (serial.log = L0 serial, <guest>.console = per-guest output)"
 if [ ${#rerun[@]} -gt 0 ]; then
-    # Same options, only these guests, own log tag; no triple-fault retry
-    # there, and one L0-stall retry fewer.
+    # Same options, only these guests, own log tag; no shim triple-fault or
+    # timeout retry there, and one L0-stall retry fewer.
     rargs=()
     set -- "${orig_args[@]}"
     while [ $# -gt 0 ]; do
@@ -736,7 +736,7 @@ if [ ${#rerun[@]} -gt 0 ]; then
             --guest|--name|--retry-l0-stall) shift 2 ;;
             # Per-guest options the rerun checks against its own guests:
             # keep only those of guests run again.
-            --guest-viridian|--expect-status|--expect-fail)
+            --guest-viridian|--expect-status|--expect-fail|--guest-poll)
                 case " ${rerun[*]} " in
                     *" ${2%%=*} "*) rargs+=("$1" "$2") ;;
                 esac

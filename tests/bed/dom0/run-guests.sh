@@ -134,6 +134,7 @@ run_guest() {
         # run-bed.sh --guest-poll: a benchmark guest is asked less often
         # (each xl run takes an L0 CPU from the guest for a while).
         poll=0.2
+        nv=""
         [ -f "/bed/poll/$name" ] && read -r poll <"/bed/poll/$name"
         while :; do
             if [ -n "$marker" ] && grep -qF -- "$marker" "/var/log/xen/guest-$name.log" 2>/dev/null; then
@@ -175,6 +176,7 @@ run_guest() {
             # shellcheck disable=SC2086  # split on purpose
             set -- $line
             state=${5:-}
+            nv=${4:-}       # vCPUs, for the post-mortem below
             if [ "$state" != "$last" ]; then
                 echo "BED-GUEST-STATE $name $state $(secs $elapsed)"
                 last=$state
@@ -206,9 +208,6 @@ run_guest() {
                     xl sysrq "$domid" w >/dev/null 2>&1 && sleep 3
                 xl pause "$domid" >/dev/null 2>&1
             fi
-            # shellcheck disable=SC2086
-            set -- $line
-            nv=${4:-}
             echo "BED-PM-BEGIN $name"
             timeout -s KILL 30 /bed/bed-postmortem "$domid" "${nv:-1}" 2>&1 | head -n 200
             echo "BED-PM-END $name"
