@@ -295,7 +295,7 @@ static void bench(enum method m, unsigned int vcpus, unsigned long iters)
      * clock_suspect); with no batch left ops_per_s=0. */
     floor_cycles = iters * (raw_min > tsc_overhead ? raw_min - tsc_overhead : 0) / 2;
     for (b = 0; b < THR_BATCHES && !rc; b++) {
-        uint64_t t0 = guest_rdtsc(), t1;
+        uint64_t t0 = guest_rdtsc(), t1, ns;
 
         for (i = 0; i < iters && !rc; i++) {
             rc = one_flush(m, gen + 1);
@@ -303,10 +303,11 @@ static void bench(enum method m, unsigned int vcpus, unsigned long iters)
                 __atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
         }
         t1 = guest_rdtsc();
-        if ((int64_t)(t1 - t0) <= 0 || t1 - t0 < floor_cycles || !tsc_to_ns(t1 - t0))
+        ns = (int64_t)(t1 - t0) > 0 ? tsc_to_ns(t1 - t0) : 0;
+        if (!ns || t1 - t0 < floor_cycles)
             suspect++;
         else
-            batch[good++] = tsc_to_ns(t1 - t0);
+            batch[good++] = ns;
     }
     if (!check(rc == 0, "%s: throughput flush returned %ld", method_name[m], rc))
         return;
